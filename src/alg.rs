@@ -1,0 +1,135 @@
+//! The JWS algorithm names jwtai understands (RFC 7518 §3.1, RFC 8037).
+//!
+//! Owned here, below both the header checks (which report unknown or disallowed
+//! names) and signature verification (which maps each to a crypto primitive).
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Alg {
+    HS256,
+    HS384,
+    HS512,
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+    ES512,
+    EdDSA,
+}
+
+/// What kind of key an algorithm needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Hmac,
+    Rsa,
+    RsaPss,
+    Ecdsa,
+    EdDsa,
+}
+
+impl Alg {
+    pub const ALL: [Alg; 13] = [
+        Alg::HS256,
+        Alg::HS384,
+        Alg::HS512,
+        Alg::RS256,
+        Alg::RS384,
+        Alg::RS512,
+        Alg::PS256,
+        Alg::PS384,
+        Alg::PS512,
+        Alg::ES256,
+        Alg::ES384,
+        Alg::ES512,
+        Alg::EdDSA,
+    ];
+
+    /// Exact, case-sensitive lookup as RFC 7515 requires (`hs256` is not `HS256`).
+    pub fn from_name(name: &str) -> Option<Alg> {
+        Alg::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// Case-insensitive lookup, to suggest the intended name for a mis-cased one.
+    pub fn from_name_loose(name: &str) -> Option<Alg> {
+        Alg::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Alg::HS256 => "HS256",
+            Alg::HS384 => "HS384",
+            Alg::HS512 => "HS512",
+            Alg::RS256 => "RS256",
+            Alg::RS384 => "RS384",
+            Alg::RS512 => "RS512",
+            Alg::PS256 => "PS256",
+            Alg::PS384 => "PS384",
+            Alg::PS512 => "PS512",
+            Alg::ES256 => "ES256",
+            Alg::ES384 => "ES384",
+            Alg::ES512 => "ES512",
+            Alg::EdDSA => "EdDSA",
+        }
+    }
+
+    pub fn family(self) -> Family {
+        match self {
+            Alg::HS256 | Alg::HS384 | Alg::HS512 => Family::Hmac,
+            Alg::RS256 | Alg::RS384 | Alg::RS512 => Family::Rsa,
+            Alg::PS256 | Alg::PS384 | Alg::PS512 => Family::RsaPss,
+            Alg::ES256 | Alg::ES384 | Alg::ES512 => Family::Ecdsa,
+            Alg::EdDSA => Family::EdDsa,
+        }
+    }
+
+    /// The exact signature length in bytes where the algorithm fixes it
+    /// (HMAC output, ECDSA R||S, Ed25519). RSA depends on the key size.
+    pub fn fixed_signature_len(self) -> Option<usize> {
+        match self {
+            Alg::HS256 => Some(32),
+            Alg::HS384 => Some(48),
+            Alg::HS512 => Some(64),
+            Alg::ES256 => Some(64),
+            Alg::ES384 => Some(96),
+            Alg::ES512 => Some(132),
+            Alg::EdDSA => Some(64),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Alg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// JWE key-management algorithms (RFC 7518 §4.1), to recognise an encrypted token.
+pub const JWE_ALGS: &[&str] = &[
+    "RSA1_5",
+    "RSA-OAEP",
+    "RSA-OAEP-256",
+    "RSA-OAEP-384",
+    "RSA-OAEP-512",
+    "A128KW",
+    "A192KW",
+    "A256KW",
+    "dir",
+    "ECDH-ES",
+    "ECDH-ES+A128KW",
+    "ECDH-ES+A192KW",
+    "ECDH-ES+A256KW",
+    "A128GCMKW",
+    "A192GCMKW",
+    "A256GCMKW",
+    "PBES2-HS256+A128KW",
+    "PBES2-HS384+A192KW",
+    "PBES2-HS512+A256KW",
+];
