@@ -1,8 +1,221 @@
 //! jwtai: tells a developer why a JSON Web Token is rejected, and how to fix it.
 //!
 //! The data flows one way through the modules:
-//! argv (`cli`) → `input` → `token` (+ `keys`) → `checks` → `report` →
-//! `redact` → `render`.
+//! argv (`cli`) → `input` → `token` → `checks` → `report` → `redact` → `render`.
+//! [`run`] reads as that chain; `main` only maps its result to an exit status.
 
 pub mod alg;
+pub mod checks;
+pub mod cli;
+pub mod clock;
 pub mod findings;
+pub mod input;
+pub mod redact;
+pub mod render;
+pub mod report;
+pub mod sensitive;
+pub mod token;
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::{Context as _, bail};
+use secrecy::ExposeSecret;
+
+use crate::checks::{Context, Expectations};
+use crate::cli::{
+    ColorChoice, Command, DecodeArgs, DiagnoseArgs, ExpectArgs, ExplainCodeArgs, Format, OutputArgs,
+};
+use crate::redact::Policy;
+use crate::report::Report;
+
+/// Exit statuses of `cli.md`, in one place.
+pub mod exit {
+    /// No error-severity finding.
+    pub const OK: u8 = 0;
+    /// At least one error finding.
+    pub const FINDINGS: u8 = 1;
+    /// Usage or input error.
+    pub const USAGE: u8 = 2;
+}
+
+/// Runs one command; `Err` is a usage or input error (exit 2).
+pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Diagnose(args) => diagnose(*args),
+        Command::Decode(args) => decode(args),
+        Command::ExplainCode(args) => explain_code(args),
+    }
+}
+
+fn diagnose(args: DiagnoseArgs) -> anyhow::Result<u8> {
+    let expect = expectations(&args.expect)?;
+    let raw = input::read(&args.token.clone())?;
+    let extracted = input::extract(raw.expose_secret());
+    let token = token::parse(&extracted.token);
+    let findings = checks::run(&Context {
+        token: &token,
+        wrappers: &extracted.wrappers,
+        expect: &expect,
+    });
+    let report = Report::build(&token, findings, expect.now);
+    let policy = policy(&args.output, scrub_list(raw.expose_secret(), &token));
+    let shown = redact::for_display(report, &policy);
+    emit(&render::report(
+        &shown,
+        args.output.format,
+        use_color(&args.output),
+    ))?;
+    Ok(if shown.report().has_errors() {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
+}
+
+fn decode(args: DecodeArgs) -> anyhow::Result<u8> {
+    let now = clock::parse_now(args.now.as_deref())?;
+    let raw = input::read(&args.token)?;
+    let extracted = input::extract(raw.expose_secret());
+    let token = token::parse(&extracted.token);
+    // Decode shows only what parsing found: structure findings, never verification.
+    let expect = Expectations {
+        now,
+        ..Default::default()
+    };
+    let mut findings = Vec::new();
+    checks::structure::check(
+        &Context {
+            token: &token,
+            wrappers: &extracted.wrappers,
+            expect: &expect,
+        },
+        &mut findings,
+    );
+    let report = Report::build(&token, findings, now);
+    let policy = policy(&args.output, scrub_list(raw.expose_secret(), &token));
+    let shown = redact::for_display(report, &policy);
+    let text = match args.output.format {
+        Format::Json => render::json::report(shown.report()),
+        Format::Markdown => render::markdown::report(shown.report()),
+        Format::Human => {
+            let r = shown.report();
+            let mut s = render::human::token_section(&r.token, r.now, use_color(&args.output));
+            for f in &r.findings {
+                s.push_str(&format!("  note: {} — {}\n", f.code(), f.detail));
+            }
+            if !args.output.reveal && r.token.claims.is_some() {
+                s.push_str("  (personal data masked; --reveal shows it)\n");
+            }
+            s
+        }
+    };
+    emit(&text)?;
+    Ok(if shown.report().has_errors() {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
+}
+
+fn explain_code(args: ExplainCodeArgs) -> anyhow::Result<u8> {
+    let mut out = String::new();
+    if args.list {
+        for s in checks::registry() {
+            out.push_str(&format!(
+                "{:<28} {:<8} {}\n",
+                s.code,
+                s.severity.as_str(),
+                s.title
+            ));
+        }
+    } else if let Some(code) = args.code.as_deref() {
+        let Some(s) = checks::spec(code) else {
+            bail!("unknown finding code '{code}' (see `jwtai explain-code --list`)");
+        };
+        out.push_str(&format!(
+            "{} ({})\n{}\n\n{}\n\nFix: {}\n",
+            s.code,
+            s.severity.as_str(),
+            s.title,
+            s.doc,
+            s.fix
+        ));
+    }
+    emit(&out)?;
+    Ok(exit::OK)
+}
+
+/// Validates the expectation flags before any input is read.
+fn expectations(a: &ExpectArgs) -> anyhow::Result<Expectations> {
+    let now = clock::parse_now(a.now.as_deref())?;
+    let mut algs = Vec::new();
+    for alg in a.alg.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if alg::Alg::from_name(alg).is_none() && alg != "none" {
+            match alg::Alg::from_name_loose(alg) {
+                Some(known) => bail!(
+                    "invalid --alg '{alg}': algorithm names are case-sensitive, did you mean {known}?"
+                ),
+                None => bail!(
+                    "invalid --alg '{alg}': not a JWS algorithm (HS256, RS256, PS256, ES256, EdDSA, ...)"
+                ),
+            }
+        }
+        algs.push(alg.to_string());
+    }
+    let mut claims = Vec::new();
+    for c in &a.claim {
+        let Some((name, value)) = c.split_once('=') else {
+            bail!("invalid --claim '{c}': expected NAME=VALUE, e.g. --claim org_id=org_123");
+        };
+        if name.trim().is_empty() {
+            bail!("invalid --claim '{c}': the claim name is empty");
+        }
+        claims.push((name.trim().to_string(), value.to_string()));
+    }
+    let leeway = i64::try_from(a.leeway).context("--leeway is too large")?;
+    Ok(Expectations {
+        algs,
+        iss: a.iss.clone(),
+        aud: a.aud.clone(),
+        require: a.require.clone(),
+        scopes: a.scope.clone(),
+        claims,
+        leeway,
+        now,
+    })
+}
+
+fn policy(o: &OutputArgs, scrub: Vec<String>) -> Policy {
+    Policy::new(o.mask.clone(), o.keep.clone(), o.reveal, scrub)
+}
+
+/// Strings that must never reach output: the input and the token's segments.
+fn scrub_list(raw: &str, token: &token::Token) -> Vec<String> {
+    let mut list = vec![raw.trim().to_string()];
+    if let Some(sig) = &token.signature_segment {
+        list.push(sig.clone());
+    }
+    list.push(String::from_utf8_lossy(&token.signing_input).into_owned());
+    list
+}
+
+fn use_color(o: &OutputArgs) -> bool {
+    match o.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            o.format == Format::Human
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}

@@ -1,1 +1,26 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // A panic must never print a backtrace or the data it was handling (a token,
+    // a secret): one generic line, exit 2.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "jwtai: internal error{at}; please report it (no token data is included in this message)"
+        );
+    }));
+    let cli = jwtai::cli::Cli::parse();
+    match std::panic::catch_unwind(|| jwtai::run(cli)) {
+        Ok(Ok(status)) => ExitCode::from(status),
+        Ok(Err(e)) => {
+            eprintln!("jwtai: {e:#}");
+            ExitCode::from(jwtai::exit::USAGE)
+        }
+        Err(_) => ExitCode::from(jwtai::exit::USAGE),
+    }
+}

@@ -1,0 +1,465 @@
+//! Claims: what the server expects of `iss`, `aud`, scopes and other claims,
+//! and what the payload should never carry (personal data, secrets).
+
+use serde_json::{Map, Value, json};
+
+use super::{Context, show};
+use crate::findings::{Finding, Severity::*, Spec};
+use crate::sensitive::{self, Shape};
+
+pub static ISSUER_MISMATCH: Spec = Spec {
+    code: "issuer-mismatch",
+    severity: Error,
+    title: "Issuer does not match",
+    doc: "`iss` must equal one of the issuers the server trusts, character for character. A different value means a token from another tenant, environment (staging vs production) or identity provider.",
+    fix: "Configure the verifier's issuer to exactly the token issuer's `iss` (copy it from the IdP's discovery document), or obtain the token from the issuer the API trusts.",
+    rank: 20,
+};
+pub static ISSUER_TRAILING_SLASH: Spec = Spec {
+    code: "issuer-trailing-slash",
+    severity: Error,
+    title: "Issuer differs only by a trailing slash",
+    doc: "Issuers are compared as exact strings. Auth0 issuers end with `/` (`https://tenant.auth0.com/`), many configurations omit it, and the comparison fails.",
+    fix: "Copy `issuer` from the provider's `/.well-known/openid-configuration` into the verifier's config exactly, trailing slash included.",
+    rank: 19,
+};
+pub static AUDIENCE_MISMATCH: Spec = Spec {
+    code: "audience-mismatch",
+    severity: Error,
+    title: "Audience does not match",
+    doc: "None of the token's `aud` values equals an audience the API accepts. The token was issued for another API or client (wrong `audience` requested, a token from another environment).",
+    fix: "Request the token for this API's audience (Auth0 `audience`, Azure AD `scope=api://<app>/.default`, Okta authorization server audience), or add the token's audience to the verifier if the API really is that audience.",
+    rank: 21,
+};
+pub static AUDIENCE_MISSING: Spec = Spec {
+    code: "audience-missing",
+    severity: Error,
+    title: "Token has no `aud` but one is expected",
+    doc: "The verifier requires an audience and the token carries none: typically a token minted without requesting an API audience, or by a custom issuer that never sets `aud`.",
+    fix: "Request the token for the API's audience, or make the issuer set `aud` to the API identifier.",
+    rank: 21,
+};
+pub static MISSING_CLAIM: Spec = Spec {
+    code: "missing-claim",
+    severity: Error,
+    title: "A required claim is absent",
+    doc: "The verifier requires a claim the token does not carry (e.g. `sub`, `exp`, a tenant id).",
+    fix: "Add the claim at the issuer (an Auth0 Action, an Okta claim mapping, the token builder), or stop requiring it.",
+    rank: 22,
+};
+pub static SCOPE_MISSING: Spec = Spec {
+    code: "scope-missing",
+    severity: Error,
+    title: "A required scope is not granted",
+    doc: "The endpoint requires a scope that is not in `scope` (space-separated string) or `scp` (string or array). Usually the client never requested it, or the user/app was never granted it.",
+    fix: "Request the scope in the authorization request and grant it to the client (Auth0: API permissions; Azure AD: API permissions + admin consent); then get a new token.",
+    rank: 23,
+};
+pub static CLAIM_MISMATCH: Spec = Spec {
+    code: "claim-mismatch",
+    severity: Error,
+    title: "A claim has the wrong value",
+    doc: "A claim the server checks (`--claim NAME=VALUE`) holds another value: another tenant, organisation, role or environment.",
+    fix: "Obtain a token for the expected tenant/organisation, or correct the claim mapping at the issuer.",
+    rank: 24,
+};
+pub static PII_IN_CLAIMS: Spec = Spec {
+    code: "pii-in-claims",
+    severity: Warning,
+    title: "Personal data in the payload",
+    doc: "A JWT payload is only base64url-encoded, not encrypted: anyone who holds the token (logs, browser storage, proxies) reads it. Personal data there leaks wherever the token goes.",
+    fix: "Keep personal data out of access tokens: carry a stable opaque `sub` and look the rest up server-side, or encrypt the token (JWE).",
+    rank: 70,
+};
+pub static SECRET_IN_CLAIMS: Spec = Spec {
+    code: "secret-in-claims",
+    severity: Error,
+    title: "A secret in the payload",
+    doc: "Passwords, API keys, card numbers or other tokens inside the claims are readable by anyone holding the token. Treat them as leaked.",
+    fix: "Remove the secret from the claims at the issuer, rotate the exposed secret now, and purge logs that stored these tokens.",
+    rank: 25,
+};
+
+pub static SPECS: &[&Spec] = &[
+    &ISSUER_MISMATCH,
+    &ISSUER_TRAILING_SLASH,
+    &AUDIENCE_MISMATCH,
+    &AUDIENCE_MISSING,
+    &MISSING_CLAIM,
+    &SCOPE_MISSING,
+    &CLAIM_MISMATCH,
+    &PII_IN_CLAIMS,
+    &SECRET_IN_CLAIMS,
+];
+
+pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    let Some(claims) = ctx.token.claims() else {
+        return;
+    };
+    issuer(ctx, claims, out);
+    audience(ctx, claims, out);
+    for name in &ctx.expect.require {
+        if lookup(claims, name).is_none() {
+            out.push(
+                Finding::new(
+                    &MISSING_CLAIM,
+                    format!(
+                        "The server requires `{name}`; the payload has {}.",
+                        list_names(claims)
+                    ),
+                )
+                .evidence(json!({"claim": name})),
+            );
+        }
+    }
+    scopes(ctx, claims, out);
+    for (name, want) in &ctx.expect.claims {
+        expected_claim(claims, name, want, out);
+    }
+    sensitive_claims(claims, out);
+}
+
+fn issuer(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
+    let expected = &ctx.expect.iss;
+    if expected.is_empty() {
+        return;
+    }
+    let want = expected.join(" or ");
+    let Some(iss) = claims.get("iss") else {
+        out.push(
+            Finding::new(
+                &ISSUER_MISMATCH,
+                format!("The token has no `iss` claim; the server expects {want}."),
+            )
+            .evidence(json!({"expected": expected})),
+        );
+        return;
+    };
+    let Some(iss) = iss.as_str() else {
+        out.push(Finding::new(
+            &ISSUER_MISMATCH,
+            format!(
+                "`iss` is {}, not a string; the server expects {want}.",
+                show(iss)
+            ),
+        ));
+        return;
+    };
+    if expected.iter().any(|e| e == iss) {
+        return;
+    }
+    if let Some(e) = expected
+        .iter()
+        .find(|e| e.trim_end_matches('/') == iss.trim_end_matches('/'))
+    {
+        let (with, without) = if iss.ends_with('/') {
+            ("token", "server")
+        } else {
+            ("server", "token")
+        };
+        out.push(
+            Finding::new(
+                &ISSUER_TRAILING_SLASH,
+                format!("The token's iss is \"{iss}\", the server expects \"{e}\": the {with} has a trailing slash, the {without} does not. Issuers are compared as exact strings."),
+            )
+            .fix(format!("Set the verifier's issuer to \"{iss}\" exactly (copy it from the IdP's discovery document)."))
+            .evidence(json!({"iss": iss, "expected": e})),
+        );
+        return;
+    }
+    let mut detail = format!("The token's iss is \"{iss}\"; the server expects {want}.");
+    if let Some(hint) = near_miss(iss, expected) {
+        detail.push(' ');
+        detail.push_str(&hint);
+    }
+    out.push(
+        Finding::new(&ISSUER_MISMATCH, detail).evidence(json!({"iss": iss, "expected": expected})),
+    );
+}
+
+fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
+    let expected = &ctx.expect.aud;
+    if expected.is_empty() {
+        return;
+    }
+    let want = expected.join(" or ");
+    let auds: Vec<String> = match claims.get("aud") {
+        None | Some(Value::Null) => {
+            out.push(
+                Finding::new(
+                    &AUDIENCE_MISSING,
+                    format!("The token has no `aud` claim; the server expects {want}."),
+                )
+                .evidence(json!({"expected": expected})),
+            );
+            return;
+        }
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .collect(),
+        Some(other) => vec![other.to_string()],
+    };
+    if auds.iter().any(|a| expected.contains(a)) {
+        return;
+    }
+    let shown = if auds.len() == 1 {
+        format!("\"{}\"", auds[0])
+    } else {
+        format!(
+            "[{}]",
+            auds.iter()
+                .map(|a| format!("\"{a}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let mut detail = format!("The token's aud is {shown}; the server expects {want}.");
+    for a in &auds {
+        if let Some(hint) = near_miss(a, expected) {
+            detail.push(' ');
+            detail.push_str(&hint);
+            break;
+        }
+    }
+    if auds.iter().all(|a| !a.contains("://") && !a.contains(':'))
+        && expected.iter().any(|e| e.contains("://"))
+    {
+        detail.push_str(" The token's audience looks like a client id, not an API identifier: it may be an ID token, or a token requested without an API audience.");
+    }
+    out.push(
+        Finding::new(&AUDIENCE_MISMATCH, detail)
+            .evidence(json!({"aud": auds, "expected": expected})),
+    );
+}
+
+/// Explains a near miss between a value and what was expected.
+fn near_miss(value: &str, expected: &[String]) -> Option<String> {
+    for e in expected {
+        if e.eq_ignore_ascii_case(value) {
+            return Some(format!(
+                "They differ only in letter case (\"{e}\"): comparison is case-sensitive."
+            ));
+        }
+        if e.trim_end_matches('/') == value.trim_end_matches('/') {
+            return Some(format!("They differ only by a trailing slash (\"{e}\")."));
+        }
+        let strip = |s: &str| {
+            s.trim_start_matches("https://")
+                .trim_start_matches("http://")
+                .to_string()
+        };
+        if strip(e) == strip(value) {
+            return Some("They differ only in the URL scheme (http vs https).".into());
+        }
+        let host = |s: &str| strip(s).split('/').next().unwrap_or("").to_string();
+        let (hv, he) = (host(value), host(e));
+        if !hv.is_empty() && hv != he {
+            let base = |h: &str| h.rsplitn(3, '.').take(2).collect::<Vec<_>>().join(".");
+            if base(&hv) == base(&he) {
+                return Some(format!(
+                    "Same domain, different host ({hv} vs {he}): a token from another environment or tenant?"
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn scopes(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
+    if ctx.expect.scopes.is_empty() {
+        return;
+    }
+    let granted: Vec<String> = ["scope", "scp"]
+        .iter()
+        .filter_map(|k| claims.get(*k))
+        .flat_map(|v| match v {
+            Value::String(s) => s.split_whitespace().map(str::to_string).collect::<Vec<_>>(),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let permissions: Vec<String> = claims
+        .get("permissions")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    for want in &ctx.expect.scopes {
+        if granted.contains(want) {
+            continue;
+        }
+        let mut detail = if granted.is_empty() {
+            format!(
+                "The endpoint requires scope `{want}`; the token grants no scopes (no `scope` or `scp` claim)."
+            )
+        } else {
+            format!(
+                "The endpoint requires scope `{want}`; the token grants {}.",
+                granted
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        if permissions.contains(want) {
+            detail.push_str(" It is in `permissions` (Auth0 RBAC) instead: check that claim, or enable \"Add Permissions in the Access Token\" and read the right one.");
+        }
+        out.push(
+            Finding::new(&SCOPE_MISSING, detail)
+                .evidence(json!({"required": want, "granted": granted})),
+        );
+    }
+}
+
+fn lookup<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if let Some(v) = claims.get(name) {
+        return Some(v);
+    }
+    // Dotted path into nested objects: `realm_access.roles`.
+    let mut cur: Option<&Value> = None;
+    for (i, part) in name.split('.').enumerate() {
+        cur = if i == 0 {
+            claims.get(part)
+        } else {
+            cur?.get(part)
+        };
+    }
+    cur
+}
+
+fn expected_claim(claims: &Map<String, Value>, name: &str, want: &str, out: &mut Vec<Finding>) {
+    let Some(have) = lookup(claims, name) else {
+        out.push(
+            Finding::new(
+                &CLAIM_MISMATCH,
+                format!(
+                    "The server expects `{name}` = \"{want}\"; the token has no `{name}` claim."
+                ),
+            )
+            .evidence(json!({"claim": name, "expected": want})),
+        );
+        return;
+    };
+    let matches = |v: &Value| match v {
+        Value::String(s) => s == want,
+        Value::Number(_) | Value::Bool(_) => v.to_string() == want,
+        _ => false,
+    };
+    let ok = match have {
+        Value::Array(a) => a.iter().any(matches),
+        Value::String(s) if s.contains(' ') => s.split_whitespace().any(|p| p == want),
+        v => matches(v),
+    };
+    if !ok {
+        out.push(
+            Finding::new(
+                &CLAIM_MISMATCH,
+                format!(
+                    "The server expects `{name}` = \"{want}\"; the token has {}.",
+                    show(have)
+                ),
+            )
+            .evidence(json!({"claim": name, "expected": want, "actual": have})),
+        );
+    }
+}
+
+/// Claims that carry personal data or secrets, by name or by value shape.
+fn sensitive_claims(claims: &Map<String, Value>, out: &mut Vec<Finding>) {
+    let mut pii: Vec<String> = Vec::new();
+    let mut secrets: Vec<String> = Vec::new();
+    for (name, value) in claims {
+        if matches!(
+            name.as_str(),
+            "iss" | "aud" | "sub" | "jti" | "azp" | "scope" | "scp" | "exp" | "iat" | "nbf"
+        ) {
+            continue;
+        }
+        if sensitive::is_secret_name(name) && !value.is_null() && value != &Value::Bool(false) {
+            secrets.push(format!("`{name}`"));
+            continue;
+        }
+        if sensitive::is_pii_name(name) {
+            pii.push(format!("`{name}`"));
+            continue;
+        }
+        let mut shapes = Vec::new();
+        collect_shapes(value, &mut shapes, 0);
+        if let Some(s) = shapes.iter().find(|s| s.is_secret()) {
+            secrets.push(format!("`{name}` (looks like {})", describe_shape(*s)));
+        } else if let Some(s) = shapes
+            .iter()
+            .find(|s| matches!(s, Shape::Email | Shape::Phone | Shape::Ip))
+        {
+            pii.push(format!("`{name}` (looks like {})", describe_shape(*s)));
+        }
+    }
+    if !secrets.is_empty() {
+        out.push(
+            Finding::new(
+                &SECRET_IN_CLAIMS,
+                format!("The payload carries {}: readable by anyone who sees the token (logs, browser storage, proxies). Values are masked in this report.", secrets.join(", ")),
+            )
+            .evidence(json!({"claims": secrets})),
+        );
+    }
+    if !pii.is_empty() {
+        out.push(
+            Finding::new(
+                &PII_IN_CLAIMS,
+                format!("The payload carries personal data in {}; a JWT is encoded, not encrypted. Values are masked in this report.", pii.join(", ")),
+            )
+            .evidence(json!({"claims": pii})),
+        );
+    }
+}
+
+fn collect_shapes(v: &Value, shapes: &mut Vec<Shape>, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    match v {
+        Value::String(s) => shapes.extend(sensitive::classify(s)),
+        Value::Array(a) => a.iter().for_each(|x| collect_shapes(x, shapes, depth + 1)),
+        Value::Object(o) => o
+            .values()
+            .for_each(|x| collect_shapes(x, shapes, depth + 1)),
+        _ => {}
+    }
+}
+
+fn describe_shape(s: Shape) -> &'static str {
+    match s {
+        Shape::Email => "an email address",
+        Shape::Phone => "a phone number",
+        Shape::Ip => "an IP address",
+        Shape::Card => "a payment card number",
+        Shape::Jwt => "another token",
+        Shape::ApiKey => "an API key",
+        Shape::HighEntropy => "a secret",
+    }
+}
+
+fn list_names(claims: &Map<String, Value>) -> String {
+    if claims.is_empty() {
+        return "no claims".into();
+    }
+    claims
+        .keys()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

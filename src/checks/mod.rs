@@ -1,0 +1,95 @@
+//! Checks: every deterministic rule of `findings.md`, one file per family.
+//!
+//! Each family file defines its [`Spec`]s next to the code that emits them and
+//! exposes `SPECS` (for the registry) and `check` (to run). A check reads the
+//! parsed token, the input wrappers and the expectations, and appends
+//! findings; it never prints and never touches the network or disk.
+
+pub mod claims;
+pub mod header;
+pub mod structure;
+pub mod time;
+
+use crate::findings::{Finding, Spec};
+use crate::input::Wrapper;
+use crate::token::Token;
+
+/// What the server expects, from the flags (and, later, the error text).
+#[derive(Debug, Clone, Default)]
+pub struct Expectations {
+    pub algs: Vec<String>,
+    pub iss: Vec<String>,
+    pub aud: Vec<String>,
+    pub require: Vec<String>,
+    pub scopes: Vec<String>,
+    pub claims: Vec<(String, String)>,
+    pub leeway: i64,
+    /// Evaluation instant, unix seconds.
+    pub now: i64,
+}
+
+/// Everything a check may read.
+pub struct Context<'a> {
+    pub token: &'a Token,
+    pub wrappers: &'a [Wrapper],
+    pub expect: &'a Expectations,
+}
+
+/// Every finding code jwtai can report, in catalogue order.
+pub fn registry() -> impl Iterator<Item = &'static Spec> {
+    [structure::SPECS, header::SPECS, time::SPECS, claims::SPECS]
+        .into_iter()
+        .flatten()
+        .copied()
+}
+
+pub fn spec(code: &str) -> Option<&'static Spec> {
+    registry().find(|s| s.code == code)
+}
+
+/// Runs every family and returns the findings in the order they were found.
+pub fn run(ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    structure::check(ctx, &mut out);
+    header::check(ctx, &mut out);
+    time::check(ctx, &mut out);
+    claims::check(ctx, &mut out);
+    out
+}
+
+/// Short, quoted rendering of a JSON value for details ("\"abc\"", "[1, 2]", "42").
+pub(crate) fn show(v: &serde_json::Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 120 {
+        let cut: String = s.chars().take(117).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_kebab_case_and_documented() {
+        let mut seen = HashSet::new();
+        for s in registry() {
+            assert!(seen.insert(s.code), "duplicate code {}", s.code);
+            assert!(
+                s.code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}",
+                s.code
+            );
+            assert!(
+                !s.title.is_empty() && !s.doc.is_empty() && !s.fix.is_empty(),
+                "{}",
+                s.code
+            );
+        }
+    }
+}

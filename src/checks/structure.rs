@@ -1,0 +1,432 @@
+//! Input and structure: is this text a well-formed compact JWT at all?
+//!
+//! These outrank every other finding: a verifier that cannot split and decode
+//! the token says "jwt malformed" and never looks at alg, exp or aud.
+
+use serde_json::json;
+
+use super::Context;
+use crate::findings::{Finding, Severity::*, Spec};
+use crate::input::Wrapper;
+use crate::token::{JsonIssue, Kind, LARGE_TOKEN_BYTES, Observation};
+
+pub static INPUT_EXTRACTED: Spec = Spec {
+    code: "input-extracted",
+    severity: Info,
+    title: "Token was pulled out of surrounding text",
+    doc: "The input held more than the compact JWT: a Bearer prefix, a header line, a cookie, quotes, a JSON body or a curl command. jwtai diagnosed the token inside; code that passes the whole string to verify() fails with 'jwt malformed'.",
+    fix: "Pass only `header.payload.signature` to the verifier: strip the `Bearer ` scheme and read the token out of its header, cookie or JSON field first.",
+    rank: 90,
+};
+pub static BEARER_PREFIX_DUPLICATED: Spec = Spec {
+    code: "bearer-prefix-duplicated",
+    severity: Error,
+    title: "`Bearer` prefix sent twice",
+    doc: "The Authorization value reads `Bearer Bearer <token>`: one layer (an HTTP client interceptor, a gateway) adds the scheme to a value that already carries it. The server strips one prefix and fails to parse the rest.",
+    fix: "Add `Bearer ` in exactly one place: store the raw token, and let the one interceptor or gateway that builds the Authorization header prepend the scheme.",
+    rank: 1,
+};
+pub static WHITESPACE_IN_TOKEN: Spec = Spec {
+    code: "whitespace-in-token",
+    severity: Error,
+    title: "Whitespace inside the token",
+    doc: "Spaces, tabs or line breaks inside the compact token: a copy from a line-wrapped terminal or log, an email client, or a folded header. No base64url character is whitespace, so the verifier rejects the token as malformed.",
+    fix: "Copy the token as one line (e.g. `tr -d ' \\n\\t'`), and make sure the header value is not folded or wrapped on its way (config templates, YAML block scalars, proxies).",
+    rank: 2,
+};
+pub static OPAQUE_TOKEN: Spec = Spec {
+    code: "opaque-token",
+    severity: Error,
+    title: "Not a JWT: an opaque token",
+    doc: "One segment without dots is not a JWT. Identity providers issue opaque access tokens (random strings, validated by introspection) when the request names no API: Auth0 without an `audience`, Okta's org authorization server, Google OAuth access tokens.",
+    fix: "Request a JWT access token for your API (Auth0: pass `audience=<API identifier>` to /authorize or the token endpoint; Okta: use a custom authorization server), or validate opaque tokens with token introspection (RFC 7662) instead of a JWT library.",
+    rank: 0,
+};
+pub static WRONG_SEGMENT_COUNT: Spec = Spec {
+    code: "wrong-segment-count",
+    severity: Error,
+    title: "Wrong number of segments",
+    doc: "A signed JWT has three dot-separated segments (header.payload.signature), an encrypted one five. Any other count is rejected as malformed.",
+    fix: "Copy the whole token, including the signature after the second dot; check that nothing appends or joins tokens (string concatenation, a trailing '.').",
+    rank: 1,
+};
+pub static JWE_TOKEN: Spec = Spec {
+    code: "jwe-token",
+    severity: Info,
+    title: "Encrypted JWT (JWE)",
+    doc: "Five segments: the claims are encrypted (RFC 7516). Only the protected header is readable; the holder of the private key named by the header decrypts it. A verifier that expects a signed JWT (JWS) rejects it as malformed.",
+    fix: "Decrypt with the recipient's private key (the one matching the header's `kid`) before verifying the nested signed JWT, or switch off access-token encryption at the identity provider if the API expects plain signed JWTs.",
+    rank: 5,
+};
+pub static BASE64_STANDARD_ALPHABET: Spec = Spec {
+    code: "base64-standard-alphabet",
+    severity: Error,
+    title: "Standard base64 instead of base64url",
+    doc: "JWS segments are base64url without padding (RFC 7515 §2): `-` and `_` instead of `+` and `/`, no `=`. A token built by hand with standard base64 is rejected by strict decoders and its signature never matches.",
+    fix: "Build tokens with a JWT library, or encode with base64url and strip padding (Node: `buf.toString('base64url')`; Python: `base64.urlsafe_b64encode(b).rstrip(b'=')`; Java: `Base64.getUrlEncoder().withoutPadding()`).",
+    rank: 3,
+};
+pub static URL_ENCODED: Spec = Spec {
+    code: "url-encoded",
+    severity: Error,
+    title: "Token is URL-encoded",
+    doc: "Percent-escapes such as `%2E` (a dot) or `%3D` inside the token: it was URL-encoded on its way (a query parameter, `encodeURIComponent` on a header value, a cookie library) and never decoded.",
+    fix: "Send the token unencoded in the Authorization header; if it travels in a URL or cookie, URL-decode it exactly once before verifying.",
+    rank: 2,
+};
+pub static INVALID_BASE64URL: Spec = Spec {
+    code: "invalid-base64url",
+    severity: Error,
+    title: "Segment is not valid base64url",
+    doc: "A segment holds characters outside the base64url alphabet (A-Z a-z 0-9 - _) or has a length no encoding produces (length % 4 == 1). The token was altered or corrupted in transit.",
+    fix: "Copy the token again from its source, byte for byte; look for the marked character being added by a template, logger or shell (quotes, `*`, `\\`).",
+    rank: 3,
+};
+pub static TRUNCATED: Spec = Spec {
+    code: "truncated",
+    severity: Error,
+    title: "Token was cut off",
+    doc: "Evidence that the token is incomplete: the payload JSON ends before it closes, the last segment has an impossible length, or the signature is shorter than the algorithm produces. Usual causes: a column width in a database, a log line limit, a header size limit, a copy from a terminal.",
+    fix: "Take the token from its source, not from a log; widen the storage column (tokens grow with claims: use TEXT) or the header limit that cut it.",
+    rank: 1,
+};
+pub static INVALID_JSON: Spec = Spec {
+    code: "invalid-json",
+    severity: Error,
+    title: "Header or payload is not a JSON object",
+    doc: "The segment decodes, but not to a JSON object: a Python dict repr, a JSON string holding JSON (encoded twice), an array or plain text. Every verifier rejects it.",
+    fix: "Serialise the header and claims with a JSON encoder (`json.dumps`, `JSON.stringify`) exactly once, or let a JWT library build the token.",
+    rank: 4,
+};
+pub static DUPLICATE_JSON_KEYS: Spec = Spec {
+    code: "duplicate-json-keys",
+    severity: Warning,
+    title: "A member name appears twice",
+    doc: "RFC 7515 §5.2 / RFC 7519 §4 require unique member names or rejection. Parsers disagree: JavaScript and serde keep the last value, some Java and Go parsers the first, strict ones reject. Two services can read different claims from the same token — a known privilege-escalation trick.",
+    fix: "Build claims as a map so each name occurs once; configure the verifier to reject duplicate members where it can.",
+    rank: 40,
+};
+pub static TOKEN_TOO_LARGE: Spec = Spec {
+    code: "token-too-large",
+    severity: Warning,
+    title: "Token is larger than 8 KiB",
+    doc: "Proxies and servers cap request headers (nginx 8 KiB per line by default, Node.js 16 KiB for all headers, many load balancers 8-16 KiB). Past that the request fails with 431 or 400 before your code runs.",
+    fix: "Keep bulky data (permissions, groups, profile) out of the token: look it up by `sub`, or use coarse scopes; or raise the header limit on every hop.",
+    rank: 30,
+};
+
+pub static SPECS: &[&Spec] = &[
+    &INPUT_EXTRACTED,
+    &BEARER_PREFIX_DUPLICATED,
+    &WHITESPACE_IN_TOKEN,
+    &OPAQUE_TOKEN,
+    &WRONG_SEGMENT_COUNT,
+    &JWE_TOKEN,
+    &BASE64_STANDARD_ALPHABET,
+    &URL_ENCODED,
+    &INVALID_BASE64URL,
+    &TRUNCATED,
+    &INVALID_JSON,
+    &DUPLICATE_JSON_KEYS,
+    &TOKEN_TOO_LARGE,
+];
+
+pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    wrappers(ctx.wrappers, out);
+    let t = ctx.token;
+
+    let cut = truncation(ctx);
+    match t.kind {
+        Kind::Opaque => out.push(opaque(ctx)),
+        Kind::Malformed if cut.is_none() => out.push(segment_count(t.segment_count)),
+        Kind::Jwe => out.push(jwe(ctx)),
+        _ => {}
+    }
+
+    for o in &t.observations {
+        match o {
+            Observation::WhitespaceInside { newlines, spaces, tabs } => {
+                let mut parts = Vec::new();
+                if *newlines > 0 {
+                    parts.push(format!("{newlines} line break(s)"));
+                }
+                if *spaces > 0 {
+                    parts.push(format!("{spaces} space(s)"));
+                }
+                if *tabs > 0 {
+                    parts.push(format!("{tabs} tab(s)"));
+                }
+                out.push(
+                    Finding::new(
+                        &WHITESPACE_IN_TOKEN,
+                        format!(
+                            "The token holds {} between its characters; with them removed it has {} segment(s). A line-wrapped copy (terminal, log viewer, email) is the usual cause.",
+                            parts.join(", "),
+                            t.segment_count
+                        ),
+                    )
+                    .evidence(json!({"newlines": newlines, "spaces": spaces, "tabs": tabs})),
+                );
+            }
+            Observation::UrlEncoded { escapes } => out.push(
+                Finding::new(
+                    &URL_ENCODED,
+                    format!(
+                        "The token contains percent-escapes {}: {} It was URL-encoded and never decoded.",
+                        escapes.join(", "),
+                        escapes.iter().filter_map(|e| describe_escape(e)).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .evidence(json!({"escapes": escapes})),
+            ),
+            Observation::StandardAlphabet { segment, plus_slash, padding } => {
+                let mut what = Vec::new();
+                if *plus_slash > 0 {
+                    what.push(format!("{plus_slash} '+'/'/' character(s)"));
+                }
+                if *padding > 0 {
+                    what.push(format!("{padding} '=' padding character(s)"));
+                }
+                out.push(
+                    Finding::new(
+                        &BASE64_STANDARD_ALPHABET,
+                        format!(
+                            "The {} segment has {}: it was encoded with standard base64, but JWS requires base64url without padding.",
+                            segment.name(),
+                            what.join(" and ")
+                        ),
+                    )
+                    .evidence(json!({"segment": segment.name(), "plus_or_slash": plus_slash, "padding": padding})),
+                );
+            }
+            Observation::InvalidChar { segment, ch, offset } => out.push(
+                Finding::new(
+                    &INVALID_BASE64URL,
+                    format!(
+                        "The {} segment has {} at offset {}: not a base64url character, so the segment cannot be decoded.",
+                        segment.name(),
+                        describe_char(*ch),
+                        offset
+                    ),
+                )
+                .evidence(json!({"segment": segment.name(), "char": ch.to_string(), "offset": offset})),
+            ),
+            Observation::ImpossibleLength { segment, len, last: false } => out.push(
+                Finding::new(
+                    &INVALID_BASE64URL,
+                    format!(
+                        "The {} segment is {len} characters long; no base64url encoding has a length of 4n+1, so a character was lost or added.",
+                        segment.name()
+                    ),
+                )
+                .evidence(json!({"segment": segment.name(), "length": len})),
+            ),
+            Observation::Json { segment, issue } if !matches!(issue, JsonIssue::EndsEarly { .. }) => out.push(
+                Finding::new(&INVALID_JSON, format!("The {} {}.", segment.name(), issue))
+                    .evidence(json!({"segment": segment.name()})),
+            ),
+            Observation::DuplicateKeys { segment, names } => out.push(
+                Finding::new(
+                    &DUPLICATE_JSON_KEYS,
+                    format!(
+                        "In the {}, {} appear(s) more than once. This token is read as the last occurrence by JavaScript and serde, the first by some other parsers.",
+                        segment.name(),
+                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .evidence(json!({"segment": segment.name(), "names": names})),
+            ),
+            _ => {}
+        }
+    }
+
+    if let Some(f) = cut {
+        out.push(f);
+    }
+
+    if t.len > LARGE_TOKEN_BYTES {
+        out.push(too_large(ctx));
+    }
+}
+
+fn wrappers(wrappers: &[Wrapper], out: &mut Vec<Finding>) {
+    if wrappers.is_empty() {
+        return;
+    }
+    let list: Vec<String> = wrappers.iter().map(Wrapper::describe).collect();
+    let mut detail = format!(
+        "Removed {} around the token before diagnosing it.",
+        list.join(", then ")
+    );
+    if wrappers.contains(&Wrapper::DuplicateBearer) {
+        detail.push_str(" The value carries the `Bearer ` scheme twice.");
+    } else {
+        detail.push_str(
+            " A verifier given the whole string fails with 'jwt malformed' or 'invalid token'.",
+        );
+    }
+    let fix = match wrappers.first() {
+        Some(Wrapper::JsonField(f)) => format!(
+            "Read `{f}` from the token response and send only its value; the JSON body itself is not a token."
+        ),
+        Some(Wrapper::Cookie(name)) => format!(
+            "Read the `{name}` cookie's value (URL-decoded once) and pass only that to the verifier."
+        ),
+        _ => INPUT_EXTRACTED.fix.to_string(),
+    };
+    out.push(
+        Finding::new(&INPUT_EXTRACTED, detail)
+            .fix(fix)
+            .evidence(json!({"removed": list})),
+    );
+    if wrappers.contains(&Wrapper::DuplicateBearer) {
+        out.push(Finding::new(
+            &BEARER_PREFIX_DUPLICATED,
+            "The Authorization value reads `Bearer Bearer <token>`: the server strips one `Bearer ` and tries to parse `Bearer <token>` as the JWT.",
+        ));
+    }
+}
+
+fn opaque(ctx: &Context) -> Finding {
+    let t = ctx.token;
+    let mut detail = format!(
+        "The input is one segment of {} characters with no dots: a JWT has three segments (header.payload.signature).",
+        t.len
+    );
+    if t.header.as_ref().is_some_and(|h| h.object.is_some()) {
+        detail.push_str(" It decodes to a JSON object: only one segment (the header or payload) of a JWT was copied.");
+    } else if t.len <= 64 {
+        detail.push_str(" A short random string like this is an opaque access token, typical of an authorization request without an API audience.");
+    }
+    Finding::new(&OPAQUE_TOKEN, detail).evidence(json!({"length": t.len}))
+}
+
+fn segment_count(n: usize) -> Finding {
+    let which = match n {
+        2 => "the signature segment is missing (a signed JWT ends with `.signature`; an unsigned one still ends with a `.`)".to_string(),
+        4 => "one segment too many for a signed JWT (3) and one too few for an encrypted one (5): two tokens joined, or a stray '.' inside a segment".to_string(),
+        n if n > 5 => format!("{} segments more than an encrypted JWT has: several tokens joined together?", n - 5),
+        _ => "segments are missing".to_string(),
+    };
+    Finding::new(
+        &WRONG_SEGMENT_COUNT,
+        format!("The token has {n} dot-separated segments: {which}."),
+    )
+    .evidence(json!({"segments": n}))
+}
+
+fn jwe(ctx: &Context) -> Finding {
+    let h = ctx.token.header_map();
+    let get = |k: &str| {
+        h.and_then(|m| m.get(k))
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_string()
+    };
+    let (alg, enc) = (get("alg"), get("enc"));
+    let kid = h.and_then(|m| m.get("kid")).and_then(|v| v.as_str());
+    let nested = h
+        .and_then(|m| m.get("cty"))
+        .and_then(|v| v.as_str())
+        .is_some_and(|c| c.eq_ignore_ascii_case("JWT"));
+    let mut detail = format!(
+        "Five segments and an `enc` header: the claims are encrypted with {enc}, the content key wrapped with {alg}"
+    );
+    if let Some(kid) = kid {
+        detail.push_str(&format!(" for the recipient key `{kid}`"));
+    }
+    detail.push_str(
+        ". Only the protected header is readable; the recipient's private key decrypts it.",
+    );
+    if nested {
+        detail.push_str(
+            " `cty: JWT` says a signed JWT is nested inside: verify that one after decrypting.",
+        );
+    }
+    Finding::new(&JWE_TOKEN, detail)
+        .evidence(json!({"alg": alg, "enc": enc, "kid": kid, "nested": nested}))
+}
+
+/// Evidence that the token was cut; `None` when there is none.
+fn truncation(ctx: &Context) -> Option<Finding> {
+    let t = ctx.token;
+    let mut reasons = Vec::new();
+    for o in &t.observations {
+        match o {
+            Observation::Json { segment, issue: JsonIssue::EndsEarly { len } } => {
+                reasons.push(format!("the {} JSON ends after {len} bytes, before the object closes", segment.name()))
+            }
+            Observation::ImpossibleLength { segment, len, last: true } => reasons.push(format!(
+                "the last segment ({}) is {len} characters, a length no base64url encoding produces",
+                segment.name()
+            )),
+            _ => {}
+        }
+    }
+    if t.kind == Kind::Malformed && t.segment_count == 2 && !reasons.is_empty() {
+        reasons.push("the signature segment is missing".into());
+    }
+    if let (Some(sig), Some(alg)) = (&t.signature, t.alg().and_then(crate::alg::Alg::from_name)) {
+        if let Some(need) = alg.fixed_signature_len() {
+            if !sig.is_empty() && sig.len() < need {
+                reasons.push(format!(
+                    "the {alg} signature is {} bytes, {alg} signatures are {need}",
+                    sig.len()
+                ));
+            }
+        }
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    Some(
+        Finding::new(
+            &TRUNCATED,
+            format!("The token looks cut off: {}.", reasons.join("; ")),
+        )
+        .evidence(json!({"length": t.len, "segments": t.segment_count})),
+    )
+}
+
+fn too_large(ctx: &Context) -> Finding {
+    let t = ctx.token;
+    let mut biggest: Vec<(String, usize)> = ctx
+        .token
+        .claims()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.to_string().len()))
+                .collect()
+        })
+        .unwrap_or_default();
+    biggest.sort_by(|a, b| b.1.cmp(&a.1));
+    biggest.truncate(3);
+    let mut detail = format!(
+        "The token is {} bytes ({:.1} KiB), over the 8 KiB many proxies and servers allow for one header.",
+        t.len,
+        t.len as f64 / 1024.0
+    );
+    if !biggest.is_empty() {
+        let list: Vec<String> = biggest
+            .iter()
+            .map(|(k, n)| format!("`{k}` ({n} bytes of JSON)"))
+            .collect();
+        detail.push_str(&format!(" Largest claims: {}.", list.join(", ")));
+    }
+    Finding::new(&TOKEN_TOO_LARGE, detail)
+        .evidence(json!({"bytes": t.len, "limit": LARGE_TOKEN_BYTES}))
+}
+
+fn describe_escape(e: &str) -> Option<String> {
+    let byte = u8::from_str_radix(e.get(1..3)?, 16).ok()?;
+    let c = byte as char;
+    (c.is_ascii_graphic()).then(|| format!("{e} is '{c}'"))
+}
+
+fn describe_char(c: char) -> String {
+    if c.is_control() {
+        format!("the control character U+{:04X}", c as u32)
+    } else {
+        format!("'{c}'")
+    }
+}

@@ -1,0 +1,279 @@
+//! Time: `exp`, `nbf` and `iat` (RFC 7519 §4.1.4-6) judged at `--now` with
+//! `--leeway`, and the shapes of time claims that break verifiers.
+
+use serde_json::{Value, json};
+
+use super::{Context, show};
+use crate::clock::{duration, relative, utc};
+use crate::findings::{Finding, Severity::*, Spec};
+
+/// Above this a NumericDate is surely milliseconds (year 5138 in seconds).
+const MILLIS_THRESHOLD: f64 = 100_000_000_000.0;
+/// Expired by less than this: clock skew or a missed refresh, not a stale token.
+const SKEW_WINDOW: i64 = 300;
+const MAX_ACCESS_LIFETIME: i64 = 24 * 3600;
+
+pub static EXPIRED: Spec = Spec {
+    code: "expired",
+    severity: Error,
+    title: "Token has expired",
+    doc: "RFC 7519 §4.1.4: the token must not be accepted on or after `exp` (plus the verifier's leeway).",
+    fix: "Get a fresh token (refresh before `exp`, e.g. when less than a minute is left); if it expired by seconds, the clocks disagree: sync them (NTP) and allow a small leeway (30-60 s).",
+    rank: 10,
+};
+pub static NOT_YET_VALID: Spec = Spec {
+    code: "not-yet-valid",
+    severity: Error,
+    title: "Token is not valid yet (`nbf`)",
+    doc: "RFC 7519 §4.1.5: the token must not be accepted before `nbf` (minus leeway). Usually the issuer's clock runs ahead of the server's, or `nbf` was set in the future on purpose.",
+    fix: "Sync the clocks of issuer and server (NTP) and allow a small leeway; if `nbf` is deliberately in the future, wait for it.",
+    rank: 10,
+};
+pub static ISSUED_IN_FUTURE: Spec = Spec {
+    code: "issued-in-future",
+    severity: Warning,
+    title: "Issued in the future (`iat`)",
+    doc: "`iat` is later than now: the issuer's clock is ahead of this machine's. Some libraries (PyJWT, IdentityModel, jose) reject such tokens outright.",
+    fix: "Sync the clocks (NTP) on the issuer and the API hosts; allow a leeway of 30-60 s in the verifier.",
+    rank: 50,
+};
+pub static TIMESTAMP_IN_MILLISECONDS: Spec = Spec {
+    code: "timestamp-in-milliseconds",
+    severity: Error,
+    title: "Time claim in milliseconds",
+    doc: "NumericDate is seconds since the epoch (RFC 7519 §2). A value in milliseconds (JavaScript `Date.now()`, Java `System.currentTimeMillis()`) lands tens of thousands of years in the future: `exp` never expires, `nbf`/`iat` are never reached.",
+    fix: "Write seconds: `Math.floor(Date.now() / 1000)`, `Instant.now().getEpochSecond()`, `int(time.time())`.",
+    rank: 8,
+};
+pub static TIMESTAMP_NOT_NUMERIC: Spec = Spec {
+    code: "timestamp-not-numeric",
+    severity: Error,
+    title: "Time claim is not a NumericDate",
+    doc: "`exp`, `nbf` and `iat` must be JSON numbers of seconds since the epoch (RFC 7519 §2). Strings (even of digits), ISO dates or booleans are rejected or ignored depending on the library.",
+    fix: "Emit the claim as a JSON number of seconds, e.g. `\"exp\": 1700003000`, not `\"exp\": \"2023-11-14T23:13:20Z\"`.",
+    rank: 8,
+};
+pub static EXP_BEFORE_IAT: Spec = Spec {
+    code: "exp-before-iat",
+    severity: Error,
+    title: "`exp` is earlier than `iat` or `nbf`",
+    doc: "The token's validity window is empty: it expires before it was issued or became valid. The issuer computes `exp` wrongly (a negative or mis-unit lifetime, a time-zone offset subtracted).",
+    fix: "Compute `exp = iat + lifetime` in seconds at the issuer, from one clock reading.",
+    rank: 9,
+};
+pub static EXP_MISSING: Spec = Spec {
+    code: "exp-missing",
+    severity: Warning,
+    title: "No `exp`: the token never expires",
+    doc: "Without `exp` a stolen token works forever. Many verifiers accept it silently; some (with required claims) reject it.",
+    fix: "Issue tokens with a short `exp` (minutes to an hour for access tokens) and require `exp` in the verifier.",
+    rank: 60,
+};
+pub static LIFETIME_TOO_LONG: Spec = Spec {
+    code: "lifetime-too-long",
+    severity: Warning,
+    title: "Lifetime longer than 24 hours",
+    doc: "Access tokens are bearer credentials; a long lifetime means a leaked token stays usable for long. Refresh tokens exist so access tokens can be short.",
+    fix: "Shorten the access-token lifetime (5-60 min is usual) and use refresh tokens for long sessions.",
+    rank: 65,
+};
+
+pub static SPECS: &[&Spec] = &[
+    &EXPIRED,
+    &NOT_YET_VALID,
+    &ISSUED_IN_FUTURE,
+    &TIMESTAMP_IN_MILLISECONDS,
+    &TIMESTAMP_NOT_NUMERIC,
+    &EXP_BEFORE_IAT,
+    &EXP_MISSING,
+    &LIFETIME_TOO_LONG,
+];
+
+/// A time claim as read from the token.
+enum Read {
+    Absent,
+    Seconds(i64),
+    /// Unusable: the finding was already reported.
+    Bad,
+}
+
+pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    let Some(claims) = ctx.token.claims() else {
+        return;
+    };
+    let now = ctx.expect.now;
+    let leeway = ctx.expect.leeway;
+    let exp = read(claims.get("exp"), "exp", now, out);
+    let nbf = read(claims.get("nbf"), "nbf", now, out);
+    let iat = read(claims.get("iat"), "iat", now, out);
+
+    let empty_window = match (&exp, &iat, &nbf) {
+        (Read::Seconds(e), Read::Seconds(i), _) if e < i => Some(("iat", *i, *e)),
+        (Read::Seconds(e), _, Read::Seconds(n)) if e < n => Some(("nbf", *n, *e)),
+        _ => None,
+    };
+    if let Some((other, start, e)) = empty_window {
+        out.push(
+            Finding::new(
+                &EXP_BEFORE_IAT,
+                format!(
+                    "exp {} is {} before {other} {}: the token was never valid. At now ({}) it is {}.",
+                    utc(e),
+                    duration(start - e),
+                    utc(start),
+                    utc(now),
+                    if now >= e + leeway { "also past exp" } else { "inside exp but still malformed" }
+                ),
+            )
+            .evidence(json!({"exp": e, other: start, "now": now})),
+        );
+    }
+
+    match exp {
+        Read::Absent => out.push(Finding::new(
+            &EXP_MISSING,
+            "The payload has no `exp` claim: this token is valid forever unless the verifier requires `exp`.",
+        )),
+        Read::Seconds(e) if empty_window.is_none() && now >= e + leeway => {
+            let late = now - e;
+            let mut detail = format!(
+                "exp {}, {} before now ({}){}.",
+                utc(e),
+                duration(late),
+                utc(now),
+                leeway_note(leeway)
+            );
+            if late <= SKEW_WINDOW {
+                detail.push_str(&format!(
+                    " Expired by only {}: clock skew between issuer and server, or a token refreshed too late. A leeway of {} s would accept it; refreshing before expiry is the real fix.",
+                    duration(late),
+                    (late + 1).max(30)
+                ));
+            } else if let Read::Seconds(i) = iat {
+                detail.push_str(&format!(" It was issued {} ago with a lifetime of {}: a cached or stored token is being reused instead of refreshed.", duration(now - i), duration(e - i)));
+            }
+            out.push(
+                Finding::new(&EXPIRED, detail)
+                    .evidence(json!({"exp": e, "now": now, "seconds": late, "leeway": leeway})),
+            );
+        }
+        _ => {}
+    }
+
+    if let Read::Seconds(n) = nbf {
+        if now < n - leeway {
+            out.push(
+                Finding::new(
+                    &NOT_YET_VALID,
+                    format!(
+                        "nbf {}, {} after now ({}){}: the token only becomes valid then.",
+                        utc(n),
+                        duration(n - now),
+                        utc(now),
+                        leeway_note(leeway)
+                    ),
+                )
+                .evidence(json!({"nbf": n, "now": now, "seconds": n - now, "leeway": leeway})),
+            );
+        }
+    }
+
+    if let Read::Seconds(i) = iat {
+        if i > now + leeway {
+            out.push(
+                Finding::new(
+                    &ISSUED_IN_FUTURE,
+                    format!(
+                        "iat {}, {} after now ({}){}: the issuer's clock is ahead of this one.",
+                        utc(i),
+                        duration(i - now),
+                        utc(now),
+                        leeway_note(leeway)
+                    ),
+                )
+                .evidence(json!({"iat": i, "now": now, "seconds": i - now})),
+            );
+        }
+    }
+
+    let start = match (&iat, &nbf) {
+        (Read::Seconds(i), _) => Some(("iat", *i)),
+        (_, Read::Seconds(n)) => Some(("nbf", *n)),
+        _ => None,
+    };
+    if let (Read::Seconds(e), Some((name, s))) = (&exp, start) {
+        if e - s > MAX_ACCESS_LIFETIME {
+            out.push(
+                Finding::new(
+                    &LIFETIME_TOO_LONG,
+                    format!(
+                        "exp - {name} = {}: {} to {}.",
+                        duration(e - s),
+                        utc(s),
+                        utc(*e)
+                    ),
+                )
+                .evidence(json!({"lifetime_seconds": e - s})),
+            );
+        }
+    }
+}
+
+fn leeway_note(leeway: i64) -> String {
+    if leeway > 0 {
+        format!(", leeway {leeway} s")
+    } else {
+        String::new()
+    }
+}
+
+fn read(value: Option<&Value>, name: &str, now: i64, out: &mut Vec<Finding>) -> Read {
+    let Some(v) = value else { return Read::Absent };
+    match v {
+        Value::Number(n) => {
+            let Some(f) = n.as_f64() else {
+                return Read::Bad;
+            };
+            if f >= MILLIS_THRESHOLD {
+                let secs = (f / 1000.0) as i64;
+                out.push(
+                    Finding::new(
+                        &TIMESTAMP_IN_MILLISECONDS,
+                        format!(
+                            "{name} is {n}: as seconds that is tens of thousands of years away; as milliseconds it is {} ({}). The issuer wrote milliseconds.",
+                            utc(secs),
+                            relative(secs, now)
+                        ),
+                    )
+                    .fix(format!("Write `{name}` in seconds: {secs} instead of {n} (e.g. `Math.floor(Date.now() / 1000)`)."))
+                    .evidence(json!({"claim": name, "value": v, "as_seconds": secs})),
+                );
+                Read::Bad
+            } else if f < 0.0 {
+                out.push(Finding::new(
+                    &TIMESTAMP_NOT_NUMERIC,
+                    format!("{name} is {n}, a negative NumericDate (before 1970)."),
+                ));
+                Read::Bad
+            } else {
+                Read::Seconds(f.floor() as i64)
+            }
+        }
+        other => {
+            let mut detail = format!("{name} is {}, not a JSON number of seconds.", show(other));
+            if let Some(s) = other.as_str() {
+                if let Ok(secs) = crate::clock::parse_now(Some(s)) {
+                    detail.push_str(&format!(
+                        " It reads as {}; write it as the number {secs}.",
+                        utc(secs)
+                    ));
+                }
+            }
+            out.push(
+                Finding::new(&TIMESTAMP_NOT_NUMERIC, detail)
+                    .evidence(json!({"claim": name, "value": other})),
+            );
+            Read::Bad
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Command-line surface: the flags of `../shared/spec/cli.md`, parsed by clap.
+//!
+//! Flags are only *parsed* here. Values that need checking beyond their type
+//! (`--now`, `--claim`, files) are validated one step later, in `run`, so that
+//! every usage error leaves through the same exit-2 path. The token and every
+//! secret are `SecretString` from the moment clap hands them over, so
+//! `{:?}` of the whole `Cli` is safe.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+const EXAMPLES: &str = "\
+Examples:
+  jwtai diagnose examples/expired.jwt --now 2026-03-15T12:34:00Z
+  jwtai diagnose \"$TOKEN\" --aud https://api.example.com --iss https://auth.example.com/
+  pbpaste | jwtai diagnose - --secret-file .jwt-secret
+  jwtai diagnose --token-file token.txt --key public.pem --format json
+  jwtai decode examples/valid-hs256.jwt
+  jwtai explain-code expired";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jwtai",
+    version,
+    about = "Tells you why a JSON Web Token is rejected, and how to fix it.",
+    long_about = "jwtai reads a JWT (pasted, piped, from a file, or wrapped in a header, cookie, \
+JSON body or curl command) and explains, offline and deterministically, why a server rejects it: \
+every finding cites this token's own values and says what to change. Nothing leaves the machine.",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decode a token: header, claims with human times, signature summary. Never verifies.
+    #[command(
+        after_help = "Examples:\n  jwtai decode eyJhbGciOi...\n  jwtai decode --token-file token.txt --format json"
+    )]
+    Decode(DecodeArgs),
+    /// Run every deterministic check and explain why the token is rejected.
+    #[command(after_help = EXAMPLES)]
+    Diagnose(Box<DiagnoseArgs>),
+    /// Show the documentation of a finding code, or list every code.
+    #[command(after_help = "Examples:\n  jwtai explain-code expired\n  jwtai explain-code --list")]
+    ExplainCode(ExplainCodeArgs),
+}
+
+/// Where the token comes from.
+#[derive(Debug, Args, Clone)]
+pub struct TokenArgs {
+    /// The token (or a Bearer header, cookie, JSON body, curl command). `-` or a pipe reads
+    /// stdin; omitted on a terminal, jwtai asks for it without echo (keeps it out of shell history).
+    #[arg(value_name = "TOKEN", value_parser = secret_arg)]
+    pub token: Option<SecretString>,
+    /// Read the token from a file.
+    #[arg(long, value_name = "PATH", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// How the report is shown and what it reveals.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Colour in human output (auto: only on a terminal, and never with NO_COLOR set).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Show unmasked claim values in local output (never in what is sent to a model).
+    #[arg(long)]
+    pub reveal: bool,
+    /// Also mask this claim (repeatable).
+    #[arg(long, value_name = "CLAIM")]
+    pub mask: Vec<String>,
+    /// Never mask this claim (repeatable); it is then shown as is, everywhere.
+    #[arg(long, value_name = "CLAIM")]
+    pub keep: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    #[command(flatten)]
+    pub token: TokenArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Evaluate relative times at this instant (unix seconds or RFC 3339) instead of the clock.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+/// What the server expects of a token.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ExpectArgs {
+    /// Algorithms the server accepts (repeatable or comma list), e.g. --alg RS256,ES256.
+    #[arg(long, value_name = "ALG", value_delimiter = ',')]
+    pub alg: Vec<String>,
+    /// Expected issuer (repeatable).
+    #[arg(long, value_name = "ISS")]
+    pub iss: Vec<String>,
+    /// Expected audience (repeatable): the token passes when one of its aud values is one of these.
+    #[arg(long, value_name = "AUD")]
+    pub aud: Vec<String>,
+    /// A claim the token must carry (repeatable).
+    #[arg(long, value_name = "CLAIM")]
+    pub require: Vec<String>,
+    /// A scope the token must grant in `scope`/`scp` (repeatable).
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Vec<String>,
+    /// A claim that must have this value, NAME=VALUE (repeatable; dotted names reach nested claims).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub claim: Vec<String>,
+    /// Clock skew tolerated on exp/nbf/iat, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub leeway: u64,
+    /// Evaluate time claims at this instant: unix seconds or RFC 3339 (default: the clock).
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+/// Key material to verify the signature with. Every candidate is tried.
+#[derive(Debug, Args, Clone, Default)]
+pub struct KeyArgs {
+    /// HMAC secret (lands in shell history: prefer --secret-file or --secret-env).
+    #[arg(long, value_name = "TEXT", value_parser = secret_arg)]
+    pub secret: Option<SecretString>,
+    /// Read the HMAC secret from a file (used byte for byte; a trailing newline is diagnosed).
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+    /// Read the HMAC secret from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub secret_env: Option<String>,
+    /// Public key, certificate, private key (public part used), JWK or JWK Set file (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub key: Vec<PathBuf>,
+    /// Fetch the JWK Set from this URL.
+    #[arg(long, value_name = "URL")]
+    pub jwks_uri: Option<String>,
+    /// Find the JWK Set through `<iss>/.well-known/openid-configuration`.
+    #[arg(long)]
+    pub discover: bool,
+    /// Bound for every network call, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Neither read nor write the JWKS cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    #[command(flatten)]
+    pub token: TokenArgs,
+    #[command(flatten)]
+    pub expect: ExpectArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// The error message the server or library printed.
+    #[arg(long, value_name = "TEXT")]
+    pub error: Option<String>,
+    /// Read that error message (or a whole stack trace) from a file.
+    #[arg(long, value_name = "PATH", conflicts_with = "error")]
+    pub error_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainCodeArgs {
+    /// The finding code, e.g. `expired`.
+    #[arg(value_name = "CODE", required_unless_present = "list")]
+    pub code: Option<String>,
+    /// List every code with its severity and title.
+    #[arg(long)]
+    pub list: bool,
+}
+
+fn secret_arg(s: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(s))
+}

@@ -1,0 +1,149 @@
+//! Input: get the raw text the user gave us and pull the JWT out of it.
+//!
+//! Owns every way a token can arrive (argument, `-`/pipe, `--token-file`, hidden
+//! prompt) and the limits on that text. `extract` then strips wrappers such as
+//! `Bearer `, header lines, cookies, quotes, JSON bodies and curl commands. The
+//! result stays a `SecretString`: the raw token never leaves this machine.
+
+pub mod extract;
+
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::cli::TokenArgs;
+
+pub use extract::{Extracted, Wrapper, extract};
+
+/// Largest input accepted. A JWT over 8 KiB is already unusual (`token-too-large`);
+/// a megabyte is certainly not one token, and reading more only wastes memory.
+pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("no token: {origin} is empty")]
+    Empty { origin: String },
+    #[error("{origin} is larger than {} KiB; a JWT is a few hundred bytes to a few KiB (pass one token, not a log: see `jwtai diagnose --help`)", MAX_INPUT_BYTES / 1024)]
+    TooLarge { origin: String },
+    #[error(
+        "{origin} is not text: invalid UTF-8 at byte {offset} (a JWT is plain ASCII; is this a binary file?)"
+    )]
+    NotUtf8 { origin: String, offset: usize },
+    #[error("{origin} holds a NUL byte at byte {offset}: this is binary data, not a token")]
+    Binary { origin: String, offset: usize },
+    #[error("cannot read {origin}: {message}")]
+    Io { origin: String, message: String },
+    #[error("no token given: pass it as an argument, with --token-file, or on stdin")]
+    Missing,
+}
+
+/// Reads the token text from wherever the flags say.
+pub fn read(args: &TokenArgs) -> Result<SecretString, InputError> {
+    if let Some(path) = &args.token_file {
+        return read_file(path);
+    }
+    match &args.token {
+        Some(t) if t.expose_secret() == "-" => read_stdin(),
+        Some(t) => check_text(t.expose_secret().as_bytes(), "the TOKEN argument"),
+        None if std::io::stdin().is_terminal() => prompt(),
+        None => read_stdin(),
+    }
+}
+
+fn read_file(path: &Path) -> Result<SecretString, InputError> {
+    let origin = format!("token file {}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| InputError::Io {
+        origin: origin.clone(),
+        message: io_message(&e, path),
+    })?;
+    read_bounded(file, &origin)
+}
+
+fn read_stdin() -> Result<SecretString, InputError> {
+    read_bounded(std::io::stdin().lock(), "standard input")
+}
+
+fn read_bounded(reader: impl Read, origin: &str) -> Result<SecretString, InputError> {
+    let mut buf = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| InputError::Io {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+    if buf.len() > MAX_INPUT_BYTES {
+        return Err(InputError::TooLarge {
+            origin: origin.to_string(),
+        });
+    }
+    check_text(&buf, origin)
+}
+
+/// Validates raw bytes as token text: bounded, UTF-8, no NUL, not blank.
+pub fn check_text(bytes: &[u8], origin: &str) -> Result<SecretString, InputError> {
+    let origin = origin.to_string();
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(InputError::TooLarge { origin });
+    }
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        return Err(InputError::Binary { origin, offset });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| InputError::NotUtf8 {
+        origin: origin.clone(),
+        offset: e.valid_up_to(),
+    })?;
+    if text.trim().is_empty() {
+        return Err(InputError::Empty { origin });
+    }
+    Ok(SecretString::from(text))
+}
+
+fn prompt() -> Result<SecretString, InputError> {
+    let text = dialoguer::Password::new()
+        .with_prompt("Paste the token (input hidden)")
+        .allow_empty_password(true)
+        .interact()
+        .map_err(|e| InputError::Io {
+            origin: "the terminal".into(),
+            message: e.to_string(),
+        })?;
+    let text = SecretString::from(text);
+    if text.expose_secret().trim().is_empty() {
+        return Err(InputError::Missing);
+    }
+    check_text(text.expose_secret().as_bytes(), "the pasted token")
+}
+
+/// Reads a small text file given by a flag (secret file, error file), bounded.
+pub fn read_small_file(path: &Path, what: &str, limit: usize) -> Result<Vec<u8>, InputError> {
+    let origin = format!("{what} {}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| InputError::Io {
+        origin: origin.clone(),
+        message: io_message(&e, path),
+    })?;
+    let mut buf = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| InputError::Io {
+            origin: origin.clone(),
+            message: e.to_string(),
+        })?;
+    if buf.len() > limit {
+        return Err(InputError::Io {
+            origin,
+            message: format!("larger than {} KiB", limit / 1024),
+        });
+    }
+    Ok(buf)
+}
+
+fn io_message(e: &std::io::Error, path: &Path) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ if path.is_dir() => "it is a directory".into(),
+        _ => e.to_string(),
+    }
+}

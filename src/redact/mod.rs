@@ -1,0 +1,413 @@
+//! Redaction: what of a report may be shown or sent (`redaction.md`).
+//!
+//! [`Redacted`] is the only report type that may leave the machine: claim
+//! values that are personal data or secrets are masked as
+//! `«masked:TYPE:LEN:HASH»` (the hash is keyed, so equal values still compare
+//! equal within a run without being revealed), embedded header keys are
+//! summarised, and every string is scrubbed of the raw token, its segments and
+//! the user's secrets. [`Displayed`] is what local output renders: the same,
+//! unless `--reveal` asked for claim values in the clear (the token, signature
+//! and secrets are scrubbed either way).
+
+use aws_lc_rs::hmac;
+use serde_json::{Map, Value, json};
+
+use crate::findings::Finding;
+use crate::report::Report;
+use crate::sensitive::{self, Shape};
+
+/// Claims kept as they are: needed for diagnosis, not personal.
+const KEEP: &[&str] = &[
+    "iss",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "azp",
+    "scope",
+    "scp",
+    "roles",
+    "typ",
+    "auth_time",
+    "amr",
+    "acr",
+    "client_id",
+    "cid",
+    "ver",
+    "tid",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "permissions",
+    "groups",
+    "kid",
+    "alg",
+];
+/// Claims always masked, whatever they look like.
+const ALWAYS_MASK: &[&str] = &["sub", "oid", "uid", "user_id", "userid"];
+
+/// The redaction policy from the flags.
+pub struct Policy {
+    pub mask: Vec<String>,
+    pub keep: Vec<String>,
+    pub reveal: bool,
+    /// Strings that must never appear in output: the token, its segments, secrets.
+    pub scrub: Vec<String>,
+    key: hmac::Key,
+}
+
+impl Policy {
+    pub fn new(mask: Vec<String>, keep: Vec<String>, reveal: bool, scrub: Vec<String>) -> Policy {
+        // A per-run key: equal values share a hash inside a report, and nobody can
+        // confirm a guessed value from a pasted hash. JWTAI_MASK_KEY pins it for tests.
+        let key_bytes = match std::env::var("JWTAI_MASK_KEY") {
+            Ok(k) if !k.is_empty() => k.into_bytes(),
+            _ => {
+                let mut b = vec![0u8; 32];
+                if aws_lc_rs::rand::fill(&mut b).is_err() {
+                    b = std::process::id().to_le_bytes().to_vec();
+                }
+                b
+            }
+        };
+        let mut scrub: Vec<String> = scrub.into_iter().filter(|s| s.len() >= 8).collect();
+        scrub.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        scrub.dedup();
+        Policy {
+            mask,
+            keep,
+            reveal,
+            scrub,
+            key: hmac::Key::new(hmac::HMAC_SHA256, &key_bytes),
+        }
+    }
+}
+
+/// A report safe to send anywhere: the only type the model client accepts.
+#[derive(Debug, Clone)]
+pub struct Redacted(Report);
+
+impl Redacted {
+    pub fn report(&self) -> &Report {
+        &self.0
+    }
+}
+
+/// A report for local output: masked unless `--reveal`.
+#[derive(Debug, Clone)]
+pub struct Displayed(Report);
+
+impl Displayed {
+    pub fn report(&self) -> &Report {
+        &self.0
+    }
+}
+
+pub fn redact(report: Report, policy: &Policy) -> Redacted {
+    Redacted(apply(report, policy, true))
+}
+
+pub fn for_display(report: Report, policy: &Policy) -> Displayed {
+    Displayed(apply(report, policy, !policy.reveal))
+}
+
+fn apply(mut report: Report, policy: &Policy, mask: bool) -> Report {
+    let mut masker = Masker {
+        policy,
+        replacements: Vec::new(),
+    };
+    if let Some(header) = report.token.header.take() {
+        report.token.header = Some(masker.header(header, mask));
+    }
+    if mask {
+        if let Some(claims) = report.token.claims.take() {
+            report.token.claims = Some(masker.claims(claims));
+        }
+    }
+    let mut replacements = masker.replacements;
+    replacements.extend(
+        policy
+            .scrub
+            .iter()
+            .map(|s| (s.clone(), "«redacted»".to_string())),
+    );
+    replacements.retain(|(from, _)| from.chars().count() >= 4);
+    replacements.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+    for f in &mut report.findings {
+        scrub_finding(f, &replacements);
+    }
+    report
+}
+
+struct Masker<'a> {
+    policy: &'a Policy,
+    /// original string → its masked form, to scrub finding texts too.
+    replacements: Vec<(String, String)>,
+}
+
+impl Masker<'_> {
+    fn header(&mut self, header: Map<String, Value>, mask: bool) -> Map<String, Value> {
+        header
+            .into_iter()
+            .map(|(k, v)| {
+                let v = match k.as_str() {
+                    "jwk" => summarise_jwk(&v),
+                    "x5c" => Value::String(format!(
+                        "«x5c: {} certificate(s) omitted»",
+                        v.as_array().map_or(1, Vec::len)
+                    )),
+                    "alg" | "kid" | "typ" | "cty" | "crit" | "enc" | "zip" | "jku" | "x5u" => v,
+                    _ if mask => self.by_shape(v, 0),
+                    _ => v,
+                };
+                (k, v)
+            })
+            .collect()
+    }
+
+    fn claims(&mut self, claims: Map<String, Value>) -> Map<String, Value> {
+        claims
+            .into_iter()
+            .map(|(k, v)| {
+                let v = self.claim(&k, v);
+                (k, v)
+            })
+            .collect()
+    }
+
+    fn claim(&mut self, name: &str, v: Value) -> Value {
+        let p = self.policy;
+        if p.keep.iter().any(|k| k == name) {
+            return v;
+        }
+        if p.mask.iter().any(|m| m == name)
+            || ALWAYS_MASK.contains(&name)
+            || sensitive::is_pii_name(name)
+            || sensitive::is_secret_name(name)
+        {
+            return self.mask(&v, None);
+        }
+        if KEEP.contains(&name) {
+            return self.strong_only(v);
+        }
+        self.by_shape(v, 0)
+    }
+
+    /// Kept claims: mask only values that are unmistakably personal or secret.
+    fn strong_only(&mut self, v: Value) -> Value {
+        match v {
+            Value::String(s) => match sensitive::classify(&s) {
+                Some(
+                    shape
+                    @ (Shape::Email | Shape::Phone | Shape::Card | Shape::Jwt | Shape::ApiKey),
+                ) => self.mask(&Value::String(s), Some(shape)),
+                _ => Value::String(s),
+            },
+            Value::Array(a) => Value::Array(a.into_iter().map(|x| self.strong_only(x)).collect()),
+            other => other,
+        }
+    }
+
+    /// Any other value: mask strings that look sensitive, and nested members
+    /// whose names are sensitive, at any depth.
+    fn by_shape(&mut self, v: Value, depth: usize) -> Value {
+        if depth > 32 {
+            return self.mask(&v, None);
+        }
+        match v {
+            Value::String(s) => match sensitive::classify(&s) {
+                Some(shape) => self.mask(&Value::String(s), Some(shape)),
+                None => Value::String(s),
+            },
+            Value::Array(a) => {
+                Value::Array(a.into_iter().map(|x| self.by_shape(x, depth + 1)).collect())
+            }
+            Value::Object(o) => Value::Object(
+                o.into_iter()
+                    .map(|(k, x)| {
+                        let x = if sensitive::is_pii_name(&k)
+                            || sensitive::is_secret_name(&k)
+                            || self.policy.mask.contains(&k)
+                        {
+                            self.mask(&x, None)
+                        } else {
+                            self.by_shape(x, depth + 1)
+                        };
+                        (k, x)
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    fn mask(&mut self, v: &Value, shape: Option<Shape>) -> Value {
+        let (kind, len) = match v {
+            Value::String(s) => (
+                shape
+                    .or_else(|| sensitive::classify(s))
+                    .map_or("string", Shape::label),
+                s.chars().count(),
+            ),
+            Value::Number(n) => ("number", n.to_string().len()),
+            Value::Bool(_) => ("bool", v.to_string().len()),
+            Value::Null => return Value::Null,
+            Value::Array(a) => ("array", a.len()),
+            Value::Object(o) => ("object", o.len()),
+        };
+        let tag = hmac::sign(&self.policy.key, v.to_string().as_bytes());
+        let hash: String = tag.as_ref()[..2]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let masked = format!("«masked:{kind}:{len}:{hash}»");
+        self.collect(v, &masked);
+        Value::String(masked)
+    }
+
+    /// Remembers every string inside a masked value, so finding texts that
+    /// quote it are scrubbed too.
+    fn collect(&mut self, v: &Value, masked: &str) {
+        match v {
+            Value::String(s) => self.replacements.push((s.clone(), masked.to_string())),
+            Value::Number(n) => {
+                let s = n.to_string();
+                if s.len() >= 6 {
+                    self.replacements.push((s, masked.to_string()));
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| self.collect(x, masked)),
+            Value::Object(o) => o.values().for_each(|x| self.collect(x, masked)),
+            _ => {}
+        }
+    }
+}
+
+fn summarise_jwk(v: &Value) -> Value {
+    let get = |k: &str| v.get(k).cloned().unwrap_or(Value::Null);
+    json!({
+        "kty": get("kty"),
+        "kid": get("kid"),
+        "crv": get("crv"),
+        "note": "embedded key material omitted",
+    })
+}
+
+fn scrub_finding(f: &mut Finding, replacements: &[(String, String)]) {
+    f.detail = scrub_str(&f.detail, replacements);
+    if let Some(fix) = &f.fix {
+        f.fix = Some(scrub_str(fix, replacements));
+    }
+    scrub_value(&mut f.evidence, replacements);
+}
+
+fn scrub_str(s: &str, replacements: &[(String, String)]) -> String {
+    let mut out = s.to_string();
+    for (from, to) in replacements {
+        if out.contains(from.as_str()) {
+            out = out.replace(from.as_str(), to);
+        }
+    }
+    out
+}
+
+fn scrub_value(v: &mut Value, replacements: &[(String, String)]) {
+    match v {
+        Value::String(s) => *s = scrub_str(s, replacements),
+        Value::Array(a) => a.iter_mut().for_each(|x| scrub_value(x, replacements)),
+        Value::Object(o) => o.values_mut().for_each(|x| scrub_value(x, replacements)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::{self, Context, Expectations};
+    use crate::token::{b64url, parse};
+
+    fn report_for(claims: Value) -> Report {
+        let t = format!(
+            "{}.{}.{}",
+            b64url(br#"{"alg":"HS256","kid":"k1"}"#),
+            b64url(claims.to_string().as_bytes()),
+            b64url(&[7; 32])
+        );
+        let token = parse(&t);
+        let expect = Expectations {
+            now: 1_700_000_000,
+            ..Default::default()
+        };
+        let findings = checks::run(&Context {
+            token: &token,
+            wrappers: &[],
+            expect: &expect,
+        });
+        Report::build(&token, findings, 1_700_000_000)
+    }
+
+    fn policy() -> Policy {
+        Policy::new(vec![], vec![], false, vec![])
+    }
+
+    #[test]
+    fn personal_data_is_masked_everywhere_and_registered_claims_kept() {
+        let r = report_for(json!({
+            "iss": "https://auth.example.com/", "sub": "auth0|6551e2a9", "aud": "https://api",
+            "exp": 1_700_003_000, "email": "alice@example.org", "name": "Alice W",
+            "profile": {"contact": {"phone_number": "+14155550199"}, "tags": ["ok", "bob@example.org"]},
+            "password": "hunter2-hunter2"
+        }));
+        let red = redact(r, &policy());
+        let text = format!("{:?}", red.report());
+        for leaked in [
+            "alice@example.org",
+            "Alice W",
+            "+14155550199",
+            "bob@example.org",
+            "hunter2",
+            "6551e2a9",
+        ] {
+            assert!(!text.contains(leaked), "{leaked} leaked: {text}");
+        }
+        let claims = red.report().token.claims.as_ref().unwrap();
+        assert_eq!(claims["iss"], "https://auth.example.com/");
+        assert_eq!(claims["exp"], 1_700_003_000);
+        assert!(
+            claims["email"]
+                .as_str()
+                .unwrap()
+                .starts_with("«masked:email:17:")
+        );
+        assert!(
+            claims["sub"]
+                .as_str()
+                .unwrap()
+                .starts_with("«masked:string:14:")
+        );
+    }
+
+    #[test]
+    fn equal_values_share_a_hash() {
+        let r = report_for(json!({"email": "a@example.org", "contact": "a@example.org"}));
+        let red = redact(r, &policy());
+        let c = red.report().token.claims.as_ref().unwrap();
+        assert_eq!(c["email"], c["contact"]);
+    }
+
+    #[test]
+    fn keep_mask_and_reveal() {
+        let p = Policy::new(vec!["org".into()], vec!["sub".into()], true, vec![]);
+        let r = report_for(json!({"sub": "u1", "org": "acme", "email": "a@example.org"}));
+        let red = redact(r.clone(), &p);
+        let c = red.report().token.claims.as_ref().unwrap();
+        assert_eq!(c["sub"], "u1");
+        assert!(c["org"].as_str().unwrap().starts_with("«masked"));
+        let shown = for_display(r, &p);
+        assert_eq!(
+            shown.report().token.claims.as_ref().unwrap()["email"],
+            "a@example.org"
+        );
+    }
+}

@@ -1,0 +1,49 @@
+//! `--format json`: the `jwtai.report/v1` schema of `cli.md`, plus additive fields
+//! (`now`, `summary`, `root_cause`) that scripts may use.
+
+use serde_json::{Value, json};
+
+use crate::findings::{Finding, Severity};
+use crate::report::Report;
+
+pub const SCHEMA: &str = "jwtai.report/v1";
+
+pub fn finding(f: &Finding) -> Value {
+    json!({
+        "code": f.code(),
+        "severity": f.severity(),
+        "title": f.spec.title,
+        "detail": f.detail,
+        "fix": f.fix_text(),
+        "evidence": f.evidence,
+    })
+}
+
+pub fn value(r: &Report) -> Value {
+    json!({
+        "schema": SCHEMA,
+        "token": {
+            "kind": r.token.kind.as_str(),
+            "length": r.token.length,
+            "header": r.token.header,
+            "claims": r.token.claims,
+            "signature": {"present": r.token.signature.present, "bytes": r.token.signature.bytes},
+        },
+        "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
+        "verdict": r.verdict.as_str(),
+        "root_cause": r.root_cause().map(Finding::code),
+        "summary": {
+            "errors": r.count(Severity::Error),
+            "warnings": r.count(Severity::Warning),
+            "infos": r.count(Severity::Info),
+        },
+        "now": r.now,
+        "explanation": Value::Null,
+    })
+}
+
+pub fn report(r: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(&value(r)).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}

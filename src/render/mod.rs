@@ -1,0 +1,36 @@
+//! Rendering: a displayed (redacted or revealed) report as human text,
+//! `jwtai.report/v1` JSON, or Markdown for a ticket. Pure functions from a
+//! report to a string; `run` decides where it goes.
+
+pub mod human;
+pub mod json;
+pub mod markdown;
+
+use crate::cli::Format;
+use crate::redact::Displayed;
+
+pub fn report(shown: &Displayed, format: Format, color: bool) -> String {
+    match format {
+        Format::Human => human::report(shown.report(), color),
+        Format::Json => json::report(shown.report()),
+        Format::Markdown => markdown::report(shown.report()),
+    }
+}
+
+/// Describes a claim's time value for people: "2023-11-14 23:13:20 UTC, 50 min after now".
+pub(crate) fn time_note(name: &str, value: &serde_json::Value, now: i64) -> Option<String> {
+    if !matches!(name, "exp" | "nbf" | "iat" | "auth_time" | "updated_at") {
+        return None;
+    }
+    let secs = value.as_f64()?;
+    if !(0.0..100_000_000_000.0).contains(&secs) {
+        return None;
+    }
+    let secs = secs as i64;
+    let rel = if name == "exp" && secs <= now {
+        format!("expired {} ago", crate::clock::duration(now - secs))
+    } else {
+        crate::clock::relative(secs, now)
+    };
+    Some(format!("{}, {rel}", crate::clock::utc(secs)))
+}

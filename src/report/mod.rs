@@ -1,0 +1,107 @@
+//! Report: the findings ranked root-cause first, the verdict, and a view of the
+//! token (header, claims, signature *summary*) — never the raw token or the
+//! signature bytes. Everything after this stage (redaction, rendering, the
+//! model) works from a `Report`.
+
+use serde_json::{Map, Value};
+
+use crate::findings::{Finding, Severity};
+use crate::token::{Kind, Token};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The signature verified and no finding is an error.
+    Accepted,
+    /// At least one error finding.
+    Rejected,
+    /// No error, but no key checked the signature.
+    Unverified,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Accepted => "accepted",
+            Verdict::Rejected => "rejected",
+            Verdict::Unverified => "unverified",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SignatureSummary {
+    pub present: bool,
+    pub bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenView {
+    pub kind: Kind,
+    pub length: usize,
+    pub header: Option<Map<String, Value>>,
+    pub claims: Option<Map<String, Value>>,
+    pub signature: SignatureSummary,
+}
+
+impl TokenView {
+    pub fn of(token: &Token) -> TokenView {
+        TokenView {
+            kind: token.kind,
+            length: token.len,
+            header: token.header_map().cloned(),
+            claims: token.claims().cloned(),
+            signature: SignatureSummary {
+                present: token.signature.as_ref().is_some_and(|s| !s.is_empty()),
+                bytes: token.signature.as_ref().map_or(0, Vec::len),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub token: TokenView,
+    /// Ranked: errors first, most likely root cause first within a severity.
+    pub findings: Vec<Finding>,
+    pub verdict: Verdict,
+    /// The instant time claims were judged at (unix seconds).
+    pub now: i64,
+}
+
+impl Report {
+    pub fn build(token: &Token, mut findings: Vec<Finding>, now: i64) -> Report {
+        // Stable: equal-ranked findings keep the order the checks found them in.
+        findings.sort_by_key(|f| (std::cmp::Reverse(f.severity()), f.spec.rank));
+        let verdict = if findings.iter().any(|f| f.severity() == Severity::Error) {
+            Verdict::Rejected
+        } else if findings.iter().any(|f| f.code() == "signature-valid") {
+            Verdict::Accepted
+        } else {
+            Verdict::Unverified
+        };
+        Report {
+            token: TokenView::of(token),
+            findings,
+            verdict,
+            now,
+        }
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity() == severity)
+            .count()
+    }
+
+    /// The most likely root cause: the top-ranked error, if any.
+    pub fn root_cause(&self) -> Option<&Finding> {
+        self.findings
+            .first()
+            .filter(|f| f.severity() == Severity::Error)
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.verdict == Verdict::Rejected
+    }
+}

@@ -1,0 +1,296 @@
+//! What counts as personal data or a secret, by claim name and by value shape.
+//!
+//! Shared by the claims checks (which report `pii-in-claims` / `secret-in-claims`)
+//! and by redaction (which masks the same values), so both always agree on what
+//! is sensitive.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// The shape of a sensitive value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Email,
+    Phone,
+    Ip,
+    Card,
+    Jwt,
+    ApiKey,
+    /// A long, high-entropy string: a key, a password hash, a session id.
+    HighEntropy,
+}
+
+impl Shape {
+    pub fn label(self) -> &'static str {
+        match self {
+            Shape::Email => "email",
+            Shape::Phone => "phone",
+            Shape::Ip => "ip",
+            Shape::Card => "card",
+            Shape::Jwt => "jwt",
+            Shape::ApiKey => "apikey",
+            Shape::HighEntropy => "secret",
+        }
+    }
+
+    /// Shapes that are secrets (error) rather than personal data (warning).
+    pub fn is_secret(self) -> bool {
+        matches!(self, Shape::Card | Shape::Jwt | Shape::ApiKey)
+    }
+}
+
+/// Claim names that hold personal data (OIDC standard claims and common custom ones).
+const PII_NAMES: &[&str] = &[
+    "email",
+    "email_address",
+    "mail",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "username",
+    "user_name",
+    "phone",
+    "phone_number",
+    "mobile",
+    "address",
+    "street_address",
+    "postal_code",
+    "birthdate",
+    "birthday",
+    "dob",
+    "upn",
+    "unique_name",
+    "ip",
+    "ipaddr",
+    "ip_address",
+    "ssn",
+    "social_security_number",
+    "national_id",
+    "passport",
+    "tax_id",
+    "picture",
+    "profile",
+    "website",
+    "locale_address",
+    "full_name",
+    "first_name",
+    "last_name",
+    "display_name",
+    "login_hint",
+    "gender",
+];
+
+/// Claim names that hold secrets.
+const SECRET_NAMES: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "secret",
+    "client_secret",
+    "api_key",
+    "apikey",
+    "api_secret",
+    "private_key",
+    "privatekey",
+    "access_key",
+    "secret_key",
+    "aws_secret_access_key",
+    "card_number",
+    "cardnumber",
+    "credit_card",
+    "cc_number",
+    "cvv",
+    "cvc",
+    "pin",
+    "otp",
+    "mfa_secret",
+    "totp_secret",
+    "refresh_token",
+    "session_secret",
+    "connection_string",
+    "db_password",
+];
+
+fn normalise(name: &str) -> String {
+    name.rsplit(['/', ':', '.'])
+        .next()
+        .unwrap_or(name)
+        .to_ascii_lowercase()
+        .replace('-', "_")
+}
+
+pub fn is_pii_name(name: &str) -> bool {
+    PII_NAMES.contains(&normalise(name).as_str())
+}
+
+pub fn is_secret_name(name: &str) -> bool {
+    let n = normalise(name);
+    SECRET_NAMES.contains(&n.as_str()) || n.ends_with("_password") || n.ends_with("_secret")
+}
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z0-9._%+\-']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$").expect("static regex")
+});
+static PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\+\d[\d \-().]{6,}\d|\(?\d{3}\)?[ \-.]\d{3}[ \-.]\d{4})$").expect("static regex")
+});
+static API_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|sk_(live|test)_[0-9A-Za-z]{10,}|rk_live_[0-9A-Za-z]{10,}|gh[pousr]_[0-9A-Za-z]{30,}|github_pat_[0-9A-Za-z_]{30,}|xox[abpr]-[0-9A-Za-z\-]{10,}|AIza[0-9A-Za-z_\-]{35}|sk-[A-Za-z0-9_\-]{20,}|glpat-[0-9A-Za-z_\-]{20})$")
+        .expect("static regex")
+});
+
+/// The sensitive shape of a string value, if any.
+pub fn classify(s: &str) -> Option<Shape> {
+    let t = s.trim();
+    if t.len() < 6 || t.len() > 4096 {
+        return None;
+    }
+    if t.starts_with("eyJ") && t.matches('.').count() >= 2 {
+        return Some(Shape::Jwt);
+    }
+    if API_KEY.is_match(t) {
+        return Some(Shape::ApiKey);
+    }
+    if t.contains('@') && EMAIL.is_match(t) {
+        return Some(Shape::Email);
+    }
+    if t.parse::<std::net::IpAddr>().is_ok() {
+        return Some(Shape::Ip);
+    }
+    if is_card(t) {
+        return Some(Shape::Card);
+    }
+    if PHONE.is_match(t) {
+        return Some(Shape::Phone);
+    }
+    if high_entropy(t) {
+        return Some(Shape::HighEntropy);
+    }
+    None
+}
+
+fn is_card(s: &str) -> bool {
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+    {
+        return false;
+    }
+    let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
+    if !(13..=19).contains(&digits.len()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// Long strings without spaces whose characters look random: keys, hashes, secrets.
+/// UUIDs and URLs are identifiers, not secrets.
+fn high_entropy(s: &str) -> bool {
+    if s.len() < 32 || s.contains(char::is_whitespace) || s.contains("://") {
+        return false;
+    }
+    if is_uuid(s) {
+        return false;
+    }
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    let entropy: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum();
+    let classes = [
+        s.bytes().any(|b| b.is_ascii_lowercase()),
+        s.bytes().any(|b| b.is_ascii_uppercase()),
+        s.bytes().any(|b| b.is_ascii_digit()),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
+    entropy > 4.0 && classes >= 2
+}
+
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        assert_eq!(classify("alice.wonderland@example.org"), Some(Shape::Email));
+        assert_eq!(classify("+14155550199"), Some(Shape::Phone));
+        assert_eq!(classify("(415) 555-0199"), Some(Shape::Phone));
+        assert_eq!(classify("203.0.113.7"), Some(Shape::Ip));
+        assert_eq!(classify("2001:db8::1"), Some(Shape::Ip));
+        assert_eq!(classify("4111 1111 1111 1111"), Some(Shape::Card));
+        assert_eq!(classify("AKIAIOSFODNN7EXAMPLE"), Some(Shape::ApiKey));
+        assert_eq!(classify("eyJhbGciOiJIUzI1NiJ9.e30.abc"), Some(Shape::Jwt));
+        assert_eq!(
+            classify("uaqbeJ6N6hRWKi3iUOPJNxrNPBkMa68koavT8dyBY0meJITobooZsigCnO0GzAfr"),
+            Some(Shape::HighEntropy)
+        );
+    }
+
+    #[test]
+    fn ordinary_values_are_not_sensitive() {
+        for v in [
+            "https://auth.example.com/",
+            "read:orders write:orders",
+            "30aada55-3070-5f13-bfe6-19698e12e1df",
+            "1700000000",
+            "admin",
+            "org_globex",
+            "orders:read:region-eu-0",
+        ] {
+            assert_eq!(classify(v), None, "{v}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert!(
+            is_pii_name("email")
+                && is_pii_name("https://example.com/email")
+                && is_pii_name("phone_number")
+        );
+        assert!(
+            is_secret_name("password")
+                && is_secret_name("db_password")
+                && is_secret_name("client_secret")
+        );
+        assert!(!is_pii_name("scope") && !is_secret_name("sub"));
+    }
+}

@@ -1,0 +1,463 @@
+//! Token parsing: from the extracted text to segments, decoded bytes and JSON.
+//!
+//! Parsing is lenient on purpose: a verifier stops at the first problem, jwtai
+//! notes it as an [`Observation`] and keeps going (decoding a standard-base64
+//! segment anyway, reading a cut payload as far as it goes) so the checks can
+//! explain everything that is wrong at once. Observations are plain facts; the
+//! checks turn them into findings with evidence and fixes.
+
+pub mod json;
+
+use base64::Engine;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::{DecodePaddingMode, general_purpose};
+use serde_json::{Map, Value};
+
+pub use json::{JsonIssue, Object};
+
+/// Proxies and servers start refusing request headers around here.
+pub const LARGE_TOKEN_BYTES: usize = 8 * 1024;
+
+const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// What the token looks like from its segment count and header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// header.payload.signature
+    Jws,
+    /// five segments: an encrypted JWT
+    Jwe,
+    /// one segment: not a JWT
+    Opaque,
+    /// two, four, six or more segments
+    Malformed,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Jws => "jws",
+            Kind::Jwe => "jwe",
+            Kind::Opaque => "opaque",
+            Kind::Malformed => "malformed",
+        }
+    }
+}
+
+/// Which segment an observation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment {
+    Header,
+    Payload,
+    Signature,
+    Other(usize),
+}
+
+impl Segment {
+    fn at(index: usize) -> Segment {
+        match index {
+            0 => Segment::Header,
+            1 => Segment::Payload,
+            2 => Segment::Signature,
+            n => Segment::Other(n + 1),
+        }
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            Segment::Header => "header".into(),
+            Segment::Payload => "payload".into(),
+            Segment::Signature => "signature".into(),
+            Segment::Other(n) => format!("segment {n}"),
+        }
+    }
+}
+
+/// A fact noticed while parsing; see `checks::structure` for what each means.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observation {
+    /// Whitespace inside the token: (line breaks, spaces, tabs) counts.
+    WhitespaceInside {
+        newlines: usize,
+        spaces: usize,
+        tabs: usize,
+    },
+    /// Percent-escapes such as `%2E`; the distinct escapes seen.
+    UrlEncoded { escapes: Vec<String> },
+    /// Standard-base64 characters in a segment: `+`/`/` seen, `=` padding seen.
+    StandardAlphabet {
+        segment: Segment,
+        plus_slash: usize,
+        padding: usize,
+    },
+    /// A character outside base64url, at this 0-based offset in the segment.
+    InvalidChar {
+        segment: Segment,
+        ch: char,
+        offset: usize,
+    },
+    /// A segment length that no base64 encoding produces (len % 4 == 1).
+    ImpossibleLength {
+        segment: Segment,
+        len: usize,
+        last: bool,
+    },
+    /// Header or payload bytes that are not a JSON object.
+    Json { segment: Segment, issue: JsonIssue },
+    /// Member names that appear twice.
+    DuplicateKeys {
+        segment: Segment,
+        names: Vec<String>,
+    },
+}
+
+/// A decoded header or payload.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub bytes: Vec<u8>,
+    pub object: Option<Object>,
+}
+
+/// The parsed token. Holds signature bytes: never rendered, never serialised.
+pub struct Token {
+    pub kind: Kind,
+    pub segment_count: usize,
+    /// Length of the cleaned compact form in bytes.
+    pub len: usize,
+    pub header: Option<Part>,
+    pub payload: Option<Part>,
+    /// Raw signature segment text (for redaction) and its decoded bytes.
+    pub signature_segment: Option<String>,
+    pub signature: Option<Vec<u8>>,
+    /// `BASE64URL(header) || '.' || BASE64URL(payload)` exactly as received.
+    pub signing_input: Vec<u8>,
+    pub observations: Vec<Observation>,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("kind", &self.kind)
+            .field("segment_count", &self.segment_count)
+            .field("observations", &self.observations)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Token {
+    pub fn header_map(&self) -> Option<&Map<String, Value>> {
+        self.header.as_ref()?.object.as_ref().map(|o| &o.map)
+    }
+
+    pub fn claims(&self) -> Option<&Map<String, Value>> {
+        self.payload.as_ref()?.object.as_ref().map(|o| &o.map)
+    }
+
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.header_map()?.get(name)?.as_str()
+    }
+
+    pub fn alg(&self) -> Option<&str> {
+        self.header_str("alg")
+    }
+
+    pub fn kid(&self) -> Option<&str> {
+        self.header_str("kid")
+    }
+
+    pub fn has_observation(&self, pred: impl Fn(&Observation) -> bool) -> bool {
+        self.observations.iter().any(pred)
+    }
+}
+
+/// Parses extracted token text. Never fails: what cannot be read is observed.
+pub fn parse(text: &str) -> Token {
+    let mut observations = Vec::new();
+
+    let (newlines, spaces, tabs) = text.chars().fold((0, 0, 0), |(n, s, t), c| match c {
+        '\n' | '\r' => (n + 1, s, t),
+        '\t' => (n, s, t + 1),
+        c if c.is_whitespace() => (n, s + 1, t),
+        _ => (n, s, t),
+    });
+    let mut cleaned: String = if newlines + spaces + tabs > 0 {
+        observations.push(Observation::WhitespaceInside {
+            newlines,
+            spaces,
+            tabs,
+        });
+        text.chars().filter(|c| !c.is_whitespace()).collect()
+    } else {
+        text.to_string()
+    };
+
+    let escapes = percent_escapes(&cleaned);
+    if !escapes.is_empty() {
+        observations.push(Observation::UrlEncoded { escapes });
+        cleaned = percent_encoding::percent_decode_str(&cleaned)
+            .decode_utf8_lossy()
+            .into_owned();
+    }
+
+    let segments: Vec<&str> = cleaned.split('.').collect();
+    let segment_count = segments.len();
+    let mut decoded: Vec<Option<Vec<u8>>> = Vec::with_capacity(segment_count);
+    for (i, seg) in segments.iter().enumerate() {
+        let last = i + 1 == segment_count;
+        decoded.push(decode_segment(seg, Segment::at(i), last, &mut observations));
+    }
+
+    let header = decoded
+        .first()
+        .cloned()
+        .flatten()
+        .map(|bytes| part(bytes, Segment::Header, &mut observations));
+    let is_jwe_header = header
+        .as_ref()
+        .and_then(|h| h.object.as_ref())
+        .is_some_and(|o| o.map.contains_key("enc"));
+
+    let kind = match segment_count {
+        1 => Kind::Opaque,
+        3 if !is_jwe_header => Kind::Jws,
+        5 => Kind::Jwe,
+        _ => Kind::Malformed,
+    };
+
+    // The payload of a JWE is ciphertext: only a JWS (or a malformed JWS) has claims.
+    let payload = match kind {
+        Kind::Jws | Kind::Malformed if !is_jwe_header => decoded
+            .get(1)
+            .cloned()
+            .flatten()
+            .map(|bytes| part(bytes, Segment::Payload, &mut observations)),
+        _ => None,
+    };
+    let (signature_segment, signature) = match kind {
+        Kind::Jws => (
+            segments.get(2).map(|s| s.to_string()),
+            decoded.get(2).cloned().flatten(),
+        ),
+        Kind::Malformed if segment_count > 2 => (
+            segments.get(2).map(|s| s.to_string()),
+            decoded.get(2).cloned().flatten(),
+        ),
+        _ => (None, None),
+    };
+    let signing_input = if segment_count >= 2 {
+        format!("{}.{}", segments[0], segments[1]).into_bytes()
+    } else {
+        Vec::new()
+    };
+
+    Token {
+        kind,
+        segment_count,
+        len: cleaned.len(),
+        header,
+        payload,
+        signature_segment,
+        signature,
+        signing_input,
+        observations,
+    }
+}
+
+fn part(bytes: Vec<u8>, segment: Segment, observations: &mut Vec<Observation>) -> Part {
+    let object = match json::parse_object(&bytes) {
+        Ok(obj) => {
+            if !obj.duplicates.is_empty() {
+                observations.push(Observation::DuplicateKeys {
+                    segment,
+                    names: obj.duplicates.clone(),
+                });
+            }
+            Some(obj)
+        }
+        Err(issue) => {
+            observations.push(Observation::Json { segment, issue });
+            None
+        }
+    };
+    Part { bytes, object }
+}
+
+fn percent_escapes(s: &str) -> Vec<String> {
+    let b = s.as_bytes();
+    let mut found: Vec<String> = Vec::new();
+    for i in 0..b.len().saturating_sub(2) {
+        if b[i] == b'%' && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit() {
+            let esc = s[i..i + 3].to_ascii_uppercase();
+            if !found.contains(&esc) {
+                found.push(esc);
+            }
+        }
+    }
+    found
+}
+
+/// Decodes one segment as leniently as makes sense, observing every deviation.
+fn decode_segment(
+    seg: &str,
+    which: Segment,
+    last: bool,
+    obs: &mut Vec<Observation>,
+) -> Option<Vec<u8>> {
+    let plus_slash = seg.bytes().filter(|b| *b == b'+' || *b == b'/').count();
+    let padding = seg.bytes().filter(|b| *b == b'=').count();
+    if plus_slash + padding > 0 {
+        obs.push(Observation::StandardAlphabet {
+            segment: which,
+            plus_slash,
+            padding,
+        });
+    }
+    if let Some((offset, ch)) = seg
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/' | '=')))
+    {
+        obs.push(Observation::InvalidChar {
+            segment: which,
+            ch,
+            offset,
+        });
+        return None;
+    }
+    let unpadded = seg.trim_end_matches('=');
+    if unpadded.len() % 4 == 1 {
+        obs.push(Observation::ImpossibleLength {
+            segment: which,
+            len: unpadded.len(),
+            last,
+        });
+        // Read what can be read: the last partial character carries under a byte.
+        let usable = &unpadded[..unpadded.len() - 1];
+        return decode_any(usable);
+    }
+    decode_any(unpadded)
+}
+
+fn decode_any(s: &str) -> Option<Vec<u8>> {
+    if s.contains(['+', '/']) && !s.contains(['-', '_']) {
+        STANDARD_LENIENT.decode(s).ok()
+    } else if s.contains(['+', '/']) {
+        // Mixed alphabets: map standard characters onto base64url and read on.
+        let mapped: String = s
+            .chars()
+            .map(|c| match c {
+                '+' => '-',
+                '/' => '_',
+                c => c,
+            })
+            .collect();
+        URL_SAFE_LENIENT.decode(mapped).ok()
+    } else {
+        URL_SAFE_LENIENT.decode(s).ok()
+    }
+}
+
+/// base64url without padding, as JOSE encodes every segment.
+pub fn b64url(bytes: &[u8]) -> String {
+    general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tok(h: &str, p: &str, sig: &[u8]) -> String {
+        format!(
+            "{}.{}.{}",
+            b64url(h.as_bytes()),
+            b64url(p.as_bytes()),
+            b64url(sig)
+        )
+    }
+
+    #[test]
+    fn clean_jws() {
+        let t = parse(&tok(r#"{"alg":"HS256"}"#, r#"{"sub":"1"}"#, &[1; 32]));
+        assert_eq!(t.kind, Kind::Jws);
+        assert!(t.observations.is_empty(), "{:?}", t.observations);
+        assert_eq!(t.alg(), Some("HS256"));
+        assert_eq!(t.signature.as_deref(), Some(&[1u8; 32][..]));
+    }
+
+    #[test]
+    fn opaque_jwe_malformed() {
+        assert_eq!(parse("abcdef").kind, Kind::Opaque);
+        let jwe = format!(
+            "{}.a.b.c.d",
+            b64url(br#"{"alg":"RSA-OAEP","enc":"A256GCM"}"#)
+        );
+        assert_eq!(parse(&jwe).kind, Kind::Jwe);
+        assert_eq!(parse("a.b.c.d").kind, Kind::Malformed);
+    }
+
+    #[test]
+    fn whitespace_and_url_encoding_are_observed_and_undone() {
+        let t = tok(r#"{"alg":"HS256"}"#, r#"{"sub":"1"}"#, &[1; 32]);
+        let wrapped = format!("{}\n{}", &t[..10], &t[10..]);
+        let p = parse(&wrapped);
+        assert_eq!(
+            p.observations[0],
+            Observation::WhitespaceInside {
+                newlines: 1,
+                spaces: 0,
+                tabs: 0
+            }
+        );
+        assert_eq!(p.kind, Kind::Jws);
+        let p = parse(&t.replace('.', "%2E"));
+        assert!(
+            matches!(&p.observations[0], Observation::UrlEncoded { escapes } if escapes == &["%2E"])
+        );
+        assert_eq!(p.alg(), Some("HS256"));
+    }
+
+    #[test]
+    fn standard_alphabet_still_decodes() {
+        use base64::engine::general_purpose::STANDARD;
+        let h = STANDARD.encode(br#"{"alg":"HS256","x":"??>"}"#);
+        let p = parse(&format!("{h}.e30.AAAA"));
+        assert!(
+            p.observations
+                .iter()
+                .any(|o| matches!(o, Observation::StandardAlphabet { .. }))
+        );
+        assert_eq!(p.alg(), Some("HS256"));
+    }
+
+    #[test]
+    fn invalid_char_and_impossible_length() {
+        let p = parse("eyJhbGciOiJIUzI1NiJ9.ey*.sig");
+        assert!(p.observations.iter().any(|o| matches!(
+            o,
+            Observation::InvalidChar {
+                ch: '*',
+                offset: 2,
+                ..
+            }
+        )));
+        let p = parse("eyJhbGciOiJIUzI1NiJ9.e30.abcde");
+        assert!(p.observations.iter().any(|o| matches!(
+            o,
+            Observation::ImpossibleLength {
+                len: 5,
+                last: true,
+                ..
+            }
+        )));
+    }
+}
