@@ -6,3 +6,6 @@
 
 pub mod alg;
 pub mod findings;
+pub mod keys;
+pub mod sign;
+pub mod verify;
