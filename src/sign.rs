@@ -350,3 +350,71 @@ pub fn hmac_sign(alg: Alg, signing_input: &[u8], secret: &[u8]) -> Vec<u8> {
     let key = hmac::Key::new(algorithm, secret);
     hmac::sign(&key, signing_input).as_ref().to_vec()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_shape_and_header() {
+        let key = SigningKey::generate(Alg::EdDSA).expect("key");
+        let token = sign_token(&json!({"alg": "EdDSA"}), &json!({"sub": "a"}), &key).expect("sign");
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        assert!(!token.contains('='));
+        let header = URL_SAFE_NO_PAD.decode(parts[0]).expect("b64");
+        assert_eq!(header, br#"{"alg":"EdDSA"}"#);
+        assert_eq!(URL_SAFE_NO_PAD.decode(parts[2]).expect("b64").len(), 64);
+    }
+
+    #[test]
+    fn keys_only_bind_to_their_family() {
+        let ec = SigningKey::generate(Alg::ES256).expect("key");
+        assert!(matches!(
+            ec.with_alg(Alg::ES384),
+            Err(SignError::WrongKey {
+                alg: Alg::ES384,
+                key: "EC"
+            })
+        ));
+        assert!(SigningKey::from_hmac_secret(Alg::RS256, b"x").is_err());
+        assert!(matches!(
+            SigningKey::generate_rsa(Alg::RS256, 1024),
+            Err(SignError::RsaSize(1024))
+        ));
+        let hs = SigningKey::from_hmac_secret(Alg::HS256, b"k").expect("key");
+        assert_eq!(hs.public_pem(), None);
+        assert_eq!(hs.private_pem(), None);
+        assert_eq!(hs.public_jwk("h")["kty"], "oct");
+        let secret = SigningKey::from_hmac_secret(Alg::HS256, b"hunter2").expect("key");
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn jwk_members() {
+        let ed = SigningKey::generate(Alg::EdDSA).expect("key");
+        let jwk = ed.public_jwk("ed-1");
+        assert_eq!(jwk["kty"], "OKP");
+        assert_eq!(jwk["crv"], "Ed25519");
+        assert_eq!(jwk["kid"], "ed-1");
+        assert_eq!(jwk["alg"], "EdDSA");
+        assert_eq!(jwk["use"], "sig");
+        assert!(jwk.get("d").is_none());
+        let ec = SigningKey::generate(Alg::ES512).expect("key");
+        let jwk = ec.public_jwk("ec");
+        let x = URL_SAFE_NO_PAD
+            .decode(jwk["x"].as_str().expect("x"))
+            .expect("b64");
+        assert_eq!(x.len(), 66);
+        assert!(
+            ec.private_pem()
+                .expect("pem")
+                .starts_with("-----BEGIN PRIVATE KEY-----")
+        );
+        assert!(
+            ec.public_pem()
+                .expect("pem")
+                .starts_with("-----BEGIN PUBLIC KEY-----")
+        );
+    }
+}

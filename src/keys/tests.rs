@@ -460,3 +460,27 @@ fn bit_lengths() {
     assert_eq!(bit_len(&[0x80, 0]), 16);
     assert_eq!(bit_len(&[0, 0x7f, 0]), 15);
 }
+
+#[test]
+fn compressed_ec_point_in_spki_is_expanded() {
+    use aws_lc_rs::encoding::{AsBigEndian, EcPublicKeyCompressedBin};
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("generate");
+    let compressed: EcPublicKeyCompressedBin<'_> =
+        pair.public_key().as_be_bytes().expect("compressed");
+    assert_eq!(compressed.as_ref().len(), 33);
+    // SubjectPublicKeyInfo { id-ecPublicKey, prime256v1 } with a 33-byte BIT STRING.
+    let mut der = vec![
+        0x30, 0x39, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
+        0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x22, 0x00,
+    ];
+    der.extend_from_slice(compressed.as_ref());
+    let c = one(&der, "compressed.der");
+    match &c.material {
+        KeyMaterial::Ec { curve, point } => {
+            assert_eq!(*curve, Curve::P256);
+            assert_eq!(point.as_slice(), pair.public_key().as_ref());
+        }
+        other => panic!("expected EC, got {}", other.describe()),
+    }
+}
