@@ -11,11 +11,14 @@ pub mod clock;
 pub mod fetch;
 pub mod findings;
 pub mod input;
+pub mod keys;
 pub mod redact;
 pub mod render;
 pub mod report;
 pub mod sensitive;
+pub mod sign;
 pub mod token;
+pub mod verify;
 
 use std::io::{IsTerminal, Write};
 

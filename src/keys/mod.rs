@@ -1,0 +1,417 @@
+//! Key material loading: PEM, DER, certificates, JWK and JWK Sets.
+//!
+//! Every way a user can hand jwtai a verification key ends up here and comes
+//! out as a list of [`Candidate`]s: the key material plus safe-to-print
+//! metadata. The format is detected from the structure of the bytes (PEM
+//! framing and labels, JSON shape, DER parse), never from what the user typed.
+//!
+//! Nothing in this module puts key bytes or secrets into an error message or a
+//! label.
+
+mod der;
+mod jwk;
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::{ExposeSecret, SecretSlice};
+
+pub(crate) use der::pkcs8_inner_private_key;
+pub use jwk::parse_jwk_set;
+
+/// Largest key file read, in bytes.
+pub const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
+/// Most keys read from one JWK Set.
+pub const MAX_KEYS_IN_SET: usize = 1000;
+/// Largest RSA modulus accepted, in bits.
+pub const MAX_RSA_BITS: usize = 16384;
+
+/// The public (or, for HMAC, secret) part of a key, ready for verification.
+#[derive(Clone, Debug)]
+pub enum KeyMaterial {
+    /// A shared secret for HS256/384/512. Debug output is redacted.
+    Hmac(SecretSlice<u8>),
+    /// RSA public key: big-endian unsigned, no leading zeros.
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    /// EC public key: uncompressed SEC1 point `0x04 || X || Y`.
+    Ec { curve: Curve, point: Vec<u8> },
+    /// Ed25519 public key (32 bytes).
+    Ed25519 { x: Vec<u8> },
+    /// A key jwtai understood well enough to list, but which cannot verify a
+    /// JWS signature (secret in a public set, X25519, secp256k1, missing
+    /// members, ...).
+    Unusable { kty: String, reason: String },
+}
+
+/// The NIST curves JWS uses with ECDSA (RFC 7518 §3.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Curve {
+    P256,
+    P384,
+    P521,
+}
+
+impl Curve {
+    /// The JWK `crv` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
+        }
+    }
+
+    /// Lookup by JWK `crv` name (exact).
+    pub fn from_name(name: &str) -> Option<Curve> {
+        match name {
+            "P-256" => Some(Curve::P256),
+            "P-384" => Some(Curve::P384),
+            "P-521" => Some(Curve::P521),
+            _ => None,
+        }
+    }
+
+    /// Length in bytes of one coordinate (and of the private scalar).
+    pub fn coordinate_len(self) -> usize {
+        match self {
+            Curve::P256 => 32,
+            Curve::P384 => 48,
+            Curve::P521 => 66,
+        }
+    }
+
+    /// The ECDSA JWS algorithm name that uses this curve.
+    pub fn jws_alg(self) -> &'static str {
+        match self {
+            Curve::P256 => "ES256",
+            Curve::P384 => "ES384",
+            Curve::P521 => "ES512",
+        }
+    }
+}
+
+impl fmt::Display for Curve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One key jwtai may try a signature against.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// Safe to print, never secret bytes, e.g. `pub.pem (RSA 2048-bit public key)`.
+    pub label: String,
+    /// File path or flag name the key came from.
+    pub source: String,
+    pub kid: Option<String>,
+    pub alg: Option<String>,
+    pub key_use: Option<String>,
+    /// RFC 7638 SHA-256 thumbprint, base64url.
+    pub thumbprint: Option<String>,
+    /// The public part was derived from a private key the user supplied.
+    pub from_private_key: bool,
+    /// The key came from a JWK Set.
+    pub from_set: bool,
+    /// Exact bytes of the PEM text as read (whole file for a single-block file,
+    /// the block's own text otherwise), for algorithm-confusion detection.
+    /// Only for public keys and certificates; `None` for private keys and JWK.
+    pub raw_text: Option<Vec<u8>>,
+    /// SubjectPublicKeyInfo DER for asymmetric keys.
+    pub spki_der: Option<Vec<u8>>,
+    pub material: KeyMaterial,
+}
+
+impl Candidate {
+    /// Whether this candidate can verify anything at all.
+    pub fn is_usable(&self) -> bool {
+        !matches!(self.material, KeyMaterial::Unusable { .. })
+    }
+}
+
+/// A parsed JWK Set (or any key source, see [`load_key_file_with_problems`]).
+#[derive(Clone, Debug, Default)]
+pub struct JwkSet {
+    /// Every key, usable or not, in source order.
+    pub keys: Vec<Candidate>,
+    /// Problems with individual keys: unusable keys, `use` = `enc`, duplicate
+    /// `kid`, odd encodings.
+    pub problems: Vec<JwkProblem>,
+}
+
+/// A problem with one key of a set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JwkProblem {
+    /// Position of the key in the set (0-based).
+    pub index: usize,
+    pub kid: Option<String>,
+    pub message: String,
+}
+
+/// Why a key source could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{origin}: cannot read: {reason}")]
+    Read { origin: String, reason: String },
+    #[error("{origin}: file is {size} bytes, over the {limit}-byte limit for key files")]
+    TooLarge {
+        origin: String,
+        size: u64,
+        limit: u64,
+    },
+    #[error("{origin}: not a key: {detail}")]
+    NotAKey { origin: String, detail: String },
+    #[error("{origin}: {detail}")]
+    Invalid { origin: String, detail: String },
+    #[error("{origin}: {detail}")]
+    Unsupported { origin: String, detail: String },
+    #[error(
+        "{origin}: the private key is encrypted; decrypt it first (e.g. `openssl pkey -in FILE -out plain.pem`)"
+    )]
+    Encrypted { origin: String },
+    #[error("{origin}: the JWK Set has {count} keys; jwtai reads at most {limit}")]
+    TooManyKeys {
+        origin: String,
+        count: usize,
+        limit: usize,
+    },
+    #[error(
+        "{origin}: RSA modulus of {bits} bits is over the {limit}-bit limit; refusing an absurd key"
+    )]
+    RsaTooLarge {
+        origin: String,
+        bits: usize,
+        limit: usize,
+    },
+}
+
+impl KeyMaterial {
+    /// Short, safe description: "RSA 2048-bit", "EC P-256", "Ed25519",
+    /// "HMAC secret (32 bytes)".
+    pub fn describe(&self) -> String {
+        match self {
+            KeyMaterial::Hmac(s) => format!("HMAC secret ({} bytes)", s.expose_secret().len()),
+            KeyMaterial::Rsa { n, .. } => format!("RSA {}-bit", bit_len(n)),
+            KeyMaterial::Ec { curve, .. } => format!("EC {curve}"),
+            KeyMaterial::Ed25519 { .. } => "Ed25519".to_string(),
+            KeyMaterial::Unusable { kty, .. } => format!("unusable {kty} key"),
+        }
+    }
+
+    /// RSA modulus size in bits.
+    pub fn rsa_bits(&self) -> Option<usize> {
+        match self {
+            KeyMaterial::Rsa { n, .. } => Some(bit_len(n)),
+            _ => None,
+        }
+    }
+
+    /// The JWK `kty` of this material.
+    pub fn kty(&self) -> &str {
+        match self {
+            KeyMaterial::Hmac(_) => "oct",
+            KeyMaterial::Rsa { .. } => "RSA",
+            KeyMaterial::Ec { .. } => "EC",
+            KeyMaterial::Ed25519 { .. } => "OKP",
+            KeyMaterial::Unusable { kty, .. } => kty,
+        }
+    }
+}
+
+/// Number of significant bits of a big-endian unsigned integer.
+pub(crate) fn bit_len(be: &[u8]) -> usize {
+    let mut i = 0;
+    while i < be.len() && be[i] == 0 {
+        i += 1;
+    }
+    match be.get(i) {
+        None => 0,
+        Some(&first) => (be.len() - i - 1) * 8 + (8 - first.leading_zeros() as usize),
+    }
+}
+
+/// Strip leading zero bytes (keeps at least nothing: zero becomes empty).
+pub(crate) fn strip_leading_zeros(be: &[u8]) -> Vec<u8> {
+    let start = be.iter().position(|&b| b != 0).unwrap_or(be.len());
+    be[start..].to_vec()
+}
+
+/// RFC 7638 JWK thumbprint (SHA-256, base64url) of the material's required
+/// members. `None` for unusable keys.
+pub fn thumbprint(material: &KeyMaterial) -> Option<String> {
+    let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+    // Members in lexicographic order, no whitespace (RFC 7638 §3.2). Every
+    // value is base64url or a fixed name, so no JSON escaping is needed.
+    let canonical = match material {
+        KeyMaterial::Rsa { n, e } => {
+            format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, b64(e), b64(n))
+        }
+        KeyMaterial::Ec { curve, point } => {
+            let len = curve.coordinate_len();
+            if point.len() != 1 + 2 * len {
+                return None;
+            }
+            format!(
+                r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+                curve.name(),
+                b64(&point[1..1 + len]),
+                b64(&point[1 + len..])
+            )
+        }
+        KeyMaterial::Ed25519 { x } => {
+            format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, b64(x))
+        }
+        KeyMaterial::Hmac(k) => {
+            format!(r#"{{"k":"{}","kty":"oct"}}"#, b64(k.expose_secret()))
+        }
+        KeyMaterial::Unusable { .. } => return None,
+    };
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+    Some(b64(digest.as_ref()))
+}
+
+/// A candidate for a shared secret given directly (`--secret`, `--secret-file`).
+/// `label` must not contain the secret.
+pub fn secret_candidate(bytes: Vec<u8>, label: String) -> Candidate {
+    let material = KeyMaterial::Hmac(SecretSlice::from(bytes));
+    Candidate {
+        thumbprint: thumbprint(&material),
+        source: label.clone(),
+        label,
+        kid: None,
+        alg: None,
+        key_use: None,
+        from_private_key: false,
+        from_set: false,
+        raw_text: None,
+        spki_der: None,
+        material,
+    }
+}
+
+/// Load every key in a `--key PATH` file.
+pub fn load_key_file(path: &Path) -> Result<Vec<Candidate>, KeyError> {
+    load_key_file_with_problems(path).map(|set| set.keys)
+}
+
+/// Like [`load_key_file`], keeping the per-key problems (JWK Sets: `use`=`enc`,
+/// duplicate `kid`, unusable keys).
+pub fn load_key_file_with_problems(path: &Path) -> Result<JwkSet, KeyError> {
+    let origin = path.display().to_string();
+    let bytes = read_limited(path, &origin)?;
+    parse_key_bytes_with_problems(&bytes, &origin)
+}
+
+/// Parse key bytes from any supported format. `source` names them in labels
+/// and errors.
+pub fn parse_key_bytes(bytes: &[u8], source: &str) -> Result<Vec<Candidate>, KeyError> {
+    parse_key_bytes_with_problems(bytes, source).map(|set| set.keys)
+}
+
+/// Like [`parse_key_bytes`], keeping the per-key problems.
+pub fn parse_key_bytes_with_problems(bytes: &[u8], source: &str) -> Result<JwkSet, KeyError> {
+    if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(KeyError::TooLarge {
+            origin: source.to_string(),
+            size: bytes.len() as u64,
+            limit: MAX_KEY_FILE_BYTES,
+        });
+    }
+    let trimmed = trim_ascii_and_bom(bytes);
+    if trimmed.is_empty() {
+        return Err(KeyError::NotAKey {
+            origin: source.to_string(),
+            detail: "the file is empty".to_string(),
+        });
+    }
+    if trimmed.first() == Some(&b'{') || trimmed.first() == Some(&b'[') {
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(trimmed) {
+            return jwk::parse_json_value(value, source, true);
+        }
+    }
+    if contains(bytes, b"-----BEGIN ") {
+        return der::parse_pem_file(bytes, source);
+    }
+    if let Some(result) = der::parse_der_file(bytes, source) {
+        return result.map(|c| JwkSet {
+            keys: vec![c],
+            problems: Vec::new(),
+        });
+    }
+    let mut detail = String::from("no PEM block, not JSON, not DER");
+    if trimmed.first() == Some(&b'{') || trimmed.first() == Some(&b'[') {
+        detail = "looks like JSON but does not parse as JSON".to_string();
+    } else if looks_like_bare_base64(trimmed) {
+        detail.push_str(
+            " (it looks like base64 without the -----BEGIN/END----- lines; add them, or pass the secret with --secret-file)",
+        );
+    }
+    Err(KeyError::NotAKey {
+        origin: source.to_string(),
+        detail,
+    })
+}
+
+fn read_limited(path: &Path, origin: &str) -> Result<Vec<u8>, KeyError> {
+    let read_err = |e: std::io::Error| KeyError::Read {
+        origin: origin.to_string(),
+        reason: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    if let Ok(meta) = file.metadata() {
+        if meta.is_file() && meta.len() > MAX_KEY_FILE_BYTES {
+            return Err(KeyError::TooLarge {
+                origin: origin.to_string(),
+                size: meta.len(),
+                limit: MAX_KEY_FILE_BYTES,
+            });
+        }
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(KeyError::TooLarge {
+            origin: origin.to_string(),
+            size: bytes.len() as u64,
+            limit: MAX_KEY_FILE_BYTES,
+        });
+    }
+    Ok(bytes)
+}
+
+fn trim_ascii_and_bom(bytes: &[u8]) -> &[u8] {
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    b.trim_ascii()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn looks_like_bare_base64(text: &[u8]) -> bool {
+    text.len() >= 64
+        && text
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"+/=\r\n".contains(&b))
+}
+
+/// Make untrusted text (kid, certificate subject) safe for a label: no control
+/// characters, bounded length.
+pub(crate) fn sanitize(text: &str, max_chars: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max_chars)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if text.chars().count() > max_chars {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
