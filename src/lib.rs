@@ -23,11 +23,12 @@ pub mod verify;
 use std::io::{IsTerminal, Write};
 
 use anyhow::{Context as _, bail};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::checks::{Context, Expectations};
 use crate::cli::{
-    ColorChoice, Command, DecodeArgs, DiagnoseArgs, ExpectArgs, ExplainCodeArgs, Format, OutputArgs,
+    ColorChoice, Command, DecodeArgs, DiagnoseArgs, ExpectArgs, ExplainCodeArgs, Format, KeyArgs,
+    OutputArgs,
 };
 use crate::redact::Policy;
 use crate::report::Report;
@@ -53,16 +54,20 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
 
 fn diagnose(args: DiagnoseArgs) -> anyhow::Result<u8> {
     let expect = expectations(&args.expect)?;
-    let raw = input::read(&args.token.clone())?;
+    let keys = gather_keys(&args.keys)?;
+    let raw = input::read(&args.token)?;
     let extracted = input::extract(raw.expose_secret());
     let token = token::parse(&extracted.token);
     let findings = checks::run(&Context {
         token: &token,
         wrappers: &extracted.wrappers,
         expect: &expect,
+        keys: &keys.keys,
     });
     let report = Report::build(&token, findings, expect.now);
-    let policy = policy(&args.output, scrub_list(raw.expose_secret(), &token));
+    let mut scrub = scrub_list(raw.expose_secret(), &token);
+    scrub.extend(keys.secrets.iter().map(|s| s.expose_secret().to_string()));
+    let policy = policy(&args.output, scrub);
     let shown = redact::for_display(report, &policy);
     emit(&render::report(
         &shown,
@@ -86,12 +91,14 @@ fn decode(args: DecodeArgs) -> anyhow::Result<u8> {
         now,
         ..Default::default()
     };
+    let keys = checks::Keys::default();
     let mut findings = Vec::new();
     checks::structure::check(
         &Context {
             token: &token,
             wrappers: &extracted.wrappers,
             expect: &expect,
+            keys: &keys,
         },
         &mut findings,
     );
@@ -186,6 +193,69 @@ fn expectations(a: &ExpectArgs) -> anyhow::Result<Expectations> {
         claims,
         leeway,
         now,
+    })
+}
+
+/// Key material from the flags, and the secrets in text form for scrubbing.
+struct Gathered {
+    keys: checks::Keys,
+    secrets: Vec<SecretString>,
+}
+
+/// Secret files and env vars are read byte for byte: a trailing newline is a
+/// finding (`secret-whitespace`), not something to silently fix.
+const MAX_SECRET_BYTES: usize = 64 * 1024;
+
+fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
+    let mut candidates = Vec::new();
+    let mut secrets = Vec::new();
+    let mut add_secret = |bytes: Vec<u8>, label: String| {
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            secrets.push(SecretString::from(text.trim()));
+            secrets.push(SecretString::from(text));
+        }
+        candidates.push(keys::secret_candidate(bytes, label));
+    };
+    if let Some(s) = &k.secret {
+        eprintln!(
+            "jwtai: note: --secret lands in your shell history; prefer --secret-file or --secret-env"
+        );
+        add_secret(
+            s.expose_secret().as_bytes().to_vec(),
+            "the secret from --secret".into(),
+        );
+    }
+    if let Some(path) = &k.secret_file {
+        let bytes = input::read_small_file(path, "secret file", MAX_SECRET_BYTES)?;
+        if bytes.is_empty() {
+            bail!("secret file {} is empty", path.display());
+        }
+        add_secret(
+            bytes,
+            format!("the secret from --secret-file {}", path.display()),
+        );
+    }
+    if let Some(var) = &k.secret_env {
+        let value = std::env::var_os(var).with_context(|| {
+            format!("environment variable {var} (from --secret-env) is not set")
+        })?;
+        let bytes = value.into_encoded_bytes();
+        if bytes.is_empty() {
+            bail!("environment variable {var} (from --secret-env) is empty");
+        }
+        add_secret(bytes, format!("the secret from ${var}"));
+    }
+    for path in &k.key {
+        let set = keys::load_key_file_with_problems(path)?;
+        candidates.extend(set.keys);
+    }
+    let attempted = !candidates.is_empty() || k.jwks_uri.is_some() || k.discover;
+    Ok(Gathered {
+        keys: checks::Keys {
+            candidates,
+            attempted,
+        },
+        secrets,
     })
 }
 

@@ -7,11 +7,13 @@
 
 pub mod claims;
 pub mod header;
+pub mod signature;
 pub mod structure;
 pub mod time;
 
 use crate::findings::{Finding, Spec};
 use crate::input::Wrapper;
+use crate::keys::Candidate;
 use crate::token::Token;
 
 /// What the server expects, from the flags (and, later, the error text).
@@ -28,19 +30,35 @@ pub struct Expectations {
     pub now: i64,
 }
 
+/// The key material gathered for this diagnosis, every candidate to try.
+#[derive(Debug, Default)]
+pub struct Keys {
+    pub candidates: Vec<Candidate>,
+    /// Some key source was given (even if it yielded nothing usable), so
+    /// "no key given" is not the explanation.
+    pub attempted: bool,
+}
+
 /// Everything a check may read.
 pub struct Context<'a> {
     pub token: &'a Token,
     pub wrappers: &'a [Wrapper],
     pub expect: &'a Expectations,
+    pub keys: &'a Keys,
 }
 
 /// Every finding code jwtai can report, in catalogue order.
 pub fn registry() -> impl Iterator<Item = &'static Spec> {
-    [structure::SPECS, header::SPECS, time::SPECS, claims::SPECS]
-        .into_iter()
-        .flatten()
-        .copied()
+    [
+        structure::SPECS,
+        header::SPECS,
+        signature::SPECS,
+        time::SPECS,
+        claims::SPECS,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
 }
 
 pub fn spec(code: &str) -> Option<&'static Spec> {
@@ -52,6 +70,7 @@ pub fn run(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     structure::check(ctx, &mut out);
     header::check(ctx, &mut out);
+    signature::check(ctx, &mut out);
     time::check(ctx, &mut out);
     claims::check(ctx, &mut out);
     out

@@ -1,0 +1,733 @@
+//! Signature and keys: the signature checked on its own, against every
+//! candidate key, independent of the claims — and when nothing verifies, the
+//! near misses that explain why (a trimmed secret, a base64 secret, another
+//! key of the set, a public key used as an HMAC secret).
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use super::Context;
+use crate::alg::{Alg, Family};
+use crate::findings::{Finding, Severity::*, Spec};
+use crate::keys::{Candidate, KeyMaterial};
+use crate::token::Kind;
+use crate::verify::{self, VerifyError};
+
+pub static SIGNATURE_VALID: Spec = Spec {
+    code: "signature-valid",
+    severity: Info,
+    title: "Signature verified",
+    doc: "The signature verifies with one of the keys given. Claims are judged separately.",
+    fix: "Nothing to fix in the signature; if the server still rejects the token, the other findings say why.",
+    rank: 80,
+};
+pub static SIGNATURE_NOT_CHECKED: Spec = Spec {
+    code: "signature-not-checked",
+    severity: Info,
+    title: "Signature not checked: no key given",
+    doc: "Without key material jwtai cannot tell a genuine token from a forged one; the other findings still hold.",
+    fix: "Pass the key the server uses: `--secret-file PATH` (HS*), `--key public.pem` or a JWK/JWKS file, or `--jwks-uri URL` / `--discover`.",
+    rank: 85,
+};
+pub static SIGNATURE_INVALID: Spec = Spec {
+    code: "signature-invalid",
+    severity: Error,
+    title: "Signature does not verify with any key given",
+    doc: "None of the candidate keys verifies the signature: the token was signed by another key (another environment or tenant, a rotated key), or it was altered after signing.",
+    fix: "Verify with the key that signed the token: the issuer's current JWKS, the right environment's secret. If the key is right, the token was modified: get a fresh one from the issuer.",
+    rank: 12,
+};
+pub static SECRET_WHITESPACE: Spec = Spec {
+    code: "secret-whitespace",
+    severity: Error,
+    title: "Secret verifies only without surrounding whitespace",
+    doc: "The HMAC secret as given carries a trailing newline or spaces (a file written by `echo`, an env var from a .env file or a Kubernetes secret with a newline); the signer used the trimmed value.",
+    fix: "Trim the secret where the verifier loads it (e.g. `secret.trim()`), or write the file without a newline (`printf %s`, `echo -n`); make signer and verifier read it the same way.",
+    rank: 11,
+};
+pub static SECRET_ENCODING: Spec = Spec {
+    code: "secret-encoding",
+    severity: Error,
+    title: "Secret verifies only in another encoding",
+    doc: "The signer and verifier disagree on the secret's bytes: one uses the base64 (or hex) text as the key, the other decodes it first (Auth0's legacy 'secret base64 encoded', jjwt's base64 key parsers, `Buffer.from(s, 'base64')`).",
+    fix: "Decide once whether the configured secret is text or base64, and make both sides use the same bytes.",
+    rank: 11,
+};
+pub static WRONG_KID: Spec = Spec {
+    code: "wrong-kid",
+    severity: Error,
+    title: "Signed by a different key than `kid` names",
+    doc: "The signature verifies with another key of the set than the one the header's `kid` points to. Verifiers look keys up by `kid`, so they try the wrong key and fail. The issuer signs with a new key while still advertising the old `kid` (a botched rotation).",
+    fix: "Make the issuer put the `kid` of the key it actually signs with in the header; check the key-rotation configuration.",
+    rank: 11,
+};
+pub static SIGNATURE_LENGTH_MISMATCH: Spec = Spec {
+    code: "signature-length-mismatch",
+    severity: Error,
+    title: "Signature length impossible for this algorithm or key",
+    doc: "An RSA signature is exactly as long as the modulus (256 bytes for 2048-bit keys); HMAC and EdDSA signatures have fixed lengths. A mismatch means another key size or algorithm signed the token.",
+    fix: "Verify with the key that signed the token (compare key sizes); make sure the issuer signs with the algorithm the header names.",
+    rank: 12,
+};
+pub static ECDSA_DER_SIGNATURE: Spec = Spec {
+    code: "ecdsa-der-signature",
+    severity: Error,
+    title: "ECDSA signature in ASN.1 DER instead of JOSE R||S",
+    doc: "JWS ECDSA signatures are the fixed-size concatenation R||S (RFC 7518 §3.4). Generic crypto APIs (Java `Signature`, OpenSSL, .NET `SignData` with DER) emit ASN.1 DER; JWT libraries reject it.",
+    fix: "Convert the DER signature to R||S at the signer (e.g. Java: `ECDSA.transcodeSignatureToConcat`, Node: `dsaEncoding: 'ieee-p1363'`), or sign with a JWT library.",
+    rank: 11,
+};
+pub static PSYCHIC_SIGNATURE: Spec = Spec {
+    code: "psychic-signature",
+    severity: Error,
+    title: "ECDSA signature with r = 0 or s = 0 (psychic signature)",
+    doc: "A signature of zeros verifies on Java 15-18's broken ECDSA (CVE-2022-21449) for any message and key. This token is a forgery attempt.",
+    fix: "Reject the token; update the JDK (17.0.3+, 18.0.1+) and any verifier that does not check 0 < r, s < n.",
+    rank: 2,
+};
+pub static WEAK_SECRET: Spec = Spec {
+    code: "weak-secret",
+    severity: Error,
+    title: "Signed with a well-known, guessable secret",
+    doc: "The HMAC secret is on jwtai's built-in list of public, well-known secrets (documentation examples, framework defaults). Anyone can forge tokens the server accepts.",
+    fix: "Generate a random secret of at least 32 bytes (`openssl rand -base64 32`), store it in a secret manager, rotate now, and invalidate tokens signed with the old one.",
+    rank: 3,
+};
+pub static KEY_TOO_WEAK: Spec = Spec {
+    code: "key-too-weak",
+    severity: Warning,
+    title: "Key is too weak",
+    doc: "RSA keys under 2048 bits are breakable and refused by modern libraries; an HMAC secret shorter than the hash output (32 bytes for HS256) is below RFC 7518 §3.2's minimum.",
+    fix: "Use RSA 2048 bits or more (or ES256/EdDSA); for HMAC, a random secret at least as long as the hash output.",
+    rank: 55,
+};
+pub static PRIVATE_KEY_SUPPLIED: Spec = Spec {
+    code: "private-key-supplied",
+    severity: Warning,
+    title: "A private key was given where the public key suffices",
+    doc: "Verification needs only the public key. A private key in a verifier's config (or pasted into tools) can sign tokens: anyone who reads it can mint tokens.",
+    fix: "Give the verifier the public key only (`openssl pkey -in private.pem -pubout`); if the private key was shared, rotate it.",
+    rank: 56,
+};
+pub static ALG_KEY_MISMATCH: Spec = Spec {
+    code: "alg-key-mismatch",
+    severity: Error,
+    title: "The key cannot verify this algorithm",
+    doc: "The key material given does not fit the token's algorithm: an HS token with only an RSA key, an ES256 token with an RSA key or a P-384 key, an RS token with a shared secret. Verifiers refuse before checking the signature.",
+    fix: "Configure the verifier with a key of the type the algorithm needs, or make the issuer sign with the algorithm your key is for.",
+    rank: 7,
+};
+pub static ALGORITHM_CONFUSION: Spec = Spec {
+    code: "algorithm-confusion",
+    severity: Error,
+    title: "Forged: HMAC token signed with the public key as secret",
+    doc: "The HS* token verifies when the server's *public* key bytes are used as the HMAC secret. A verifier that takes the algorithm from the header and hands it the public key accepts this forgery (CVE-2015-9235, CVE-2016-10555).",
+    fix: "Reject it, and pin the algorithms in the verifier (e.g. `algorithms: ['RS256']`); never let the header choose between HMAC and public-key algorithms for one key.",
+    rank: 1,
+};
+pub static KID_MISSING: Spec = Spec {
+    code: "kid-missing",
+    severity: Warning,
+    title: "No `kid` while the key set holds several keys",
+    doc: "Without `kid` the verifier must guess which key of the set to use; many libraries (jwks-rsa, jose's createRemoteJWKSet) refuse when the set has more than one key.",
+    fix: "Make the issuer put `kid` in the header, matching the `kid` of the signing key in the JWKS.",
+    rank: 57,
+};
+pub static KID_NOT_FOUND: Spec = Spec {
+    code: "kid-not-found",
+    severity: Error,
+    title: "`kid` matches no key in the key set",
+    doc: "The header's `kid` names a key the set does not have: the key was rotated out, the verifier caches an old set, or the token comes from another tenant or environment whose keys are elsewhere.",
+    fix: "Fetch the issuer's current JWKS (and refresh caches on an unknown kid); check the token's `iss` is the issuer whose JWKS you use.",
+    rank: 9,
+};
+
+pub static SPECS: &[&Spec] = &[
+    &SIGNATURE_VALID,
+    &SIGNATURE_NOT_CHECKED,
+    &SIGNATURE_INVALID,
+    &SECRET_WHITESPACE,
+    &SECRET_ENCODING,
+    &WRONG_KID,
+    &SIGNATURE_LENGTH_MISMATCH,
+    &ECDSA_DER_SIGNATURE,
+    &PSYCHIC_SIGNATURE,
+    &WEAK_SECRET,
+    &KEY_TOO_WEAK,
+    &PRIVATE_KEY_SUPPLIED,
+    &ALG_KEY_MISMATCH,
+    &ALGORITHM_CONFUSION,
+    &KID_MISSING,
+    &KID_NOT_FOUND,
+];
+
+pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    let t = ctx.token;
+    let keys = &ctx.keys.candidates;
+    for c in keys.iter().filter(|c| c.from_private_key) {
+        out.push(
+            Finding::new(
+                &PRIVATE_KEY_SUPPLIED,
+                format!("{} is a private key; jwtai used only its public part. Verifiers need only the public key.", c.label),
+            )
+            .evidence(json!({"key": c.label})),
+        );
+    }
+    if t.kind != Kind::Jws {
+        return;
+    }
+    let (Some(alg), Some(sig)) = (t.alg().and_then(Alg::from_name), t.signature.as_deref()) else {
+        return;
+    };
+    if sig.is_empty() {
+        return;
+    }
+    let input = &t.signing_input;
+
+    // Shape problems visible without any key.
+    let mut shape_explains_failure = false;
+    if alg.family() == Family::Ecdsa {
+        if psychic(alg, sig) {
+            out.push(
+                Finding::new(
+                    &PSYCHIC_SIGNATURE,
+                    format!("The {alg} signature is {} bytes with r = 0 or s = 0: it verifies on no correct implementation and on every key with CVE-2022-21449.", sig.len()),
+                )
+                .evidence(json!({"bytes": sig.len()})),
+            );
+            return;
+        }
+        if let Some(f) = der_signature(alg, sig, input, keys) {
+            out.push(f);
+            shape_explains_failure = true;
+        }
+    }
+    if let Some(need) = alg.fixed_signature_len() {
+        if sig.len() > need && !shape_explains_failure {
+            out.push(
+                Finding::new(
+                    &SIGNATURE_LENGTH_MISMATCH,
+                    format!("The {alg} signature is {} bytes; {alg} signatures are exactly {need} bytes.", sig.len()),
+                )
+                .evidence(json!({"bytes": sig.len(), "expected": need})),
+            );
+            shape_explains_failure = true;
+        }
+    }
+
+    let weak = if alg.family() == Family::Hmac {
+        verify::find_weak_secret(alg, input, sig)
+    } else {
+        None
+    };
+    if let Some(secret) = weak {
+        out.push(
+            Finding::new(
+                &WEAK_SECRET,
+                format!("The {alg} signature verifies with the well-known secret \"{secret}\" from jwtai's built-in list: anyone can forge tokens for this server."),
+            )
+            .evidence(json!({"secret": secret})),
+        );
+    }
+
+    let usable: Vec<&Candidate> = keys.iter().filter(|c| c.is_usable()).collect();
+    if usable.is_empty() {
+        if weak.is_none() && keys.is_empty() && !ctx.keys.attempted {
+            out.push(Finding::new(
+                &SIGNATURE_NOT_CHECKED,
+                format!("No key material was given, so the {alg} signature ({} bytes) was not verified.", sig.len()),
+            ).fix(match alg.family() {
+                Family::Hmac => "Pass the HMAC secret the server uses: `--secret-file PATH` or `--secret-env VAR`.".to_string(),
+                _ => "Pass the issuer's public key (`--key public.pem`, a JWK/JWKS file) or its JWKS (`--jwks-uri URL`, `--discover`).".to_string(),
+            }));
+        }
+        return;
+    }
+
+    let mut tried: Vec<Tried> = Vec::new();
+    let mut verified: Option<&Candidate> = None;
+    for c in &usable {
+        match verify::verify(alg, input, sig, &c.material) {
+            Ok(()) => {
+                verified = Some(c);
+                break;
+            }
+            Err(e) => tried.push(Tried { key: c, error: e }),
+        }
+    }
+
+    let kid = t.kid();
+    match verified {
+        Some(c) => {
+            out.push(
+                Finding::new(
+                    &SIGNATURE_VALID,
+                    format!("The {alg} signature verifies with {}.", c.label),
+                )
+                .evidence(json!({"key": c.label, "kid": c.kid, "thumbprint": c.thumbprint})),
+            );
+            kid_after_success(ctx, kid, c, out);
+            weak_key(alg, c, out);
+        }
+        None => {
+            if shape_explains_failure {
+                return;
+            }
+            explain_failure(ctx, alg, sig, &tried, out);
+        }
+    }
+}
+
+struct Tried<'a> {
+    key: &'a Candidate,
+    error: VerifyError,
+}
+
+fn psychic(alg: Alg, sig: &[u8]) -> bool {
+    let Some(len) = alg.fixed_signature_len() else {
+        return false;
+    };
+    if sig.len() != len {
+        return false;
+    }
+    let (r, s) = sig.split_at(len / 2);
+    r.iter().all(|b| *b == 0) || s.iter().all(|b| *b == 0)
+}
+
+/// An ASN.1 DER `SEQUENCE { INTEGER r, INTEGER s }` where JOSE wants R||S.
+fn der_signature(alg: Alg, sig: &[u8], input: &[u8], keys: &[Candidate]) -> Option<Finding> {
+    if !looks_like_der_ecdsa(sig) {
+        return None;
+    }
+    let with = keys
+        .iter()
+        .find(|c| verify::ecdsa_der_verifies(alg, input, sig, &c.material));
+    let mut detail = format!(
+        "The {alg} signature is {} bytes and parses as an ASN.1 DER SEQUENCE of two INTEGERs; JOSE requires the {}-byte R||S form.",
+        sig.len(),
+        alg.fixed_signature_len().unwrap_or(64)
+    );
+    if let Some(c) = with {
+        detail.push_str(&format!(
+            " Read as DER it verifies with {}: the signer forgot the JOSE conversion.",
+            c.label
+        ));
+    }
+    Some(
+        Finding::new(&ECDSA_DER_SIGNATURE, detail)
+            .evidence(json!({"bytes": sig.len(), "verifies_as_der": with.is_some()})),
+    )
+}
+
+fn looks_like_der_ecdsa(sig: &[u8]) -> bool {
+    // 30 len 02 rlen r.. 02 slen s..
+    if sig.len() < 8 || sig[0] != 0x30 {
+        return false;
+    }
+    let (body_len, mut i) = match sig[1] {
+        n if n < 0x80 => (n as usize, 2),
+        0x81 if sig.len() > 2 => (sig[2] as usize, 3),
+        _ => return false,
+    };
+    if i + body_len != sig.len() {
+        return false;
+    }
+    for _ in 0..2 {
+        if sig.get(i) != Some(&0x02) {
+            return false;
+        }
+        let Some(&len) = sig.get(i + 1) else {
+            return false;
+        };
+        i += 2 + len as usize;
+    }
+    i == sig.len()
+}
+
+fn kid_after_success(ctx: &Context, kid: Option<&str>, c: &Candidate, out: &mut Vec<Finding>) {
+    let set: Vec<&Candidate> = ctx
+        .keys
+        .candidates
+        .iter()
+        .filter(|k| k.from_set && k.source == c.source)
+        .collect();
+    match kid {
+        Some(kid) if c.from_set && c.kid.as_deref() != Some(kid) => {
+            if set.iter().any(|k| k.kid.as_deref() == Some(kid)) {
+                out.push(
+                    Finding::new(
+                        &WRONG_KID,
+                        format!(
+                            "The header names kid \"{kid}\", but the signature verifies with {} instead; the key \"{kid}\" does not verify it. A verifier that looks up \"{kid}\" fails.",
+                            c.label
+                        ),
+                    )
+                    .evidence(json!({"kid": kid, "verified_with": c.kid, "thumbprint": c.thumbprint})),
+                );
+            } else {
+                out.push(
+                    Finding::new(
+                        &KID_NOT_FOUND,
+                        format!(
+                            "The header names kid \"{kid}\", which {} does not contain (it has {}); the signature does verify with {}, so the issuer signs with that key under another kid.",
+                            c.source,
+                            kid_list(&set),
+                            c.label
+                        ),
+                    )
+                    .evidence(json!({"kid": kid, "available": set.iter().map(|k| k.kid.clone()).collect::<Vec<_>>()})),
+                );
+            }
+        }
+        None if set.iter().filter(|k| k.is_usable()).count() > 1 => out.push(
+            Finding::new(
+                &KID_MISSING,
+                format!(
+                    "The header has no kid and {} holds {} keys ({}); jwtai found the right one by trying each, a verifier that looks keys up by kid cannot.",
+                    c.source,
+                    set.len(),
+                    kid_list(&set)
+                ),
+            )
+            .evidence(json!({"keys": set.len()})),
+        ),
+        _ => {}
+    }
+}
+
+fn weak_key(alg: Alg, c: &Candidate, out: &mut Vec<Finding>) {
+    match &c.material {
+        KeyMaterial::Rsa { .. } => {
+            if let Some(bits) = c.material.rsa_bits() {
+                if bits < 2048 {
+                    out.push(
+                        Finding::new(&KEY_TOO_WEAK, format!("{} is a {bits}-bit RSA key; 2048 bits is the minimum (RFC 7518 §3.3), and libraries such as jose and Java 17+ refuse smaller keys.", c.label))
+                            .evidence(json!({"bits": bits})),
+                    );
+                }
+            }
+        }
+        KeyMaterial::Hmac(secret) => {
+            let len = secret.expose_secret().len();
+            let need = alg.fixed_signature_len().unwrap_or(32);
+            if len < need {
+                out.push(
+                    Finding::new(&KEY_TOO_WEAK, format!("The {alg} secret is {len} bytes; RFC 7518 §3.2 requires at least {need} bytes (the hash output size), and strict libraries reject shorter keys."))
+                        .evidence(json!({"bytes": len, "minimum": need})),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &mut Vec<Finding>) {
+    let input = &ctx.token.signing_input;
+    let fitting: Vec<&Tried> = tried
+        .iter()
+        .filter(|t| {
+            !matches!(
+                t.error,
+                VerifyError::KeyTypeMismatch { .. } | VerifyError::CurveMismatch { .. }
+            )
+        })
+        .collect();
+
+    if alg.family() == Family::Hmac {
+        if let Some(f) = confusion(alg, input, sig, tried) {
+            out.push(f);
+            return;
+        }
+        if let Some(f) = secret_variants(alg, input, sig, tried) {
+            out.push(f);
+            return;
+        }
+    }
+
+    if fitting.is_empty() {
+        let have: Vec<String> = tried
+            .iter()
+            .map(|t| format!("{} ({})", t.key.label, t.key.material.describe()))
+            .collect();
+        let need = tried.iter().find_map(|t| match &t.error {
+            VerifyError::KeyTypeMismatch { need, .. } => Some(need.to_string()),
+            VerifyError::CurveMismatch { need, .. } => Some(format!("an EC {need} key")),
+            _ => None,
+        });
+        out.push(
+            Finding::new(
+                &ALG_KEY_MISMATCH,
+                format!(
+                    "The token is {alg}, which needs {}; the key material given is {}.",
+                    need.unwrap_or_else(|| "another kind of key".into()),
+                    have.join(", ")
+                ),
+            )
+            .evidence(json!({"alg": alg.name(), "keys": have})),
+        );
+        return;
+    }
+
+    let kid = ctx.token.kid();
+    let set_keys: Vec<&Candidate> = ctx.keys.candidates.iter().filter(|k| k.from_set).collect();
+    if let Some(kid) = kid {
+        if !set_keys.is_empty() && !set_keys.iter().any(|k| k.kid.as_deref() == Some(kid)) {
+            let sources: Vec<&str> = dedup(set_keys.iter().map(|k| k.source.as_str()));
+            out.push(
+                Finding::new(
+                    &KID_NOT_FOUND,
+                    format!(
+                        "The header names kid \"{kid}\"; {} has {}. None of them verifies the signature either: the key was rotated out of the set, the verifier reads a stale copy, or the token comes from another tenant or environment.",
+                        sources.join(", "),
+                        kid_list(&set_keys)
+                    ),
+                )
+                .evidence(json!({"kid": kid, "available": set_keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>()})),
+            );
+            return;
+        }
+    }
+
+    if matches!(alg.family(), Family::Rsa | Family::RsaPss) {
+        let sizes: Vec<(usize, &Candidate)> = fitting
+            .iter()
+            .filter_map(|t| t.key.material.rsa_bits().map(|b| (b.div_ceil(8), t.key)))
+            .collect();
+        if !sizes.is_empty() && sizes.iter().all(|(bytes, _)| *bytes != sig.len()) {
+            let (bytes, key) = sizes[0];
+            out.push(
+                Finding::new(
+                    &SIGNATURE_LENGTH_MISMATCH,
+                    format!(
+                        "The {alg} signature is {} bytes ({}-bit key), but {} is a {}-bit key whose signatures are {bytes} bytes: another key signed this token.",
+                        sig.len(),
+                        sig.len() * 8,
+                        key.label,
+                        bytes * 8
+                    ),
+                )
+                .evidence(json!({"bytes": sig.len(), "expected": bytes})),
+            );
+            return;
+        }
+    }
+
+    let list: Vec<String> = tried.iter().map(describe_tried).collect();
+    let mut detail = format!(
+        "The {alg} signature verifies with none of the {} key(s) tried: {}.",
+        tried.len(),
+        list.join("; ")
+    );
+    if ctx.token.has_observation(|o| {
+        matches!(
+            o,
+            crate::token::Observation::StandardAlphabet { .. }
+                | crate::token::Observation::UrlEncoded { .. }
+        )
+    }) {
+        detail.push_str(
+            " The token was re-encoded on its way (see above), which alone breaks the signature.",
+        );
+    }
+    out.push(
+        Finding::new(&SIGNATURE_INVALID, detail)
+            .evidence(json!({"tried": tried.iter().map(|t| json!({"key": t.key.label, "kid": t.key.kid, "thumbprint": t.key.thumbprint, "result": t.error.to_string()})).collect::<Vec<_>>()})),
+    );
+}
+
+fn describe_tried(t: &Tried) -> String {
+    let mut s = t.key.label.clone();
+    if let Some(tp) = &t.key.thumbprint {
+        if !matches!(t.key.material, KeyMaterial::Hmac(_)) {
+            s.push_str(&format!(", thumbprint {}", &tp[..tp.len().min(12)]));
+        }
+    }
+    format!("{s} ({})", t.error)
+}
+
+fn kid_list(keys: &[&Candidate]) -> String {
+    let kids: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            k.kid
+                .as_deref()
+                .map_or("(no kid)".to_string(), |k| format!("\"{k}\""))
+        })
+        .collect();
+    if kids.is_empty() {
+        "no keys".into()
+    } else {
+        format!("kid {}", kids.join(", "))
+    }
+}
+
+fn dedup<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = Vec::new();
+    for s in it {
+        if !v.contains(&s) {
+            v.push(s);
+        }
+    }
+    v
+}
+
+/// An HS* token that verifies with an asymmetric key's public bytes as secret.
+fn confusion(alg: Alg, input: &[u8], sig: &[u8], tried: &[Tried]) -> Option<Finding> {
+    for t in tried
+        .iter()
+        .filter(|t| !matches!(t.key.material, KeyMaterial::Hmac(_)))
+    {
+        for (bytes, form) in public_key_forms(t.key) {
+            if verify::hmac_verify(alg, input, sig, &bytes) {
+                return Some(
+                    Finding::new(
+                        &ALGORITHM_CONFUSION,
+                        format!(
+                            "This {alg} token verifies with the public key {} used as the HMAC secret ({form}). It was forged by someone holding only the public key; a verifier that lets the header pick HMAC for this key accepts it.",
+                            t.key.label
+                        ),
+                    )
+                    .evidence(json!({"key": t.key.label, "form": form})),
+                );
+            }
+        }
+    }
+    // Only asymmetric keys and no forgery: the key simply cannot verify HMAC.
+    None
+}
+
+/// The byte strings an attacker may have used as "the public key".
+fn public_key_forms(c: &Candidate) -> Vec<(Vec<u8>, &'static str)> {
+    let mut forms = Vec::new();
+    if let Some(raw) = &c.raw_text {
+        forms.push((raw.clone(), "the PEM file's exact bytes"));
+        let trimmed = raw.trim_ascii_end().to_vec();
+        forms.push((trimmed.clone(), "the PEM text without its trailing newline"));
+        let mut nl = trimmed.clone();
+        nl.push(b'\n');
+        forms.push((nl, "the PEM text with a trailing newline"));
+        let lf: Vec<u8> = raw.iter().copied().filter(|b| *b != b'\r').collect();
+        forms.push((lf, "the PEM text with LF line endings"));
+    }
+    if let Some(der) = &c.spki_der {
+        forms.push((der.clone(), "the DER SubjectPublicKeyInfo bytes"));
+        let body = STANDARD.encode(der);
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .filter_map(|l| std::str::from_utf8(l).ok())
+            .collect();
+        let pem = format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----",
+            lines.join("\n")
+        );
+        forms.push((format!("{pem}\n").into_bytes(), "the SPKI PEM text"));
+        forms.push((
+            pem.into_bytes(),
+            "the SPKI PEM text without trailing newline",
+        ));
+    }
+    forms
+}
+
+/// A given secret that verifies only after trimming or re-encoding.
+fn secret_variants(alg: Alg, input: &[u8], sig: &[u8], tried: &[Tried]) -> Option<Finding> {
+    for t in tried {
+        let KeyMaterial::Hmac(secret) = &t.key.material else {
+            continue;
+        };
+        let s = secret.expose_secret();
+        let trimmed = s.trim_ascii();
+        if trimmed.len() != s.len() && verify::hmac_verify(alg, input, sig, trimmed) {
+            let what = describe_whitespace(s);
+            return Some(
+                Finding::new(
+                    &SECRET_WHITESPACE,
+                    format!(
+                        "The {alg} signature does not verify with {} as given ({} bytes), but does with {what} removed ({} bytes): the verifier reads the secret with surrounding whitespace, the signer without.",
+                        t.key.label,
+                        s.len(),
+                        trimmed.len()
+                    ),
+                )
+                .evidence(json!({"key": t.key.label, "bytes": s.len(), "trimmed_bytes": trimmed.len()})),
+            );
+        }
+        for (variant, how) in encodings(trimmed) {
+            if verify::hmac_verify(alg, input, sig, &variant) {
+                return Some(
+                    Finding::new(
+                        &SECRET_ENCODING,
+                        format!(
+                            "The {alg} signature does not verify with {} as given, but does with {how}: signer and verifier use different bytes for the same configured secret.",
+                            t.key.label
+                        ),
+                    )
+                    .fix(format!("Make the verifier use the secret {how} too (or the signer use it as plain text), so both sides use the same key bytes."))
+                    .evidence(json!({"key": t.key.label, "variant": how})),
+                );
+            }
+        }
+    }
+    None
+}
+
+fn describe_whitespace(s: &[u8]) -> &'static str {
+    match s.last() {
+        Some(b'\n') if s.ends_with(b"\r\n") => "the trailing CRLF",
+        Some(b'\n') => "the trailing newline",
+        Some(b' ' | b'\t') => "trailing spaces",
+        _ => "surrounding whitespace",
+    }
+}
+
+fn encodings(s: &[u8]) -> Vec<(Vec<u8>, &'static str)> {
+    let mut v = Vec::new();
+    if let Ok(text) = std::str::from_utf8(s) {
+        for (engine, how) in [
+            (&STANDARD, "its base64 decoding (the secret is base64 text)"),
+            (
+                &URL_SAFE,
+                "its base64url decoding (the secret is base64url text)",
+            ),
+        ] {
+            if let Ok(d) = engine.decode(text) {
+                v.push((d, how));
+            }
+        }
+        for (engine, how) in [
+            (
+                &STANDARD_NO_PAD,
+                "its base64 decoding (the secret is base64 text)",
+            ),
+            (
+                &URL_SAFE_NO_PAD,
+                "its base64url decoding (the secret is base64url text)",
+            ),
+        ] {
+            if let Ok(d) = engine.decode(text.trim_end_matches('=')) {
+                v.push((d, how));
+            }
+        }
+        if text.len() % 2 == 0 && text.len() >= 16 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let bytes: Option<Vec<u8>> = (0..text.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+                .collect();
+            if let Some(b) = bytes {
+                v.push((b, "its hex decoding (the secret is hex text)"));
+            }
+        }
+    }
+    v.push((
+        STANDARD.encode(s).into_bytes(),
+        "its base64 encoding as the key (the signer used the encoded text)",
+    ));
+    v.push((
+        URL_SAFE_NO_PAD.encode(s).into_bytes(),
+        "its base64url encoding as the key (the signer used the encoded text)",
+    ));
+    v
+}
