@@ -339,10 +339,12 @@ mod tests {
             now: 1_700_000_000,
             ..Default::default()
         };
+        let keys = checks::Keys::default();
         let findings = checks::run(&Context {
             token: &token,
             wrappers: &[],
             expect: &expect,
+            keys: &keys,
         });
         Report::build(&token, findings, 1_700_000_000)
     }
