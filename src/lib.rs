@@ -5,4 +5,5 @@
 //! `redact` → `render`.
 
 pub mod alg;
+pub mod errortext;
 pub mod findings;
