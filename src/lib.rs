@@ -8,6 +8,7 @@ pub mod alg;
 pub mod checks;
 pub mod cli;
 pub mod clock;
+pub mod errortext;
 pub mod fetch;
 pub mod findings;
 pub mod input;

@@ -1,0 +1,1113 @@
+//! Error-text knowledge base: which JWT library printed this message, and what it means.
+//!
+//! `jwtai diagnose TOKEN --error "TEXT"` (or `--error-file`) hands the text the user's JWT
+//! library printed to [`match_error`]. The text is matched against `data/error-kb.json`, a list
+//! of real error messages copied from the libraries' sources (each entry names its source
+//! file). A match says which library produced the message, what it means, which jwtai
+//! finding codes explain it, and which values the message quotes (the expected audience or
+//! issuer, the kid that was not found, ...) so the report can compare them with the token.
+//!
+//! The knowledge base is embedded in the binary, parsed and compiled lazily the first time
+//! it is needed (only when `--error` is used) and kept for the life of the process.
+//!
+//! Pattern conventions (see `data/error-kb.json`):
+//! - patterns are Rust `regex` syntax and are always compiled case-insensitively;
+//! - named groups carry values quoted by the message; the name without trailing digits
+//!   says what the value is: `aud`, `iss`, `alg`, `claim`, `scope` (what the verifier
+//!   expected or names), `kid` (the kid the message names), `got_aud`, `got_iss`,
+//!   `got_alg` (what the message says the token carried); any other name (`x1`, ...) only
+//!   marks variable text, which does not count as "fixed text" when ranking matches;
+//! - an entry may carry `priority` (default 0): wrappers around other messages use a
+//!   negative priority so that the wrapped message wins when it is known too.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use regex::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+/// The knowledge base, embedded at build time.
+const KB_JSON: &str = include_str!("../data/error-kb.json");
+
+/// At most this many bytes of a pasted error are matched, so a huge log stays fast.
+pub const MAX_INPUT_BYTES: usize = 64 * 1024;
+/// When the input is longer than [`MAX_INPUT_BYTES`], this many bytes are kept from its end
+/// (Java and .NET traces put the root cause, "Caused by: ...", last); the rest from its start.
+const TAIL_BYTES: usize = 16 * 1024;
+
+/// One known error message of one library.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Stable identifier, `<library>-<what>`.
+    pub id: String,
+    /// The library (or service) that prints the message.
+    pub library: String,
+    /// Where the message text comes from (repository and file).
+    pub source: String,
+    /// Rust `regex` pattern (compiled case-insensitively).
+    pub pattern: String,
+    /// A real message this pattern matches.
+    pub example: String,
+    /// What the message means, in one or two sentences.
+    pub meaning: String,
+    /// jwtai finding codes that explain the message, most specific first.
+    pub codes: Vec<String>,
+    /// Claims (or header parameters) the message is about, for disagreement checks.
+    #[serde(default)]
+    pub claims: Vec<String>,
+    /// Ranking bias: a higher priority wins over more fixed text (default 0).
+    #[serde(default)]
+    pub priority: i32,
+}
+
+impl Entry {
+    /// The topic of the entry's most specific code.
+    pub fn topic(&self) -> Topic {
+        self.codes
+            .first()
+            .map_or(Topic::Other, |code| Topic::of_code(code))
+    }
+
+    /// The topics of all the entry's codes, without duplicates, in code order.
+    pub fn topics(&self) -> Vec<Topic> {
+        let mut topics = Vec::new();
+        for code in &self.codes {
+            let topic = Topic::of_code(code);
+            if !topics.contains(&topic) {
+                topics.push(topic);
+            }
+        }
+        topics
+    }
+}
+
+/// What an error (or a finding code) is about; used to detect when the library's error and
+/// jwtai's own findings disagree (the error says "expired", the token is not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// exp: expired, missing, lifetime.
+    Expiry,
+    /// nbf in the future.
+    NotBefore,
+    /// iat in the future.
+    IssuedAt,
+    /// Time claims with the wrong unit or type.
+    Timestamp,
+    Audience,
+    Issuer,
+    Signature,
+    Kid,
+    Algorithm,
+    /// Key material: strength, private key given for verification.
+    Key,
+    /// Header parameters: crit, embedded keys.
+    Header,
+    /// The token's shape: segments, base64url, JSON, size.
+    Malformed,
+    /// How the token was taken from the request: prefixes, whitespace, URL-encoding.
+    Input,
+    Jwks,
+    /// Other claims: required, exact value, scope, token type.
+    Claims,
+    Other,
+}
+
+impl Topic {
+    /// The topic a jwtai finding code belongs to ([`Topic::Other`] for unknown codes).
+    pub fn of_code(code: &str) -> Topic {
+        match code {
+            "expired" | "exp-missing" | "exp-before-iat" | "lifetime-too-long" => Topic::Expiry,
+            "not-yet-valid" => Topic::NotBefore,
+            "issued-in-future" => Topic::IssuedAt,
+            "timestamp-in-milliseconds" | "timestamp-not-numeric" => Topic::Timestamp,
+            "audience-mismatch" | "audience-missing" => Topic::Audience,
+            "issuer-mismatch" | "issuer-trailing-slash" => Topic::Issuer,
+            "signature-valid"
+            | "signature-not-checked"
+            | "signature-invalid"
+            | "signature-missing"
+            | "secret-whitespace"
+            | "secret-encoding"
+            | "signature-length-mismatch"
+            | "ecdsa-der-signature"
+            | "psychic-signature" => Topic::Signature,
+            "kid-missing" | "kid-not-found" | "kid-suspicious" | "wrong-kid" => Topic::Kid,
+            "alg-missing"
+            | "alg-unknown"
+            | "alg-none"
+            | "alg-not-allowed"
+            | "alg-key-mismatch"
+            | "algorithm-confusion" => Topic::Algorithm,
+            "weak-secret" | "key-too-weak" | "private-key-supplied" => Topic::Key,
+            "crit-unsupported" | "header-key-injection" => Topic::Header,
+            "opaque-token"
+            | "wrong-segment-count"
+            | "jwe-token"
+            | "base64-standard-alphabet"
+            | "invalid-base64url"
+            | "truncated"
+            | "invalid-json"
+            | "duplicate-json-keys"
+            | "token-too-large" => Topic::Malformed,
+            "input-extracted"
+            | "bearer-prefix-duplicated"
+            | "whitespace-in-token"
+            | "url-encoded" => Topic::Input,
+            "jwks-fetch-failed" | "jwks-http-error" | "jwks-invalid" | "jwks-empty"
+            | "jwks-key-unusable" | "jwks-duplicate-kid" => Topic::Jwks,
+            "missing-claim" | "scope-missing" | "claim-mismatch" | "id-token-as-access-token" => {
+                Topic::Claims
+            }
+            _ => Topic::Other,
+        }
+    }
+}
+
+/// Values an error message quotes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expected {
+    /// Audiences the verifier expected.
+    pub aud: Vec<String>,
+    /// Issuers the verifier expected.
+    pub iss: Vec<String>,
+    /// The kid the message names (the one that was not found, or that was tried).
+    pub kid: Option<String>,
+    /// Algorithms the verifier allows.
+    pub alg: Vec<String>,
+    /// Claims the message names (missing, or with a wrong value).
+    pub claims: Vec<String>,
+    /// Scopes the verifier requires.
+    pub scopes: Vec<String>,
+    /// Audiences the message says the token carried.
+    pub found_aud: Vec<String>,
+    /// Issuers the message says the token carried.
+    pub found_iss: Vec<String>,
+    /// The algorithm the message says the token used.
+    pub found_alg: Vec<String>,
+}
+
+impl Expected {
+    /// True when the message quoted no usable value.
+    pub fn is_empty(&self) -> bool {
+        *self == Expected::default()
+    }
+}
+
+/// One recognised message in the user's error text.
+#[derive(Debug, Clone)]
+pub struct ErrorMatch {
+    pub entry: &'static Entry,
+    /// The text the pattern matched (after ANSI codes were removed).
+    pub matched_text: String,
+    /// 1-based line of the cleaned, bounded input where the match starts.
+    pub line: usize,
+    pub expected: Expected,
+}
+
+impl ErrorMatch {
+    pub fn codes(&self) -> &'static [String] {
+        &self.entry.codes
+    }
+
+    pub fn library(&self) -> &'static str {
+        &self.entry.library
+    }
+}
+
+/// The embedded knowledge base could not be loaded (a bug in `data/error-kb.json`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KbError {
+    #[error("the error-text knowledge base is not valid JSON: {0}")]
+    Json(String),
+    #[error("error-text knowledge base entry `{id}` has an invalid pattern: {message}")]
+    Pattern { id: String, message: String },
+    #[error("error-text knowledge base has the id `{0}` more than once")]
+    DuplicateId(String),
+    #[error("error-text knowledge base entry `{0}` lists no finding code")]
+    NoCodes(String),
+}
+
+struct Compiled {
+    entries: Vec<Entry>,
+    regexes: Vec<Regex>,
+}
+
+static KB: OnceLock<Result<Compiled, KbError>> = OnceLock::new();
+
+fn compiled() -> Result<&'static Compiled, KbError> {
+    KB.get_or_init(|| compile(KB_JSON))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn compile(json: &str) -> Result<Compiled, KbError> {
+    let entries: Vec<Entry> =
+        serde_json::from_str(json).map_err(|e| KbError::Json(e.to_string()))?;
+    let mut seen = HashSet::new();
+    let mut regexes = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        if !seen.insert(entry.id.as_str()) {
+            return Err(KbError::DuplicateId(entry.id.clone()));
+        }
+        if entry.codes.is_empty() {
+            return Err(KbError::NoCodes(entry.id.clone()));
+        }
+        let regex = RegexBuilder::new(&entry.pattern)
+            .case_insensitive(true)
+            .build()
+            .map_err(|e| KbError::Pattern {
+                id: entry.id.clone(),
+                message: e.to_string(),
+            })?;
+        regexes.push(regex);
+    }
+    Ok(Compiled { entries, regexes })
+}
+
+/// All known messages. Parsed and compiled on first use, then cached.
+pub fn knowledge_base() -> Result<&'static [Entry], KbError> {
+    compiled().map(|kb| kb.entries.as_slice())
+}
+
+/// Recognise the messages in `text` (one message, or a whole pasted log or stack trace).
+///
+/// Returns the best matches first: a higher entry priority first, then the match with more
+/// fixed (non-variable) text, which prefers the most specific message and the library
+/// whose exception class name is in the text. Matches overlapping a better one are dropped,
+/// as is a second match of the same library on the same line, and each entry appears at
+/// most once. An empty vector means the text is unknown (or the knowledge base is broken,
+/// which the tests rule out).
+pub fn match_error(text: &str) -> Vec<ErrorMatch> {
+    let Ok(kb) = compiled() else {
+        return Vec::new();
+    };
+    let cleaned = prepare(text);
+
+    struct Candidate<'h> {
+        index: usize,
+        start: usize,
+        end: usize,
+        fixed: usize,
+        caps: regex::Captures<'h>,
+    }
+
+    let mut candidates = Vec::new();
+    for (index, regex) in kb.regexes.iter().enumerate() {
+        let Some(caps) = regex.captures(&cleaned) else {
+            continue;
+        };
+        let Some(whole) = caps.get(0) else {
+            continue;
+        };
+        if whole.is_empty() {
+            continue;
+        }
+        let variable: usize = regex
+            .capture_names()
+            .flatten()
+            .filter_map(|name| caps.name(name))
+            .map(|m| m.len())
+            .sum();
+        candidates.push(Candidate {
+            index,
+            start: whole.start(),
+            end: whole.end(),
+            fixed: whole.len().saturating_sub(variable),
+            caps,
+        });
+    }
+    candidates.sort_by(|a, b| {
+        let pa = kb.entries[a.index].priority;
+        let pb = kb.entries[b.index].priority;
+        pb.cmp(&pa)
+            .then(b.fixed.cmp(&a.fixed))
+            .then(a.index.cmp(&b.index))
+    });
+
+    let mut taken: Vec<(usize, usize)> = Vec::new();
+    let mut library_lines: HashSet<(&str, usize)> = HashSet::new();
+    let mut matches = Vec::new();
+    for candidate in candidates {
+        if taken
+            .iter()
+            .any(|&(start, end)| candidate.start < end && start < candidate.end)
+        {
+            continue;
+        }
+        let entry = &kb.entries[candidate.index];
+        let line = 1 + cleaned[..candidate.start].matches('\n').count();
+        if !library_lines.insert((entry.library.as_str(), line)) {
+            continue;
+        }
+        taken.push((candidate.start, candidate.end));
+        let regex = &kb.regexes[candidate.index];
+        matches.push(ErrorMatch {
+            entry,
+            matched_text: cleaned[candidate.start..candidate.end].to_string(),
+            line,
+            expected: extract(regex, &candidate.caps),
+        });
+    }
+    matches
+}
+
+/// Bound the input, remove terminal colour codes and normalise line ends.
+fn prepare(text: &str) -> String {
+    let bounded = bound(text);
+    let stripped = strip_ansi(&bounded);
+    if stripped.contains('\r') {
+        stripped.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        stripped
+    }
+}
+
+fn floor_boundary(text: &str, mut index: usize) -> usize {
+    while index > 0 && !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+fn ceil_boundary(text: &str, mut index: usize) -> usize {
+    while index < text.len() && !text.is_char_boundary(index) {
+        index += 1;
+    }
+    index
+}
+
+fn bound(text: &str) -> Cow<'_, str> {
+    if text.len() <= MAX_INPUT_BYTES {
+        return Cow::Borrowed(text);
+    }
+    let head_end = floor_boundary(text, MAX_INPUT_BYTES - TAIL_BYTES);
+    let tail_start = ceil_boundary(text, text.len() - TAIL_BYTES);
+    let mut out = String::with_capacity(MAX_INPUT_BYTES + 1);
+    out.push_str(&text[..head_end]);
+    out.push('\n');
+    out.push_str(&text[tail_start..]);
+    Cow::Owned(out)
+}
+
+/// Colour codes that were escaped into text (JSON logs: `\u001b[31m`, shell: `^[[31m`).
+fn escaped_ansi() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?:\\u001[bB]|\\x1[bB]|\\033|\\e|\^\[)\[[0-9;]*[A-Za-z]").ok())
+        .as_ref()
+}
+
+/// Remove ANSI escape sequences: CSI (`ESC [ ... final`), OSC (`ESC ] ... BEL|ST`) and
+/// two-byte escapes, plus their escaped spellings.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('[') => {
+                // Parameters and intermediates, then one final byte in @..~.
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                while let Some(c) = chars.next() {
+                    if c == '\u{7}' {
+                        break;
+                    }
+                    if c == '\u{1b}' {
+                        if chars.peek() == Some(&'\\') {
+                            chars.next();
+                        }
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let replaced = escaped_ansi().and_then(|re| match re.replace_all(&out, "") {
+        Cow::Owned(replaced) => Some(replaced),
+        Cow::Borrowed(_) => None,
+    });
+    replaced.unwrap_or(out)
+}
+
+/// What a named capture group holds.
+enum Slot {
+    Aud,
+    Iss,
+    Kid,
+    Alg,
+    Claim,
+    Scope,
+    FoundAud,
+    FoundIss,
+    FoundAlg,
+}
+
+fn slot(name: &str) -> Option<Slot> {
+    match name.trim_end_matches(|c: char| c.is_ascii_digit()) {
+        "aud" => Some(Slot::Aud),
+        "iss" => Some(Slot::Iss),
+        "kid" => Some(Slot::Kid),
+        "alg" => Some(Slot::Alg),
+        "claim" => Some(Slot::Claim),
+        "scope" => Some(Slot::Scope),
+        "got_aud" => Some(Slot::FoundAud),
+        "got_iss" => Some(Slot::FoundIss),
+        "got_alg" => Some(Slot::FoundAlg),
+        _ => None,
+    }
+}
+
+fn extract(regex: &Regex, caps: &regex::Captures<'_>) -> Expected {
+    let mut expected = Expected::default();
+    for name in regex.capture_names().flatten() {
+        let (Some(slot), Some(value)) = (slot(name), caps.name(name)) else {
+            continue;
+        };
+        let value = value.as_str();
+        match slot {
+            Slot::Aud => push_all(&mut expected.aud, split_list(value, false)),
+            Slot::Iss => push_all(&mut expected.iss, split_list(value, false)),
+            Slot::Alg => push_all(&mut expected.alg, split_list(value, false)),
+            Slot::Claim => push_all(&mut expected.claims, split_list(value, false)),
+            Slot::Scope => push_all(&mut expected.scopes, split_list(value, true)),
+            Slot::FoundAud => push_all(&mut expected.found_aud, split_list(value, false)),
+            Slot::FoundIss => push_all(&mut expected.found_iss, split_list(value, false)),
+            Slot::FoundAlg => push_all(&mut expected.found_alg, split_list(value, false)),
+            Slot::Kid => {
+                if expected.kid.is_none() {
+                    expected.kid = clean_value(value);
+                }
+            }
+        }
+    }
+    expected
+}
+
+fn push_all(into: &mut Vec<String>, values: Vec<String>) {
+    for value in values {
+        if !into.contains(&value) {
+            into.push(value);
+        }
+    }
+}
+
+/// Split a quoted list the way the libraries print them: `a or b` (node jsonwebtoken),
+/// `a, b` (IdentityModel, aws-jwt-verify, Nimbus), `a,b` (JavaScript arrays), `[a, b]`
+/// (Java collections) and, for scopes, `a b`.
+fn split_list(raw: &str, split_whitespace: bool) -> Vec<String> {
+    let without_pii = remove_pii_placeholders(raw);
+    let trimmed = without_pii.trim();
+    let inner = trimmed
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(trimmed);
+    let mut values = Vec::new();
+    for part in split_or(inner) {
+        for piece in part.split(',') {
+            if split_whitespace {
+                values.extend(piece.split_whitespace().filter_map(clean_value));
+            } else if let Some(value) = clean_value(piece) {
+                values.push(value);
+            }
+        }
+    }
+    values
+}
+
+/// Remove IdentityModel's `[PII of type '...' is hidden. For more details, see ...]`
+/// placeholders, which contain commas and quotes of their own.
+fn remove_pii_placeholders(raw: &str) -> Cow<'_, str> {
+    let lower = raw.to_ascii_lowercase();
+    if !lower.contains("[pii") {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = 0;
+    while let Some(found) = lower[rest..].find("[pii") {
+        let start = rest + found;
+        out.push_str(&raw[rest..start]);
+        match lower[start..].find(']') {
+            Some(close) => rest = start + close + 1,
+            None => {
+                rest = raw.len();
+                break;
+            }
+        }
+    }
+    out.push_str(&raw[rest..]);
+    Cow::Owned(out)
+}
+
+/// Split on the word "or" surrounded by spaces, case-insensitively.
+fn split_or(text: &str) -> Vec<&str> {
+    let lower = text.to_ascii_lowercase();
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut search = 0;
+    while let Some(found) = lower[search..].find(" or ") {
+        let at = search + found;
+        parts.push(&text[start..at]);
+        start = at + 4;
+        search = start;
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+const OPENERS: [char; 4] = ['[', '(', '{', '<'];
+const CLOSERS: [char; 4] = [']', ')', '}', '>'];
+
+/// Trim quotes, brackets and trailing punctuation from a quoted value; drop placeholders
+/// (`null`, IdentityModel's `[PII ... is hidden]`, .NET type names).
+fn clean_value(raw: &str) -> Option<String> {
+    if raw.to_ascii_lowercase().contains("[pii") {
+        return None;
+    }
+    let mut value = raw.trim();
+    loop {
+        let before = value;
+        if let (Some(first), Some(last)) = (value.chars().next(), value.chars().last())
+            && let Some(kind) = OPENERS.iter().position(|&c| c == first)
+            && CLOSERS[kind] == last
+            && value.len() >= 2
+        {
+            value = &value[first.len_utf8()..value.len() - last.len_utf8()];
+        }
+        value = value
+            .trim_start_matches(['\'', '"', '`'])
+            .trim_end_matches(['.', '\'', '"', '`', ',', ';', '\\'])
+            .trim();
+        if let Some(last) = value.chars().last()
+            && let Some(kind) = CLOSERS.iter().position(|&c| c == last)
+        {
+            let opener = OPENERS[kind];
+            if value.matches(opener).count() < value.matches(last).count() {
+                value = &value[..value.len() - last.len_utf8()];
+            }
+        }
+        if let Some(first) = value.chars().next()
+            && let Some(kind) = OPENERS.iter().position(|&c| c == first)
+        {
+            let closer = CLOSERS[kind];
+            if value.matches(closer).count() < value.matches(first).count() {
+                value = &value[first.len_utf8()..];
+            }
+        }
+        if value == before {
+            break;
+        }
+    }
+    let lower = value.to_ascii_lowercase();
+    let placeholder = matches!(
+        lower.as_str(),
+        "" | "null" | "(null)" | "undefined" | "none" | "nil" | "<nil>" | "empty" | "[]"
+    ) || lower.starts_with("pii of type")
+        || lower.starts_with("system.");
+    (!placeholder).then(|| value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The only finding codes jwtai defines.
+    const FINDING_CODES: &[&str] = &[
+        "input-extracted",
+        "bearer-prefix-duplicated",
+        "whitespace-in-token",
+        "opaque-token",
+        "wrong-segment-count",
+        "jwe-token",
+        "base64-standard-alphabet",
+        "url-encoded",
+        "invalid-base64url",
+        "truncated",
+        "invalid-json",
+        "duplicate-json-keys",
+        "token-too-large",
+        "alg-missing",
+        "alg-unknown",
+        "alg-none",
+        "signature-missing",
+        "alg-not-allowed",
+        "alg-key-mismatch",
+        "algorithm-confusion",
+        "kid-missing",
+        "kid-not-found",
+        "kid-suspicious",
+        "header-key-injection",
+        "crit-unsupported",
+        "id-token-as-access-token",
+        "signature-valid",
+        "signature-not-checked",
+        "signature-invalid",
+        "secret-whitespace",
+        "secret-encoding",
+        "wrong-kid",
+        "signature-length-mismatch",
+        "ecdsa-der-signature",
+        "psychic-signature",
+        "weak-secret",
+        "key-too-weak",
+        "private-key-supplied",
+        "expired",
+        "not-yet-valid",
+        "issued-in-future",
+        "timestamp-in-milliseconds",
+        "timestamp-not-numeric",
+        "exp-before-iat",
+        "exp-missing",
+        "lifetime-too-long",
+        "issuer-mismatch",
+        "issuer-trailing-slash",
+        "audience-mismatch",
+        "audience-missing",
+        "missing-claim",
+        "scope-missing",
+        "claim-mismatch",
+        "pii-in-claims",
+        "secret-in-claims",
+        "jwks-fetch-failed",
+        "jwks-http-error",
+        "jwks-invalid",
+        "jwks-empty",
+        "jwks-key-unusable",
+        "jwks-duplicate-kid",
+        "error-text-matched",
+    ];
+
+    fn kb() -> &'static [Entry] {
+        match knowledge_base() {
+            Ok(entries) => entries,
+            Err(e) => panic!("knowledge base does not load: {e}"),
+        }
+    }
+
+    fn first(text: &str) -> ErrorMatch {
+        match match_error(text).into_iter().next() {
+            Some(m) => m,
+            None => panic!("no match for {text:?}"),
+        }
+    }
+
+    #[test]
+    fn knowledge_base_loads_with_enough_entries() {
+        let entries = kb();
+        assert!(entries.len() >= 80, "only {} entries", entries.len());
+        assert!(entries.len() >= 90, "only {} entries", entries.len());
+    }
+
+    #[test]
+    fn entries_are_complete() {
+        for entry in kb() {
+            assert!(!entry.library.trim().is_empty(), "{}: no library", entry.id);
+            assert!(!entry.source.trim().is_empty(), "{}: no source", entry.id);
+            assert!(!entry.meaning.trim().is_empty(), "{}: no meaning", entry.id);
+            assert!(entry.pattern.starts_with("(?i)"), "{}: not (?i)", entry.id);
+            assert!(
+                entry
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}: id is not kebab-case",
+                entry.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_code_is_a_finding_code() {
+        for entry in kb() {
+            for code in &entry.codes {
+                assert!(
+                    FINDING_CODES.contains(&code.as_str()),
+                    "{}: unknown code {code}",
+                    entry.id
+                );
+            }
+            let mut unique = entry.codes.clone();
+            unique.dedup();
+            assert_eq!(
+                unique.len(),
+                entry.codes.len(),
+                "{}: repeated code",
+                entry.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_finding_code_has_a_topic() {
+        for code in FINDING_CODES {
+            let topic = Topic::of_code(code);
+            let expected_other = matches!(
+                *code,
+                "pii-in-claims" | "secret-in-claims" | "error-text-matched"
+            );
+            assert_eq!(topic == Topic::Other, expected_other, "{code}: {topic:?}");
+        }
+    }
+
+    #[test]
+    fn every_example_matches_its_own_pattern() {
+        let compiled = match compiled() {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        for (entry, regex) in compiled.entries.iter().zip(&compiled.regexes) {
+            assert!(
+                regex.is_match(&entry.example),
+                "{}: example does not match its pattern",
+                entry.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_example_is_recognised_as_its_entry() {
+        for entry in kb() {
+            let best = first(&entry.example);
+            assert!(
+                best.entry.id == entry.id || best.entry.codes == entry.codes,
+                "{}: example matched {} first ({:?} vs {:?})",
+                entry.id,
+                best.entry.id,
+                best.entry.codes,
+                entry.codes
+            );
+        }
+    }
+
+    #[test]
+    fn node_audience_single() {
+        let m = first("JsonWebTokenError: jwt audience invalid. expected: https://api.example.com");
+        assert_eq!(m.entry.id, "node-jsonwebtoken-audience-invalid");
+        assert_eq!(m.expected.aud, ["https://api.example.com"]);
+        assert_eq!(m.entry.codes[0], "audience-mismatch");
+        assert_eq!(m.entry.topic(), Topic::Audience);
+    }
+
+    #[test]
+    fn node_audience_list_is_split_on_or() {
+        let m = first(
+            "JsonWebTokenError: jwt audience invalid. expected: api://a or https://b.example.com/",
+        );
+        assert_eq!(m.expected.aud, ["api://a", "https://b.example.com/"]);
+    }
+
+    #[test]
+    fn node_issuer_keeps_trailing_slash_and_drops_quotes() {
+        let m = first(
+            r#"{"level":"error","msg":"jwt issuer invalid. expected: https://auth.example.com/","code":401}"#,
+        );
+        assert_eq!(m.entry.id, "node-jsonwebtoken-issuer-invalid");
+        assert_eq!(m.expected.iss, ["https://auth.example.com/"]);
+        let m = first(
+            "JsonWebTokenError: jwt issuer invalid. expected: https://a.example.com,https://b.example.com.",
+        );
+        assert_eq!(
+            m.expected.iss,
+            ["https://a.example.com", "https://b.example.com"]
+        );
+    }
+
+    #[test]
+    fn pyjwt_messages() {
+        let m = first("jwt.exceptions.InvalidAudienceError: Invalid audience");
+        assert_eq!(m.entry.id, "pyjwt-invalid-audience");
+        assert!(m.expected.aud.is_empty());
+        let m =
+            first(r#"jwt.exceptions.MissingRequiredClaimError: Token is missing the "exp" claim"#);
+        assert_eq!(m.expected.claims, ["exp"]);
+        let m = first(
+            r#"jwt.exceptions.PyJWKClientError: Unable to find a signing key that matches: "k-2024""#,
+        );
+        assert_eq!(m.entry.id, "pyjwt-jwks-kid-not-found");
+        assert_eq!(m.expected.kid.as_deref(), Some("k-2024"));
+        let m = first("jwt.exceptions.InvalidIssuerError: Invalid issuer");
+        assert_eq!(m.entry.codes[0], "issuer-mismatch");
+    }
+
+    #[test]
+    fn identitymodel_audiences_are_split() {
+        let m = first(
+            "Microsoft.IdentityModel.Tokens.SecurityTokenInvalidAudienceException: IDX10214: Audience validation failed. Audiences: 'api://wrong'. Did not match: validationParameters.ValidAudience: 'api://my-api' or validationParameters.ValidAudiences: 'api://my-api-2, https://api.example.com'.",
+        );
+        assert_eq!(m.entry.id, "identitymodel-idx10214-audience");
+        assert_eq!(
+            m.expected.aud,
+            ["api://my-api", "api://my-api-2", "https://api.example.com"]
+        );
+        assert_eq!(m.expected.found_aud, ["api://wrong"]);
+    }
+
+    #[test]
+    fn identitymodel_hidden_pii_and_null_are_dropped() {
+        let m = first(
+            "IDX10214: Audience validation failed. Audiences: '[PII of type 'System.String' is hidden. For more details, see https://aka.ms/IdentityModel/PII.]'. Did not match: validationParameters.ValidAudience: '[PII of type 'System.String' is hidden. For more details, see https://aka.ms/IdentityModel/PII.]' or validationParameters.ValidAudiences: 'null'.",
+        );
+        assert_eq!(m.entry.id, "identitymodel-idx10214-audience");
+        assert!(m.expected.is_empty(), "{:?}", m.expected);
+        let m = first(
+            "IDX10205: Issuer validation failed. Issuer: 'https://sts.windows.net/t/'. Did not match: validationParameters.ValidIssuer: 'https://login.microsoftonline.com/t/v2.0' or validationParameters.ValidIssuers: 'null' or validationParameters.ConfigurationManager.CurrentConfiguration.Issuer: 'Null'.",
+        );
+        assert_eq!(m.expected.iss, ["https://login.microsoftonline.com/t/v2.0"]);
+        assert_eq!(m.expected.found_iss, ["https://sts.windows.net/t/"]);
+    }
+
+    #[test]
+    fn identitymodel_kid() {
+        let m = first(
+            "IDX10503: Signature validation failed. The token's kid is: 'nOo3ZDrODXEK1jKWhXslHR_KXEg', but did not match any keys in TokenValidationParameters or Configuration.",
+        );
+        assert_eq!(
+            m.expected.kid.as_deref(),
+            Some("nOo3ZDrODXEK1jKWhXslHR_KXEg")
+        );
+        assert_eq!(m.entry.codes[0], "kid-not-found");
+    }
+
+    #[test]
+    fn jwks_rsa_kid() {
+        let m = first("SigningKeyNotFoundError: Unable to find a signing key that matches 'abc'");
+        assert_eq!(m.entry.id, "jwks-rsa-signing-key-not-found");
+        assert_eq!(m.expected.kid.as_deref(), Some("abc"));
+        assert_eq!(m.entry.topic(), Topic::Kid);
+    }
+
+    #[test]
+    fn issuer_examples_from_several_libraries() {
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            (
+                "JWT iss claim has value https://a.example.com, must be https://a.example.com/",
+                &["https://a.example.com/"],
+                &["https://a.example.com"],
+            ),
+            (
+                "issuer https://dev-1.okta.com does not match expected issuer: https://dev-1.okta.com/oauth2/default",
+                &["https://dev-1.okta.com/oauth2/default"],
+                &["https://dev-1.okta.com"],
+            ),
+            (
+                "Issuer (iss) claim value (http://localhost:8080/realms/a) doesn't match expected value of http://keycloak:8080/realms/a]",
+                &["http://keycloak:8080/realms/a"],
+                &["http://localhost:8080/realms/a"],
+            ),
+            (
+                "JwtInvalidIssuerError: Issuer not allowed: https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x. Expected one of: https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_a, https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_b",
+                &[
+                    "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_a",
+                    "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_b",
+                ],
+                &["https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x"],
+            ),
+            (
+                r#"Firebase ID token has incorrect "iss" (issuer) claim. Expected "https://securetoken.google.com/p1" but got "https://securetoken.google.com/p2"."#,
+                &["https://securetoken.google.com/p1"],
+                &["https://securetoken.google.com/p2"],
+            ),
+        ];
+        for (text, iss, found) in cases {
+            let m = first(text);
+            assert_eq!(m.entry.topic(), Topic::Issuer, "{text}");
+            assert_eq!(&m.expected.iss, iss, "{text}");
+            assert_eq!(&m.expected.found_iss, found, "{text}");
+        }
+    }
+
+    #[test]
+    fn scopes_are_split() {
+        let m = first(
+            "JwtInvalidScopeError: Scope not allowed: openid. Expected one of: api/read, api/write",
+        );
+        assert_eq!(m.expected.scopes, ["api/read", "api/write"]);
+        assert_eq!(m.entry.codes, ["scope-missing"]);
+    }
+
+    #[test]
+    fn stack_trace_with_noise_matches_expiry() {
+        let trace = "\
+2024-01-15T10:30:00.123Z ERROR [api] request failed: GET /v1/orders 401
+\u{1b}[31mTokenExpiredError: jwt expired\u{1b}[39m
+    at /app/node_modules/jsonwebtoken/verify.js:190:21
+    at getSecret (/app/node_modules/jsonwebtoken/verify.js:97:14)
+    at Object.module.exports [as verify] (/app/node_modules/jsonwebtoken/verify.js:101:10)
+    at authenticate (/app/src/middleware/auth.js:22:9) {
+  expiredAt: 2024-01-15T09:00:00.000Z
+}
+";
+        let matches = match_error(trace);
+        assert_eq!(matches.len(), 1, "{matches:?}");
+        let m = &matches[0];
+        assert_eq!(m.entry.id, "node-jsonwebtoken-jwt-expired");
+        assert_eq!(m.entry.topic(), Topic::Expiry);
+        assert_eq!(m.line, 2);
+        assert_eq!(m.matched_text, "TokenExpiredError: jwt expired");
+    }
+
+    #[test]
+    fn escaped_colour_codes_are_removed() {
+        let m = first(r#"{"msg":"\u001b[31mjwt audience invalid. expected: api://x\u001b[0m"}"#);
+        assert_eq!(m.expected.aud, ["api://x"]);
+    }
+
+    #[test]
+    fn java_trace_reports_wrapper_and_cause_once_each() {
+        let trace = "\
+org.springframework.security.oauth2.server.resource.InvalidBearerTokenException: An error occurred while attempting to decode the Jwt: Signed JWT rejected: Another algorithm expected, or no matching key(s) found
+\tat org.springframework.security.oauth2.server.resource.authentication.JwtAuthenticationProvider.getJwt(JwtAuthenticationProvider.java:103)
+Caused by: org.springframework.security.oauth2.jwt.BadJwtException: An error occurred while attempting to decode the Jwt: Signed JWT rejected: Another algorithm expected, or no matching key(s) found
+\tat org.springframework.security.oauth2.jwt.NimbusJwtDecoder.createJwt(NimbusJwtDecoder.java:180)
+Caused by: com.nimbusds.jose.proc.BadJOSEException: Signed JWT rejected: Another algorithm expected, or no matching key(s) found
+";
+        let matches = match_error(trace);
+        assert_eq!(matches[0].entry.id, "nimbus-no-matching-key");
+        let ids: Vec<&str> = matches.iter().map(|m| m.entry.id.as_str()).collect();
+        let mut unique = ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    }
+
+    #[test]
+    fn several_errors_in_one_log() {
+        let log = "\
+[12:00:01] jwt.exceptions.ExpiredSignatureError: Signature has expired
+[12:00:02] jwt.exceptions.InvalidAudienceError: Invalid audience
+";
+        let ids: Vec<&str> = match_error(log)
+            .iter()
+            .map(|m| m.entry.id.as_str())
+            .collect();
+        assert!(ids.contains(&"pyjwt-signature-expired"), "{ids:?}");
+        assert!(ids.contains(&"pyjwt-invalid-audience"), "{ids:?}");
+    }
+
+    #[test]
+    fn more_specific_message_wins() {
+        // "The token is expired" contains golang-jwt's "token is expired".
+        let m = first(
+            "IDX10223: Lifetime validation failed. The token is expired. ValidTo (UTC): '1/1/2024'",
+        );
+        assert_eq!(m.entry.library, "Microsoft.IdentityModel");
+        // The class name decides between identical messages of two libraries.
+        let m = first("JWSSignatureVerificationFailed: signature verification failed");
+        assert_eq!(m.entry.library, "jose (panva)");
+        let m = first("jose.exceptions.JWTError: Signature verification failed.");
+        assert_eq!(m.entry.library, "python-jose");
+        // A known inner message beats the Spring wrapper.
+        let m = first(
+            "An error occurred while attempting to decode the Jwt: Jwt expired at 2024-01-15T10:30:00Z",
+        );
+        assert_eq!(m.entry.id, "spring-jwt-expired");
+    }
+
+    #[test]
+    fn express_json_error_is_reported_once() {
+        let body = r#"{"name":"UnauthorizedError","message":"jwt expired","code":"invalid_token","status":401,"inner":{"name":"TokenExpiredError","message":"jwt expired","expiredAt":"2024-01-15T09:00:00.000Z"}}"#;
+        let matches = match_error(body);
+        assert_eq!(matches.len(), 1, "{matches:?}");
+        assert_eq!(matches[0].entry.id, "node-jsonwebtoken-jwt-expired");
+    }
+
+    #[test]
+    fn advice_inside_a_message_is_not_another_error() {
+        let text = r#"FirebaseAuthError: Firebase ID token has "kid" claim which does not correspond to a known public key. Most likely the ID token is expired, so get a fresh token from your client app and try again."#;
+        let matches = match_error(text);
+        assert_eq!(matches.len(), 1, "{matches:?}");
+        assert_eq!(matches[0].entry.id, "firebase-kid-unknown");
+    }
+
+    #[test]
+    fn golang_bearer_prefix_hint() {
+        let m = first(
+            "token is malformed: could not base64 decode header: illegal base64 data at input byte 6",
+        );
+        assert_eq!(m.entry.id, "golang-jwt-b64-header");
+        assert!(m.entry.codes.iter().any(|c| c == "input-extracted"));
+    }
+
+    #[test]
+    fn rust_identifiers_do_not_match_other_class_names() {
+        let m = first("jwt.exceptions.ExpiredSignatureError: Signature has expired");
+        assert_eq!(m.entry.library, "PyJWT");
+        let m = first("Error: Error(ExpiredSignature)");
+        assert_eq!(m.entry.library, "Rust jsonwebtoken");
+    }
+
+    #[test]
+    fn unknown_text_matches_nothing() {
+        assert!(match_error("the quick brown fox").is_empty());
+        assert!(match_error("").is_empty());
+        assert!(match_error("connection reset by peer while reading response").is_empty());
+    }
+
+    #[test]
+    fn huge_input_is_bounded_but_keeps_head_and_tail() {
+        let noise = "INFO request served in 3ms path=/health status=200\n".repeat(40_000);
+        let head = format!("JsonWebTokenError: jwt malformed\n{noise}");
+        let text = format!("{head}Caused by: com.nimbusds.jwt.proc.BadJWTException: Expired JWT\n");
+        assert!(text.len() > 1_000_000);
+        let started = std::time::Instant::now();
+        let ids: Vec<String> = match_error(&text)
+            .into_iter()
+            .map(|m| m.entry.id.clone())
+            .collect();
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(
+            ids.contains(&"node-jsonwebtoken-malformed".to_string()),
+            "{ids:?}"
+        );
+        assert!(ids.contains(&"nimbus-expired-jwt".to_string()), "{ids:?}");
+        // Multi-byte characters at the cut points do not panic.
+        let wide = "é".repeat(MAX_INPUT_BYTES);
+        assert!(match_error(&wide).is_empty());
+    }
+
+    #[test]
+    fn clean_value_trims_and_filters() {
+        assert_eq!(clean_value(" 'api://x'. ").as_deref(), Some("api://x"));
+        assert_eq!(
+            clean_value("\"https://a/\\\"").as_deref(),
+            Some("https://a/")
+        );
+        assert_eq!(clean_value("[api]").as_deref(), Some("api"));
+        assert_eq!(clean_value("f(x)").as_deref(), Some("f(x)"));
+        assert_eq!(clean_value("null"), None);
+        assert_eq!(clean_value("[PII is hidden]"), None);
+        assert_eq!(
+            clean_value("System.Collections.Generic.List`1[System.String]"),
+            None
+        );
+        assert_eq!(split_list("[a, b]", false), ["a", "b"]);
+        assert_eq!(split_list("a OR b", false), ["a", "b"]);
+        assert_eq!(split_list("read:a write:b", true), ["read:a", "write:b"]);
+    }
+
+    #[test]
+    fn broken_knowledge_base_is_reported() {
+        assert!(matches!(compile("{"), Err(KbError::Json(_))));
+        let bad = r#"[{"id":"x","library":"l","source":"s","pattern":"(","example":"e","meaning":"m","codes":["expired"]}]"#;
+        assert!(matches!(compile(bad), Err(KbError::Pattern { .. })));
+        let dup = r#"[{"id":"x","library":"l","source":"s","pattern":"a","example":"a","meaning":"m","codes":["expired"]},
+                      {"id":"x","library":"l","source":"s","pattern":"b","example":"b","meaning":"m","codes":["expired"]}]"#;
+        assert_eq!(compile(dup).err(), Some(KbError::DuplicateId("x".into())));
+        let none = r#"[{"id":"x","library":"l","source":"s","pattern":"a","example":"a","meaning":"m","codes":[]}]"#;
+        assert_eq!(compile(none).err(), Some(KbError::NoCodes("x".into())));
+    }
+}
