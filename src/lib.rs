@@ -12,6 +12,7 @@ pub mod errortext;
 pub mod fetch;
 pub mod findings;
 pub mod input;
+pub mod jwks;
 pub mod keys;
 pub mod redact;
 pub mod render;
@@ -54,18 +55,30 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
 }
 
 fn diagnose(args: DiagnoseArgs) -> anyhow::Result<u8> {
-    let expect = expectations(&args.expect)?;
-    let keys = gather_keys(&args.keys)?;
+    let mut expect = expectations(&args.expect)?;
+    let error = error_text(&args, &mut expect)?;
+    let mut keys = gather_keys(&args.keys)?;
+    let plan = jwks_plan(&args.keys, &expect)?;
     let raw = input::read(&args.token)?;
     let extracted = input::extract(raw.expose_secret());
     let token = token::parse(&extracted.token);
+    if let Some(plan) = plan {
+        let iss = token
+            .claims()
+            .and_then(|c| c.get("iss"))
+            .and_then(|v| v.as_str());
+        let remote = jwks::resolve(&plan, iss, token.kid());
+        keys.keys.candidates.extend(remote.candidates());
+        keys.keys.remote = remote;
+    }
     let findings = checks::run(&Context {
         token: &token,
         wrappers: &extracted.wrappers,
         expect: &expect,
         keys: &keys.keys,
+        error: &error,
     });
-    let report = Report::build(&token, findings, expect.now);
+    let report = Report::build(&token, findings, expect.now, &error.explaining_codes());
     let mut scrub = scrub_list(raw.expose_secret(), &token);
     scrub.extend(keys.secrets.iter().map(|s| s.expose_secret().to_string()));
     let policy = policy(&args.output, scrub);
@@ -100,10 +113,11 @@ fn decode(args: DecodeArgs) -> anyhow::Result<u8> {
             wrappers: &extracted.wrappers,
             expect: &expect,
             keys: &keys,
+            error: &Default::default(),
         },
         &mut findings,
     );
-    let report = Report::build(&token, findings, now);
+    let report = Report::build(&token, findings, now, &[]);
     let policy = policy(&args.output, scrub_list(raw.expose_secret(), &token));
     let shown = redact::for_display(report, &policy);
     let text = match args.output.format {
@@ -197,6 +211,59 @@ fn expectations(a: &ExpectArgs) -> anyhow::Result<Expectations> {
     })
 }
 
+/// Largest `--error-file` read: a long stack trace, not a log.
+const MAX_ERROR_FILE_BYTES: usize = 1024 * 1024;
+
+/// Matches `--error`/`--error-file`, and takes the values the message quotes
+/// (expected audience, issuer...) as expectations the user did not give.
+fn error_text(
+    args: &DiagnoseArgs,
+    expect: &mut Expectations,
+) -> anyhow::Result<checks::errortext::ErrorText> {
+    let text = match (&args.error, &args.error_file) {
+        (Some(t), _) => t.clone(),
+        (None, Some(path)) => String::from_utf8_lossy(&input::read_small_file(
+            path,
+            "error file",
+            MAX_ERROR_FILE_BYTES,
+        )?)
+        .into_owned(),
+        (None, None) => return Ok(Default::default()),
+    };
+    if text.trim().is_empty() {
+        bail!("--error is empty: paste the message the library printed");
+    }
+    errortext::knowledge_base()
+        .map_err(|e| anyhow::anyhow!("the built-in error knowledge base is broken: {e}"))?;
+    let matches = errortext::match_error(&text);
+    let mut applied = Vec::new();
+    if let Some(m) = matches.first() {
+        let x = &m.expected;
+        let mut take = |flag: &str, from: &[String], into: &mut Vec<String>| {
+            if into.is_empty() && !from.is_empty() {
+                into.extend(from.iter().cloned());
+                applied.push(format!("{flag} {}", from.join(", ")));
+            }
+        };
+        take("--aud", &x.aud, &mut expect.aud);
+        take("--iss", &x.iss, &mut expect.iss);
+        take("--require", &x.claims, &mut expect.require);
+        take("--scope", &x.scopes, &mut expect.scopes);
+        let algs: Vec<String> = x
+            .alg
+            .iter()
+            .filter(|a| alg::Alg::from_name(a).is_some())
+            .cloned()
+            .collect();
+        take("--alg", &algs, &mut expect.algs);
+    }
+    Ok(checks::errortext::ErrorText {
+        given: true,
+        matches,
+        applied,
+    })
+}
+
 /// Key material from the flags, and the secrets in text form for scrubbing.
 struct Gathered {
     keys: checks::Keys,
@@ -255,9 +322,30 @@ fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
         keys: checks::Keys {
             candidates,
             attempted,
+            remote: Default::default(),
         },
         secrets,
     })
+}
+
+fn jwks_plan(k: &KeyArgs, expect: &Expectations) -> anyhow::Result<Option<jwks::Plan>> {
+    if k.jwks_uri.is_none() && !k.discover {
+        return Ok(None);
+    }
+    if !(k.timeout.is_finite() && k.timeout > 0.0 && k.timeout <= 3600.0) {
+        bail!(
+            "invalid --timeout {}: expected seconds between 0 and 3600",
+            k.timeout
+        );
+    }
+    Ok(Some(jwks::Plan {
+        jwks_uri: k.jwks_uri.clone(),
+        discover: k.discover,
+        issuers: expect.iss.clone(),
+        timeout: std::time::Duration::from_secs_f64(k.timeout),
+        use_cache: !k.no_cache,
+        spinner: std::io::stderr().is_terminal(),
+    }))
 }
 
 fn policy(o: &OutputArgs, scrub: Vec<String>) -> Policy {

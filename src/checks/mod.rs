@@ -6,7 +6,9 @@
 //! findings; it never prints and never touches the network or disk.
 
 pub mod claims;
+pub mod errortext;
 pub mod header;
+pub mod jwks;
 pub mod signature;
 pub mod structure;
 pub mod time;
@@ -37,6 +39,8 @@ pub struct Keys {
     /// Some key source was given (even if it yielded nothing usable), so
     /// "no key given" is not the explanation.
     pub attempted: bool,
+    /// What `--jwks-uri` / `--discover` fetched.
+    pub remote: crate::jwks::Resolved,
 }
 
 /// Everything a check may read.
@@ -45,6 +49,7 @@ pub struct Context<'a> {
     pub wrappers: &'a [Wrapper],
     pub expect: &'a Expectations,
     pub keys: &'a Keys,
+    pub error: &'a errortext::ErrorText,
 }
 
 /// Every finding code jwtai can report, in catalogue order.
@@ -73,6 +78,9 @@ pub fn run(ctx: &Context) -> Vec<Finding> {
     signature::check(ctx, &mut out);
     time::check(ctx, &mut out);
     claims::check(ctx, &mut out);
+    jwks::check(ctx, &mut out);
+    // Last: it weighs the error text against everything found so far.
+    errortext::check(ctx, &mut out);
     out
 }
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::der::{Extracted, MatErr, ec_material, ed25519_material, rsa_material};
 use super::{
     Candidate, Curve, JwkProblem, JwkSet, KeyError, KeyMaterial, MAX_KEY_FILE_BYTES,
-    MAX_KEYS_IN_SET, MAX_RSA_BITS, sanitize, thumbprint,
+    MAX_KEYS_IN_SET, MAX_RSA_BITS, ProblemKind, sanitize, thumbprint,
 };
 use crate::alg::{Alg, Family, JWE_ALGS};
 
@@ -103,6 +103,7 @@ pub(crate) fn parse_json_value(
                 let problems = messages
                     .into_iter()
                     .map(|message| JwkProblem {
+                        kind: ProblemKind::Unusable,
                         index: 0,
                         kid: candidate.kid.clone(),
                         message,
@@ -122,6 +123,7 @@ pub(crate) fn parse_json_value(
         }
         Value::Array(items) => {
             let note = JwkProblem {
+                kind: ProblemKind::Format,
                 index: 0,
                 kid: None,
                 message: "top-level JSON array of keys; a JWK Set is {\"keys\": [ ... ]}"
@@ -164,6 +166,7 @@ fn parse_items(
             };
         for message in messages {
             problems.push(JwkProblem {
+                kind: ProblemKind::Unusable,
                 index,
                 kid: candidate.kid.clone(),
                 message,
@@ -172,6 +175,7 @@ fn parse_items(
         if let Some(kid) = &candidate.kid {
             if let Some(first) = seen_kids.get(kid) {
                 problems.push(JwkProblem {
+                    kind: ProblemKind::DuplicateKid,
                     index,
                     kid: Some(kid.clone()),
                     message: format!(

@@ -144,10 +144,23 @@ pub struct JwkSet {
 /// A problem with one key of a set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JwkProblem {
+    pub kind: ProblemKind,
     /// Position of the key in the set (0-based).
     pub index: usize,
     pub kid: Option<String>,
     pub message: String,
+}
+
+/// What sort of problem a [`JwkProblem`] is, for the findings it maps to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// The key cannot (or must not) verify signatures: `use: enc`, unsupported
+    /// `kty`/`crv`, missing members, `key_ops` without `verify`.
+    Unusable,
+    /// Another key of the set has the same `kid`.
+    DuplicateKid,
+    /// The set's own shape is off (a bare array instead of `{"keys": [...]}`).
+    Format,
 }
 
 /// Why a key source could not be read at all.

@@ -345,8 +345,9 @@ mod tests {
             wrappers: &[],
             expect: &expect,
             keys: &keys,
+            error: &Default::default(),
         });
-        Report::build(&token, findings, 1_700_000_000)
+        Report::build(&token, findings, 1_700_000_000, &[])
     }
 
     fn policy() -> Policy {

@@ -69,9 +69,17 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn build(token: &Token, mut findings: Vec<Finding>, now: i64) -> Report {
+    /// Ranks the findings: errors first; within a severity, the ones that explain
+    /// the user's error message (`explains`), then by root-cause rank.
+    pub fn build(token: &Token, mut findings: Vec<Finding>, now: i64, explains: &[&str]) -> Report {
         // Stable: equal-ranked findings keep the order the checks found them in.
-        findings.sort_by_key(|f| (std::cmp::Reverse(f.severity()), f.spec.rank));
+        findings.sort_by_key(|f| {
+            (
+                std::cmp::Reverse(f.severity()),
+                !explains.contains(&f.code()),
+                f.spec.rank,
+            )
+        });
         let verdict = if findings.iter().any(|f| f.severity() == Severity::Error) {
             Verdict::Rejected
         } else if findings.iter().any(|f| f.code() == "signature-valid") {

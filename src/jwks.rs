@@ -1,0 +1,263 @@
+//! Remote key sets: `--jwks-uri` and `--discover`, resolved into key
+//! candidates plus a plain-data account of what happened on the wire.
+//!
+//! Sits between token parsing and the checks: it needs the token (its `iss`
+//! for discovery, its `kid` to decide on a re-fetch) and produces data the
+//! checks turn into findings. A network failure is an outcome here, never an
+//! error: the offline diagnosis always goes on.
+
+use std::time::Duration;
+
+use crate::fetch::{self, FetchError, FetchOptions, Fetched};
+use crate::keys::{self, JwkSet};
+
+/// How to fetch: from the flags.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub jwks_uri: Option<String>,
+    pub discover: bool,
+    /// `--iss` values: the issuer to discover from when the token has none.
+    pub issuers: Vec<String>,
+    pub timeout: Duration,
+    pub use_cache: bool,
+    pub spinner: bool,
+}
+
+/// The discovery step of `--discover`.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    pub url: String,
+    /// The issuer discovery started from (token `iss` or `--iss`).
+    pub issuer: String,
+    pub outcome: DiscoveryOutcome,
+}
+
+#[derive(Debug, Clone)]
+pub enum DiscoveryOutcome {
+    NoIssuer,
+    Failed(FetchError),
+    Http {
+        status: u16,
+        excerpt: String,
+    },
+    Invalid {
+        reason: String,
+        excerpt: String,
+    },
+    /// The document's `issuer` and `jwks_uri`.
+    Found {
+        issuer: Option<String>,
+        jwks_uri: String,
+    },
+}
+
+/// One fetched key set.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub url: String,
+    pub outcome: Outcome,
+    /// The cached copy lacked the token's kid; this is what the re-fetch found.
+    pub refetch: Option<Refetch>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Failed(FetchError),
+    Http {
+        status: u16,
+        excerpt: String,
+    },
+    Invalid {
+        reason: String,
+        excerpt: String,
+    },
+    Loaded {
+        set: JwkSet,
+        from_cache: bool,
+        age_secs: Option<u64>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Refetch {
+    pub stale_age_secs: Option<u64>,
+    pub kid_now_present: bool,
+}
+
+/// What resolution produced.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    pub discovery: Option<Discovery>,
+    pub remote: Option<Remote>,
+}
+
+impl Resolved {
+    /// The usable and unusable keys of the fetched set, for the checks.
+    pub fn candidates(&self) -> Vec<keys::Candidate> {
+        match &self.remote {
+            Some(Remote {
+                outcome: Outcome::Loaded { set, .. },
+                ..
+            }) => set.keys.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Runs discovery and the JWKS fetch the plan asks for.
+pub fn resolve(plan: &Plan, token_iss: Option<&str>, token_kid: Option<&str>) -> Resolved {
+    let opts = FetchOptions {
+        timeout: plan.timeout,
+        use_cache: plan.use_cache,
+        spinner: plan.spinner,
+        ..FetchOptions::default()
+    };
+    let mut resolved = Resolved::default();
+    let mut uri = plan.jwks_uri.clone();
+    if plan.discover && uri.is_none() {
+        let issuer = token_iss
+            .map(str::to_string)
+            .or_else(|| plan.issuers.first().cloned());
+        let discovery = discover(issuer, &opts);
+        if let DiscoveryOutcome::Found { jwks_uri, .. } = &discovery.outcome {
+            uri = Some(jwks_uri.clone());
+        }
+        resolved.discovery = Some(discovery);
+    }
+    if let Some(url) = uri {
+        resolved.remote = Some(fetch_set(&url, &opts, token_kid));
+    }
+    resolved
+}
+
+fn discover(issuer: Option<String>, opts: &FetchOptions) -> Discovery {
+    let Some(issuer) = issuer else {
+        return Discovery {
+            url: String::new(),
+            issuer: String::new(),
+            outcome: DiscoveryOutcome::NoIssuer,
+        };
+    };
+    let url = fetch::discovery_url(&issuer);
+    let outcome = match fetch::get(&url, opts) {
+        Err(e) => DiscoveryOutcome::Failed(e),
+        Ok(f) if !(200..300).contains(&f.status) => DiscoveryOutcome::Http {
+            status: f.status,
+            excerpt: fetch::excerpt(&f.body, 160),
+        },
+        Ok(f) => match serde_json::from_slice::<serde_json::Value>(&f.body) {
+            Ok(doc) => match doc.get("jwks_uri").and_then(|v| v.as_str()) {
+                Some(jwks_uri) => DiscoveryOutcome::Found {
+                    issuer: doc
+                        .get("issuer")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string),
+                    jwks_uri: jwks_uri.to_string(),
+                },
+                None => DiscoveryOutcome::Invalid {
+                    reason: "the document has no \"jwks_uri\"".into(),
+                    excerpt: fetch::excerpt(&f.body, 160),
+                },
+            },
+            Err(_) => DiscoveryOutcome::Invalid {
+                reason: not_json_reason(&f),
+                excerpt: fetch::excerpt(&f.body, 160),
+            },
+        },
+    };
+    Discovery {
+        url,
+        issuer,
+        outcome,
+    }
+}
+
+fn fetch_set(url: &str, opts: &FetchOptions, kid: Option<&str>) -> Remote {
+    let first = load(url, fetch::get(url, opts));
+    // A well-behaved JWKS client re-fetches once when a cached set lacks the kid.
+    if let (
+        Outcome::Loaded {
+            set,
+            from_cache: true,
+            age_secs,
+        },
+        Some(kid),
+    ) = (&first, kid)
+    {
+        if !has_kid(set, kid) {
+            let again = load(url, fetch::get_fresh(url, opts));
+            let kid_now_present =
+                matches!(&again, Outcome::Loaded { set, .. } if has_kid(set, kid));
+            return Remote {
+                url: url.to_string(),
+                outcome: again,
+                refetch: Some(Refetch {
+                    stale_age_secs: *age_secs,
+                    kid_now_present,
+                }),
+            };
+        }
+    }
+    Remote {
+        url: url.to_string(),
+        outcome: first,
+        refetch: None,
+    }
+}
+
+fn has_kid(set: &JwkSet, kid: &str) -> bool {
+    set.keys.iter().any(|k| k.kid.as_deref() == Some(kid))
+}
+
+fn load(url: &str, got: Result<Fetched, FetchError>) -> Outcome {
+    let f = match got {
+        Err(e) => return Outcome::Failed(e),
+        Ok(f) => f,
+    };
+    if !(200..300).contains(&f.status) {
+        return Outcome::Http {
+            status: f.status,
+            excerpt: fetch::excerpt(&f.body, 160),
+        };
+    }
+    match keys::parse_jwk_set(&f.body, url) {
+        Ok(set) => Outcome::Loaded {
+            set,
+            from_cache: f.from_cache,
+            age_secs: f.cache_age_secs,
+        },
+        Err(e) => {
+            let reason = if serde_json::from_slice::<serde_json::Value>(&f.body).is_err() {
+                not_json_reason(&f)
+            } else {
+                e.to_string()
+            };
+            Outcome::Invalid {
+                reason,
+                excerpt: fetch::excerpt(&f.body, 160),
+            }
+        }
+    }
+}
+
+fn not_json_reason(f: &Fetched) -> String {
+    let head = String::from_utf8_lossy(&f.body[..f.body.len().min(512)]).to_ascii_lowercase();
+    let ct = f.content_type.as_deref().unwrap_or("no content type");
+    if head.contains("<html") || head.contains("<!doctype") {
+        let login = ["login", "sign in", "password", "signin"]
+            .iter()
+            .any(|w| head.contains(w));
+        format!(
+            "the body is an HTML page ({ct}){}, not JSON",
+            if login {
+                " that looks like a login page: an SSO proxy or auth gateway intercepts the request"
+            } else {
+                ""
+            }
+        )
+    } else if f.body.is_empty() {
+        format!("the body is empty ({ct})")
+    } else {
+        format!("the body is not JSON ({ct})")
+    }
+}
