@@ -48,6 +48,27 @@ pub enum Command {
     /// Show the documentation of a finding code, or list every code.
     #[command(after_help = "Examples:\n  jwtai explain-code expired\n  jwtai explain-code --list")]
     ExplainCode(ExplainCodeArgs),
+    /// List a JWK Set's keys: kid, kty, alg, use, size/curve, RFC 7638 thumbprint, problems.
+    #[command(
+        after_help = "Examples:\n  jwtai jwks https://example.eu.auth0.com/.well-known/jwks.json\n  jwtai jwks keys/jwks.json --format json"
+    )]
+    Jwks(JwksArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JwksArgs {
+    /// An http(s) URL to fetch, or a path to a JWK Set / JWK / PEM file.
+    #[arg(value_name = "URL|PATH")]
+    pub source: String,
+    /// Output format (human or json).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Bound for the network call, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Neither read nor write the JWKS cache.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// Where the token comes from.

@@ -29,8 +29,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::checks::{Context, Expectations};
 use crate::cli::{
-    ColorChoice, Command, DecodeArgs, DiagnoseArgs, ExpectArgs, ExplainCodeArgs, Format, KeyArgs,
-    OutputArgs,
+    ColorChoice, Command, DecodeArgs, DiagnoseArgs, ExpectArgs, ExplainCodeArgs, Format, JwksArgs,
+    KeyArgs, OutputArgs,
 };
 use crate::redact::Policy;
 use crate::report::Report;
@@ -51,6 +51,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         Command::Diagnose(args) => diagnose(*args),
         Command::Decode(args) => decode(args),
         Command::ExplainCode(args) => explain_code(args),
+        Command::Jwks(args) => jwks_command(args),
     }
 }
 
@@ -169,6 +170,50 @@ fn explain_code(args: ExplainCodeArgs) -> anyhow::Result<u8> {
     }
     emit(&out)?;
     Ok(exit::OK)
+}
+
+fn jwks_command(args: JwksArgs) -> anyhow::Result<u8> {
+    let is_url = args.source.starts_with("http://") || args.source.starts_with("https://");
+    let set = if is_url {
+        let plan = jwks::Plan {
+            jwks_uri: Some(args.source.clone()),
+            discover: false,
+            issuers: Vec::new(),
+            timeout: timeout(args.timeout)?,
+            use_cache: !args.no_cache,
+            spinner: std::io::stderr().is_terminal(),
+        };
+        match jwks::resolve(&plan, None, None).remote.map(|r| r.outcome) {
+            Some(jwks::Outcome::Loaded { set, .. }) => set,
+            Some(jwks::Outcome::Failed(e)) => bail!("cannot fetch {}: {e}", args.source),
+            Some(jwks::Outcome::Http { status, excerpt }) => {
+                bail!("{} answered HTTP {status}: {excerpt}", args.source)
+            }
+            Some(jwks::Outcome::Invalid { reason, .. }) => {
+                bail!("{} is not a JWK Set: {reason}", args.source)
+            }
+            None => bail!("nothing fetched from {}", args.source),
+        }
+    } else {
+        keys::load_key_file_with_problems(std::path::Path::new(&args.source))?
+    };
+    let text = match args.format {
+        Format::Json => render::jwks::json(&args.source, &set),
+        _ => render::jwks::human(&args.source, &set),
+    };
+    emit(&text)?;
+    Ok(if set.keys.iter().any(|k| k.is_usable()) {
+        exit::OK
+    } else {
+        exit::FINDINGS
+    })
+}
+
+fn timeout(secs: f64) -> anyhow::Result<std::time::Duration> {
+    if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+        bail!("invalid --timeout {secs}: expected seconds between 0 and 3600");
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 /// Validates the expectation flags before any input is read.
@@ -342,7 +387,7 @@ fn jwks_plan(k: &KeyArgs, expect: &Expectations) -> anyhow::Result<Option<jwks::
         jwks_uri: k.jwks_uri.clone(),
         discover: k.discover,
         issuers: expect.iss.clone(),
-        timeout: std::time::Duration::from_secs_f64(k.timeout),
+        timeout: timeout(k.timeout)?,
         use_cache: !k.no_cache,
         spinner: std::io::stderr().is_terminal(),
     }))

@@ -232,7 +232,11 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         );
     }
 
-    let usable: Vec<&Candidate> = keys.iter().filter(|c| c.is_usable()).collect();
+    // A key published for encryption must not verify signatures (RFC 7517 §4.2).
+    let usable: Vec<&Candidate> = keys
+        .iter()
+        .filter(|c| c.is_usable() && c.key_use.as_deref() != Some("enc"))
+        .collect();
     if usable.is_empty() {
         if weak.is_none() && keys.is_empty() && !ctx.keys.attempted {
             out.push(Finding::new(

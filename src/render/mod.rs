@@ -4,6 +4,7 @@
 
 pub mod human;
 pub mod json;
+pub mod jwks;
 pub mod markdown;
 
 use crate::cli::Format;
