@@ -355,7 +355,7 @@ fn expected_claim(claims: &Map<String, Value>, name: &str, want: &str, out: &mut
     };
     let matches = |v: &Value| match v {
         Value::String(s) => s == want,
-        Value::Number(_) | Value::Bool(_) => v.to_string() == want,
+        Value::Number(_) | Value::Bool(_) => *v.to_string() == *want,
         _ => false,
     };
     let ok = match have {

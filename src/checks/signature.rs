@@ -217,10 +217,30 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         }
     }
 
-    let weak = if alg.family() == Family::Hmac {
-        verify::find_weak_secret(alg, input, sig)
-    } else {
-        None
+    // A key published for encryption must not verify signatures (RFC 7517 §4.2).
+    let usable: Vec<&Candidate> = keys
+        .iter()
+        .filter(|c| c.is_usable() && c.key_use.as_deref() != Some("enc"))
+        .collect();
+    let mut tried: Vec<Tried> = Vec::new();
+    let mut verified: Option<&Candidate> = None;
+    for c in &usable {
+        match verify::verify(alg, input, sig, &c.material) {
+            Ok(()) => {
+                verified = Some(c);
+                break;
+            }
+            Err(e) => tried.push(Tried { key: c, error: e }),
+        }
+    }
+
+    let weak = match (alg.family(), verified.map(|c| &c.material)) {
+        // Verified with the user's secret: a lookup in the list answers, no HMAC needed.
+        (Family::Hmac, Some(KeyMaterial::Hmac(s))) => {
+            verify::weak_secrets().find(|w| w.as_bytes() == s.expose_secret())
+        }
+        (Family::Hmac, _) => verify::find_weak_secret(alg, input, sig),
+        _ => None,
     };
     if let Some(secret) = weak {
         out.push(
@@ -232,11 +252,6 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         );
     }
 
-    // A key published for encryption must not verify signatures (RFC 7517 §4.2).
-    let usable: Vec<&Candidate> = keys
-        .iter()
-        .filter(|c| c.is_usable() && c.key_use.as_deref() != Some("enc"))
-        .collect();
     if usable.is_empty() {
         if weak.is_none() && keys.is_empty() && !ctx.keys.attempted {
             out.push(Finding::new(
@@ -248,18 +263,6 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
             }));
         }
         return;
-    }
-
-    let mut tried: Vec<Tried> = Vec::new();
-    let mut verified: Option<&Candidate> = None;
-    for c in &usable {
-        match verify::verify(alg, input, sig, &c.material) {
-            Ok(()) => {
-                verified = Some(c);
-                break;
-            }
-            Err(e) => tried.push(Tried { key: c, error: e }),
-        }
     }
 
     let kid = t.kid();

@@ -399,7 +399,7 @@ fn too_large(ctx: &Context) -> Finding {
                 .collect()
         })
         .unwrap_or_default();
-    biggest.sort_by(|a, b| b.1.cmp(&a.1));
+    biggest.sort_by_key(|b| std::cmp::Reverse(b.1));
     biggest.truncate(3);
     let mut detail = format!(
         "The token is {} bytes ({:.1} KiB), over the 8 KiB many proxies and servers allow for one header.",

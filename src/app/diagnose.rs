@@ -1,0 +1,222 @@
+//! `jwtai diagnose`: flags → expectations, keys, error text → the offline
+//! pipeline (plus remote keys) → redacted report on stdout.
+
+use std::io::IsTerminal;
+
+use anyhow::{Context as _, bail};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{emit, policy, timeout, use_color};
+use crate::checks::{self, Expectations};
+use crate::cli::{DiagnoseArgs, ExpectArgs, KeyArgs};
+use crate::{alg, clock, errortext, exit, input, jwks, keys, pipeline, redact, render};
+
+pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
+    let mut expect = expectations(&args.expect)?;
+    let error = error_text(&args, &mut expect)?;
+    let mut keys = gather_keys(&args.keys)?;
+    let plan = jwks_plan(&args.keys, &expect)?;
+    let raw = input::read(&args.token)?;
+    let parsed = pipeline::parse(raw.expose_secret());
+    if let Some(plan) = plan {
+        let token = &parsed.token;
+        let iss = token
+            .claims()
+            .and_then(|c| c.get("iss"))
+            .and_then(|v| v.as_str());
+        let remote = jwks::resolve(&plan, iss, token.kid());
+        keys.keys.candidates.extend(remote.candidates());
+        keys.keys.remote = remote;
+    }
+    let report = pipeline::diagnose(&parsed, &expect, &keys.keys, &error);
+    let mut scrub = pipeline::scrub_list(raw.expose_secret(), &parsed.token);
+    scrub.extend(keys.secrets.iter().map(|s| s.expose_secret().to_string()));
+    let shown = redact::for_display(report, &policy(&args.output, scrub));
+    emit(&render::report(
+        &shown,
+        args.output.format,
+        use_color(&args.output),
+    ))?;
+    Ok(if shown.report().has_errors() {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
+}
+
+/// Validates the expectation flags before any input is read.
+pub fn expectations(a: &ExpectArgs) -> anyhow::Result<Expectations> {
+    let now = clock::parse_now(a.now.as_deref())?;
+    let mut algs = Vec::new();
+    for alg in a.alg.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if alg::Alg::from_name(alg).is_none() && alg != "none" {
+            match alg::Alg::from_name_loose(alg) {
+                Some(known) => bail!(
+                    "invalid --alg '{alg}': algorithm names are case-sensitive, did you mean {known}?"
+                ),
+                None => bail!(
+                    "invalid --alg '{alg}': not a JWS algorithm (HS256, RS256, PS256, ES256, EdDSA, ...)"
+                ),
+            }
+        }
+        algs.push(alg.to_string());
+    }
+    let mut claims = Vec::new();
+    for c in &a.claim {
+        let Some((name, value)) = c.split_once('=') else {
+            bail!("invalid --claim '{c}': expected NAME=VALUE, e.g. --claim org_id=org_123");
+        };
+        if name.trim().is_empty() {
+            bail!("invalid --claim '{c}': the claim name is empty");
+        }
+        claims.push((name.trim().to_string(), value.to_string()));
+    }
+    let leeway = i64::try_from(a.leeway).context("--leeway is too large")?;
+    Ok(Expectations {
+        algs,
+        iss: a.iss.clone(),
+        aud: a.aud.clone(),
+        require: a.require.clone(),
+        scopes: a.scope.clone(),
+        claims,
+        leeway,
+        now,
+    })
+}
+
+/// Largest `--error-file` read: a long stack trace, not a log.
+const MAX_ERROR_FILE_BYTES: usize = 1024 * 1024;
+
+/// Matches `--error`/`--error-file`, and takes the values the message quotes
+/// (expected audience, issuer...) as expectations the user did not give.
+fn error_text(
+    args: &DiagnoseArgs,
+    expect: &mut Expectations,
+) -> anyhow::Result<checks::errortext::ErrorText> {
+    let text = match (&args.error, &args.error_file) {
+        (Some(t), _) => t.clone(),
+        (None, Some(path)) => String::from_utf8_lossy(&input::read_small_file(
+            path,
+            "error file",
+            MAX_ERROR_FILE_BYTES,
+        )?)
+        .into_owned(),
+        (None, None) => return Ok(Default::default()),
+    };
+    if text.trim().is_empty() {
+        bail!("--error is empty: paste the message the library printed");
+    }
+    errortext::knowledge_base()
+        .map_err(|e| anyhow::anyhow!("the built-in error knowledge base is broken: {e}"))?;
+    let matches = errortext::match_error(&text);
+    let mut applied = Vec::new();
+    if let Some(m) = matches.first() {
+        let x = &m.expected;
+        let mut take = |flag: &str, from: &[String], into: &mut Vec<String>| {
+            if into.is_empty() && !from.is_empty() {
+                into.extend(from.iter().cloned());
+                applied.push(format!("{flag} {}", from.join(", ")));
+            }
+        };
+        take("--aud", &x.aud, &mut expect.aud);
+        take("--iss", &x.iss, &mut expect.iss);
+        take("--require", &x.claims, &mut expect.require);
+        take("--scope", &x.scopes, &mut expect.scopes);
+        let algs: Vec<String> = x
+            .alg
+            .iter()
+            .filter(|a| alg::Alg::from_name(a).is_some())
+            .cloned()
+            .collect();
+        take("--alg", &algs, &mut expect.algs);
+    }
+    Ok(checks::errortext::ErrorText {
+        given: true,
+        matches,
+        applied,
+    })
+}
+
+/// Key material from the flags, and the secrets in text form for scrubbing.
+pub struct Gathered {
+    pub keys: checks::Keys,
+    pub secrets: Vec<SecretString>,
+}
+
+/// Secret files and env vars are read byte for byte: a trailing newline is a
+/// finding (`secret-whitespace`), not something to silently fix.
+const MAX_SECRET_BYTES: usize = 64 * 1024;
+
+pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
+    let mut candidates = Vec::new();
+    let mut secrets = Vec::new();
+    let mut add_secret = |bytes: Vec<u8>, label: String| {
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            secrets.push(SecretString::from(text.trim()));
+            secrets.push(SecretString::from(text));
+        }
+        candidates.push(keys::secret_candidate(bytes, label));
+    };
+    if let Some(s) = &k.secret {
+        eprintln!(
+            "jwtai: note: --secret lands in your shell history; prefer --secret-file or --secret-env"
+        );
+        add_secret(
+            s.expose_secret().as_bytes().to_vec(),
+            "the secret from --secret".into(),
+        );
+    }
+    if let Some(path) = &k.secret_file {
+        let bytes = input::read_small_file(path, "secret file", MAX_SECRET_BYTES)?;
+        if bytes.is_empty() {
+            bail!("secret file {} is empty", path.display());
+        }
+        add_secret(
+            bytes,
+            format!("the secret from --secret-file {}", path.display()),
+        );
+    }
+    if let Some(var) = &k.secret_env {
+        let value = std::env::var_os(var).with_context(|| {
+            format!("environment variable {var} (from --secret-env) is not set")
+        })?;
+        let bytes = value.into_encoded_bytes();
+        if bytes.is_empty() {
+            bail!("environment variable {var} (from --secret-env) is empty");
+        }
+        add_secret(bytes, format!("the secret from ${var}"));
+    }
+    for path in &k.key {
+        let set = keys::load_key_file_with_problems(path)?;
+        candidates.extend(set.keys);
+    }
+    let attempted = !candidates.is_empty() || k.jwks_uri.is_some() || k.discover;
+    Ok(Gathered {
+        keys: checks::Keys {
+            candidates,
+            attempted,
+            remote: Default::default(),
+        },
+        secrets,
+    })
+}
+
+pub fn jwks_plan(k: &KeyArgs, expect: &Expectations) -> anyhow::Result<Option<jwks::Plan>> {
+    if k.jwks_uri.is_none() && !k.discover {
+        return Ok(None);
+    }
+    if !(k.timeout.is_finite() && k.timeout > 0.0 && k.timeout <= 3600.0) {
+        bail!(
+            "invalid --timeout {}: expected seconds between 0 and 3600",
+            k.timeout
+        );
+    }
+    Ok(Some(jwks::Plan {
+        jwks_uri: k.jwks_uri.clone(),
+        discover: k.discover,
+        issuers: expect.iss.clone(),
+        timeout: timeout(k.timeout)?,
+        use_cache: !k.no_cache,
+        spinner: std::io::stderr().is_terminal(),
+    }))
+}

@@ -1,0 +1,46 @@
+//! `jwtai jwks URL|PATH`: list a key set's keys and their problems.
+
+use std::io::IsTerminal;
+
+use anyhow::bail;
+
+use super::{emit, timeout};
+use crate::cli::{Format, JwksArgs};
+use crate::{exit, jwks, keys, render};
+
+pub fn run(args: JwksArgs) -> anyhow::Result<u8> {
+    let is_url = args.source.starts_with("http://") || args.source.starts_with("https://");
+    let set = if is_url {
+        let plan = jwks::Plan {
+            jwks_uri: Some(args.source.clone()),
+            discover: false,
+            issuers: Vec::new(),
+            timeout: timeout(args.timeout)?,
+            use_cache: !args.no_cache,
+            spinner: std::io::stderr().is_terminal(),
+        };
+        match jwks::resolve(&plan, None, None).remote.map(|r| r.outcome) {
+            Some(jwks::Outcome::Loaded { set, .. }) => set,
+            Some(jwks::Outcome::Failed(e)) => bail!("cannot fetch {}: {e}", args.source),
+            Some(jwks::Outcome::Http { status, excerpt }) => {
+                bail!("{} answered HTTP {status}: {excerpt}", args.source)
+            }
+            Some(jwks::Outcome::Invalid { reason, .. }) => {
+                bail!("{} is not a JWK Set: {reason}", args.source)
+            }
+            None => bail!("nothing fetched from {}", args.source),
+        }
+    } else {
+        keys::load_key_file_with_problems(std::path::Path::new(&args.source))?
+    };
+    let text = match args.format {
+        Format::Json => render::jwks::json(&args.source, &set),
+        _ => render::jwks::human(&args.source, &set),
+    };
+    emit(&text)?;
+    Ok(if set.keys.iter().any(|k| k.is_usable()) {
+        exit::OK
+    } else {
+        exit::FINDINGS
+    })
+}

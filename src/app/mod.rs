@@ -1,0 +1,47 @@
+//! The commands: each turns its parsed flags into the plain data the stages
+//! need (expectations, keys, policy), runs the flow, and prints. Shared
+//! output plumbing lives here.
+
+pub mod decode;
+pub mod diagnose;
+pub mod explain_code;
+pub mod jwks;
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::{Context as _, bail};
+
+use crate::cli::{ColorChoice, Format, OutputArgs};
+use crate::redact::Policy;
+
+pub(crate) fn timeout(secs: f64) -> anyhow::Result<std::time::Duration> {
+    if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+        bail!("invalid --timeout {secs}: expected seconds between 0 and 3600");
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+pub(crate) fn policy(o: &OutputArgs, scrub: Vec<String>) -> Policy {
+    Policy::new(o.mask.clone(), o.keep.clone(), o.reveal, scrub)
+}
+
+pub(crate) fn use_color(o: &OutputArgs) -> bool {
+    match o.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            o.format == Format::Human
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}

@@ -1,0 +1,53 @@
+//! The offline diagnosis of one token, as the CLI and `scan` share it:
+//! extracted text → parsed token → findings → ranked report.
+//!
+//! Key material and expectations arrive ready-made (the caller builds them
+//! from flags once, however many tokens follow); nothing here reads files,
+//! the network or the terminal.
+
+use crate::checks::{self, Context, Expectations, Keys, errortext::ErrorText};
+use crate::input::{self, Wrapper};
+use crate::report::Report;
+use crate::token::{self, Token};
+
+/// A token unwrapped and parsed.
+pub struct Parsed {
+    pub token: Token,
+    pub wrappers: Vec<Wrapper>,
+}
+
+/// Unwraps and parses token text. Never fails: problems become findings.
+pub fn parse(text: &str) -> Parsed {
+    let extracted = input::extract(text);
+    Parsed {
+        token: token::parse(&extracted.token),
+        wrappers: extracted.wrappers,
+    }
+}
+
+/// Runs every check and ranks the findings.
+pub fn diagnose(parsed: &Parsed, expect: &Expectations, keys: &Keys, error: &ErrorText) -> Report {
+    let findings = checks::run(&Context {
+        token: &parsed.token,
+        wrappers: &parsed.wrappers,
+        expect,
+        keys,
+        error,
+    });
+    Report::build(
+        &parsed.token,
+        findings,
+        expect.now,
+        &error.explaining_codes(),
+    )
+}
+
+/// Strings that must never reach output: the input and the token's segments.
+pub fn scrub_list(raw: &str, token: &Token) -> Vec<String> {
+    let mut list = vec![raw.trim().to_string()];
+    if let Some(sig) = &token.signature_segment {
+        list.push(sig.clone());
+    }
+    list.push(String::from_utf8_lossy(&token.signing_input).into_owned());
+    list
+}
