@@ -158,6 +158,9 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
         candidates.push(keys::secret_candidate(bytes, label));
     };
     if let Some(s) = &k.secret {
+        if s.expose_secret().is_empty() {
+            bail!("--secret is empty");
+        }
         eprintln!(
             "jwtai: note: --secret lands in your shell history; prefer --secret-file or --secret-env"
         );
@@ -186,15 +189,22 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
         }
         add_secret(bytes, format!("the secret from ${var}"));
     }
+    let mut file_problems = Vec::new();
     for path in &k.key {
         let set = keys::load_key_file_with_problems(path)?;
         candidates.extend(set.keys);
+        file_problems.extend(
+            set.problems
+                .into_iter()
+                .map(|p| (path.display().to_string(), p)),
+        );
     }
     let attempted = !candidates.is_empty() || k.jwks_uri.is_some() || k.discover;
     Ok(Gathered {
         keys: checks::Keys {
             candidates,
             attempted,
+            file_problems,
             remote: Default::default(),
         },
         secrets,

@@ -90,6 +90,10 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         detail.push(' ');
         detail.push_str(&why);
     }
+    for note in different_token(ctx, best) {
+        detail.push(' ');
+        detail.push_str(&note);
+    }
     if !e.applied.is_empty() {
         detail.push_str(&format!(
             " Expectations taken from the message: {}.",
@@ -116,7 +120,6 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
 /// Why the library's error and this token's findings disagree.
 fn disagreement(ctx: &Context, m: &ErrorMatch, found: &[Finding]) -> Option<String> {
     let topic = m.entry.topic();
-    let claims = ctx.token.claims();
     let mut why = Vec::new();
     let now = crate::clock::utc(ctx.expect.now);
     match topic {
@@ -137,35 +140,48 @@ fn disagreement(ctx: &Context, m: &ErrorMatch, found: &[Finding]) -> Option<Stri
         Topic::Other => {}
         _ => why.push("But jwtai finds no such problem in this token: a different token, or a different configuration than the flags given, reached the server.".to_string()),
     }
-    if let Some(c) = claims {
-        let token_aud: Vec<String> = match c.get("aud") {
-            Some(serde_json::Value::String(s)) => vec![s.clone()],
-            Some(serde_json::Value::Array(a)) => a
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            _ => vec![],
-        };
-        if !m.expected.found_aud.is_empty()
-            && !m.expected.found_aud.iter().any(|a| token_aud.contains(a))
-        {
-            why.push("The message quotes a token audience this token does not have: the server saw a different token.".to_string());
-        }
-        let token_iss = c.get("iss").and_then(|v| v.as_str());
-        if !m.expected.found_iss.is_empty()
-            && !m
-                .expected
-                .found_iss
-                .iter()
-                .any(|i| Some(i.as_str()) == token_iss)
-        {
-            why.push("The message quotes a token issuer this token does not have: the server saw a different token.".to_string());
-        }
-    }
     if found.iter().all(|f| f.severity() != Severity::Error) && why.is_empty() {
         return None;
     }
     Some(why.join(" "))
+}
+
+/// Values the message quotes *from the token* that this token does not have:
+/// the server saw a different token.
+fn different_token(ctx: &Context, m: &ErrorMatch) -> Vec<String> {
+    let mut notes = Vec::new();
+    let x = &m.expected;
+    if let Some(c) = ctx.token.claims() {
+        let token_aud: Vec<&str> = match c.get("aud") {
+            Some(serde_json::Value::String(s)) => vec![s.as_str()],
+            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).collect(),
+            _ => vec![],
+        };
+        if !x.found_aud.is_empty() && !x.found_aud.iter().any(|a| token_aud.contains(&a.as_str())) {
+            notes.push(format!(
+                "The message quotes the token audience {} but this token's is {}: the server saw a different token.",
+                x.found_aud.join(", "),
+                if token_aud.is_empty() { "absent".to_string() } else { token_aud.join(", ") }
+            ));
+        }
+        let token_iss = c.get("iss").and_then(|v| v.as_str());
+        if !x.found_iss.is_empty() && !x.found_iss.iter().any(|i| Some(i.as_str()) == token_iss) {
+            notes.push(format!(
+                "The message quotes the token issuer {} but this token's is {}: the server saw a different token.",
+                x.found_iss.join(", "),
+                token_iss.unwrap_or("absent")
+            ));
+        }
+    }
+    if let (Some(quoted), token_kid) = (x.kid.as_deref(), ctx.token.kid()) {
+        if Some(quoted) != token_kid {
+            notes.push(format!(
+                "The message is about kid \"{quoted}\" but this token's kid is {}: the server saw a different token.",
+                token_kid.map_or("absent".to_string(), |k| format!("\"{k}\""))
+            ));
+        }
+    }
+    notes
 }
 
 fn clip(s: &str, n: usize) -> String {

@@ -92,6 +92,28 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     if let Some(r) = &resolved.remote {
         remote(ctx, r, out);
     }
+    for (source, p) in &ctx.keys.file_problems {
+        out.push(problem(ctx, source, p));
+    }
+}
+
+fn problem(ctx: &Context, source: &str, p: &crate::keys::JwkProblem) -> Finding {
+    let spec = match p.kind {
+        ProblemKind::Unusable => &JWKS_KEY_UNUSABLE,
+        ProblemKind::DuplicateKid => &JWKS_DUPLICATE_KID,
+        ProblemKind::Format => &JWKS_INVALID,
+    };
+    let who = p
+        .kid
+        .as_deref()
+        .map_or(format!("key #{}", p.index + 1), |k| {
+            format!("key #{} (kid \"{k}\")", p.index + 1)
+        });
+    let mut detail = format!("In {source}, {who}: {}.", p.message);
+    if p.kid.is_some() && p.kid.as_deref() == ctx.token.kid() {
+        detail.push_str(" That is the kid this token names.");
+    }
+    Finding::new(spec, detail).evidence(json!({"source": source, "index": p.index, "kid": p.kid}))
 }
 
 fn discovery(d: &Discovery, out: &mut Vec<Finding>) {
@@ -150,27 +172,8 @@ fn remote(ctx: &Context, r: &Remote, out: &mut Vec<Finding>) {
                     .evidence(json!({"url": r.url})),
                 );
             }
-            let token_kid = ctx.token.kid();
             for p in &set.problems {
-                let spec = match p.kind {
-                    ProblemKind::Unusable => &JWKS_KEY_UNUSABLE,
-                    ProblemKind::DuplicateKid => &JWKS_DUPLICATE_KID,
-                    ProblemKind::Format => &JWKS_INVALID,
-                };
-                let who = p
-                    .kid
-                    .as_deref()
-                    .map_or(format!("key #{}", p.index + 1), |k| {
-                        format!("key #{} (kid \"{k}\")", p.index + 1)
-                    });
-                let mut detail = format!("In {}, {who}: {}.", r.url, p.message);
-                if p.kid.is_some() && p.kid.as_deref() == token_kid {
-                    detail.push_str(" That is the kid this token names.");
-                }
-                out.push(
-                    Finding::new(spec, detail)
-                        .evidence(json!({"url": r.url, "index": p.index, "kid": p.kid})),
-                );
+                out.push(problem(ctx, &r.url, p));
             }
         }
     }

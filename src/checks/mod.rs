@@ -39,6 +39,8 @@ pub struct Keys {
     /// Some key source was given (even if it yielded nothing usable), so
     /// "no key given" is not the explanation.
     pub attempted: bool,
+    /// Problems of keys in `--key` files (JWK Sets): source, problem.
+    pub file_problems: Vec<(String, crate::keys::JwkProblem)>,
     /// What `--jwks-uri` / `--discover` fetched.
     pub remote: crate::jwks::Resolved,
 }
@@ -60,6 +62,8 @@ pub fn registry() -> impl Iterator<Item = &'static Spec> {
         signature::SPECS,
         time::SPECS,
         claims::SPECS,
+        jwks::SPECS,
+        errortext::SPECS,
     ]
     .into_iter()
     .flatten()

@@ -225,6 +225,17 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     let mut tried: Vec<Tried> = Vec::new();
     let mut verified: Option<&Candidate> = None;
     for c in &usable {
+        // A key that declares another "alg" is not picked by jose, go-jose or Nimbus.
+        if let Some(declared) = c.alg.as_deref().filter(|a| *a != alg.name()) {
+            tried.push(Tried {
+                key: c,
+                error: VerifyError::KeyTypeMismatch {
+                    need: alg.name(),
+                    have: format!("a key declared for \"alg\": \"{declared}\""),
+                },
+            });
+            continue;
+        }
         match verify::verify(alg, input, sig, &c.material) {
             Ok(()) => {
                 verified = Some(c);
@@ -252,8 +263,25 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         );
     }
 
+    if usable.is_empty() && !keys.is_empty() {
+        let why: Vec<String> = keys
+            .iter()
+            .map(|c| match &c.material {
+                KeyMaterial::Unusable { reason, .. } => format!("{} ({reason})", c.label),
+                _ => format!("{} (marked \"use\": \"enc\")", c.label),
+            })
+            .collect();
+        out.push(
+            Finding::new(
+                &SIGNATURE_NOT_CHECKED,
+                format!("None of the keys given can verify signatures: {}. The {alg} signature was not checked.", why.join("; ")),
+            )
+            .evidence(json!({"keys": why})),
+        );
+        return;
+    }
     if usable.is_empty() {
-        if weak.is_none() && keys.is_empty() && !ctx.keys.attempted {
+        if weak.is_none() && !ctx.keys.attempted {
             out.push(Finding::new(
                 &SIGNATURE_NOT_CHECKED,
                 format!("No key material was given, so the {alg} signature ({} bytes) was not verified.", sig.len()),
@@ -273,7 +301,9 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                     &SIGNATURE_VALID,
                     format!("The {alg} signature verifies with {}.", c.label),
                 )
-                .evidence(json!({"key": c.label, "kid": c.kid, "thumbprint": c.thumbprint})),
+                .evidence(
+                    json!({"key": c.label, "kid": c.kid, "thumbprint": public_thumbprint(c)}),
+                ),
             );
             kid_after_success(ctx, kid, c, out);
             weak_key(alg, c, out);
@@ -371,7 +401,7 @@ fn kid_after_success(ctx: &Context, kid: Option<&str>, c: &Candidate, out: &mut 
                             c.label
                         ),
                     )
-                    .evidence(json!({"kid": kid, "verified_with": c.kid, "thumbprint": c.thumbprint})),
+                    .evidence(json!({"kid": kid, "verified_with": c.kid, "thumbprint": public_thumbprint(c)})),
                 );
             } else {
                 out.push(
@@ -540,8 +570,17 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
     }
     out.push(
         Finding::new(&SIGNATURE_INVALID, detail)
-            .evidence(json!({"tried": tried.iter().map(|t| json!({"key": t.key.label, "kid": t.key.kid, "thumbprint": t.key.thumbprint, "result": t.error.to_string()})).collect::<Vec<_>>()})),
+            .evidence(json!({"tried": tried.iter().map(|t| json!({"key": t.key.label, "kid": t.key.kid, "thumbprint": public_thumbprint(t.key), "result": t.error.to_string()})).collect::<Vec<_>>()})),
     );
+}
+
+/// Thumbprints identify public keys; for a shared secret it would be an
+/// unkeyed hash of the secret, so it is never shown.
+fn public_thumbprint(c: &Candidate) -> Option<&str> {
+    match c.material {
+        KeyMaterial::Hmac(_) => None,
+        _ => c.thumbprint.as_deref(),
+    }
 }
 
 fn describe_tried(t: &Tried) -> String {

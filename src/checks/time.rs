@@ -122,7 +122,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                     duration(start - e),
                     utc(start),
                     utc(now),
-                    if now >= e + leeway { "also past exp" } else { "inside exp but still malformed" }
+                    if now >= e.saturating_add(leeway) { "also past exp" } else { "inside exp but still malformed" }
                 ),
             )
             .evidence(json!({"exp": e, other: start, "now": now})),
@@ -134,7 +134,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
             &EXP_MISSING,
             "The payload has no `exp` claim: this token is valid forever unless the verifier requires `exp`.",
         )),
-        Read::Seconds(e) if empty_window.is_none() && now >= e + leeway => {
+        Read::Seconds(e) if empty_window.is_none() && now >= e.saturating_add(leeway) => {
             let late = now - e;
             let mut detail = format!(
                 "exp {}, {} before now ({}){}.",
@@ -161,7 +161,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
 
     if let Read::Seconds(n) = nbf {
-        if now < n - leeway {
+        if now < n.saturating_sub(leeway) {
             out.push(
                 Finding::new(
                     &NOT_YET_VALID,
@@ -179,7 +179,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
 
     if let Read::Seconds(i) = iat {
-        if i > now + leeway {
+        if i > now.saturating_add(leeway) {
             out.push(
                 Finding::new(
                     &ISSUED_IN_FUTURE,

@@ -237,8 +237,12 @@ fn unwrap_bearer(s: &str) -> Option<(String, Vec<Wrapper>)> {
 }
 
 fn unwrap_cookie_pair(s: &str) -> Option<(String, Vec<Wrapper>)> {
-    // `access_token=eyJ...` or `a=1; jwt=eyJ...`
-    let (name, _) = s.split_once('=')?;
+    // `access_token=eyJ...` or `a=1; jwt=eyJ...` — but in a standard-base64
+    // token the `=` is padding: followed by more `=`, a `.` or the end.
+    let (name, value) = s.split_once('=')?;
+    if matches!(value.chars().next(), None | Some('=' | '.')) {
+        return None;
+    }
     if name.is_empty()
         || !name
             .chars()

@@ -9,7 +9,10 @@
 //! unless `--reveal` asked for claim values in the clear (the token, signature
 //! and secrets are scrubbed either way).
 
+use std::sync::LazyLock;
+
 use aws_lc_rs::hmac;
+use regex::Regex;
 use serde_json::{Map, Value, json};
 
 use crate::findings::Finding;
@@ -205,6 +208,8 @@ impl Masker<'_> {
                 _ => Value::String(s),
             },
             Value::Array(a) => Value::Array(a.into_iter().map(|x| self.strong_only(x)).collect()),
+            // Nested objects are not "registered" anything: the full policy applies.
+            obj @ Value::Object(_) => self.by_shape(obj, 1),
             other => other,
         }
     }
@@ -270,7 +275,16 @@ impl Masker<'_> {
     /// quote it are scrubbed too.
     fn collect(&mut self, v: &Value, masked: &str) {
         match v {
-            Value::String(s) => self.replacements.push((s.clone(), masked.to_string())),
+            Value::String(s) => {
+                // Details quote values as JSON too ("Alice \"Al\""): scrub both forms.
+                let escaped = serde_json::to_string(s).unwrap_or_default();
+                let escaped = escaped.trim_matches('"');
+                if escaped != s {
+                    self.replacements
+                        .push((escaped.to_string(), masked.to_string()));
+                }
+                self.replacements.push((s.clone(), masked.to_string()));
+            }
             Value::Number(n) => {
                 let s = n.to_string();
                 if s.len() >= 6 {
@@ -302,8 +316,17 @@ fn scrub_finding(f: &mut Finding, replacements: &[(String, String)]) {
     scrub_value(&mut f.evidence, replacements);
 }
 
+/// Any JWT quoted anywhere (an error message, a claim holding a token) is a
+/// credential, whether or not it is the token being diagnosed.
+static ANY_JWT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{2,}(\.[A-Za-z0-9_-]*)?").expect("static regex")
+});
+
 fn scrub_str(s: &str, replacements: &[(String, String)]) -> String {
-    let mut out = s.to_string();
+    let mut out = match ANY_JWT.replace_all(s, "«redacted:jwt»") {
+        std::borrow::Cow::Borrowed(_) => s.to_string(),
+        std::borrow::Cow::Owned(o) => o,
+    };
     for (from, to) in replacements {
         if out.contains(from.as_str()) {
             out = out.replace(from.as_str(), to);

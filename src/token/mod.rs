@@ -231,7 +231,7 @@ pub fn parse(text: &str) -> Token {
     let kind = match segment_count {
         1 => Kind::Opaque,
         3 if !is_jwe_header => Kind::Jws,
-        5 => Kind::Jwe,
+        5 if is_jwe_header => Kind::Jwe,
         _ => Kind::Malformed,
     };
 

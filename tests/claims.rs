@@ -1,0 +1,321 @@
+//! Claims findings (findings.md, "Claims"): what the server expects of `iss`,
+//! `aud`, scopes and named claims (`--iss`, `--aud`, `--require`, `--scope`,
+//! `--claim`), and personal data or secrets in the payload.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+fn diagnose(changes: serde_json::Value, flags: &[&str]) -> (serde_json::Value, i32) {
+    let t = hs256(claims_with(changes));
+    let mut args = vec![t.as_str()];
+    args.extend_from_slice(flags);
+    report(&args)
+}
+
+#[test]
+fn issuer_mismatch() {
+    let (r, code) = diagnose(
+        json!({"iss": "https://auth.staging.example.com/"}),
+        &["--iss", ISS],
+    );
+    assert_finding(&r, "issuer-mismatch", "error");
+    assert_detail(
+        &r,
+        "issuer-mismatch",
+        &[
+            "\"https://auth.staging.example.com/\"",
+            ISS,
+            "different host",
+        ],
+    );
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn issuer_mismatch_when_absent() {
+    let (r, code) = diagnose(json!({"iss": null}), &["--iss", ISS]);
+    assert_finding(&r, "issuer-mismatch", "error");
+    assert_detail(&r, "issuer-mismatch", &["no `iss` claim", ISS]);
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn issuer_matching_one_of_several_passes() {
+    let (r, code) = diagnose(
+        json!({}),
+        &["--iss", "https://other.example.com/", "--iss", ISS],
+    );
+    assert_absent(&r, "issuer-mismatch");
+    assert_exit(&r, code, 0);
+}
+
+#[test]
+fn issuer_trailing_slash_on_the_token() {
+    // Token: "https://auth.example.com/", server: without the slash.
+    let (r, code) = diagnose(json!({}), &["--iss", "https://auth.example.com"]);
+    assert_finding(&r, "issuer-trailing-slash", "error");
+    assert_detail(
+        &r,
+        "issuer-trailing-slash",
+        &[
+            "\"https://auth.example.com/\"",
+            "\"https://auth.example.com\"",
+            "the token has a trailing slash",
+        ],
+    );
+    assert_absent(&r, "issuer-mismatch");
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn issuer_trailing_slash_on_the_server() {
+    let (r, code) = diagnose(json!({"iss": "https://auth.example.com"}), &["--iss", ISS]);
+    assert_finding(&r, "issuer-trailing-slash", "error");
+    assert_detail(
+        &r,
+        "issuer-trailing-slash",
+        &["the server has a trailing slash"],
+    );
+    assert_absent(&r, "issuer-mismatch");
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn audience_mismatch_string() {
+    let (r, code) = diagnose(
+        json!({"aud": "https://api.other.example.com"}),
+        &["--aud", AUD],
+    );
+    assert_finding(&r, "audience-mismatch", "error");
+    assert_detail(
+        &r,
+        "audience-mismatch",
+        &["\"https://api.other.example.com\"", AUD],
+    );
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn audience_mismatch_array() {
+    let (r, code) = diagnose(
+        json!({"aud": ["https://billing.example.com", "my-spa-client"]}),
+        &["--aud", AUD],
+    );
+    assert_finding(&r, "audience-mismatch", "error");
+    assert_detail(
+        &r,
+        "audience-mismatch",
+        &["[\"https://billing.example.com\", \"my-spa-client\"]", AUD],
+    );
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn audience_mismatch_client_id_hint() {
+    let (r, _) = diagnose(json!({"aud": "my-spa-client"}), &["--aud", AUD]);
+    assert_detail(&r, "audience-mismatch", &["client id"]);
+}
+
+#[test]
+fn audience_match_in_array_passes() {
+    let (r, code) = diagnose(
+        json!({"aud": ["https://billing.example.com", AUD]}),
+        &["--aud", AUD],
+    );
+    assert_absent(&r, "audience-mismatch");
+    assert_absent(&r, "audience-missing");
+    assert_exit(&r, code, 0);
+}
+
+#[test]
+fn audience_missing() {
+    let (r, code) = diagnose(json!({"aud": null}), &["--aud", AUD]);
+    assert_finding(&r, "audience-missing", "error");
+    assert_detail(&r, "audience-missing", &["no `aud` claim", AUD]);
+    assert_absent(&r, "audience-mismatch");
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn missing_claim() {
+    let (r, code) = diagnose(json!({}), &["--require", "tenant_id", "--require", "sub"]);
+    assert_finding(&r, "missing-claim", "error");
+    assert_detail(&r, "missing-claim", &["`tenant_id`", "`iss`", "`scope`"]);
+    assert_eq!(
+        codes(&r).iter().filter(|c| *c == "missing-claim").count(),
+        1,
+        "sub is present"
+    );
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn scope_missing_from_scope_string() {
+    let (r, code) = diagnose(
+        json!({"scope": "read:orders profile"}),
+        &["--scope", "write:orders", "--scope", "read:orders"],
+    );
+    assert_finding(&r, "scope-missing", "error");
+    assert_detail(
+        &r,
+        "scope-missing",
+        &["`write:orders`", "`read:orders`, `profile`"],
+    );
+    assert_eq!(
+        codes(&r).iter().filter(|c| *c == "scope-missing").count(),
+        1
+    );
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn scope_missing_when_no_scope_claim() {
+    let (r, code) = diagnose(json!({"scope": null}), &["--scope", "read:orders"]);
+    assert_finding(&r, "scope-missing", "error");
+    assert_detail(&r, "scope-missing", &["grants no scopes"]);
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn scope_missing_from_scp_array() {
+    let (r, code) = diagnose(
+        json!({"scope": null, "scp": ["Orders.Read"]}),
+        &["--scope", "Orders.Write"],
+    );
+    assert_finding(&r, "scope-missing", "error");
+    assert_detail(&r, "scope-missing", &["`Orders.Write`", "`Orders.Read`"]);
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn scope_granted_by_scp_array_passes() {
+    let (r, code) = diagnose(
+        json!({"scope": null, "scp": ["Orders.Read", "Orders.Write"]}),
+        &["--scope", "Orders.Write"],
+    );
+    assert_absent(&r, "scope-missing");
+    assert_exit(&r, code, 0);
+}
+
+#[test]
+fn scope_in_permissions_is_pointed_out() {
+    let (r, _) = diagnose(
+        json!({"permissions": ["write:orders"]}),
+        &["--scope", "write:orders"],
+    );
+    assert_detail(&r, "scope-missing", &["`permissions`"]);
+}
+
+#[test]
+fn claim_mismatch() {
+    let (r, code) = diagnose(json!({"org_id": "org_456"}), &["--claim", "org_id=org_123"]);
+    assert_finding(&r, "claim-mismatch", "error");
+    assert_detail(
+        &r,
+        "claim-mismatch",
+        &["`org_id`", "\"org_123\"", "\"org_456\""],
+    );
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn claim_mismatch_when_claim_absent() {
+    let (r, code) = diagnose(json!({}), &["--claim", "org_id=org_123"]);
+    assert_finding(&r, "claim-mismatch", "error");
+    assert_detail(&r, "claim-mismatch", &["no `org_id` claim"]);
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn claim_mismatch_dotted_path_into_array() {
+    let (r, code) = diagnose(
+        json!({"realm_access": {"roles": ["user", "auditor"]}}),
+        &["--claim", "realm_access.roles=admin"],
+    );
+    assert_finding(&r, "claim-mismatch", "error");
+    assert_detail(
+        &r,
+        "claim-mismatch",
+        &["`realm_access.roles`", "\"admin\"", "auditor"],
+    );
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn claim_dotted_path_array_membership_passes() {
+    let (r, code) = diagnose(
+        json!({"realm_access": {"roles": ["user", "admin"]}, "tenant": 42, "beta": true}),
+        &[
+            "--claim",
+            "realm_access.roles=admin",
+            "--claim",
+            "tenant=42",
+            "--claim",
+            "beta=true",
+        ],
+    );
+    assert_absent(&r, "claim-mismatch");
+    assert_exit(&r, code, 0);
+}
+
+#[test]
+fn pii_in_claims() {
+    let email = "alice.liddell@example.org";
+    let phone = "+14155550123";
+    let (r, code) = diagnose(
+        json!({"email": email, "phone_number": phone, "name": "Alice Liddell", "contact": "bob.w@example.net"}),
+        &[],
+    );
+    assert_finding(&r, "pii-in-claims", "warning");
+    assert_detail(
+        &r,
+        "pii-in-claims",
+        &[
+            "`email`",
+            "`phone_number`",
+            "`name`",
+            "`contact` (looks like an email address)",
+        ],
+    );
+    let d = detail(&r, "pii-in-claims");
+    for v in [email, phone, "Alice Liddell", "bob.w@example.net"] {
+        assert!(!d.contains(v), "value {v} in detail: {d}");
+    }
+    assert_exit(&r, code, 0);
+}
+
+#[test]
+fn secret_in_claims() {
+    let aws_key = format!("AKIA{}", "JWTAITESTKEY0001");
+    let (r, code) = diagnose(
+        json!({"password": "correct-horse-battery", "note": aws_key}),
+        &[],
+    );
+    assert_finding(&r, "secret-in-claims", "error");
+    assert_detail(
+        &r,
+        "secret-in-claims",
+        &["`password`", "`note` (looks like an API key)"],
+    );
+    let all = r.to_string();
+    for v in ["correct-horse-battery", aws_key.as_str()] {
+        assert!(!all.contains(v), "secret {v} in the report: {all}");
+    }
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn secret_in_claims_card_number() {
+    let card = luhn_card("400000000000000");
+    let (r, code) = diagnose(json!({"billing": {"pan": card}}), &[]);
+    assert_finding(&r, "secret-in-claims", "error");
+    assert_detail(
+        &r,
+        "secret-in-claims",
+        &["`billing` (looks like a payment card number)"],
+    );
+    assert!(!r.to_string().contains(&card), "card number in the report");
+    assert_exit(&r, code, 1);
+}

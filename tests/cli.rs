@@ -1,0 +1,635 @@
+//! The command-line contract of cli.md: usage errors (exit 2, one line on
+//! stderr, never a panic), `decode`, `explain-code`, where the token comes
+//! from (argument, `-`, pipe, file), `--help`, and the redaction promise of
+//! redaction.md as seen in every output format.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn valid() -> String {
+    hs256(valid_claims())
+}
+
+fn json_of(r: &Run) -> Value {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| {
+        panic!(
+            "expected JSON on stdout ({e}); exit {}\nstdout: {}\nstderr: {}",
+            r.code, r.stdout, r.stderr
+        )
+    })
+}
+
+// ---------------------------------------------------------------- usage errors
+
+#[test]
+fn empty_stdin_is_a_usage_error() {
+    let r = run(&["diagnose", "--now", NOW_ARG], Some(b""));
+    assert_usage_error(&r);
+    assert!(r.stderr.contains("empty"), "{}", r.stderr);
+}
+
+#[test]
+fn whitespace_only_input_is_a_usage_error() {
+    assert_usage_error(&run(
+        &["diagnose", "-", "--now", NOW_ARG],
+        Some(b"  \n\t \r\n"),
+    ));
+    assert_usage_error(&run(&["diagnose", "   ", "--now", NOW_ARG], None));
+}
+
+#[test]
+fn invalid_utf8_on_stdin_is_a_usage_error() {
+    let r = run(
+        &["diagnose", "--now", NOW_ARG],
+        Some(b"eyJhbGciOi\xff\xfe\xfd.e30.c2ln"),
+    );
+    assert_usage_error(&r);
+    assert!(r.stderr.contains("UTF-8"), "{}", r.stderr);
+}
+
+#[test]
+fn binary_garbage_with_nul_bytes_is_a_usage_error() {
+    let garbage: Vec<u8> = (0..512u32).map(|i| (i * 37 % 256) as u8).collect();
+    let r = run(&["diagnose", "--now", NOW_ARG], Some(&garbage));
+    assert_usage_error(&r);
+    assert!(
+        r.stderr.contains("NUL") || r.stderr.contains("binary"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn ten_megabytes_on_stdin_is_a_usage_error() {
+    let big = "eyJhbGciOiJIUzI1NiJ9.".repeat(10 * 1024 * 1024 / 21 + 1);
+    let r = run(&["diagnose", "--now", NOW_ARG], Some(big.as_bytes()));
+    assert_usage_error(&r);
+    assert!(r.stderr.contains("larger than"), "{}", r.stderr);
+}
+
+#[test]
+fn ten_megabyte_token_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("big.txt");
+    std::fs::write(&path, "a".repeat(10 * 1024 * 1024)).expect("write the big file");
+    let path = path.to_str().expect("utf-8 temp path");
+    assert_usage_error(&run(
+        &["diagnose", "--token-file", path, "--now", NOW_ARG],
+        None,
+    ));
+}
+
+#[test]
+fn token_file_that_does_not_exist_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let missing = dir.path().join("no-such-token.txt");
+    let missing = missing.to_str().expect("utf-8 temp path");
+    let r = run(
+        &["diagnose", "--token-file", missing, "--now", NOW_ARG],
+        None,
+    );
+    assert_usage_error(&r);
+    assert!(
+        r.stderr.contains("no-such-token.txt"),
+        "names the file: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn token_file_that_is_a_directory_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().to_str().expect("utf-8 temp path");
+    assert_usage_error(&run(
+        &["diagnose", "--token-file", path, "--now", NOW_ARG],
+        None,
+    ));
+}
+
+#[test]
+fn token_file_is_read() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("token.txt");
+    std::fs::write(&path, format!("{}\n", valid())).expect("write the token file");
+    let path = path.to_str().expect("utf-8 temp path");
+    let r = run(
+        &[
+            "diagnose",
+            "--token-file",
+            path,
+            "--now",
+            NOW_ARG,
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json_of(&r)["token"]["claims"]["iss"], ISS);
+}
+
+#[test]
+fn now_yesterday_is_a_usage_error() {
+    let r = run(&["diagnose", &valid(), "--now", "yesterday"], None);
+    assert_usage_error(&r);
+    assert!(r.stderr.contains("--now"), "{}", r.stderr);
+}
+
+#[test]
+fn claim_without_equals_is_a_usage_error() {
+    let r = run(
+        &[
+            "diagnose",
+            &valid(),
+            "--now",
+            NOW_ARG,
+            "--claim",
+            "noequals",
+        ],
+        None,
+    );
+    assert_usage_error(&r);
+    assert!(r.stderr.contains("NAME=VALUE"), "{}", r.stderr);
+}
+
+#[test]
+fn lowercase_alg_flag_is_a_usage_error() {
+    let r = run(
+        &["diagnose", &valid(), "--now", NOW_ARG, "--alg", "hs256"],
+        None,
+    );
+    assert_usage_error(&r);
+    assert!(
+        r.stderr.contains("HS256"),
+        "suggests the right name: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn usage_errors_do_not_echo_the_token() {
+    let t = valid();
+    let r = run(&["diagnose", &t, "--now", "yesterday"], None);
+    assert!(!r.all().contains(&t), "token echoed: {}", r.all());
+}
+
+// ---------------------------------------------------------------- token sources
+
+#[test]
+fn stdin_via_dash() {
+    let (r, code) = report_stdin(valid().as_bytes(), &["-"]);
+    assert_eq!(code, 0);
+    assert_eq!(r["token"]["claims"]["iss"], ISS);
+}
+
+#[test]
+fn stdin_via_pipe_without_argument() {
+    let (r, code) = report_stdin(format!("{}\n", valid()).as_bytes(), &[]);
+    assert_eq!(code, 0);
+    assert_eq!(r["token"]["claims"]["iss"], ISS);
+    assert_absent(&r, "input-extracted");
+}
+
+// ---------------------------------------------------------------- decode
+
+#[test]
+fn decode_shows_header_claims_times_and_signature_summary() {
+    let exp = NOW - (3 * 3600 + 12 * 60); // expired 3 h 12 min ago
+    let t = hs256(claims_with(json!({"exp": exp, "iat": exp - 3600})));
+    let sig = t.rsplit('.').next().unwrap_or_default().to_string();
+    let r = run(&["decode", &t, "--now", NOW_ARG], None);
+    assert_eq!(
+        r.code, 0,
+        "decode never fails on an expired token: {}",
+        r.stderr
+    );
+    assert_no_crash(&r);
+    let out = &r.stdout;
+    for needle in [
+        "header",
+        r#""alg":"HS256""#,
+        "claims",
+        ISS,
+        "2023-11-14 19:01:20 UTC",
+        "expired 3 h 12 min ago",
+        "4 h 12 min before now",
+        "signature",
+        "32 bytes (not shown)",
+    ] {
+        assert!(
+            out.contains(needle),
+            "decode output lacks {needle:?}:\n{out}"
+        );
+    }
+    assert!(!out.contains(&sig), "signature bytes shown:\n{out}");
+    assert!(!out.contains("user-4821"), "sub shown unmasked:\n{out}");
+}
+
+#[test]
+fn decode_shows_future_times_as_after_now() {
+    let r = run(&["decode", &valid(), "--now", NOW_ARG], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("2023-11-14 23:13:20 UTC, 1 h after now"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn decode_json() {
+    let r = run(
+        &["decode", &valid(), "--now", NOW_ARG, "--format", "json"],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json_of(&r);
+    assert_eq!(v["schema"], "jwtai.report/v1");
+    assert_eq!(v["token"]["kind"], "jws");
+    assert_eq!(v["token"]["header"], json!({"alg": "HS256", "typ": "JWT"}));
+    assert_eq!(v["token"]["claims"]["exp"], NOW + 3600);
+    assert_eq!(v["token"]["claims"]["iss"], ISS);
+    let sub = v["token"]["claims"]["sub"].as_str().unwrap_or("");
+    assert!(sub.starts_with("«masked:"), "sub masked: {sub}");
+    assert_eq!(
+        v["token"]["signature"],
+        json!({"present": true, "bytes": 32})
+    );
+    assert_eq!(v["now"], NOW);
+    // decode never verifies: no time or claim judgement.
+    assert_eq!(v["findings"], json!([]), "{v:#}");
+}
+
+#[test]
+fn decode_reports_structure_problems_only() {
+    let t = hs256(claims_with(json!({"exp": NOW - 20})));
+    let r = run(
+        &[
+            "decode",
+            &format!("Bearer {t}"),
+            "--now",
+            NOW_ARG,
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let v = json_of(&r);
+    assert!(has(&v, "input-extracted"), "{v:#}");
+    assert!(!has(&v, "expired"), "decode does not judge exp: {v:#}");
+    assert_eq!(r.code, 0);
+}
+
+// ---------------------------------------------------------------- explain-code
+
+#[test]
+fn explain_code_expired() {
+    let r = run(&["explain-code", "expired"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("expired (error)"), "{}", r.stdout);
+    assert!(r.stdout.contains("RFC 7519"), "{}", r.stdout);
+    assert!(r.stdout.contains("Fix: "), "{}", r.stdout);
+}
+
+#[test]
+fn explain_code_unknown_is_a_usage_error() {
+    let r = run(&["explain-code", "no-such-code"], None);
+    assert_usage_error(&r);
+    assert!(r.stderr.contains("--list"), "{}", r.stderr);
+}
+
+fn listed_codes() -> Vec<(String, String)> {
+    let r = run(&["explain-code", "--list"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            Some((words.next()?.to_string(), words.next()?.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn explain_code_list_has_every_offline_code_with_its_severity() {
+    let listed = listed_codes();
+    let severities = [
+        ("input-extracted", "info"),
+        ("bearer-prefix-duplicated", "error"),
+        ("jwe-token", "info"),
+        ("duplicate-json-keys", "warning"),
+        ("token-too-large", "warning"),
+        ("kid-suspicious", "error"),
+        ("issued-in-future", "warning"),
+        ("exp-missing", "warning"),
+        ("lifetime-too-long", "warning"),
+        ("pii-in-claims", "warning"),
+        ("secret-in-claims", "error"),
+    ];
+    for family in [STRUCTURE_CODES, HEADER_CODES, TIME_CODES, CLAIMS_CODES] {
+        for code in family {
+            let sev = listed
+                .iter()
+                .find(|(c, _)| c == code)
+                .map(|(_, s)| s.as_str())
+                .unwrap_or_else(|| panic!("`{code}` missing from explain-code --list: {listed:?}"));
+            let want = severities
+                .iter()
+                .find(|(c, _)| c == code)
+                .map_or("error", |(_, s)| *s);
+            assert_eq!(sev, want, "severity of `{code}`");
+        }
+    }
+}
+
+/// Every code of findings.md, including the families that need keys, a JWKS or `--error`.
+const ALL_CATALOG_CODES: &[&str] = &[
+    "alg-key-mismatch",
+    "algorithm-confusion",
+    "kid-missing",
+    "kid-not-found",
+    "signature-valid",
+    "signature-not-checked",
+    "signature-invalid",
+    "secret-whitespace",
+    "secret-encoding",
+    "wrong-kid",
+    "signature-length-mismatch",
+    "ecdsa-der-signature",
+    "psychic-signature",
+    "weak-secret",
+    "key-too-weak",
+    "private-key-supplied",
+    "jwks-fetch-failed",
+    "jwks-http-error",
+    "jwks-invalid",
+    "jwks-empty",
+    "jwks-key-unusable",
+    "jwks-duplicate-kid",
+    "error-text-matched",
+];
+
+#[test]
+fn explain_code_list_has_every_code_of_the_catalog() {
+    let listed: Vec<String> = listed_codes().into_iter().map(|(c, _)| c).collect();
+    let missing: Vec<&&str> = [
+        STRUCTURE_CODES,
+        HEADER_CODES,
+        TIME_CODES,
+        CLAIMS_CODES,
+        ALL_CATALOG_CODES,
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|c| !listed.iter().any(|l| l == *c))
+    .collect();
+    assert!(
+        missing.is_empty(),
+        "codes of findings.md missing from --list: {missing:?}"
+    );
+}
+
+// ---------------------------------------------------------------- help
+
+#[test]
+fn help_has_examples() {
+    for args in [
+        &["--help"][..],
+        &["diagnose", "--help"],
+        &["decode", "--help"],
+        &["explain-code", "--help"],
+    ] {
+        let r = run(args, None);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stdout.contains("Examples:"),
+            "{args:?} help has no examples:\n{}",
+            r.stdout
+        );
+        assert!(r.stdout.contains("jwtai "), "{args:?}:\n{}", r.stdout);
+    }
+}
+
+// ---------------------------------------------------------------- redaction
+
+struct Pii {
+    token: String,
+    /// Values that must never be printed without --reveal.
+    values: Vec<String>,
+    email: String,
+    sub: String,
+}
+
+fn pii_token() -> Pii {
+    let email = "alice.liddell@example.org".to_string();
+    let sub = "auth0|65f1c0ffee42".to_string();
+    let card = luhn_card("400000000000000");
+    let claims = claims_with(json!({
+        "sub": sub,
+        "email": email,
+        "phone_number": "+14155550123",
+        "name": "Alice Liddell",
+        "ip": "203.0.113.77",
+        "payment": {"card": card},
+        "contact": {"backup": "liddell.family@example.net"},
+        "org": "acme-corp",
+    }));
+    Pii {
+        token: hs256(claims),
+        values: vec![
+            email.clone(),
+            "+14155550123".into(),
+            "Alice Liddell".into(),
+            sub.clone(),
+            "65f1c0ffee42".into(),
+            "203.0.113.77".into(),
+            card,
+            "liddell.family@example.net".into(),
+        ],
+        email,
+        sub,
+    }
+}
+
+/// The raw token and its segments: never in any output.
+fn token_parts(t: &str) -> Vec<String> {
+    let mut parts: Vec<String> = t.split('.').map(str::to_string).collect();
+    parts.push(t.to_string());
+    parts
+}
+
+fn assert_nothing_leaks(r: &Run, pii: &Pii, what: &str) {
+    assert_no_crash(r);
+    let all = r.all();
+    for v in &pii.values {
+        assert!(
+            !all.contains(v.as_str()),
+            "{what}: personal value {v:?} printed:\n{all}"
+        );
+    }
+    for p in token_parts(&pii.token) {
+        assert!(
+            !all.contains(&p),
+            "{what}: token or segment {p:?} printed:\n{all}"
+        );
+    }
+}
+
+#[test]
+fn redaction_json_human_and_markdown_show_no_pii_token_or_signature() {
+    let pii = pii_token();
+    // --claim makes a finding quote the (personal) claim value.
+    let flags = [
+        "--now", NOW_ARG, "--iss", ISS, "--aud", AUD, "--claim", "name=Bob",
+    ];
+    for format in ["json", "human", "markdown"] {
+        let mut args = vec!["diagnose", pii.token.as_str(), "--format", format];
+        args.extend_from_slice(&flags);
+        let r = run(&args, None);
+        assert_eq!(
+            r.code,
+            1,
+            "secret-in-claims (card) and claim-mismatch are errors: {}",
+            r.all()
+        );
+        assert_nothing_leaks(&r, &pii, format);
+        if format == "json" {
+            let v = json_of(&r);
+            assert!(
+                has(&v, "pii-in-claims") && has(&v, "secret-in-claims"),
+                "{v:#}"
+            );
+            for name in ["email", "phone_number", "name", "sub", "ip"] {
+                let shown = v["token"]["claims"][name].as_str().unwrap_or("");
+                assert!(shown.starts_with("«masked:"), "{name} not masked: {shown}");
+            }
+            assert!(
+                v["token"]["claims"]["email"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("«masked:email:25:"),
+                "masked value keeps type and length: {}",
+                v["token"]["claims"]["email"]
+            );
+            assert_eq!(v["token"]["claims"]["iss"], ISS, "registered claims kept");
+        }
+    }
+}
+
+#[test]
+fn redaction_holds_for_stdin_wrappers_and_decode() {
+    let pii = pii_token();
+    let wrapped = format!("Authorization: Bearer {}", pii.token);
+    let r = run(&["diagnose", "--now", NOW_ARG], Some(wrapped.as_bytes()));
+    assert_nothing_leaks(&r, &pii, "diagnose via stdin");
+    for format in ["human", "json", "markdown"] {
+        let r = run(
+            &["decode", &pii.token, "--now", NOW_ARG, "--format", format],
+            None,
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_nothing_leaks(&r, &pii, &format!("decode {format}"));
+    }
+}
+
+#[test]
+fn reveal_shows_claims_but_never_the_signature() {
+    let pii = pii_token();
+    let r = run(
+        &["diagnose", &pii.token, "--now", NOW_ARG, "--reveal"],
+        None,
+    );
+    assert_no_crash(&r);
+    assert!(
+        r.stdout.contains(&pii.email),
+        "--reveal shows the email:\n{}",
+        r.stdout
+    );
+    let sig = pii.token.rsplit('.').next().unwrap_or_default();
+    assert!(
+        !r.all().contains(sig),
+        "signature printed with --reveal:\n{}",
+        r.all()
+    );
+    assert!(
+        !r.all().contains(&pii.token),
+        "raw token printed with --reveal"
+    );
+}
+
+#[test]
+fn mask_flag_masks_a_claim() {
+    let pii = pii_token();
+    let (v, _) = report(&[&pii.token, "--mask", "org"]);
+    let org = v["token"]["claims"]["org"].as_str().unwrap_or("");
+    assert!(org.starts_with("«masked:string:9:"), "org masked: {org}");
+    assert!(!v.to_string().contains("acme-corp"), "{v:#}");
+    // Without the flag, an ordinary value is shown.
+    let (v, _) = report(&[&pii.token]);
+    assert_eq!(v["token"]["claims"]["org"], "acme-corp");
+}
+
+#[test]
+fn keep_flag_shows_sub() {
+    let pii = pii_token();
+    let (v, _) = report(&[&pii.token, "--keep", "sub"]);
+    assert_eq!(v["token"]["claims"]["sub"], pii.sub.as_str());
+    let email = v["token"]["claims"]["email"].as_str().unwrap_or("");
+    assert!(
+        email.starts_with("«masked:"),
+        "--keep sub keeps only sub: {email}"
+    );
+}
+
+#[test]
+fn masked_hash_is_stable_for_equal_values() {
+    let pii = pii_token();
+    let (a, _) = report(&[&pii.token]);
+    let (b, _) = report(&[&pii.token]);
+    assert_eq!(
+        a["token"]["claims"]["email"], b["token"]["claims"]["email"],
+        "JWTAI_MASK_KEY pins the hash"
+    );
+}
+
+#[test]
+fn redaction_masks_values_quoted_with_json_escapes() {
+    let name = r#"Alice "Al" Liddell"#;
+    let t = hs256(claims_with(json!({"name": name})));
+    for format in ["json", "human", "markdown"] {
+        let r = run(
+            &[
+                "diagnose", &t, "--now", NOW_ARG, "--claim", "name=Bob", "--format", format,
+            ],
+            None,
+        );
+        let all = r.all();
+        for piece in ["Alice", "Liddell"] {
+            assert!(
+                !all.contains(piece),
+                "{format}: {piece:?} of the masked name printed:\n{all}"
+            );
+        }
+    }
+}
+
+#[test]
+fn redaction_masks_emails_nested_in_registered_claims() {
+    let owner = "carol.owner@example.org";
+    let t = hs256(claims_with(
+        json!({"groups": [{"id": "g-17", "owner": owner}]}),
+    ));
+    for format in ["json", "human", "markdown"] {
+        let r = run(
+            &["diagnose", &t, "--now", NOW_ARG, "--format", format],
+            None,
+        );
+        assert!(
+            !r.all().contains(owner),
+            "{format}: nested email printed:\n{}",
+            r.all()
+        );
+    }
+}

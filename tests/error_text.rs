@@ -1,0 +1,598 @@
+//! `--error` / `--error-file`: the library's message, matched against the
+//! knowledge base, weighed against this token's findings.
+//!
+//! The whole knowledge base is checked in-process through
+//! `jwtai::errortext::match_error`; the real binary runs for a representative
+//! entry of each major library and for every behaviour of the report
+//! (extracted expectations, ranking, disagreement, redaction, exit status).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use jwtai::alg::Alg;
+use jwtai::errortext::{self, match_error};
+use jwtai::sign::{SigningKey, sign_token};
+use serde_json::{Value, json};
+
+/// Every time claim is judged at this instant (2023-11-14 22:13:20 UTC).
+const NOW: &str = "1700000000";
+
+// ------------------------------------------------------------------ helpers
+
+fn hs256() -> SigningKey {
+    SigningKey::generate(Alg::HS256).expect("HS256 key")
+}
+
+fn claims(exp: i64) -> Value {
+    json!({
+        "iss": "https://auth.example.com/",
+        "sub": "user-1",
+        "aud": "https://api.example.com",
+        "iat": exp - 3600,
+        "exp": exp,
+    })
+}
+
+/// Valid at [`NOW`].
+fn valid_claims() -> Value {
+    claims(1_700_003_600)
+}
+
+/// Expired 10 000 s before [`NOW`].
+fn expired_claims() -> Value {
+    claims(1_699_990_000)
+}
+
+fn token(claims: &Value) -> String {
+    let key = hs256();
+    sign_token(&json!({"alg": "HS256", "typ": "JWT"}), claims, &key).expect("sign")
+}
+
+fn jwtai() -> Command {
+    let mut cmd = Command::cargo_bin("jwtai").expect("the jwtai binary is built by cargo test");
+    let cache = std::env::temp_dir().join("jwtai-error-text-tests-unused-cache");
+    cmd.env("NO_COLOR", "1")
+        .env("JWTAI_CACHE_DIR", cache)
+        .env_remove("JWTAI_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .timeout(Duration::from_secs(60));
+    cmd
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Out {
+    let out = jwtai().args(args).output().expect("run jwtai");
+    Out {
+        code: out
+            .status
+            .code()
+            .unwrap_or_else(|| panic!("jwtai {args:?} killed by a signal")),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+struct Report {
+    code: i32,
+    json: Value,
+    stdout: String,
+}
+
+impl Report {
+    fn findings(&self) -> &[Value] {
+        self.json["findings"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    fn codes(&self) -> Vec<&str> {
+        self.findings()
+            .iter()
+            .filter_map(|f| f["code"].as_str())
+            .collect()
+    }
+
+    fn has(&self, code: &str) -> bool {
+        self.codes().contains(&code)
+    }
+
+    fn finding(&self, code: &str) -> &Value {
+        self.findings()
+            .iter()
+            .find(|f| f["code"] == code)
+            .unwrap_or_else(|| panic!("no `{code}` in {:?}\n{}", self.codes(), self.stdout))
+    }
+
+    fn detail(&self, code: &str) -> &str {
+        self.finding(code)["detail"].as_str().unwrap_or_default()
+    }
+
+    /// Codes of the error-severity findings, in report order.
+    fn errors(&self) -> Vec<&str> {
+        self.findings()
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .filter_map(|f| f["code"].as_str())
+            .collect()
+    }
+}
+
+/// `diagnose TOKEN --now NOW --format json EXTRA...`, stdout parsed.
+fn diagnose(token: &str, extra: &[&str]) -> Report {
+    let mut args = vec!["diagnose", token, "--now", NOW, "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}), exit {}\nstdout: {}\nstderr: {}",
+            out.code, out.stdout, out.stderr
+        )
+    });
+    Report {
+        code: out.code,
+        json,
+        stdout: out.stdout,
+    }
+}
+
+// ------------------------------------------------------------------ knowledge base
+
+#[test]
+fn every_knowledge_base_example_is_attributed_to_its_library() {
+    let kb = errortext::knowledge_base().expect("the knowledge base loads");
+    assert!(kb.len() >= 90, "only {} entries", kb.len());
+    let mut wrong = Vec::new();
+    for entry in kb {
+        match match_error(&entry.example).first() {
+            None => wrong.push(format!("{}: no match for its own example", entry.id)),
+            Some(m) if m.library() != entry.library => wrong.push(format!(
+                "{} ({}): matched {} ({}) first",
+                entry.id,
+                entry.library,
+                m.entry.id,
+                m.library()
+            )),
+            Some(_) => {}
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} entries:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn representative_examples_are_matched_by_the_binary() {
+    let kb = errortext::knowledge_base().expect("the knowledge base loads");
+    let libraries = [
+        "node jsonwebtoken",
+        "PyJWT",
+        "golang-jwt",
+        "jose (panva)",
+        "Microsoft.IdentityModel",
+        "jjwt",
+        "Rust jsonwebtoken",
+        "Nimbus JOSE+JWT",
+        "aws-jwt-verify (Cognito)",
+        "auth0 java-jwt",
+        "Firebase Admin SDK (Node)",
+        "Spring Security",
+    ];
+    let t = token(&valid_claims());
+    let mut seen = BTreeSet::new();
+    for library in libraries {
+        let Some(entry) = kb.iter().find(|e| e.library == library) else {
+            panic!("no knowledge base entry for {library}");
+        };
+        let report = diagnose(&t, &["--error", &entry.example]);
+        assert!(
+            report.has("error-text-matched"),
+            "{}: {:?}",
+            entry.id,
+            report.codes()
+        );
+        assert!(!report.has("error-text-unknown"), "{}", entry.id);
+        let evidence = &report.finding("error-text-matched")["evidence"];
+        assert_eq!(evidence["library"], library, "{}: {evidence}", entry.id);
+        assert!(
+            report.detail("error-text-matched").contains(library),
+            "{}: {}",
+            entry.id,
+            report.detail("error-text-matched")
+        );
+        seen.insert(library);
+    }
+    assert_eq!(seen.len(), libraries.len());
+}
+
+// ------------------------------------------------------------------ values taken from the message
+
+#[test]
+fn expected_audience_is_taken_from_the_message_and_ranked_first() {
+    let mut c = expired_claims();
+    c["aud"] = json!("https://api.example.org");
+    let t = token(&c);
+
+    // Without the message: no audience expectation, `expired` leads.
+    let plain = diagnose(&t, &[]);
+    assert!(!plain.has("audience-mismatch"), "{:?}", plain.codes());
+
+    let report = diagnose(
+        &t,
+        &[
+            "--error",
+            "JsonWebTokenError: jwt audience invalid. expected: https://api.example.com",
+        ],
+    );
+    assert!(report.has("audience-mismatch"), "{:?}", report.codes());
+    assert!(report.has("expired"), "{:?}", report.codes());
+    assert_eq!(
+        report.errors().first(),
+        Some(&"audience-mismatch"),
+        "{:?}",
+        report.errors()
+    );
+    let aud = report.detail("audience-mismatch");
+    assert!(aud.contains("https://api.example.com"), "{aud}");
+    let matched = report.finding("error-text-matched");
+    assert_eq!(matched["evidence"]["library"], "node jsonwebtoken");
+    assert!(
+        matched["evidence"]["explained_by"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("audience-mismatch"))),
+        "{matched}"
+    );
+    let detail = report.detail("error-text-matched");
+    assert!(detail.contains("--aud https://api.example.com"), "{detail}");
+    assert_eq!(report.code, 1);
+}
+
+#[test]
+fn expected_issuer_is_taken_from_the_message_and_ranked_first() {
+    let mut c = expired_claims();
+    c["iss"] = json!("https://login.other.example.net/");
+    let t = token(&c);
+
+    let report = diagnose(
+        &t,
+        &[
+            "--error",
+            "JsonWebTokenError: jwt issuer invalid. expected: https://auth.example.com/",
+        ],
+    );
+    assert!(report.has("issuer-mismatch"), "{:?}", report.codes());
+    assert_eq!(
+        report.errors().first(),
+        Some(&"issuer-mismatch"),
+        "{:?}",
+        report.errors()
+    );
+    assert!(
+        report
+            .detail("error-text-matched")
+            .contains("--iss https://auth.example.com/"),
+        "{}",
+        report.detail("error-text-matched")
+    );
+    assert_eq!(report.code, 1);
+}
+
+#[test]
+fn an_explicit_aud_flag_wins_over_the_message() {
+    let t = token(&valid_claims());
+    let report = diagnose(
+        &t,
+        &[
+            "--aud",
+            "https://api.example.com",
+            "--error",
+            "JsonWebTokenError: jwt audience invalid. expected: https://elsewhere.example.com",
+        ],
+    );
+    assert!(!report.has("audience-mismatch"), "{:?}", report.codes());
+    let detail = report.detail("error-text-matched");
+    assert!(
+        !detail.contains("Expectations taken from the message"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("different token") || detail.contains("another value"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn every_audience_the_message_lists_is_expected() {
+    let t = token(&valid_claims());
+    let report = diagnose(
+        &t,
+        &[
+            "--error",
+            "JsonWebTokenError: jwt audience invalid. expected: api://other or https://api.example.com",
+        ],
+    );
+    assert!(!report.has("audience-mismatch"), "{:?}", report.codes());
+    assert!(
+        report
+            .detail("error-text-matched")
+            .contains("--aud api://other, https://api.example.com"),
+        "{}",
+        report.detail("error-text-matched")
+    );
+}
+
+// ------------------------------------------------------------------ agreement and disagreement
+
+#[test]
+fn expiry_error_on_a_valid_token_points_at_the_clock_or_another_token() {
+    let t = token(&valid_claims());
+    let report = diagnose(&t, &["--error", "TokenExpiredError: jwt expired"]);
+
+    assert!(!report.has("expired"), "{:?}", report.codes());
+    let detail = report.detail("error-text-matched");
+    assert!(detail.contains("clock"), "{detail}");
+    assert!(detail.contains("different"), "{detail}");
+    let matched = report.finding("error-text-matched");
+    assert_eq!(matched["evidence"]["library"], "node jsonwebtoken");
+    assert_eq!(matched["evidence"]["explained_by"], json!([]));
+    assert_eq!(report.code, 0, "{}", report.stdout);
+}
+
+#[test]
+fn agreeing_error_ranks_the_explaining_finding_first() {
+    let t = token(&expired_claims());
+    // `--alg RS256` adds alg-not-allowed, which normally outranks `expired`.
+    let plain = diagnose(&t, &["--alg", "RS256"]);
+    assert_eq!(
+        plain.errors().first(),
+        Some(&"alg-not-allowed"),
+        "baseline: {:?}",
+        plain.errors()
+    );
+
+    let report = diagnose(&t, &["--alg", "RS256", "--error", "Signature has expired"]);
+
+    assert_eq!(
+        report.errors().first(),
+        Some(&"expired"),
+        "{:?}",
+        report.errors()
+    );
+    let matched = report.finding("error-text-matched");
+    assert_eq!(matched["evidence"]["library"], "PyJWT");
+    assert!(
+        matched["evidence"]["explained_by"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("expired"))),
+        "{matched}"
+    );
+    assert!(report.detail("error-text-matched").contains("`expired`"));
+    assert_eq!(report.code, 1);
+}
+
+#[test]
+
+fn a_message_quoting_another_token_audience_says_a_different_token_reached_the_server() {
+    let t = token(&valid_claims());
+    let report = diagnose(
+        &t,
+        &[
+            "--error",
+            "IDX10214: Audience validation failed. Audiences: 'api://wrong'. Did not match: validationParameters.ValidAudience: 'api://my-api' or validationParameters.ValidAudiences: 'null'.",
+        ],
+    );
+    let detail = report.detail("error-text-matched");
+    assert!(detail.contains("different token"), "{detail}");
+}
+
+#[test]
+
+fn a_message_quoting_another_kid_says_a_different_token_reached_the_server() {
+    let key = hs256();
+    let t = sign_token(
+        &json!({"alg": "HS256", "typ": "JWT", "kid": "xyz"}),
+        &valid_claims(),
+        &key,
+    )
+    .expect("sign");
+    let report = diagnose(
+        &t,
+        &[
+            "--error",
+            "SigningKeyNotFoundError: Unable to find a signing key that matches 'abc'",
+        ],
+    );
+    assert_eq!(
+        report.finding("error-text-matched")["evidence"]["library"],
+        "jwks-rsa"
+    );
+    let detail = report.detail("error-text-matched");
+    assert!(detail.contains("different token"), "{detail}");
+}
+
+#[test]
+fn unknown_text_is_error_text_unknown() {
+    let t = token(&valid_claims());
+    let report = diagnose(
+        &t,
+        &[
+            "--error",
+            "upstream connect error or disconnect/reset before headers",
+        ],
+    );
+    assert!(report.has("error-text-unknown"), "{:?}", report.codes());
+    assert!(!report.has("error-text-matched"), "{:?}", report.codes());
+    assert_eq!(report.finding("error-text-unknown")["severity"], "info");
+    assert_eq!(report.code, 0);
+}
+
+// ------------------------------------------------------------------ --error-file and usage errors
+
+#[test]
+fn error_file_with_a_coloured_node_stack_trace_is_matched() {
+    let trace = "\
+2024-01-15T10:30:00.123Z ERROR [api] request failed: GET /v1/orders 401
+\u{1b}[31mTokenExpiredError: jwt expired\u{1b}[39m
+    at /app/node_modules/jsonwebtoken/verify.js:190:21
+    at getSecret (/app/node_modules/jsonwebtoken/verify.js:97:14)
+    at authenticate (/app/src/middleware/auth.js:22:9) {
+  expiredAt: 2023-11-14T19:26:40.000Z
+}
+";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("trace.log");
+    std::fs::write(&path, trace).expect("write trace");
+    let t = token(&expired_claims());
+
+    let report = diagnose(&t, &["--error-file", path.to_str().expect("utf-8 path")]);
+
+    let matched = report.finding("error-text-matched");
+    assert_eq!(matched["evidence"]["library"], "node jsonwebtoken");
+    assert_eq!(matched["evidence"]["line"], 2);
+    assert!(!report.stdout.contains('\u{1b}'), "colour codes leaked");
+    assert_eq!(report.errors().first(), Some(&"expired"));
+}
+
+#[test]
+fn error_file_with_crlf_and_non_utf8_bytes_is_matched() {
+    let mut bytes = b"caf\xe9 log line\r\n".to_vec();
+    bytes.extend_from_slice(b"jwt.exceptions.ExpiredSignatureError: Signature has expired\r\n");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("trace.log");
+    std::fs::write(&path, bytes).expect("write trace");
+    let t = token(&expired_claims());
+
+    let report = diagnose(&t, &["--error-file", path.to_str().expect("utf-8 path")]);
+
+    let matched = report.finding("error-text-matched");
+    assert_eq!(matched["evidence"]["library"], "PyJWT");
+    assert_eq!(matched["evidence"]["line"], 2);
+}
+
+#[test]
+fn error_and_error_file_together_are_a_usage_error() {
+    let t = token(&valid_claims());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("trace.log");
+    std::fs::write(&path, "TokenExpiredError: jwt expired").expect("write trace");
+    let out = run(&[
+        "diagnose",
+        &t,
+        "--now",
+        NOW,
+        "--error",
+        "jwt expired",
+        "--error-file",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}
+
+#[test]
+fn an_error_file_that_is_a_directory_is_a_usage_error() {
+    let t = token(&valid_claims());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(&[
+        "diagnose",
+        &t,
+        "--now",
+        NOW,
+        "--error-file",
+        dir.path().to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}
+
+#[test]
+fn a_missing_error_file_is_a_usage_error() {
+    let t = token(&valid_claims());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no-such-trace.log");
+    let out = run(&[
+        "diagnose",
+        &t,
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "--error-file",
+        missing.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(
+        out.code, 2,
+        "stdout: {}\nstderr: {}",
+        out.stdout, out.stderr
+    );
+    assert!(!out.stderr.trim().is_empty());
+    assert!(!out.stderr.contains(&t) && !out.stdout.contains(&t));
+}
+
+#[test]
+fn an_empty_error_is_a_usage_error() {
+    let t = token(&valid_claims());
+    for empty in ["", "   \n"] {
+        let out = run(&[
+            "diagnose", &t, "--now", NOW, "--format", "json", "--error", empty,
+        ]);
+        assert_eq!(
+            out.code, 2,
+            "{empty:?}: stdout: {}\nstderr: {}",
+            out.stdout, out.stderr
+        );
+        assert!(out.stderr.contains("--error"), "{}", out.stderr);
+    }
+}
+
+// ------------------------------------------------------------------ secrets
+
+/// Neither the token nor its signature segment may appear in any output.
+fn assert_absent(token: &str, out: &str, what: &str) {
+    let signature = token.rsplit('.').next().unwrap_or(token);
+    assert!(!out.contains(token), "{what}: the token leaked:\n{out}");
+    assert!(
+        !out.contains(signature),
+        "{what}: the signature segment leaked:\n{out}"
+    );
+}
+
+#[test]
+fn the_diagnosed_token_pasted_in_the_error_text_never_appears_in_the_output() {
+    let t = token(&valid_claims());
+    let error = format!(
+        "JsonWebTokenError: invalid signature\n    at verify (/app/auth.js:10:3)\n  token: {t}\n"
+    );
+    for format in ["json", "human", "markdown"] {
+        let out = run(&[
+            "diagnose", &t, "--now", NOW, "--format", format, "--error", &error,
+        ]);
+        assert_ne!(out.code, 2, "{}", out.stderr);
+        assert_absent(&t, &out.stdout, format);
+        assert_absent(&t, &out.stderr, format);
+    }
+}
+
+#[test]
+
+fn another_token_quoted_by_the_error_text_never_appears_in_the_output() {
+    let t = token(&valid_claims());
+    let other = token(&expired_claims());
+    // A message whose quoted value (the "expected audience") is a token.
+    let error = format!("JsonWebTokenError: jwt audience invalid. expected: {other}");
+    for format in ["json", "human", "markdown"] {
+        let out = run(&[
+            "diagnose", &t, "--now", NOW, "--format", format, "--error", &error,
+        ]);
+        assert_ne!(out.code, 2, "{}", out.stderr);
+        assert_absent(&other, &out.stdout, format);
+        assert_absent(&other, &out.stderr, format);
+    }
+}

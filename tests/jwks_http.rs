@@ -1,0 +1,916 @@
+//! `--jwks-uri` and `--discover` against a real HTTP server on 127.0.0.1:0.
+//!
+//! Each test starts its own scripted server ([`http_support::Server`]), runs
+//! the real `jwtai` binary with a fresh `JWTAI_CACHE_DIR`, and asserts on the
+//! JSON report *and* on what the server received. Nothing leaves the machine.
+
+mod http_support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use http_support::{BodyMode, Reply, Server, dead_port};
+use jwtai::alg::Alg;
+use jwtai::sign::{SigningKey, sign_token};
+use serde_json::{Value, json};
+
+/// Every time claim is judged at this instant (2023-11-14 22:13:20 UTC).
+const NOW: &str = "1700000000";
+
+// ------------------------------------------------------------------ helpers
+
+fn key() -> SigningKey {
+    SigningKey::generate(Alg::ES256).expect("ES256 key")
+}
+
+/// Valid at [`NOW`]: issued 1000 s before, expires an hour after.
+fn valid_claims() -> Value {
+    json!({
+        "iss": "https://auth.example.com/",
+        "sub": "user-1",
+        "aud": "https://api.example.com",
+        "iat": 1_699_999_000,
+        "exp": 1_700_003_600,
+    })
+}
+
+/// Expired 10 000 s before [`NOW`]: an offline finding that network
+/// failures must not hide.
+fn expired_claims() -> Value {
+    json!({
+        "iss": "https://auth.example.com/",
+        "sub": "user-1",
+        "aud": "https://api.example.com",
+        "iat": 1_699_986_400,
+        "exp": 1_699_990_000,
+    })
+}
+
+fn token(key: &SigningKey, kid: Option<&str>, claims: &Value) -> String {
+    let mut header = json!({"alg": key.alg().name(), "typ": "JWT"});
+    if let Some(kid) = kid {
+        header["kid"] = json!(kid);
+    }
+    sign_token(&header, claims, key).expect("sign")
+}
+
+fn set(keys: &[Value]) -> Value {
+    json!({ "keys": keys })
+}
+
+fn jwtai(cache: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("jwtai").expect("the jwtai binary is built by cargo test");
+    cmd.env("NO_COLOR", "1")
+        .env("JWTAI_CACHE_DIR", cache)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("JWTAI_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .timeout(Duration::from_secs(60));
+    cmd
+}
+
+struct Out {
+    code: i32,
+    json: Value,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn codes(&self) -> Vec<&str> {
+        self.json["findings"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|f| f["code"].as_str()).collect())
+            .unwrap_or_default()
+    }
+
+    fn has(&self, code: &str) -> bool {
+        self.codes().contains(&code)
+    }
+
+    fn finding(&self, code: &str) -> &Value {
+        self.json["findings"]
+            .as_array()
+            .and_then(|a| a.iter().find(|f| f["code"] == code))
+            .unwrap_or_else(|| panic!("no `{code}` finding in {:?}\n{}", self.codes(), self.stdout))
+    }
+
+    fn detail(&self, code: &str) -> String {
+        self.finding(code)["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn assert_has(&self, code: &str) {
+        assert!(
+            self.has(code),
+            "expected `{code}` in {:?}\nstdout: {}\nstderr: {}",
+            self.codes(),
+            self.stdout,
+            self.stderr
+        );
+    }
+
+    fn assert_lacks(&self, code: &str) {
+        assert!(
+            !self.has(code),
+            "unexpected `{code}` in {:?}\nstdout: {}",
+            self.codes(),
+            self.stdout
+        );
+    }
+}
+
+fn diagnose_in(cache: &Path, token: &str, extra: &[&str]) -> Out {
+    let mut cmd = jwtai(cache);
+    cmd.args(["diagnose", token, "--now", NOW, "--format", "json"])
+        .args(extra);
+    let out = cmd.output().expect("run jwtai");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let code = out
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("jwtai killed by a signal\nstderr: {stderr}"));
+    let json: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("stdout is not JSON ({e}), exit {code}\nstdout: {stdout}\nstderr: {stderr}")
+    });
+    assert_eq!(json["schema"], "jwtai.report/v1");
+    assert!(
+        !stdout.contains(token),
+        "the raw token appears in the report"
+    );
+    Out {
+        code,
+        json,
+        stdout,
+        stderr,
+    }
+}
+
+/// `diagnose TOKEN --jwks-uri URL` with a fresh cache directory.
+fn diagnose_uri(token: &str, url: &str, extra: &[&str]) -> Out {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let mut args = vec!["--jwks-uri", url];
+    args.extend_from_slice(extra);
+    diagnose_in(cache.path(), token, &args)
+}
+
+/// A network failure: reported as `jwks-fetch-failed` of `kind`, and the
+/// offline findings (the token is expired) still come through.
+fn assert_fetch_failed(out: &Out, kind: &str) {
+    out.assert_has("jwks-fetch-failed");
+    let f = out.finding("jwks-fetch-failed");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["evidence"]["kind"], kind, "{f}");
+    out.assert_has("expired");
+    out.assert_lacks("signature-valid");
+    assert_eq!(out.code, 1);
+    assert_eq!(out.json["verdict"], "rejected");
+}
+
+// ------------------------------------------------------------------ happy path
+
+#[test]
+fn jwks_uri_verifies_the_signature_and_sends_a_jwtai_user_agent() {
+    let server = Server::start();
+    let k = key();
+    server.route("/jwks", Reply::json(&set(&[k.public_jwk("k1")])));
+    let t = token(&k, Some("k1"), &valid_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    out.assert_has("signature-valid");
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(out.json["verdict"], "accepted");
+    assert!(out.detail("signature-valid").contains("k1"));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].method, "GET");
+    assert_eq!(requests[0].path, "/jwks");
+    let ua = requests[0].header("user-agent").unwrap_or_default();
+    assert!(ua.contains("jwtai/"), "User-Agent: {ua:?}");
+}
+
+// ------------------------------------------------------------------ cache
+
+#[test]
+fn rotation_refetches_once_when_the_cached_set_lacks_the_kid() {
+    let server = Server::start();
+    let old = key();
+    let new = key();
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[old.public_jwk("k-old")])).header("Cache-Control", "max-age=600"),
+    );
+    let t = token(&new, Some("k-new"), &valid_claims());
+    let cache = tempfile::tempdir().expect("tempdir");
+    let url = server.url("/jwks");
+
+    // First run fills the cache with the pre-rotation set.
+    let first = diagnose_in(cache.path(), &t, &["--jwks-uri", &url]);
+    first.assert_has("kid-not-found");
+    first.assert_lacks("jwks-cache-stale");
+    assert_eq!(server.hits("/jwks"), 1);
+
+    // The issuer rotates: the set now holds the new key too.
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[old.public_jwk("k-old"), new.public_jwk("k-new")]))
+            .header("Cache-Control", "max-age=600"),
+    );
+    let second = diagnose_in(cache.path(), &t, &["--jwks-uri", &url]);
+    second.assert_has("jwks-cache-stale");
+    second.assert_has("signature-valid");
+    second.assert_lacks("kid-not-found");
+    assert!(
+        second.detail("jwks-cache-stale").contains("k-new"),
+        "{}",
+        second.detail("jwks-cache-stale")
+    );
+    assert_eq!(second.code, 0, "{}", second.stdout);
+    assert_eq!(server.hits("/jwks"), 2, "exactly one re-fetch on kid miss");
+
+    // The re-fetched set was cached: a third run needs no request.
+    let third = diagnose_in(cache.path(), &t, &["--jwks-uri", &url]);
+    third.assert_has("signature-valid");
+    third.assert_lacks("jwks-cache-stale");
+    assert_eq!(server.hits("/jwks"), 2);
+}
+
+#[test]
+fn a_fresh_cached_set_is_reused_without_a_request() {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[k.public_jwk("k1")])).header("Cache-Control", "max-age=600"),
+    );
+    let t = token(&k, Some("k1"), &valid_claims());
+    let cache = tempfile::tempdir().expect("tempdir");
+    let url = server.url("/jwks");
+
+    for _ in 0..2 {
+        let out = diagnose_in(cache.path(), &t, &["--jwks-uri", &url]);
+        out.assert_has("signature-valid");
+        out.assert_lacks("jwks-cache-stale");
+    }
+    assert_eq!(server.hits("/jwks"), 1);
+}
+
+#[test]
+fn no_cache_fetches_every_time_and_writes_nothing() {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[k.public_jwk("k1")])).header("Cache-Control", "max-age=600"),
+    );
+    let t = token(&k, Some("k1"), &valid_claims());
+    let cache = tempfile::tempdir().expect("tempdir");
+    let url = server.url("/jwks");
+
+    for _ in 0..2 {
+        let out = diagnose_in(cache.path(), &t, &["--jwks-uri", &url, "--no-cache"]);
+        out.assert_has("signature-valid");
+    }
+    assert_eq!(server.hits("/jwks"), 2);
+    let written: Vec<_> = std::fs::read_dir(cache.path())
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(written.is_empty(), "--no-cache wrote {written:?}");
+}
+
+// ------------------------------------------------------------------ kid
+
+#[test]
+fn kid_not_in_the_set_is_kid_not_found_naming_the_available_kids() {
+    let server = Server::start();
+    let (signer, a, b) = (key(), key(), key());
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[a.public_jwk("k-alpha"), b.public_jwk("k-beta")])),
+    );
+    let t = token(&signer, Some("k-gamma"), &valid_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    out.assert_has("kid-not-found");
+    let detail = out.detail("kid-not-found");
+    for kid in ["k-gamma", "k-alpha", "k-beta"] {
+        assert!(detail.contains(kid), "{kid} not in {detail}");
+    }
+    out.assert_lacks("signature-valid");
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn no_kid_with_two_keys_is_kid_missing() {
+    let server = Server::start();
+    let (signer, other) = (key(), key());
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[
+            other.public_jwk("k-other"),
+            signer.public_jwk("k-signer"),
+        ])),
+    );
+    let t = token(&signer, None, &valid_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    out.assert_has("kid-missing");
+    out.assert_has("signature-valid");
+    assert_eq!(out.finding("kid-missing")["severity"], "warning");
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}
+
+// ------------------------------------------------------------------ HTTP and body problems
+
+#[test]
+fn http_404_is_jwks_http_error() {
+    let server = Server::start();
+    let t = token(&key(), Some("k1"), &expired_claims());
+    // No route: the server answers 404.
+    let out = diagnose_uri(&t, &server.url("/wrong/jwks"), &[]);
+
+    out.assert_has("jwks-http-error");
+    assert!(out.detail("jwks-http-error").contains("404"));
+    assert_eq!(out.finding("jwks-http-error")["evidence"]["status"], 404);
+    out.assert_has("expired");
+    assert_eq!(out.code, 1);
+    assert_eq!(server.hits("/wrong/jwks"), 1);
+}
+
+#[test]
+fn http_500_is_jwks_http_error() {
+    let server = Server::start();
+    server.route("/jwks", Reply::new(500, "text/plain", "upstream exploded"));
+    let t = token(&key(), Some("k1"), &expired_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    out.assert_has("jwks-http-error");
+    assert!(out.detail("jwks-http-error").contains("500"));
+    out.assert_has("expired");
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn an_html_login_page_is_jwks_invalid() {
+    let server = Server::start();
+    server.route(
+        "/jwks",
+        Reply::new(
+            200,
+            "text/html; charset=utf-8",
+            "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form action=\"/login\"><input name=\"username\"><input type=\"password\" name=\"password\"></form></body></html>",
+        ),
+    );
+    let t = token(&key(), Some("k1"), &valid_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    out.assert_has("jwks-invalid");
+    let detail = out.detail("jwks-invalid");
+    assert!(detail.contains("HTML"), "{detail}");
+    assert!(detail.contains("login"), "{detail}");
+    out.assert_lacks("signature-valid");
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn invalid_json_is_jwks_invalid() {
+    let server = Server::start();
+    server.route(
+        "/jwks",
+        Reply::new(200, "application/json", "{\"keys\": [ {\"kty\": \"EC\", "),
+    );
+    let t = token(&key(), Some("k1"), &valid_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    out.assert_has("jwks-invalid");
+    out.assert_lacks("jwks-empty");
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn an_empty_set_is_jwks_empty() {
+    let server = Server::start();
+    server.route("/jwks", Reply::json(&json!({"keys": []})));
+    let t = token(&key(), Some("k1"), &valid_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    out.assert_has("jwks-empty");
+    out.assert_lacks("jwks-invalid");
+    out.assert_lacks("signature-valid");
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn an_encryption_key_in_the_set_is_unusable_but_the_signing_key_verifies() {
+    let server = Server::start();
+    let (signer, enc) = (key(), key());
+    let mut enc_jwk = enc.public_jwk("k-enc");
+    enc_jwk["use"] = json!("enc");
+    enc_jwk["alg"] = json!("ECDH-ES");
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[signer.public_jwk("k-sig"), enc_jwk])),
+    );
+    let t = token(&signer, Some("k-sig"), &valid_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    out.assert_has("jwks-key-unusable");
+    out.assert_has("signature-valid");
+    assert!(out.detail("jwks-key-unusable").contains("k-enc"));
+    assert_eq!(out.finding("jwks-key-unusable")["severity"], "warning");
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}
+
+#[test]
+fn two_keys_with_one_kid_are_jwks_duplicate_kid() {
+    let server = Server::start();
+    let (signer, other) = (key(), key());
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[other.public_jwk("k1"), signer.public_jwk("k1")])),
+    );
+    let t = token(&signer, Some("k1"), &valid_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    out.assert_has("jwks-duplicate-kid");
+    assert!(out.detail("jwks-duplicate-kid").contains("k1"));
+    assert_eq!(out.finding("jwks-duplicate-kid")["severity"], "warning");
+}
+
+// ------------------------------------------------------------------ network failures
+
+#[test]
+fn a_slow_server_times_out_and_the_offline_findings_remain() {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[k.public_jwk("k1")])).delay(Duration::from_secs(3)),
+    );
+    let t = token(&k, Some("k1"), &expired_claims());
+
+    // The process ending at all (within the harness timeout) and reporting
+    // the timeout is the assertion; no wall-clock bound that could flake.
+    let out = diagnose_uri(&t, &server.url("/jwks"), &["--timeout", "1"]);
+
+    assert_fetch_failed(&out, "timeout");
+    let detail = out.detail("jwks-fetch-failed");
+    assert!(detail.contains("timed out"), "{detail}");
+}
+
+#[test]
+fn a_body_that_stalls_times_out_while_reading_the_body() {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[k.public_jwk("k1")]))
+            .mode(BodyMode::StallAfter(10, Duration::from_secs(3))),
+    );
+    let t = token(&k, Some("k1"), &expired_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &["--timeout", "1"]);
+
+    assert_fetch_failed(&out, "timeout");
+    let detail = out.detail("jwks-fetch-failed");
+    assert!(detail.contains("body"), "{detail}");
+}
+
+#[test]
+fn a_connection_closed_mid_body_is_jwks_fetch_failed() {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[k.public_jwk("k1")])).mode(BodyMode::CutAfter(20)),
+    );
+    let t = token(&k, Some("k1"), &expired_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    assert_fetch_failed(&out, "interrupted");
+    assert!(out.detail("jwks-fetch-failed").contains("closed"));
+}
+
+fn oversize_body() -> Vec<u8> {
+    // 2 MiB of syntactically plausible JSON, over the 1 MiB limit.
+    let mut body = b"{\"keys\": [], \"padding\": \"".to_vec();
+    body.resize(2 * 1024 * 1024, b'a');
+    body.extend_from_slice(b"\"}");
+    body
+}
+
+#[test]
+fn an_oversize_body_with_content_length_is_too_large() {
+    let server = Server::start();
+    server.route(
+        "/jwks",
+        Reply::new(200, "application/json", oversize_body()),
+    );
+    let t = token(&key(), Some("k1"), &expired_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    assert_fetch_failed(&out, "too-large");
+    assert!(out.detail("jwks-fetch-failed").contains("larger than"));
+}
+
+#[test]
+fn an_oversize_body_without_content_length_is_too_large() {
+    let server = Server::start();
+    server.route(
+        "/jwks",
+        Reply::new(200, "application/json", oversize_body()).mode(BodyMode::UntilClose),
+    );
+    let t = token(&key(), Some("k1"), &expired_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    assert_fetch_failed(&out, "too-large");
+}
+
+#[test]
+fn connection_refused_is_jwks_fetch_failed() {
+    let port = dead_port();
+    let t = token(&key(), Some("k1"), &expired_claims());
+
+    let out = diagnose_uri(&t, &format!("http://127.0.0.1:{port}/jwks"), &[]);
+
+    assert_fetch_failed(&out, "refused");
+    assert!(out.detail("jwks-fetch-failed").contains(&port.to_string()));
+}
+
+#[test]
+fn a_302_redirect_to_the_set_is_followed() {
+    let server = Server::start();
+    let k = key();
+    server.route("/old/jwks", Reply::redirect("/jwks"));
+    server.route("/jwks", Reply::json(&set(&[k.public_jwk("k1")])));
+    let t = token(&k, Some("k1"), &valid_claims());
+
+    let out = diagnose_uri(&t, &server.url("/old/jwks"), &[]);
+
+    out.assert_has("signature-valid");
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(server.hits("/old/jwks"), 1);
+    assert_eq!(server.hits("/jwks"), 1);
+}
+
+// ------------------------------------------------------------------ discovery
+
+fn discovery_token(server: &Server, k: &SigningKey) -> String {
+    let mut claims = valid_claims();
+    claims["iss"] = json!(server.base());
+    token(k, Some("k1"), &claims)
+}
+
+#[test]
+fn discover_follows_the_issuer_document_to_the_set() {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/.well-known/openid-configuration",
+        Reply::json(&json!({"issuer": server.base(), "jwks_uri": server.url("/keys")})),
+    );
+    server.route("/keys", Reply::json(&set(&[k.public_jwk("k1")])));
+    let t = discovery_token(&server, &k);
+    let cache = tempfile::tempdir().expect("tempdir");
+
+    let out = diagnose_in(cache.path(), &t, &["--discover"]);
+
+    out.assert_has("signature-valid");
+    out.assert_lacks("discovery-issuer-mismatch");
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(server.hits("/.well-known/openid-configuration"), 1);
+    assert_eq!(server.hits("/keys"), 1);
+}
+
+#[test]
+fn discover_with_another_issuer_in_the_document_is_discovery_issuer_mismatch() {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/.well-known/openid-configuration",
+        Reply::json(&json!({
+            "issuer": "https://login.other-tenant.example.com",
+            "jwks_uri": server.url("/keys"),
+        })),
+    );
+    server.route("/keys", Reply::json(&set(&[k.public_jwk("k1")])));
+    let t = discovery_token(&server, &k);
+    let cache = tempfile::tempdir().expect("tempdir");
+
+    let out = diagnose_in(cache.path(), &t, &["--discover"]);
+
+    out.assert_has("discovery-issuer-mismatch");
+    let f = out.finding("discovery-issuer-mismatch");
+    assert_eq!(f["evidence"]["expected"], json!(server.base()));
+    assert_eq!(
+        f["evidence"]["found"],
+        "https://login.other-tenant.example.com"
+    );
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn discover_with_a_missing_document_is_jwks_http_error() {
+    let server = Server::start();
+    let k = key();
+    let t = discovery_token(&server, &k);
+    let cache = tempfile::tempdir().expect("tempdir");
+
+    let out = diagnose_in(cache.path(), &t, &["--discover"]);
+
+    out.assert_has("jwks-http-error");
+    assert!(
+        out.detail("jwks-http-error")
+            .contains("openid-configuration")
+    );
+    assert_eq!(server.hits("/.well-known/openid-configuration"), 1);
+    assert_eq!(out.code, 1);
+}
+
+// ------------------------------------------------------------------ more cache behaviour
+
+#[test]
+fn a_re_fetch_that_still_lacks_the_kid_says_so() {
+    let server = Server::start();
+    let (old, new) = (key(), key());
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[old.public_jwk("k-old")])).header("Cache-Control", "max-age=600"),
+    );
+    let t = token(&new, Some("k-new"), &valid_claims());
+    let cache = tempfile::tempdir().expect("tempdir");
+    let url = server.url("/jwks");
+
+    diagnose_in(cache.path(), &t, &["--jwks-uri", &url]).assert_has("kid-not-found");
+    let second = diagnose_in(cache.path(), &t, &["--jwks-uri", &url]);
+
+    second.assert_has("jwks-cache-stale");
+    second.assert_has("kid-not-found");
+    assert!(
+        second.detail("jwks-cache-stale").contains("still lacks"),
+        "{}",
+        second.detail("jwks-cache-stale")
+    );
+    assert_eq!(server.hits("/jwks"), 2);
+    assert_eq!(second.code, 1);
+}
+
+#[test]
+fn a_no_store_response_is_not_cached() {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[k.public_jwk("k1")])).header("Cache-Control", "no-store"),
+    );
+    let t = token(&k, Some("k1"), &valid_claims());
+    let cache = tempfile::tempdir().expect("tempdir");
+    let url = server.url("/jwks");
+
+    for _ in 0..2 {
+        diagnose_in(cache.path(), &t, &["--jwks-uri", &url]).assert_has("signature-valid");
+    }
+    assert_eq!(server.hits("/jwks"), 2);
+}
+
+#[test]
+fn an_error_response_is_not_cached() {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/jwks",
+        Reply::new(500, "text/plain", "down").header("Cache-Control", "max-age=600"),
+    );
+    let t = token(&k, Some("k1"), &valid_claims());
+    let cache = tempfile::tempdir().expect("tempdir");
+    let url = server.url("/jwks");
+
+    diagnose_in(cache.path(), &t, &["--jwks-uri", &url]).assert_has("jwks-http-error");
+    server.route("/jwks", Reply::json(&set(&[k.public_jwk("k1")])));
+    diagnose_in(cache.path(), &t, &["--jwks-uri", &url]).assert_has("signature-valid");
+    assert_eq!(server.hits("/jwks"), 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn cache_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start();
+    let k = key();
+    server.route("/jwks", Reply::json(&set(&[k.public_jwk("k1")])));
+    let t = token(&k, Some("k1"), &valid_claims());
+    let root = tempfile::tempdir().expect("tempdir");
+    let cache = root.path().join("nested").join("jwks");
+
+    diagnose_in(&cache, &t, &["--jwks-uri", &server.url("/jwks")]).assert_has("signature-valid");
+
+    let dir_mode = std::fs::metadata(&cache)
+        .expect("cache dir")
+        .permissions()
+        .mode();
+    assert_eq!(dir_mode & 0o077, 0, "cache dir mode {dir_mode:o}");
+    let files: Vec<_> = std::fs::read_dir(&cache)
+        .expect("read cache dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let mode = std::fs::metadata(&files[0])
+        .expect("cache file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "cache file mode {mode:o}");
+}
+
+// ------------------------------------------------------------------ more failures
+
+#[test]
+fn a_redirect_loop_gives_up() {
+    let server = Server::start();
+    server.route("/a", Reply::redirect("/b"));
+    server.route("/b", Reply::redirect("/a"));
+    let t = token(&key(), Some("k1"), &expired_claims());
+
+    let out = diagnose_uri(&t, &server.url("/a"), &[]);
+
+    assert_fetch_failed(&out, "too-many-redirects");
+    assert!(server.hits("/a") + server.hits("/b") <= 10);
+}
+
+#[test]
+fn a_redirect_to_another_scheme_is_refused() {
+    let server = Server::start();
+    server.route("/jwks", Reply::redirect("file:///etc/passwd"));
+    let t = token(&key(), Some("k1"), &expired_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    assert_fetch_failed(&out, "invalid-url");
+    assert!(!out.stdout.contains("root:"), "{}", out.stdout);
+}
+
+#[test]
+fn a_non_http_jwks_uri_is_jwks_fetch_failed() {
+    let t = token(&key(), Some("k1"), &expired_claims());
+    let out = diagnose_uri(&t, "file:///etc/passwd", &[]);
+    assert_fetch_failed(&out, "invalid-url");
+    assert!(out.detail("jwks-fetch-failed").contains("http"));
+}
+
+#[test]
+fn a_single_jwk_at_the_jwks_url_is_jwks_invalid() {
+    let server = Server::start();
+    let k = key();
+    server.route("/jwks", Reply::json(&k.public_jwk("k1")));
+    let t = token(&k, Some("k1"), &valid_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    out.assert_has("jwks-invalid");
+    assert!(
+        out.detail("jwks-invalid").contains("single JWK"),
+        "{}",
+        out.detail("jwks-invalid")
+    );
+}
+
+#[test]
+fn error_body_excerpts_redact_tokens_and_secrets() {
+    let server = Server::start();
+    let leaked = token(&key(), Some("leak"), &valid_claims());
+    let secret = "Zq3vT9xK2mW8pL5nR7bY4cF6hJ1dG0sAeU";
+    server.route(
+        "/jwks",
+        Reply::new(
+            404,
+            "text/plain",
+            format!("not found; debug: token={leaked} client_secret={secret}"),
+        ),
+    );
+    let t = token(&key(), Some("k1"), &valid_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+
+    let detail = out.detail("jwks-http-error");
+    assert!(detail.contains("not found"), "{detail}");
+    assert!(!out.stdout.contains(&leaked), "{detail}");
+    assert!(
+        !out.stdout
+            .contains(leaked.rsplit('.').next().unwrap_or("-")),
+        "{detail}"
+    );
+    assert!(!out.stdout.contains(secret), "{detail}");
+}
+
+#[test]
+fn invalid_timeouts_are_usage_errors() {
+    let t = token(&key(), Some("k1"), &valid_claims());
+    let cache = tempfile::tempdir().expect("tempdir");
+    for bad in ["0", "-1", "abc", "NaN", "inf"] {
+        let out = jwtai(cache.path())
+            .args(["diagnose", &t, "--now", NOW, "--format", "json"])
+            .args(["--jwks-uri", "http://127.0.0.1:9/jwks", "--timeout", bad])
+            .output()
+            .expect("run jwtai");
+        assert_eq!(out.status.code(), Some(2), "--timeout {bad}");
+    }
+}
+
+// ------------------------------------------------------------------ more discovery
+
+#[test]
+fn discover_without_any_issuer_is_jwks_fetch_failed() {
+    let k = key();
+    let mut c = valid_claims();
+    c.as_object_mut().expect("object").remove("iss");
+    let t = token(&k, Some("k1"), &c);
+    let cache = tempfile::tempdir().expect("tempdir");
+
+    let out = diagnose_in(cache.path(), &t, &["--discover"]);
+
+    out.assert_has("jwks-fetch-failed");
+    assert!(out.detail("jwks-fetch-failed").contains("--iss"));
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn discover_falls_back_to_the_iss_flag() {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/.well-known/openid-configuration",
+        Reply::json(&json!({"issuer": server.base(), "jwks_uri": server.url("/keys")})),
+    );
+    server.route("/keys", Reply::json(&set(&[k.public_jwk("k1")])));
+    let mut c = valid_claims();
+    c.as_object_mut().expect("object").remove("iss");
+    let t = token(&k, Some("k1"), &c);
+    let cache = tempfile::tempdir().expect("tempdir");
+
+    let out = diagnose_in(cache.path(), &t, &["--discover", "--iss", &server.base()]);
+
+    out.assert_has("signature-valid");
+    assert_eq!(server.hits("/keys"), 1);
+}
+
+#[test]
+fn discover_keeps_the_issuer_trailing_slash_for_the_comparison() {
+    let server = Server::start();
+    let k = key();
+    let issuer = format!("{}/", server.base());
+    server.route(
+        "/.well-known/openid-configuration",
+        Reply::json(&json!({"issuer": issuer, "jwks_uri": server.url("/keys")})),
+    );
+    server.route("/keys", Reply::json(&set(&[k.public_jwk("k1")])));
+    let mut c = valid_claims();
+    c["iss"] = json!(issuer);
+    let t = token(&k, Some("k1"), &c);
+    let cache = tempfile::tempdir().expect("tempdir");
+
+    let out = diagnose_in(cache.path(), &t, &["--discover"]);
+
+    out.assert_lacks("discovery-issuer-mismatch");
+    out.assert_has("signature-valid");
+    assert_eq!(server.hits("/.well-known/openid-configuration"), 1);
+}
+
+#[test]
+fn a_discovery_document_without_jwks_uri_is_jwks_invalid() {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/.well-known/openid-configuration",
+        Reply::json(&json!({"issuer": server.base()})),
+    );
+    let t = discovery_token(&server, &k);
+    let cache = tempfile::tempdir().expect("tempdir");
+
+    let out = diagnose_in(cache.path(), &t, &["--discover"]);
+
+    out.assert_has("jwks-invalid");
+    assert!(out.detail("jwks-invalid").contains("jwks_uri"));
+}

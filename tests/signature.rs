@@ -1,0 +1,937 @@
+//! The "Signature and keys" family of `findings.md`, and the header codes about
+//! keys (`alg-key-mismatch`, `algorithm-confusion`, `kid-missing`,
+//! `kid-not-found`), through the real binary.
+//!
+//! Every token and key is made here with `jwtai::sign` (throwaway keys), except
+//! a 1024-bit RSA signature: aws-lc-rs cannot generate or load RSA keys under
+//! 2048 bits (`SigningKey::generate_rsa` returns `RsaSize(1024)`), so that case
+//! uses the OpenSSL-made fixture `tests/data/keys/rsa1024-*`.
+//!
+//! Besides the findings, every run is checked for what must never be printed:
+//! the token's signature segment (all runs) and the secret (runs given one).
+
+mod signature_support;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use jwtai::alg::{Alg, Family};
+use jwtai::sign::{SigningKey, sign_token};
+use serde_json::json;
+use signature_support::*;
+
+// ---------------------------------------------------------------------------
+// 1. Round trip for every algorithm, with every way of giving the key.
+// ---------------------------------------------------------------------------
+
+macro_rules! round_trip {
+    ($($name:ident: $alg:ident,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                match Alg::$alg.family() {
+                    Family::Hmac => round_trip_hmac(Alg::$alg),
+                    _ => round_trip_public(Alg::$alg),
+                }
+            }
+        )*
+    };
+}
+
+round_trip! {
+    round_trip_hs256: HS256,
+    round_trip_hs384: HS384,
+    round_trip_hs512: HS512,
+    round_trip_rs256: RS256,
+    round_trip_rs384: RS384,
+    round_trip_rs512: RS512,
+    round_trip_ps256: PS256,
+    round_trip_ps384: PS384,
+    round_trip_ps512: PS512,
+    round_trip_es256: ES256,
+    round_trip_es384: ES384,
+    round_trip_es512: ES512,
+    round_trip_eddsa: EdDSA,
+}
+
+const SECRET_VAR: &str = "JWTAI_SIGNATURE_TEST_SECRET";
+const WRONG_VAR: &str = "JWTAI_SIGNATURE_TEST_WRONG";
+
+/// HS*: `--secret-file`, `--secret`, `--secret-env`, and a binary secret file;
+/// then three wrong secrets at once.
+fn round_trip_hmac(alg: Alg) {
+    let ws = Workspace::new();
+    // As long as the hash output, so no key-too-weak.
+    let secret = text_secret(64);
+    let tok = token(&hmac_key(alg, secret.as_bytes()), None);
+    let file = ws.file("hs.secret", &secret);
+
+    type Way<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>);
+    let ways: [Way; 3] = [
+        (vec!["--secret-file", &file], vec![]),
+        (vec!["--secret", &secret], vec![]),
+        (
+            vec!["--secret-env", SECRET_VAR],
+            vec![(SECRET_VAR, &secret)],
+        ),
+    ];
+    for (args, env) in &ways {
+        let out = ws.diagnose_with(&tok, args, NOW, env);
+        out.assert_accepted().assert_hidden(secret.as_bytes());
+    }
+
+    // 64 random bytes, not text: only a file can hold them.
+    let binary = key(alg);
+    let bin_secret = binary.hmac_secret().expect("HMAC secret").to_vec();
+    let bin_file = ws.file("binary.secret", &bin_secret);
+    ws.diagnose(&token(&binary, None), &["--secret-file", &bin_file])
+        .assert_accepted()
+        .assert_hidden(&bin_secret);
+
+    // The same token, three wrong secrets: each one is listed as tried.
+    let wrong = [text_secret(64), text_secret(64), text_secret(64)];
+    let wrong_file = ws.file("wrong.secret", &wrong[0]);
+    let out = ws.diagnose_with(
+        &tok,
+        &[
+            "--secret-file",
+            &wrong_file,
+            "--secret",
+            &wrong[1],
+            "--secret-env",
+            WRONG_VAR,
+        ],
+        NOW,
+        &[(WRONG_VAR, &wrong[2])],
+    );
+    out.assert_signature_codes(&["signature-invalid"])
+        .assert_exit(1, "rejected")
+        .assert_detail(
+            "signature-invalid",
+            &[
+                "3 key(s)",
+                &wrong_file,
+                "--secret",
+                &format!("${WRONG_VAR}"),
+            ],
+        )
+        .assert_hidden(secret.as_bytes());
+    for w in &wrong {
+        out.assert_hidden(w.as_bytes());
+    }
+}
+
+/// RS*/PS*/ES*/EdDSA: SPKI PEM (LF and CRLF), PKCS#1 PEM (RSA), JWK, JWK Set;
+/// then another key of the same type as PEM and as JWK Set.
+fn round_trip_public(alg: Alg) {
+    let ws = Workspace::new();
+    let k = key(alg);
+    let tok = token(&k, Some("k1"));
+
+    let mut files = vec![
+        ws.file("pub.pem", spki_pem(&k)),
+        ws.file("pub-crlf.pem", k.public_pem().expect("PEM")),
+        ws.file("pub.jwk.json", k.public_jwk("k1").to_string()),
+        ws.file("jwks.json", jwks(&[(&k, "k1")])),
+    ];
+    if matches!(alg.family(), Family::Rsa | Family::RsaPss) {
+        let pkcs1 = lf(&k.public_pem_pkcs1().expect("PKCS#1 PEM"));
+        assert!(pkcs1.starts_with("-----BEGIN RSA PUBLIC KEY-----"));
+        files.push(ws.file("pub-pkcs1.pem", pkcs1));
+    }
+    for path in &files {
+        ws.diagnose(&tok, &["--key", path])
+            .assert_accepted()
+            .assert_detail("signature-valid", &[path.as_str()]);
+    }
+
+    let other = key(alg);
+    let wrong_pem = ws.file("other.pem", spki_pem(&other));
+    let wrong_set = ws.file("other-jwks.json", jwks(&[(&other, "k1")]));
+    ws.diagnose(&tok, &["--key", &wrong_pem, "--key", &wrong_set])
+        .assert_signature_codes(&["signature-invalid"])
+        .assert_exit(1, "rejected")
+        .assert_detail("signature-invalid", &["2 key(s)", &wrong_pem, &wrong_set]);
+}
+
+// ---------------------------------------------------------------------------
+// 2. One test per code.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn signature_valid_names_the_key_it_verified_with() {
+    let ws = Workspace::new();
+    let k = key(Alg::ES256);
+    let set = ws.file("jwks.json", jwks(&[(&k, "prod-2024")]));
+    ws.diagnose(&token(&k, Some("prod-2024")), &["--key", &set])
+        .assert_accepted()
+        .assert_detail("signature-valid", &[&set, "prod-2024"]);
+}
+
+#[test]
+fn signature_not_checked_without_key_material() {
+    let ws = Workspace::new();
+    for k in [
+        key(Alg::ES256),
+        hmac_key(Alg::HS256, text_secret(40).as_bytes()),
+    ] {
+        let out = ws.diagnose(&token(&k, None), &[]);
+        out.assert_signature_codes(&["signature-not-checked"])
+            .assert_exit(0, "unverified");
+        let fix = out.finding("signature-not-checked")["fix"]
+            .as_str()
+            .expect("fix");
+        assert!(
+            fix.contains("--key") || fix.contains("--secret"),
+            "fix: {fix}"
+        );
+    }
+}
+
+#[test]
+fn signature_not_checked_is_absent_once_a_key_is_given() {
+    let ws = Workspace::new();
+    let k = key(Alg::ES256);
+    let pem = ws.file("pub.pem", spki_pem(&k));
+    ws.diagnose(&token(&k, None), &["--key", &pem])
+        .assert_accepted()
+        .assert_absent("signature-not-checked");
+}
+
+#[test]
+fn signature_invalid_when_the_payload_was_altered() {
+    let ws = Workspace::new();
+    let k = key(Alg::RS256);
+    let pem = ws.file("pub.pem", spki_pem(&k));
+    let tok = token(&k, None);
+    let forged_claims = json!({"iss": ISS, "aud": AUD, "iat": 1_699_999_400, "exp": 1_800_000_000});
+    let parts: Vec<&str> = tok.split('.').collect();
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64(forged_claims.to_string().as_bytes()),
+        parts[2]
+    );
+    ws.diagnose(&forged, &["--key", &pem])
+        .assert_signature_codes(&["signature-invalid"])
+        .assert_exit(1, "rejected")
+        .assert_detail("signature-invalid", &[&pem]);
+}
+
+#[test]
+fn secret_whitespace_trailing_newline_in_file() {
+    let ws = Workspace::new();
+    let secret = text_secret(40);
+    let tok = token(&hmac_key(Alg::HS256, secret.as_bytes()), None);
+    let file = ws.file("echo.secret", format!("{secret}\n"));
+    ws.diagnose(&tok, &["--secret-file", &file])
+        .assert_signature_codes(&["secret-whitespace"])
+        .assert_exit(1, "rejected")
+        .assert_detail("secret-whitespace", &["trailing newline", &file])
+        .assert_hidden(format!("{secret}\n").as_bytes());
+}
+
+#[test]
+fn secret_whitespace_trailing_crlf_in_env_var() {
+    let ws = Workspace::new();
+    let secret = text_secret(40);
+    let tok = token(&hmac_key(Alg::HS384, secret.as_bytes()), None);
+    let value = format!("{secret}\r\n");
+    ws.diagnose_with(
+        &tok,
+        &["--secret-env", SECRET_VAR],
+        NOW,
+        &[(SECRET_VAR, &value)],
+    )
+    .assert_signature_codes(&["secret-whitespace"])
+    .assert_exit(1, "rejected")
+    .assert_detail("secret-whitespace", &["CRLF"])
+    .assert_hidden(value.as_bytes());
+}
+
+#[test]
+fn secret_encoding_signer_decoded_the_base64_secret() {
+    let ws = Workspace::new();
+    let mut raw = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut raw).expect("random");
+    let configured = STANDARD.encode(raw);
+    let tok = token(&hmac_key(Alg::HS256, &raw), None);
+    let file = ws.file("b64.secret", &configured);
+    ws.diagnose(&tok, &["--secret-file", &file])
+        .assert_signature_codes(&["secret-encoding"])
+        .assert_exit(1, "rejected")
+        .assert_detail("secret-encoding", &["base64 decoding"])
+        .assert_hidden(configured.as_bytes())
+        .assert_hidden(&raw);
+}
+
+#[test]
+fn secret_encoding_signer_used_the_base64_text() {
+    let ws = Workspace::new();
+    let configured = text_secret(40);
+    let encoded = STANDARD.encode(configured.as_bytes());
+    let tok = token(&hmac_key(Alg::HS256, encoded.as_bytes()), None);
+    ws.diagnose_with(
+        &tok,
+        &["--secret-env", SECRET_VAR],
+        NOW,
+        &[(SECRET_VAR, &configured)],
+    )
+    .assert_signature_codes(&["secret-encoding"])
+    .assert_exit(1, "rejected")
+    .assert_detail("secret-encoding", &["base64 encoding"])
+    .assert_hidden(configured.as_bytes())
+    .assert_hidden(encoded.as_bytes());
+}
+
+#[test]
+fn wrong_kid_header_names_key_a_but_key_b_signed() {
+    let ws = Workspace::new();
+    let (a, b) = (key(Alg::RS256), key(Alg::RS256));
+    let set = ws.file("jwks.json", jwks(&[(&a, "key-a"), (&b, "key-b")]));
+    let tok = token(&b, Some("key-a"));
+    ws.diagnose(&tok, &["--key", &set])
+        .assert_code("wrong-kid")
+        .assert_absent("signature-invalid")
+        .assert_absent("kid-not-found")
+        .assert_exit(1, "rejected")
+        .assert_detail("wrong-kid", &["key-a", "key-b"]);
+}
+
+#[test]
+fn wrong_kid_absent_when_kid_names_the_signing_key() {
+    let ws = Workspace::new();
+    let (a, b) = (key(Alg::RS256), key(Alg::RS256));
+    let set = ws.file("jwks.json", jwks(&[(&a, "key-a"), (&b, "key-b")]));
+    ws.diagnose(&token(&b, Some("key-b")), &["--key", &set])
+        .assert_accepted()
+        .assert_absent("wrong-kid");
+}
+
+/// RS256 signed by a 1024-bit key (128-byte signature), verified with a 2048-bit key.
+#[test]
+fn signature_length_mismatch_rsa_1024_bit_signer_2048_bit_key() {
+    let ws = Workspace::new();
+    let tok = std::fs::read_to_string(fixture("keys/rsa1024-rs256.jwt")).expect("fixture");
+    let tok = tok.trim();
+    assert_eq!(signature(tok).len(), 128);
+    let pem = ws.file("pub2048.pem", spki_pem(&key(Alg::RS256)));
+    ws.diagnose(tok, &["--key", &pem])
+        .assert_signature_codes(&["signature-length-mismatch"])
+        .assert_exit(1, "rejected")
+        .assert_detail("signature-length-mismatch", &["128", "256", &pem]);
+}
+
+/// The same with keys made here: a 3072-bit signer (384-byte signature).
+#[test]
+fn signature_length_mismatch_rsa_3072_bit_signer_2048_bit_key() {
+    let ws = Workspace::new();
+    let signer = SigningKey::generate_rsa(Alg::RS256, 3072).expect("3072-bit key");
+    let tok = token(&signer, None);
+    assert_eq!(signature(&tok).len(), 384);
+    let pem = ws.file("pub2048.pem", spki_pem(&key(Alg::RS256)));
+    ws.diagnose(&tok, &["--key", &pem])
+        .assert_signature_codes(&["signature-length-mismatch"])
+        .assert_exit(1, "rejected")
+        .assert_detail("signature-length-mismatch", &["384", "256"]);
+}
+
+#[test]
+fn signature_length_mismatch_hs256_with_40_byte_signature() {
+    let ws = Workspace::new();
+    let secret = text_secret(40);
+    let tok = token(&hmac_key(Alg::HS256, secret.as_bytes()), None);
+    let mut sig = signature(&tok);
+    sig.extend_from_slice(&[0x5a; 8]);
+    let long = with_signature(&tok, &sig);
+    let file = ws.file("hs.secret", &secret);
+
+    ws.diagnose(&long, &["--secret-file", &file])
+        .assert_signature_codes(&["signature-length-mismatch"])
+        .assert_exit(1, "rejected")
+        .assert_detail("signature-length-mismatch", &["40", "32"])
+        .assert_hidden(secret.as_bytes());
+
+    // No key needed to see it.
+    ws.diagnose(&long, &[])
+        .assert_code("signature-length-mismatch")
+        .assert_absent("signature-valid")
+        .assert_absent("signature-invalid")
+        .assert_exit(1, "rejected");
+}
+
+/// ASN.1 DER `INTEGER` of a big-endian unsigned value.
+fn der_integer(be: &[u8]) -> Vec<u8> {
+    let start = be.iter().position(|&b| b != 0).unwrap_or(be.len() - 1);
+    let mut v = be[start..].to_vec();
+    if v[0] & 0x80 != 0 {
+        v.insert(0, 0);
+    }
+    let mut out = vec![0x02, v.len() as u8];
+    out.extend(v);
+    out
+}
+
+/// JOSE `R || S` to ASN.1 DER `SEQUENCE { INTEGER r, INTEGER s }`.
+fn rs_to_der(sig: &[u8]) -> Vec<u8> {
+    let (r, s) = sig.split_at(sig.len() / 2);
+    let mut body = der_integer(r);
+    body.extend(der_integer(s));
+    let mut out = vec![0x30];
+    if body.len() >= 0x80 {
+        out.push(0x81);
+    }
+    out.push(body.len() as u8);
+    out.extend(body);
+    out
+}
+
+#[test]
+fn der_encoder_of_this_test_is_sound() {
+    assert_eq!(der_integer(&[0, 0, 1]), [0x02, 1, 1]);
+    assert_eq!(der_integer(&[0x80]), [0x02, 2, 0, 0x80]);
+    assert_eq!(der_integer(&[0, 0]), [0x02, 1, 0]);
+    let der = rs_to_der(&[[0x7f; 32], [0x01; 32]].concat());
+    assert_eq!(&der[..4], &[0x30, 68, 0x02, 32]);
+    assert_eq!(der.len(), 70);
+    let long = rs_to_der(&[0xff; 132]);
+    assert_eq!(&long[..3], &[0x30, 0x81, 2 * (2 + 67)]);
+}
+
+#[test]
+fn ecdsa_der_signature_es256_and_es512() {
+    let ws = Workspace::new();
+    for alg in [Alg::ES256, Alg::ES512] {
+        let k = key(alg);
+        let tok = token(&k, None);
+        let der = with_signature(&tok, &rs_to_der(&signature(&tok)));
+        let pem = ws.file(&format!("{alg}.pem"), spki_pem(&k));
+        ws.diagnose(&der, &["--key", &pem])
+            .assert_signature_codes(&["ecdsa-der-signature"])
+            .assert_exit(1, "rejected")
+            .assert_detail("ecdsa-der-signature", &["DER", &pem]);
+        ws.diagnose(&der, &[])
+            .assert_code("ecdsa-der-signature")
+            .assert_absent("signature-valid")
+            .assert_absent("signature-invalid")
+            .assert_absent("signature-length-mismatch")
+            .assert_exit(1, "rejected");
+    }
+}
+
+#[test]
+fn psychic_signature_es256_zeros() {
+    let ws = Workspace::new();
+    let k = key(Alg::ES256);
+    let tok = token(&k, None);
+    let pem = ws.file("pub.pem", spki_pem(&k));
+    let zeros = with_signature(&tok, &[0u8; 64]);
+    for args in [vec![], vec!["--key", pem.as_str()]] {
+        ws.diagnose(&zeros, &args)
+            .assert_signature_codes(&["psychic-signature"])
+            .assert_exit(1, "rejected");
+    }
+    // r genuine, s = 0.
+    let mut sig = signature(&tok);
+    sig[32..].fill(0);
+    ws.diagnose(&with_signature(&tok, &sig), &["--key", &pem])
+        .assert_signature_codes(&["psychic-signature"])
+        .assert_exit(1, "rejected");
+}
+
+#[test]
+fn weak_secret_found_without_any_key() {
+    let ws = Workspace::new();
+    for secret in ["secret", "your-256-bit-secret"] {
+        let tok = token(&hmac_key(Alg::HS256, secret.as_bytes()), None);
+        ws.diagnose(&tok, &[])
+            .assert_signature_codes(&["weak-secret"])
+            .assert_exit(1, "rejected")
+            // Naming a public, well-known secret is allowed (findings.md).
+            .assert_detail("weak-secret", &[&format!("\"{secret}\"")]);
+    }
+}
+
+#[test]
+fn weak_secret_also_when_the_user_passes_it() {
+    let ws = Workspace::new();
+    for secret in ["secret", "your-256-bit-secret"] {
+        let tok = token(&hmac_key(Alg::HS256, secret.as_bytes()), None);
+        let file = ws.file("weak.secret", secret);
+        let out = ws.diagnose(&tok, &["--secret-file", &file]);
+        out.assert_signature_codes(&["weak-secret", "signature-valid", "key-too-weak"])
+            .assert_exit(1, "rejected");
+        // "secret" is also a word of every secret finding's text: only a
+        // secret of 8+ characters can be searched for.
+        if secret.len() >= 8 {
+            out.assert_hidden(secret.as_bytes());
+        }
+    }
+}
+
+#[test]
+fn key_too_weak_rsa_1024_bit_key_still_verifies() {
+    let ws = Workspace::new();
+    let tok = std::fs::read_to_string(fixture("keys/rsa1024-rs256.jwt")).expect("fixture");
+    let pem = fixture("keys/rsa1024-pub.pem");
+    let pem = pem.to_str().expect("UTF-8 path");
+    ws.diagnose(tok.trim(), &["--key", pem])
+        .assert_signature_codes(&["signature-valid", "key-too-weak"])
+        .assert_exit(0, "accepted")
+        .assert_detail("key-too-weak", &["1024"]);
+}
+
+#[test]
+fn key_too_weak_hmac_secret_shorter_than_the_hash() {
+    let ws = Workspace::new();
+    for (alg, len, need) in [
+        (Alg::HS256, 10, "32"),
+        (Alg::HS384, 32, "48"),
+        (Alg::HS512, 48, "64"),
+    ] {
+        let secret = text_secret(len);
+        let tok = token(&hmac_key(alg, secret.as_bytes()), None);
+        let file = ws.file("short.secret", &secret);
+        ws.diagnose(&tok, &["--secret-file", &file])
+            .assert_signature_codes(&["signature-valid", "key-too-weak"])
+            .assert_exit(0, "accepted")
+            .assert_detail("key-too-weak", &[&format!("{len} bytes"), need])
+            .assert_hidden(secret.as_bytes());
+    }
+}
+
+#[test]
+fn private_key_supplied_pkcs8_and_traditional_pem() {
+    let ws = Workspace::new();
+    let rsa = key(Alg::RS256);
+    let ec = key(Alg::ES256);
+    let ed = key(Alg::EdDSA);
+    let cases = [
+        (&rsa, lf(&rsa.private_pem().expect("PKCS#8")), "PRIVATE KEY"),
+        (
+            &rsa,
+            lf(&rsa.private_pem_traditional().expect("PKCS#1")),
+            "RSA PRIVATE KEY",
+        ),
+        (&ec, lf(&ec.private_pem().expect("PKCS#8")), "PRIVATE KEY"),
+        (
+            &ec,
+            lf(&ec.private_pem_traditional().expect("SEC1")),
+            "EC PRIVATE KEY",
+        ),
+        (&ed, lf(&ed.private_pem().expect("PKCS#8")), "PRIVATE KEY"),
+    ];
+    for (i, (k, pem, label)) in cases.iter().enumerate() {
+        assert!(
+            pem.starts_with(&format!("-----BEGIN {label}-----")),
+            "{pem}"
+        );
+        let path = ws.file(&format!("private-{i}.pem"), pem);
+        let out = ws.diagnose(&token(k, None), &["--key", &path]);
+        out.assert_signature_codes(&["signature-valid", "private-key-supplied"])
+            .assert_exit(0, "accepted")
+            .assert_detail("private-key-supplied", &[&path]);
+        for line in pem
+            .lines()
+            .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+        {
+            out.assert_hidden_text(line, "a line of the private key");
+        }
+    }
+}
+
+#[test]
+fn alg_key_mismatch_es256_token_with_p384_key() {
+    let ws = Workspace::new();
+    let tok = token(&key(Alg::ES256), None);
+    let pem = ws.file("p384.pem", spki_pem(&key(Alg::ES384)));
+    ws.diagnose(&tok, &["--key", &pem])
+        .assert_signature_codes(&["alg-key-mismatch"])
+        .assert_exit(1, "rejected")
+        .assert_detail("alg-key-mismatch", &["P-256", "P-384"]);
+}
+
+#[test]
+fn alg_key_mismatch_hs256_token_with_only_an_rsa_key_and_no_forgery() {
+    let ws = Workspace::new();
+    let secret = text_secret(40);
+    let tok = token(&hmac_key(Alg::HS256, secret.as_bytes()), None);
+    let pem = ws.file("rsa.pem", spki_pem(&key(Alg::RS256)));
+    ws.diagnose(&tok, &["--key", &pem])
+        .assert_signature_codes(&["alg-key-mismatch"])
+        .assert_exit(1, "rejected")
+        .assert_detail("alg-key-mismatch", &["HMAC", &pem]);
+}
+
+#[test]
+fn alg_key_mismatch_rs256_token_with_only_a_secret() {
+    let ws = Workspace::new();
+    let tok = token(&key(Alg::RS256), None);
+    let secret = text_secret(40);
+    ws.diagnose(&tok, &["--secret", &secret])
+        .assert_signature_codes(&["alg-key-mismatch"])
+        .assert_exit(1, "rejected")
+        .assert_detail("alg-key-mismatch", &["RSA", "--secret"])
+        .assert_hidden(secret.as_bytes());
+}
+
+/// An HS256 token forged with `hmac_secret` as key, checked against `--key key_file`.
+fn assert_confusion(ws: &Workspace, alg: Alg, key_file: &str, hmac_secret: &[u8], form: &str) {
+    let tok = token(&hmac_key(alg, hmac_secret), None);
+    ws.diagnose(&tok, &["--key", key_file])
+        .assert_signature_codes(&["algorithm-confusion"])
+        .assert_exit(1, "rejected")
+        .assert_detail("algorithm-confusion", &[key_file, form]);
+}
+
+#[test]
+fn algorithm_confusion_exact_pem_text() {
+    let ws = Workspace::new();
+    let k = key(Alg::RS256);
+    let pem = spki_pem(&k);
+    assert!(pem.ends_with("-----\n"));
+    let file = ws.file("rsa.pem", &pem);
+    for alg in [Alg::HS256, Alg::HS384, Alg::HS512] {
+        assert_confusion(&ws, alg, &file, pem.as_bytes(), "");
+    }
+}
+
+#[test]
+fn algorithm_confusion_pem_without_trailing_newline() {
+    let ws = Workspace::new();
+    let pem = spki_pem(&key(Alg::RS256));
+    let file = ws.file("rsa.pem", &pem);
+    assert_confusion(&ws, Alg::HS256, &file, pem.trim_end().as_bytes(), "without");
+}
+
+#[test]
+fn algorithm_confusion_pem_with_trailing_newline_file_without() {
+    let ws = Workspace::new();
+    let pem = spki_pem(&key(Alg::RS256));
+    let file = ws.file("rsa-no-newline.pem", pem.trim_end());
+    assert_confusion(
+        &ws,
+        Alg::HS256,
+        &file,
+        pem.as_bytes(),
+        "with a trailing newline",
+    );
+}
+
+#[test]
+fn algorithm_confusion_der_spki_bytes() {
+    let ws = Workspace::new();
+    let k = key(Alg::RS256);
+    let file = ws.file("rsa.pem", spki_pem(&k));
+    let der = k.public_spki_der().expect("DER");
+    assert_confusion(&ws, Alg::HS256, &file, &der, "DER");
+}
+
+#[test]
+fn algorithm_confusion_crlf_file_lf_secret() {
+    let ws = Workspace::new();
+    let k = key(Alg::RS256);
+    let crlf = k.public_pem().expect("PEM");
+    assert!(crlf.contains("\r\n"));
+    let file = ws.file("rsa-crlf.pem", &crlf);
+    assert_confusion(&ws, Alg::HS256, &file, lf(&crlf).as_bytes(), "LF");
+}
+
+#[test]
+fn algorithm_confusion_ec_and_pkcs1_keys() {
+    let ws = Workspace::new();
+    let ec = spki_pem(&key(Alg::ES256));
+    let ec_file = ws.file("ec.pem", &ec);
+    assert_confusion(&ws, Alg::HS256, &ec_file, ec.as_bytes(), "");
+    let pkcs1 = lf(&key(Alg::RS256).public_pem_pkcs1().expect("PKCS#1"));
+    let pkcs1_file = ws.file("rsa-pkcs1.pem", &pkcs1);
+    assert_confusion(&ws, Alg::HS256, &pkcs1_file, pkcs1.as_bytes(), "");
+}
+
+/// The server holds the key as a JWK; the attacker fetched it as SPKI PEM.
+#[test]
+fn algorithm_confusion_jwk_key_pem_secret() {
+    let ws = Workspace::new();
+    let k = key(Alg::RS256);
+    let file = ws.file("rsa.jwk.json", k.public_jwk("k1").to_string());
+    assert_confusion(&ws, Alg::HS256, &file, spki_pem(&k).as_bytes(), "PEM");
+}
+
+#[test]
+fn kid_missing_two_keys_and_no_kid() {
+    let ws = Workspace::new();
+    let (a, b) = (key(Alg::RS256), key(Alg::RS256));
+    let set = ws.file("jwks.json", jwks(&[(&a, "key-a"), (&b, "key-b")]));
+    for signer in [&a, &b] {
+        ws.diagnose(&token(signer, None), &["--key", &set])
+            .assert_signature_codes(&["signature-valid", "kid-missing"])
+            .assert_exit(0, "accepted")
+            .assert_detail("kid-missing", &["key-a", "key-b"]);
+    }
+}
+
+#[test]
+fn kid_missing_absent_with_a_single_key() {
+    let ws = Workspace::new();
+    let k = key(Alg::RS256);
+    let set = ws.file("jwks.json", jwks(&[(&k, "only")]));
+    ws.diagnose(&token(&k, None), &["--key", &set])
+        .assert_accepted()
+        .assert_absent("kid-missing");
+}
+
+#[test]
+fn kid_not_found_key_not_in_the_set() {
+    let ws = Workspace::new();
+    let (a, b, c) = (key(Alg::RS256), key(Alg::RS256), key(Alg::RS256));
+    let set = ws.file("jwks.json", jwks(&[(&a, "key-a"), (&b, "key-b")]));
+    ws.diagnose(&token(&c, Some("key-c")), &["--key", &set])
+        .assert_signature_codes(&["kid-not-found"])
+        .assert_exit(1, "rejected")
+        .assert_detail("kid-not-found", &["\"key-c\"", "\"key-a\"", "\"key-b\""]);
+}
+
+#[test]
+fn kid_not_found_even_when_a_key_of_the_set_verifies() {
+    let ws = Workspace::new();
+    let (a, b) = (key(Alg::ES256), key(Alg::ES256));
+    let set = ws.file("jwks.json", jwks(&[(&a, "key-a"), (&b, "key-b")]));
+    ws.diagnose(&token(&a, Some("key-old")), &["--key", &set])
+        .assert_code("kid-not-found")
+        .assert_absent("wrong-kid")
+        .assert_absent("signature-invalid")
+        .assert_exit(1, "rejected")
+        .assert_detail("kid-not-found", &["\"key-old\"", "\"key-a\"", "\"key-b\""]);
+}
+
+// ---------------------------------------------------------------------------
+// 4. Known answers: the RFC examples.
+// ---------------------------------------------------------------------------
+
+/// Before the RFC 7515 examples' `exp` (1300819380).
+const RFC_NOW: &str = "1300819000";
+
+fn rfc_vector(name: &str) -> (String, String, serde_json::Value) {
+    let text = std::fs::read_to_string(fixture(&format!("rfc/{name}"))).expect("RFC vector");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let compact = v["compact"].as_str().expect("compact").to_string();
+    let alg = v["alg"].as_str().expect("alg").to_string();
+    (compact, alg, v["jwk"].clone())
+}
+
+#[test]
+fn rfc7515_a2_rs256_verifies_with_its_jwk() {
+    let ws = Workspace::new();
+    let (compact, alg, jwk) = rfc_vector("rfc7515-a2-rs256.json");
+    assert_eq!(alg, "RS256");
+    let file = ws.file("a2.jwk.json", jwk.to_string());
+    let out = ws.diagnose_with(&compact, &["--key", &file], RFC_NOW, &[]);
+    out.assert_code("signature-valid")
+        .assert_absent("signature-invalid")
+        .assert_absent("expired");
+    assert_ne!(out.report["verdict"], "unverified");
+}
+
+#[test]
+fn rfc_vectors_all_verify_with_their_jwk() {
+    let ws = Workspace::new();
+    for name in [
+        "rfc7515-a1-hs256.json",
+        "rfc7515-a2-rs256.json",
+        "rfc7515-a3-es256.json",
+        "rfc7515-a4-es512.json",
+        "rfc7520-4.1-rs256.json",
+        "rfc7520-4.2-ps384.json",
+        "rfc7520-4.3-es512.json",
+        "rfc7520-4.4-hs256.json",
+        "rfc8037-a4-ed25519.json",
+    ] {
+        let (compact, _, jwk) = rfc_vector(name);
+        let file = ws.file(&format!("{name}.jwk"), jwk.to_string());
+        let out = ws.diagnose_with(&compact, &["--key", &file], RFC_NOW, &[]);
+        assert!(
+            out.has("signature-valid"),
+            "{name}: expected signature-valid, got {:?}",
+            out.codes()
+        );
+        out.assert_absent("signature-invalid");
+        if let Some(k) = jwk["k"].as_str() {
+            // The symmetric key, as the JWK holds it, never reaches the output.
+            out.assert_hidden_text(k, "the JWK's k");
+        }
+    }
+}
+
+#[test]
+fn rfc7515_a2_fails_with_another_rsa_key() {
+    let ws = Workspace::new();
+    let (compact, _, _) = rfc_vector("rfc7515-a2-rs256.json");
+    let (_, _, other) = rfc_vector("rfc7520-4.1-rs256.json");
+    let file = ws.file("other.jwk.json", other.to_string());
+    ws.diagnose_with(&compact, &["--key", &file], RFC_NOW, &[])
+        .assert_code("signature-invalid")
+        .assert_absent("signature-valid")
+        .assert_exit(1, "rejected");
+}
+
+// ---------------------------------------------------------------------------
+// 5. `--key` errors.
+// ---------------------------------------------------------------------------
+
+fn key_error(ws: &Workspace, path: &str) {
+    let tok = token(&key(Alg::ES256), None);
+    let run = ws.raw(
+        &[
+            "diagnose", &tok, "--key", path, "--now", NOW, "--format", "json",
+        ],
+        &[],
+    );
+    run.assert_usage_error();
+    assert!(
+        run.stderr.contains(path),
+        "the message names the file: {}",
+        run.stderr
+    );
+    let seg = tok.rsplit('.').next().expect("signature");
+    assert!(!run.stderr.contains(seg), "signature segment on stderr");
+}
+
+#[test]
+fn key_missing_file_is_a_usage_error() {
+    let ws = Workspace::new();
+    key_error(&ws, &ws.path("does-not-exist.pem"));
+}
+
+#[test]
+fn key_garbage_file_is_a_usage_error() {
+    let ws = Workspace::new();
+    key_error(
+        &ws,
+        &ws.file("garbage.pem", "this is not a key, just some text\n"),
+    );
+    key_error(
+        &ws,
+        &ws.file("binary.bin", [0xffu8, 0x00, 0x13, 0x37, 0xde, 0xad]),
+    );
+    key_error(
+        &ws,
+        &ws.file(
+            "truncated.pem",
+            "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n",
+        ),
+    );
+    key_error(
+        &ws,
+        &ws.file("broken.json", "{\"keys\": [ {\"kty\": \"RSA\", "),
+    );
+}
+
+#[test]
+fn key_empty_file_is_a_usage_error() {
+    let ws = Workspace::new();
+    key_error(&ws, &ws.file("empty.pem", ""));
+    key_error(&ws, &ws.file("blank.pem", "\n \n"));
+}
+
+/// `sign_token` with a hand-made header still round-trips (sanity of the helpers).
+#[test]
+fn helpers_build_what_the_binary_accepts() {
+    let ws = Workspace::new();
+    let k = key(Alg::EdDSA);
+    let tok = sign_token(&header(Alg::EdDSA, None), &claims(), &k).expect("sign");
+    assert_eq!(signing_input(&tok).split('.').count(), 2);
+    let pem = ws.file("ed.pem", spki_pem(&k));
+    ws.diagnose(&tok, &["--key", &pem]).assert_accepted();
+}
+
+// ---------------------------------------------------------------------------
+// Bugs found while writing these tests (ignored until fixed).
+// ---------------------------------------------------------------------------
+
+/// RFC 7638 thumbprint of an `oct` JWK holding `secret`: an unkeyed SHA-256 of
+/// the secret, enough to confirm a guessed secret offline.
+fn oct_thumbprint(secret: &[u8]) -> String {
+    let canonical = format!(r#"{{"k":"{}","kty":"oct"}}"#, b64(secret));
+    b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()).as_ref())
+}
+
+#[test]
+fn hmac_secret_thumbprint_is_not_in_the_report() {
+    let ws = Workspace::new();
+    let secret = text_secret(40);
+    let tok = token(&hmac_key(Alg::HS256, secret.as_bytes()), None);
+    let file = ws.file("hs.secret", &secret);
+    let wrong = text_secret(40);
+    for (s, f) in [(&secret, file), (&wrong, ws.file("wrong.secret", &wrong))] {
+        ws.diagnose(&tok, &["--secret-file", &f])
+            .assert_hidden(s.as_bytes())
+            .assert_hidden_text(
+                &oct_thumbprint(s.as_bytes()),
+                "the secret's SHA-256 thumbprint",
+            );
+    }
+}
+
+#[test]
+fn empty_secret_flag_is_a_usage_error() {
+    let ws = Workspace::new();
+    let tok = token(&hmac_key(Alg::HS256, text_secret(40).as_bytes()), None);
+    let run = ws.raw(
+        &[
+            "diagnose", &tok, "--secret", "", "--now", NOW, "--format", "json",
+        ],
+        &[],
+    );
+    run.assert_usage_error();
+}
+
+/// The only key given cannot verify anything (`use: enc`, X25519): the report
+/// must say so, not stay silent.
+#[test]
+fn unusable_key_is_not_silently_ignored() {
+    let ws = Workspace::new();
+    let rsa = key(Alg::RS256);
+    let mut enc = rsa.public_jwk("k1");
+    enc["use"] = json!("enc");
+    let mut x = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut x).expect("random");
+    let x25519 = json!({"kty": "OKP", "crv": "X25519", "x": b64(&x), "kid": "x"});
+    let ed = key(Alg::EdDSA);
+    for (tok, file) in [
+        (
+            token(&rsa, Some("k1")),
+            ws.file("enc.json", json!({"keys": [enc]}).to_string()),
+        ),
+        (
+            token(&ed, None),
+            ws.file("x25519.json", json!({"keys": [x25519]}).to_string()),
+        ),
+    ] {
+        let out = ws.diagnose(&tok, &["--key", &file]);
+        out.assert_absent("signature-valid");
+        assert!(
+            [
+                "signature-not-checked",
+                "alg-key-mismatch",
+                "jwks-key-unusable"
+            ]
+            .iter()
+            .any(|c| out.has(c)),
+            "an unusable key must be reported, got {:?}",
+            out.codes()
+        );
+    }
+}
+
+/// A JWK's `alg` names the one algorithm the key is for (RFC 7517 §4.4);
+/// verifiers that select keys from a set (jose, go-jose, Nimbus) skip it for
+/// another alg, so a PS256 token does not verify with an `"alg": "RS256"` key.
+#[test]
+fn jwk_alg_other_than_the_token_alg_is_a_mismatch() {
+    let ws = Workspace::new();
+    let rs = key(Alg::RS256);
+    let set = ws.file("jwks.json", jwks(&[(&rs, "k1")]));
+    let ps = rs.with_alg(Alg::PS256).expect("same RSA key for PS256");
+    ws.diagnose(&token(&ps, Some("k1")), &["--key", &set])
+        .assert_code("alg-key-mismatch")
+        .assert_exit(1, "rejected");
+}

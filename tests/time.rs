@@ -1,0 +1,243 @@
+//! Time findings (findings.md, "Time"): `exp`, `nbf`, `iat` judged at
+//! `--now 1700000000` (2023-11-14 22:13:20 UTC) with `--leeway`.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+fn diagnose(changes: serde_json::Value, extra: &[&str]) -> (serde_json::Value, i32) {
+    let t = hs256(claims_with(changes));
+    let mut args = vec![t.as_str()];
+    args.extend_from_slice(extra);
+    report(&args)
+}
+
+#[test]
+fn expired_by_20_seconds_points_at_clock_skew() {
+    let (r, code) = diagnose(json!({"exp": NOW - 20, "iat": NOW - 3620}), &[]);
+    assert_finding(&r, "expired", "error");
+    assert_detail(
+        &r,
+        "expired",
+        &[
+            "2023-11-14 22:13:00 UTC",
+            "20 s",
+            "2023-11-14 22:13:20 UTC",
+            "clock skew",
+            "leeway",
+        ],
+    );
+    let ev = &finding(&r, "expired")["evidence"];
+    assert_eq!(ev["seconds"], 20, "{ev:#}");
+    assert_eq!(ev["exp"], NOW - 20, "{ev:#}");
+    assert_eq!(ev["now"], NOW, "{ev:#}");
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn expired_exactly_at_exp() {
+    // RFC 7519: the current time must be *before* exp.
+    let (r, code) = diagnose(json!({"exp": NOW}), &[]);
+    assert_finding(&r, "expired", "error");
+    assert_detail(&r, "expired", &["0 s"]);
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn expired_by_3_days_points_at_a_stale_token() {
+    let exp = NOW - 3 * 86_400;
+    let (r, code) = diagnose(json!({"exp": exp, "iat": exp - 3600}), &[]);
+    assert_finding(&r, "expired", "error");
+    let d = detail(&r, "expired");
+    for n in ["2023-11-11 22:13:20 UTC", "3 d", "lifetime of 1 h"] {
+        assert!(d.contains(n), "detail lacks {n:?}: {d}");
+    }
+    assert!(!d.contains("clock skew"), "3 days is not skew: {d}");
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn expired_leeway_accepts_it() {
+    let (r, code) = diagnose(json!({"exp": NOW - 20}), &["--leeway", "30"]);
+    assert_absent(&r, "expired");
+    assert_exit(&r, code, 0);
+}
+
+#[test]
+fn expired_leeway_equal_to_the_delay_still_rejects() {
+    let (r, code) = diagnose(json!({"exp": NOW - 20}), &["--leeway", "20"]);
+    assert_finding(&r, "expired", "error");
+    assert_detail(&r, "expired", &["leeway 20 s"]);
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn now_as_rfc3339_is_the_same_instant() {
+    let t = hs256(claims_with(json!({"exp": NOW - 20})));
+    let r = run(
+        &[
+            "diagnose",
+            &t,
+            "--now",
+            "2023-11-14T22:13:20Z",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}): {}\n{}", r.stdout, r.stderr));
+    assert_eq!(v["now"], NOW);
+    assert_eq!(finding(&v, "expired")["evidence"]["seconds"], 20);
+}
+
+#[test]
+fn not_yet_valid() {
+    let (r, code) = diagnose(json!({"nbf": NOW + 600}), &[]);
+    assert_finding(&r, "not-yet-valid", "error");
+    assert_detail(&r, "not-yet-valid", &["2023-11-14 22:23:20 UTC", "10 min"]);
+    assert_eq!(finding(&r, "not-yet-valid")["evidence"]["seconds"], 600);
+    assert_exit(&r, code, 1);
+
+    let (r, code) = diagnose(json!({"nbf": NOW + 600}), &["--leeway", "600"]);
+    assert_absent(&r, "not-yet-valid");
+    assert_exit(&r, code, 0);
+}
+
+#[test]
+fn issued_in_future() {
+    let (r, code) = diagnose(json!({"iat": NOW + 120}), &[]);
+    assert_finding(&r, "issued-in-future", "warning");
+    assert_detail(
+        &r,
+        "issued-in-future",
+        &["2023-11-14 22:15:20 UTC", "2 min"],
+    );
+    assert_exit(&r, code, 0);
+}
+
+#[test]
+fn timestamp_in_milliseconds() {
+    let exp_ms = (NOW + 3600) * 1000;
+    let (r, code) = diagnose(json!({"exp": exp_ms, "iat": (NOW - 60) * 1000}), &[]);
+    assert_finding(&r, "timestamp-in-milliseconds", "error");
+    let f = finding(&r, "timestamp-in-milliseconds");
+    let d = f["detail"].as_str().unwrap_or("");
+    assert!(d.contains(&exp_ms.to_string()), "{d}");
+    assert!(d.contains("2023-11-14 23:13:20 UTC"), "{d}");
+    let fix = f["fix"].as_str().unwrap_or("");
+    assert!(
+        fix.contains(&(NOW + 3600).to_string()),
+        "fix gives the seconds: {fix}"
+    );
+    // A millisecond exp is not also "never expires" or "expired".
+    for c in [
+        "expired",
+        "exp-missing",
+        "not-yet-valid",
+        "issued-in-future",
+        "lifetime-too-long",
+    ] {
+        assert_absent(&r, c);
+    }
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn timestamp_not_numeric_iso_string() {
+    let (r, code) = diagnose(json!({"exp": "2023-11-14T23:13:20Z"}), &[]);
+    assert_finding(&r, "timestamp-not-numeric", "error");
+    assert_detail(
+        &r,
+        "timestamp-not-numeric",
+        &[
+            "\"2023-11-14T23:13:20Z\"",
+            "2023-11-14 23:13:20 UTC",
+            "1700003600",
+        ],
+    );
+    assert_absent(&r, "exp-missing");
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn timestamp_not_numeric_digit_string() {
+    let (r, code) = diagnose(json!({"nbf": "1699999000"}), &[]);
+    assert_finding(&r, "timestamp-not-numeric", "error");
+    assert_detail(&r, "timestamp-not-numeric", &["nbf", "\"1699999000\""]);
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn exp_before_iat() {
+    let (r, code) = diagnose(json!({"iat": NOW - 60, "exp": NOW - 3660}), &[]);
+    assert_finding(&r, "exp-before-iat", "error");
+    assert_detail(
+        &r,
+        "exp-before-iat",
+        &[
+            "2023-11-14 21:12:20 UTC",
+            "1 h before iat",
+            "2023-11-14 22:12:20 UTC",
+        ],
+    );
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn exp_missing() {
+    let (r, code) = diagnose(json!({"exp": null}), &["--iss", ISS, "--aud", AUD]);
+    assert_finding(&r, "exp-missing", "warning");
+    assert_detail(&r, "exp-missing", &["`exp`"]);
+    assert_exit(&r, code, 0);
+}
+
+#[test]
+fn lifetime_too_long() {
+    let iat = NOW - 60;
+    let (r, code) = diagnose(json!({"iat": iat, "exp": iat + 30 * 86_400}), &[]);
+    assert_finding(&r, "lifetime-too-long", "warning");
+    assert_detail(
+        &r,
+        "lifetime-too-long",
+        &["30 d", "2023-11-14 22:12:20 UTC"],
+    );
+    assert_eq!(
+        finding(&r, "lifetime-too-long")["evidence"]["lifetime_seconds"],
+        30 * 86_400
+    );
+    assert_exit(&r, code, 0);
+}
+
+#[test]
+fn one_hour_lifetime_is_fine() {
+    let (r, code) = diagnose(json!({}), &[]);
+    for c in TIME_CODES {
+        assert_absent(&r, c);
+    }
+    assert_exit(&r, code, 0);
+}
+
+#[test]
+fn huge_leeway_is_not_an_internal_error() {
+    let t = hs256(valid_claims());
+    let r = run(
+        &[
+            "diagnose",
+            &t,
+            "--now",
+            NOW_ARG,
+            "--leeway",
+            "9223372036854775807",
+        ],
+        None,
+    );
+    assert_no_crash(&r);
+    assert!(
+        r.code == 0 || (r.code == 2 && r.stderr.contains("--leeway")),
+        "a huge leeway either accepts the token or is a usage error naming --leeway: exit {}\n{}",
+        r.code,
+        r.stderr
+    );
+}
