@@ -204,6 +204,34 @@ pub struct DiagnoseArgs {
     pub error_file: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub ai: AiArgs,
+}
+
+/// The model: only the redacted report is ever sent.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AiArgs {
+    /// Send the redacted report to the model and merge its explanation with the findings.
+    #[arg(long)]
+    pub explain: bool,
+    /// After the explanation, answer follow-up questions (needs a terminal).
+    #[arg(long, short = 'i', requires = "explain")]
+    pub interactive: bool,
+    /// Print exactly the request body that would be sent to the model; send nothing.
+    #[arg(long)]
+    pub show_prompt: bool,
+    /// Model name (default gpt-4o-mini).
+    #[arg(long, env = "JWTAI_MODEL", value_name = "NAME")]
+    pub model: Option<String>,
+    /// OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (also OPENAI_BASE_URL).
+    #[arg(long, env = "JWTAI_API_BASE", value_name = "URL")]
+    pub api_base: Option<String>,
+    /// Read prompt templates (explain.md, followup.md, tests.md) from this directory.
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+    /// Print the explanation when complete instead of streaming it.
+    #[arg(long)]
+    pub no_stream: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,8 +4,10 @@
 //! argv (`cli`) → `input` → `token` → `checks` → `report` → `redact` → `render`.
 //! [`run`] reads as that chain; `main` only maps its result to an exit status.
 
+pub mod ai;
 pub mod alg;
 mod app;
+pub mod cachedir;
 pub mod checks;
 pub mod cli;
 pub mod clock;

@@ -284,7 +284,8 @@ fn no_cache_fetches_every_time_and_writes_nothing() {
         out.assert_has("signature-valid");
     }
     assert_eq!(server.hits("/jwks"), 2);
-    let written: Vec<_> = std::fs::read_dir(cache.path())
+    // Key sets are cached under `jwks/` in jwtai's cache root.
+    let written: Vec<_> = std::fs::read_dir(cache.path().join("jwks"))
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     assert!(written.is_empty(), "--no-cache wrote {written:?}");
@@ -727,6 +728,7 @@ fn cache_files_are_private() {
 
     diagnose_in(&cache, &t, &["--jwks-uri", &server.url("/jwks")]).assert_has("signature-valid");
 
+    let cache = cache.join("jwks");
     let dir_mode = std::fs::metadata(&cache)
         .expect("cache dir")
         .permissions()

@@ -6,10 +6,10 @@ use std::io::IsTerminal;
 use anyhow::{Context as _, bail};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{emit, policy, timeout, use_color};
+use super::{emit, explain, policy, timeout, use_color};
 use crate::checks::{self, Expectations};
-use crate::cli::{DiagnoseArgs, ExpectArgs, KeyArgs};
-use crate::{alg, clock, errortext, exit, input, jwks, keys, pipeline, redact, render};
+use crate::cli::{DiagnoseArgs, ExpectArgs, Format, KeyArgs};
+use crate::{ai, alg, clock, errortext, exit, input, jwks, keys, pipeline, redact, render};
 
 pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
     let mut expect = expectations(&args.expect)?;
@@ -31,17 +31,91 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
     let report = pipeline::diagnose(&parsed, &expect, &keys.keys, &error);
     let mut scrub = pipeline::scrub_list(raw.expose_secret(), &parsed.token);
     scrub.extend(keys.secrets.iter().map(|s| s.expose_secret().to_string()));
-    let shown = redact::for_display(report, &policy(&args.output, scrub));
-    emit(&render::report(
-        &shown,
-        args.output.format,
-        use_color(&args.output),
-    ))?;
-    Ok(if shown.report().has_errors() {
+    let policy = policy(&args.output, scrub);
+    let status = if report.has_errors() {
         exit::FINDINGS
     } else {
         exit::OK
-    })
+    };
+    if !(args.ai.explain || args.ai.show_prompt) {
+        let shown = redact::for_display(report, &policy);
+        emit(&render::report(
+            &shown,
+            args.output.format,
+            use_color(&args.output),
+        ))?;
+        return Ok(status);
+    }
+
+    // The model sees the redacted report only.
+    let redacted = redact::redact(report.clone(), &policy);
+    let templates = ai::Templates::load(args.ai.prompts.as_deref()).map_err(anyhow::Error::msg)?;
+    let settings = explain::settings(&args.ai, timeout(args.keys.timeout)?, !args.keys.no_cache);
+    let (messages, _) = explain::messages(
+        &templates,
+        &redacted,
+        error.text.as_deref(),
+        &expectation_lines(&expect),
+    )?;
+    let stream = !args.ai.no_stream && args.output.format == Format::Human;
+    if args.ai.show_prompt {
+        let body = ai::client::request_body(&settings, &messages, stream);
+        emit(&format!("{}\n", serde_json::to_string(&body)?))?;
+        return Ok(status);
+    }
+
+    let shown = redact::for_display(report, &policy);
+    let color = use_color(&args.output);
+    if args.output.format == Format::Human {
+        // The deterministic report first, at once; the explanation below it.
+        emit(&render::report(&shown, Format::Human, color))?;
+        emit(&render::human::explanation_heading(&settings.model, color))?;
+        let show = if stream {
+            explain::Show::Stream
+        } else {
+            explain::Show::Quiet
+        };
+        match explain::run(&settings, &redacted, &messages, show) {
+            Ok(e) => {
+                if !stream {
+                    emit(&e.text)?;
+                }
+                emit(&render::human::explanation_footer(&e, color))?;
+            }
+            Err(e) => eprintln!("jwtai: --explain failed: {e}"),
+        }
+        return Ok(status);
+    }
+    let shown = match explain::run(&settings, &redacted, &messages, explain::Show::Quiet) {
+        Ok(e) => shown.with_explanation(e),
+        Err(e) => {
+            eprintln!("jwtai: --explain failed: {e}");
+            shown
+        }
+    };
+    emit(&render::report(&shown, args.output.format, color))?;
+    Ok(status)
+}
+
+/// What the server expects, as lines for the prompt.
+fn expectation_lines(e: &Expectations) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut add = |what: &str, v: &[String]| {
+        if !v.is_empty() {
+            lines.push(format!("{what}: {}", v.join(", ")));
+        }
+    };
+    add("issuer", &e.iss);
+    add("audience", &e.aud);
+    add("algorithms", &e.algs);
+    add("required claims", &e.require);
+    add("required scopes", &e.scopes);
+    let claims: Vec<String> = e.claims.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    add("claim values", &claims);
+    if e.leeway > 0 {
+        lines.push(format!("leeway: {} s", e.leeway));
+    }
+    lines
 }
 
 /// Validates the expectation flags before any input is read.
@@ -131,6 +205,7 @@ fn error_text(
         take("--alg", &algs, &mut expect.algs);
     }
     Ok(checks::errortext::ErrorText {
+        text: Some(text),
         given: true,
         matches,
         applied,

@@ -4,6 +4,7 @@
 
 pub mod decode;
 pub mod diagnose;
+pub mod explain;
 pub mod explain_code;
 pub mod jwks;
 

@@ -33,6 +33,8 @@ pub static SPECS: &[&Spec] = &[&ERROR_TEXT_MATCHED, &ERROR_TEXT_UNKNOWN];
 /// The user's error text, matched; plain data from `run`.
 #[derive(Debug, Default)]
 pub struct ErrorText {
+    /// The text as the user gave it (only ever sent after `Redacted::text`).
+    pub text: Option<String>,
     pub given: bool,
     pub matches: Vec<ErrorMatch>,
     /// Expectations taken from the message, e.g. "--aud https://api (from the error text)".

@@ -6,7 +6,7 @@
 //! the cache is an optimisation and must never fail a fetch or print body bytes.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -59,19 +59,14 @@ fn parse_seconds(s: &str) -> Option<u64> {
     Some(s.parse::<u64>().unwrap_or(u64::MAX))
 }
 
-/// The default cache directory: `$JWTAI_CACHE_DIR` if set and non-empty,
-/// else `<user cache dir>/jwtai/jwks`.
+/// The key-set cache: `jwks/` under jwtai's cache root (`cachedir::root`).
 pub fn default_dir() -> Option<PathBuf> {
-    match std::env::var_os("JWTAI_CACHE_DIR") {
-        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
-        _ => dirs::cache_dir().map(|d| d.join("jwtai").join("jwks")),
-    }
+    crate::cachedir::root().map(|r| r.join("jwks"))
 }
 
 /// SHA-256 hex of the URL: the cache file stem.
 pub fn key(url: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, url.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    crate::cachedir::key(url.as_bytes())
 }
 
 fn file_for(dir: &Path, url: &str) -> PathBuf {
@@ -162,49 +157,7 @@ fn try_store(dir: &Path, url: &str, fetched: &Fetched) -> Option<()> {
         "body": body,
     });
     let text = serde_json::to_vec(&entry).ok()?;
-    create_private_dir(dir)?;
-    let final_path = file_for(dir, url);
-    let tmp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        key(url),
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0)
-    ));
-    let written = write_private(&tmp, &text).and_then(|()| fs::rename(&tmp, &final_path).ok());
-    if written.is_none() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written
-}
-
-fn create_private_dir(dir: &Path) -> Option<()> {
-    if dir.is_dir() {
-        return Some(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).ok()
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Option<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).ok()?;
-    file.write_all(bytes).ok()?;
-    file.sync_all().ok()
+    crate::cachedir::write_private(dir, &format!("{}.json", key(url)), &text)
 }
 
 #[cfg(test)]

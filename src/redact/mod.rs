@@ -62,17 +62,18 @@ pub struct Policy {
 
 impl Policy {
     pub fn new(mask: Vec<String>, keep: Vec<String>, reveal: bool, scrub: Vec<String>) -> Policy {
-        // A per-run key: equal values share a hash inside a report, and nobody can
-        // confirm a guessed value from a pasted hash. JWTAI_MASK_KEY pins it for tests.
+        // A per-user secret key: equal values share a hash across reports (and
+        // cached model answers hit), while nobody else can confirm a guessed
+        // value from a pasted hash. JWTAI_MASK_KEY pins it for tests.
         let key_bytes = match std::env::var("JWTAI_MASK_KEY") {
             Ok(k) if !k.is_empty() => k.into_bytes(),
-            _ => {
+            _ => crate::cachedir::mask_key().unwrap_or_else(|| {
                 let mut b = vec![0u8; 32];
                 if aws_lc_rs::rand::fill(&mut b).is_err() {
                     b = std::process::id().to_le_bytes().to_vec();
                 }
                 b
-            }
+            }),
         };
         let mut scrub: Vec<String> = scrub.into_iter().filter(|s| s.len() >= 8).collect();
         scrub.sort_by_key(|s| std::cmp::Reverse(s.len()));
@@ -89,12 +90,59 @@ impl Policy {
 
 /// A report safe to send anywhere: the only type the model client accepts.
 #[derive(Debug, Clone)]
-pub struct Redacted(Report);
+pub struct Redacted {
+    report: Report,
+    /// What was masked or scrubbed, so free text that travels with the report
+    /// (the user's error message, follow-up questions) gets the same treatment.
+    replacements: Vec<(String, String)>,
+}
 
 impl Redacted {
     pub fn report(&self) -> &Report {
-        &self.0
+        &self.report
     }
+
+    /// Free text made safe to send beside this report: the same masked values
+    /// and scrubbed strings, any JWT, and anything shaped like personal data
+    /// or a secret. Says whether anything was changed.
+    pub fn text(&self, text: &str) -> RedactedText {
+        let scrubbed = mask_free_text(&scrub_str(text, &self.replacements));
+        RedactedText {
+            changed: scrubbed != text,
+            text: scrubbed,
+        }
+    }
+}
+
+/// Free text that went through [`Redacted::text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedactedText {
+    pub text: String,
+    pub changed: bool,
+}
+
+/// Masks words in free text that are shaped like personal data or secrets.
+fn mask_free_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let start = rest
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = &rest[..end];
+        let core = word.trim_matches(|c: char| "\"'`()[]{}<>,;.!?".contains(c));
+        match sensitive::classify(core) {
+            Some(shape) if !core.is_empty() => {
+                out.push_str(&word.replace(core, &format!("«masked:{}»", shape.label())));
+            }
+            _ => out.push_str(word),
+        }
+        rest = &rest[end..];
+    }
+    out
 }
 
 /// A report for local output: masked unless `--reveal`.
@@ -105,17 +153,28 @@ impl Displayed {
     pub fn report(&self) -> &Report {
         &self.0
     }
+
+    /// Adds the model's explanation; it was produced from the redacted report,
+    /// so it holds nothing the display may not show.
+    pub fn with_explanation(mut self, e: crate::report::Explanation) -> Displayed {
+        self.0.explanation = Some(e);
+        self
+    }
 }
 
 pub fn redact(report: Report, policy: &Policy) -> Redacted {
-    Redacted(apply(report, policy, true))
+    let (report, replacements) = apply(report, policy, true);
+    Redacted {
+        report,
+        replacements,
+    }
 }
 
 pub fn for_display(report: Report, policy: &Policy) -> Displayed {
-    Displayed(apply(report, policy, !policy.reveal))
+    Displayed(apply(report, policy, !policy.reveal).0)
 }
 
-fn apply(mut report: Report, policy: &Policy, mask: bool) -> Report {
+fn apply(mut report: Report, policy: &Policy, mask: bool) -> (Report, Vec<(String, String)>) {
     let mut masker = Masker {
         policy,
         replacements: Vec::new(),
@@ -140,7 +199,7 @@ fn apply(mut report: Report, policy: &Policy, mask: bool) -> Report {
     for f in &mut report.findings {
         scrub_finding(f, &replacements);
     }
-    report
+    (report, replacements)
 }
 
 struct Masker<'a> {

@@ -111,6 +111,51 @@ pub fn report(r: &Report, color: bool) -> String {
     out
 }
 
+/// The line printed before the model's text.
+pub fn explanation_heading(model: &str, color: bool) -> String {
+    let p = Paint { on: color };
+    format!(
+        "{} {}\n",
+        p.bold("Explanation"),
+        p.dim(&format!(
+            "(model {model}, from the redacted report; the findings above are authoritative)"
+        ))
+    )
+}
+
+/// What follows the model's text: its root cause, and codes it cited that
+/// this report does not contain.
+pub fn explanation_footer(e: &crate::report::Explanation, color: bool) -> String {
+    let p = Paint { on: color };
+    let mut out = String::from("\n");
+    if !e.text.ends_with('\n') {
+        out.push('\n');
+    }
+    match &e.root_cause_code {
+        Some(code) => out.push_str(&format!(
+            "{} `{code}` (a finding of this report)\n",
+            p.bold("Model's root cause:")
+        )),
+        None => out.push_str(&format!(
+            "{}\n",
+            p.dim("The model named no root-cause finding of this report.")
+        )),
+    }
+    for code in &e.unverified_codes {
+        out.push_str(&format!(
+            "{} the model cited `{code}`, which is not a finding of this report: unverified.\n",
+            p.sev(Severity::Warning, "!")
+        ));
+    }
+    if e.cached {
+        out.push_str(&format!(
+            "{}\n",
+            p.dim("(answer from the response cache; --no-cache asks again)")
+        ));
+    }
+    out
+}
+
 /// The token section, shared with `jwtai decode`.
 pub fn token_section(t: &TokenView, now: i64, color: bool) -> String {
     let mut out = String::new();

@@ -38,7 +38,14 @@ pub fn value(r: &Report) -> Value {
             "infos": r.count(Severity::Info),
         },
         "now": r.now,
-        "explanation": Value::Null,
+        "explanation": r.explanation.as_ref().map(|e| json!({
+            "model": e.model,
+            "text": e.text,
+            "root_cause_code": e.root_cause_code,
+            "referenced_codes": e.referenced_codes,
+            "unverified_codes": e.unverified_codes,
+            "cached": e.cached,
+        })),
     })
 }
 

@@ -45,6 +45,23 @@ pub fn report(r: &Report) -> String {
             let _ = writeln!(out, "**Fix:** {}\n", f.fix_text());
         }
     }
+    if let Some(e) = &r.explanation {
+        let _ = writeln!(
+            out,
+            "### Explanation (model {}, from the redacted report)\n",
+            e.model
+        );
+        let _ = writeln!(out, "{}\n", e.text.trim());
+        if let Some(code) = &e.root_cause_code {
+            let _ = writeln!(out, "Model's root cause: `{code}`.\n");
+        }
+        for code in &e.unverified_codes {
+            let _ = writeln!(
+                out,
+                "> The model cited `{code}`, which is not a finding of this report: unverified.\n"
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "### Token ({}, {} bytes)\n",

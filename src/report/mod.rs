@@ -58,6 +58,22 @@ impl TokenView {
     }
 }
 
+/// The model's explanation, merged beside the findings (never replacing them).
+#[derive(Debug, Clone, Default)]
+pub struct Explanation {
+    pub model: String,
+    pub text: String,
+    /// The finding code the model names as the root cause, if it is in the report.
+    pub root_cause_code: Option<String>,
+    /// Finding codes of this report the text refers to.
+    pub referenced_codes: Vec<String>,
+    /// Code-like names the model cited that are NOT findings of this report:
+    /// flagged, never shown as fact.
+    pub unverified_codes: Vec<String>,
+    /// Served from the response cache, not a new call.
+    pub cached: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Report {
     pub token: TokenView,
@@ -66,6 +82,8 @@ pub struct Report {
     pub verdict: Verdict,
     /// The instant time claims were judged at (unix seconds).
     pub now: i64,
+    /// Filled by `--explain`.
+    pub explanation: Option<Explanation>,
 }
 
 impl Report {
@@ -92,6 +110,7 @@ impl Report {
             findings,
             verdict,
             now,
+            explanation: None,
         }
     }
 
