@@ -53,6 +53,62 @@ pub enum Command {
         after_help = "Examples:\n  jwtai jwks https://example.eu.auth0.com/.well-known/jwks.json\n  jwtai jwks keys/jwks.json --format json"
     )]
     Jwks(JwksArgs),
+    /// The test cases a verifier must pass, with fixture tokens shaped like this one,
+    /// signed by a throwaway key.
+    #[command(after_help = SUGGEST_EXAMPLES)]
+    SuggestTests(Box<SuggestTestsArgs>),
+}
+
+const SUGGEST_EXAMPLES: &str = "\
+Examples:
+  jwtai suggest-tests --token-file token.txt --iss https://auth.example.com/ --aud https://api.example.com
+  jwtai suggest-tests \"$TOKEN\" --alg RS256 --scope read:orders --out jwt-tests --framework pytest
+  jwtai suggest-tests --token-file token.txt --format json --now 2026-03-15T12:34:00Z";
+
+/// The test frameworks `suggest-tests` writes code for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Framework {
+    /// Jest with the `jsonwebtoken` package (Node.js).
+    Jest,
+    /// pytest with PyJWT.
+    Pytest,
+    /// `go test` with github.com/golang-jwt/jwt/v5.
+    Go,
+    /// `cargo test` with the `jsonwebtoken` crate.
+    Rust,
+}
+
+/// Output of commands that list things rather than report findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ListFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SuggestTestsArgs {
+    #[command(flatten)]
+    pub token: TokenArgs,
+    #[command(flatten)]
+    pub expect: ExpectArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Also write ready-to-run test code for this framework into --out DIR.
+    #[arg(long, value_enum, requires = "out")]
+    pub framework: Option<Framework>,
+    /// Write fixtures.json, jwks.json, the throwaway keys and a README (and the test file) here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Output format of the case list.
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+    /// Describe your verifier for --ai (framework, middleware, how keys are loaded).
+    #[arg(long, value_name = "TEXT", requires = "ai")]
+    pub context: Option<String>,
+    /// Ask the model to adapt the generated tests to your code (sends the redacted report only).
+    #[arg(long)]
+    pub ai: bool,
 }
 
 #[derive(Debug, Args)]

@@ -19,14 +19,7 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
     let raw = input::read(&args.token)?;
     let parsed = pipeline::parse(raw.expose_secret());
     if let Some(plan) = plan {
-        let token = &parsed.token;
-        let iss = token
-            .claims()
-            .and_then(|c| c.get("iss"))
-            .and_then(|v| v.as_str());
-        let remote = jwks::resolve(&plan, iss, token.kid());
-        keys.keys.candidates.extend(remote.candidates());
-        keys.keys.remote = remote;
+        add_remote_keys(&plan, &parsed, &mut keys.keys);
     }
     let report = pipeline::diagnose(&parsed, &expect, &keys.keys, &error);
     let mut scrub = pipeline::scrub_list(raw.expose_secret(), &parsed.token);
@@ -199,6 +192,19 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
         },
         secrets,
     })
+}
+
+/// Fetches the JWK Set the plan names (for this token's `iss` and `kid`) and
+/// adds its keys to the candidates.
+pub fn add_remote_keys(plan: &jwks::Plan, parsed: &pipeline::Parsed, keys: &mut checks::Keys) {
+    let token = &parsed.token;
+    let iss = token
+        .claims()
+        .and_then(|c| c.get("iss"))
+        .and_then(|v| v.as_str());
+    let remote = jwks::resolve(plan, iss, token.kid());
+    keys.candidates.extend(remote.candidates());
+    keys.remote = remote;
 }
 
 pub fn jwks_plan(k: &KeyArgs, expect: &Expectations) -> anyhow::Result<Option<jwks::Plan>> {

@@ -1,0 +1,105 @@
+//! `jwtai suggest-tests`: flags → expectations and keys → the diagnosis of the
+//! token → the test suite (cases, fixture tokens, throwaway keys) → a table or
+//! JSON on stdout, and with `--out DIR` the fixture directory (fixtures, keys,
+//! README, test code). No network code here: remote keys come through the same
+//! path as `diagnose`.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use secrecy::ExposeSecret;
+
+use super::diagnose;
+use super::emit;
+use crate::cli::{Framework, ListFormat, SuggestTestsArgs};
+use crate::suggest::fixtures::{
+    FIXTURES_FILE, HMAC_SECRET_FILE, JWKS_FILE, PRIVATE_PEM_FILE, PUBLIC_PEM_FILE, README_FILE,
+};
+use crate::suggest::{self, Suite, render};
+use crate::{exit, input, pipeline};
+
+pub const AI_UNAVAILABLE: &str =
+    "--ai needs the model client (`jwtai diagnose --explain`), not available in this build";
+
+pub fn run(args: SuggestTestsArgs) -> anyhow::Result<u8> {
+    if args.ai {
+        bail!(AI_UNAVAILABLE);
+    }
+    let expect = diagnose::expectations(&args.expect)?;
+    let mut keys = diagnose::gather_keys(&args.keys)?;
+    let plan = diagnose::jwks_plan(&args.keys, &expect)?;
+    let raw = input::read(&args.token)?;
+    let parsed = pipeline::parse(raw.expose_secret());
+    if let Some(plan) = plan {
+        diagnose::add_remote_keys(&plan, &parsed, &mut keys.keys);
+    }
+    let report = pipeline::diagnose(&parsed, &expect, &keys.keys, &Default::default());
+    let suite = suggest::suggest(&parsed.token, &expect, &report)?;
+    let written = match &args.out {
+        Some(dir) => Some(write_dir(dir, &suite, args.framework)?),
+        None => None,
+    };
+    let text = match args.format {
+        ListFormat::Json => render::json(&suite),
+        ListFormat::Human => render::human(&suite, args.out.as_deref().zip(written.as_deref())),
+    };
+    emit(&text)?;
+    Ok(exit::OK)
+}
+
+/// Writes the fixture directory; returns the file names written.
+fn write_dir(
+    dir: &Path,
+    suite: &Suite,
+    framework: Option<Framework>,
+) -> anyhow::Result<Vec<String>> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create --out directory {}", dir.display()))?;
+    let mut files: Vec<(&str, String, bool)> = vec![
+        (FIXTURES_FILE, render::json(suite), false),
+        (JWKS_FILE, suite.keys.jwks_text(), false),
+    ];
+    if let Some(pem) = &suite.keys.public_pem {
+        files.push((PUBLIC_PEM_FILE, pem.clone(), false));
+    }
+    if let Some(pem) = &suite.keys.private_pem {
+        files.push((PRIVATE_PEM_FILE, pem.clone(), true));
+    }
+    if let Some(secret) = &suite.keys.hmac_secret {
+        files.push((HMAC_SECRET_FILE, secret.clone(), true));
+    }
+    files.push((README_FILE, render::readme(suite, framework), false));
+    if let Some(f) = framework {
+        let (name, code) = render::test_code(suite, f).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot render the {name} test template: {e}",
+                name = render::test_file_name(f)
+            )
+        })?;
+        files.push((name, code, false));
+    }
+    let mut names = Vec::new();
+    for (name, text, private) in files {
+        let path = dir.join(name);
+        write_file(&path, text.as_bytes(), private)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+/// Key material is written readable by the owner only.
+fn write_file(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut file = options.open(path)?;
+    file.write_all(bytes)
+}
