@@ -835,16 +835,20 @@ pub fn with_whitespace(token: &str) -> String {
     s
 }
 
-/// Every segment re-encoded with the standard base64 alphabet and padding.
-pub fn standard_base64(token: &str) -> String {
-    token
+/// Every segment re-encoded with the standard base64 alphabet and padding;
+/// `None` when the signed part (header and payload) would not change, since
+/// lenient decoders would then accept it.
+pub fn standard_base64(token: &str) -> Option<String> {
+    let segments: Vec<String> = token
         .split('.')
         .map(|seg| match URL_SAFE_NO_PAD.decode(seg) {
             Ok(bytes) => STANDARD.encode(bytes),
             Err(_) => seg.to_string(),
         })
-        .collect::<Vec<_>>()
-        .join(".")
+        .collect();
+    let original: Vec<&str> = token.split('.').collect();
+    let changed = segments.iter().zip(&original).take(2).any(|(a, b)| a != b);
+    changed.then(|| segments.join("."))
 }
 
 /// The extension names of the user's `crit`, or one placeholder name.
