@@ -33,6 +33,8 @@ const ATTACKER_URL: &str = "https://attacker.example.com/keys.json";
 const DEFAULT_LIFETIME: i64 = 3600;
 /// Above this a NumericDate is milliseconds (as in `checks::time`).
 const MILLIS: f64 = 100_000_000_000.0;
+/// Longest lifetime mirrored (keeps every fixture time in range).
+const MAX_LIFETIME: i64 = 100 * 365 * 86_400;
 const MAX_ARRAY: usize = 20;
 const MAX_DEPTH: usize = 16;
 
@@ -332,9 +334,15 @@ impl Mirror {
         };
         let (exp, iat, nbf) = (secs("exp"), secs("iat"), secs("nbf"));
         let mut lifetime = match (exp, iat.or(nbf)) {
-            (Some(e), Some(start)) => e - start,
+            (Some(e), Some(start)) => e.saturating_sub(start),
             _ => DEFAULT_LIFETIME,
         };
+        if lifetime > MAX_LIFETIME {
+            notes.push(
+                "Your token's lifetime is over 100 years; the fixtures use 100 years.".into(),
+            );
+            lifetime = MAX_LIFETIME;
+        }
         if lifetime < 2 {
             notes.push(format!(
                 "Your token's lifetime (exp − iat) is {lifetime} s; the fixtures use 1 h."
@@ -342,7 +350,10 @@ impl Mirror {
             lifetime = DEFAULT_LIFETIME;
         }
         let nbf_lead = match (iat, nbf) {
-            (Some(i), Some(n)) if (0..=lifetime / 2).contains(&(i - n)) => i - n,
+            (Some(i), Some(n)) => i
+                .checked_sub(n)
+                .filter(|lead| (0..=lifetime / 2).contains(lead))
+                .unwrap_or(0),
             _ => 0,
         };
         let mut times = Times {

@@ -129,6 +129,8 @@ pub enum SuggestError {
         "cannot tell which algorithm your verifier uses: the token's alg is {0}; pass --alg with the algorithm the server accepts (e.g. --alg RS256)"
     )]
     NoAlg(String),
+    #[error("--leeway {0} is over a year; no verifier should tolerate that much clock skew")]
+    Leeway(i64),
     #[error("cannot make the fixtures: {0}")]
     Sign(#[from] SignError),
 }
@@ -146,6 +148,9 @@ pub fn suggest(
     if token.kind != Kind::Jws {
         return Err(SuggestError::NotAJws(describe_kind(token)));
     }
+    if !(0..=MAX_LEEWAY).contains(&expect.leeway) {
+        return Err(SuggestError::Leeway(expect.leeway));
+    }
     let mut notes = Vec::new();
     let alg = choose_alg(token.alg(), &expect.algs)?;
     let verifier = derive_verifier(alg, claims, expect, &mut notes);
@@ -161,7 +166,7 @@ pub fn suggest(
         not_applicable: Vec::new(),
     };
     b.standard()?;
-    b.from_diagnosis(token, report)?;
+    b.diagnosed(token, report)?;
     let files = keys.files();
     let Builder {
         mut cases,
@@ -256,6 +261,10 @@ fn derive_verifier(
     }
 }
 
+/// Largest `--leeway` the fixtures are made for (one year).
+const MAX_LEEWAY: i64 = 365 * 86_400;
+/// Bound on how far the found-expired / found-not-yet-valid fixtures reach.
+const MAX_REACH: i64 = 100 * 365 * 86_400;
 /// Seconds an expired fixture is past its `exp` (beyond the leeway).
 const LATE: i64 = 3600;
 /// Seconds a not-yet-valid fixture's `nbf` lies ahead (beyond the leeway).
@@ -722,7 +731,7 @@ impl Builder<'_> {
     }
 
     /// Cases for what the diagnosis of the user's token found.
-    fn from_diagnosis(&mut self, token: &Token, report: &Report) -> Result<(), SignError> {
+    fn diagnosed(&mut self, token: &Token, report: &Report) -> Result<(), SignError> {
         let mut seen: Vec<&str> = Vec::new();
         for f in report
             .findings
@@ -778,13 +787,13 @@ impl Builder<'_> {
         let seconds = ev.get("seconds").and_then(Value::as_i64);
         match code {
             "expired" if m.times.exp => {
-                let late = seconds.unwrap_or(LATE).max(self.verifier.leeway);
+                let late = seconds.unwrap_or(LATE).clamp(self.verifier.leeway, MAX_REACH);
                 let claims = m.claims_with_exp(self.now - late);
                 let t = self.sign(&header, &claims)?;
                 self.found(code, format!("Expired {} ago, like your token: rejected", clock::duration(late)), "Your token was rejected as expired; this fixture is expired by the same amount.".into(), t);
             }
             "not-yet-valid" => {
-                let ahead = seconds.unwrap_or(EARLY).max(1);
+                let ahead = seconds.unwrap_or(EARLY).clamp(1, MAX_REACH);
                 let (claims, _) = m.claims_with_nbf(self.now + self.verifier.leeway + ahead);
                 let t = self.sign(&header, &claims)?;
                 self.found(code, format!("nbf {} ahead, like your token: rejected", clock::duration(ahead)), "Your token's nbf lay in the future; so does this fixture's.".into(), t);
