@@ -53,6 +53,64 @@ pub enum Command {
         after_help = "Examples:\n  jwtai jwks https://example.eu.auth0.com/.well-known/jwks.json\n  jwtai jwks keys/jwks.json --format json"
     )]
     Jwks(JwksArgs),
+    /// The test cases a verifier must pass, with fixture tokens shaped like this one,
+    /// signed by a throwaway key.
+    #[command(after_help = SUGGEST_EXAMPLES)]
+    SuggestTests(Box<SuggestTestsArgs>),
+}
+
+const SUGGEST_EXAMPLES: &str = "\
+Examples:
+  jwtai suggest-tests --token-file token.txt --iss https://auth.example.com/ --aud https://api.example.com
+  jwtai suggest-tests \"$TOKEN\" --alg RS256 --scope read:orders --out jwt-tests --framework pytest
+  jwtai suggest-tests --token-file token.txt --format json --now 2026-03-15T12:34:00Z";
+
+/// The test frameworks `suggest-tests` writes code for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Framework {
+    /// Jest with the `jsonwebtoken` package (Node.js).
+    Jest,
+    /// pytest with PyJWT.
+    Pytest,
+    /// `go test` with github.com/golang-jwt/jwt/v5.
+    Go,
+    /// `cargo test` with the `jsonwebtoken` crate.
+    Rust,
+}
+
+/// Output of commands that list things rather than report findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ListFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SuggestTestsArgs {
+    #[command(flatten)]
+    pub token: TokenArgs,
+    #[command(flatten)]
+    pub expect: ExpectArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Also write ready-to-run test code for this framework into --out DIR.
+    #[arg(long, value_enum, requires = "out")]
+    pub framework: Option<Framework>,
+    /// Write fixtures.json, jwks.json, the throwaway keys and a README (and the test file) here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Output format of the case list.
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+    /// Describe your verifier for --ai (framework, middleware, how keys are loaded).
+    #[arg(long, value_name = "TEXT", requires = "ai")]
+    pub context: Option<String>,
+    /// Ask the model to adapt the generated tests to your code (sends the redacted report only).
+    #[arg(long, requires = "framework")]
+    pub ai: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +266,20 @@ pub struct DiagnoseArgs {
     pub ai: AiArgs,
 }
 
+/// Which model, where, with which prompts.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ModelArgs {
+    /// Model name (default gpt-4o-mini).
+    #[arg(long, env = "JWTAI_MODEL", value_name = "NAME")]
+    pub model: Option<String>,
+    /// OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (also OPENAI_BASE_URL).
+    #[arg(long, env = "JWTAI_API_BASE", value_name = "URL")]
+    pub api_base: Option<String>,
+    /// Read prompt templates (explain.md, followup.md, tests.md) from this directory.
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+}
+
 /// The model: only the redacted report is ever sent.
 #[derive(Debug, Args, Clone, Default)]
 pub struct AiArgs {
@@ -220,15 +292,8 @@ pub struct AiArgs {
     /// Print exactly the request body that would be sent to the model; send nothing.
     #[arg(long)]
     pub show_prompt: bool,
-    /// Model name (default gpt-4o-mini).
-    #[arg(long, env = "JWTAI_MODEL", value_name = "NAME")]
-    pub model: Option<String>,
-    /// OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (also OPENAI_BASE_URL).
-    #[arg(long, env = "JWTAI_API_BASE", value_name = "URL")]
-    pub api_base: Option<String>,
-    /// Read prompt templates (explain.md, followup.md, tests.md) from this directory.
-    #[arg(long, value_name = "DIR")]
-    pub prompts: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Print the explanation when complete instead of streaming it.
     #[arg(long)]
     pub no_stream: bool,

@@ -23,6 +23,7 @@ pub mod render;
 pub mod report;
 pub mod sensitive;
 pub mod sign;
+pub mod suggest;
 pub mod token;
 pub mod verify;
 
@@ -45,5 +46,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         Command::Decode(args) => app::decode::run(args),
         Command::ExplainCode(args) => app::explain_code::run(args),
         Command::Jwks(args) => app::jwks::run(args),
+        Command::SuggestTests(args) => app::suggest_tests::run(*args),
     }
 }

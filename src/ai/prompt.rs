@@ -139,9 +139,8 @@ fn base_context(report: &Redacted) -> Value {
 fn render(name: &str, source: &str, ctx: &Value) -> Result<Vec<Message>, String> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Lenient);
-    env.set_keep_trailing_newline(true);
     let text = env
-        .render_str(source, ctx)
+        .render_str(source, minijinja::Value::from(minijinja::value::Serde(ctx)))
         .map_err(|e| format!("prompt template {name}: {e}"))?;
     let messages = split_roles(&text);
     if messages.is_empty() {

@@ -19,14 +19,7 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
     let raw = input::read(&args.token)?;
     let parsed = pipeline::parse(raw.expose_secret());
     if let Some(plan) = plan {
-        let token = &parsed.token;
-        let iss = token
-            .claims()
-            .and_then(|c| c.get("iss"))
-            .and_then(|v| v.as_str());
-        let remote = jwks::resolve(&plan, iss, token.kid());
-        keys.keys.candidates.extend(remote.candidates());
-        keys.keys.remote = remote;
+        add_remote_keys(&plan, &parsed, &mut keys.keys);
     }
     let report = pipeline::diagnose(&parsed, &expect, &keys.keys, &error);
     let mut scrub = pipeline::scrub_list(raw.expose_secret(), &parsed.token);
@@ -49,8 +42,13 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
 
     // The model sees the redacted report only.
     let redacted = redact::redact(report.clone(), &policy);
-    let templates = ai::Templates::load(args.ai.prompts.as_deref()).map_err(anyhow::Error::msg)?;
-    let settings = explain::settings(&args.ai, timeout(args.keys.timeout)?, !args.keys.no_cache);
+    let templates =
+        ai::Templates::load(args.ai.model.prompts.as_deref()).map_err(anyhow::Error::msg)?;
+    let settings = explain::settings(
+        &args.ai.model,
+        timeout(args.keys.timeout)?,
+        !args.keys.no_cache,
+    );
     let (messages, _) = explain::messages(
         &templates,
         &redacted,
@@ -284,6 +282,19 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
         },
         secrets,
     })
+}
+
+/// Fetches the JWK Set the plan names (for this token's `iss` and `kid`) and
+/// adds its keys to the candidates.
+pub fn add_remote_keys(plan: &jwks::Plan, parsed: &pipeline::Parsed, keys: &mut checks::Keys) {
+    let token = &parsed.token;
+    let iss = token
+        .claims()
+        .and_then(|c| c.get("iss"))
+        .and_then(|v| v.as_str());
+    let remote = jwks::resolve(plan, iss, token.kid());
+    keys.candidates.extend(remote.candidates());
+    keys.remote = remote;
 }
 
 pub fn jwks_plan(k: &KeyArgs, expect: &Expectations) -> anyhow::Result<Option<jwks::Plan>> {

@@ -10,13 +10,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::SecretString;
 
 use crate::ai::{self, AiError, Message, Settings, Templates};
-use crate::cli::AiArgs;
+use crate::cli::ModelArgs;
 use crate::redact::{Redacted, RedactedText};
 use crate::report::Explanation;
 
 /// Settings from flags and environment. The key is read here, straight into
 /// a `SecretString`, never through clap (whose values can end up in Debug).
-pub fn settings(a: &AiArgs, timeout: Duration, use_cache: bool) -> Settings {
+pub fn settings(a: &ModelArgs, timeout: Duration, use_cache: bool) -> Settings {
     let api_base = a
         .api_base
         .clone()

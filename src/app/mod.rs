@@ -7,6 +7,7 @@ pub mod diagnose;
 pub mod explain;
 pub mod explain_code;
 pub mod jwks;
+pub mod suggest_tests;
 
 use std::io::{IsTerminal, Write};
 
