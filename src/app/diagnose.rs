@@ -6,12 +6,22 @@ use std::io::IsTerminal;
 use anyhow::{Context as _, bail};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{emit, explain, policy, timeout, use_color};
+use super::{emit, explain, interactive, policy, timeout, use_color};
 use crate::checks::{self, Expectations};
 use crate::cli::{DiagnoseArgs, ExpectArgs, Format, KeyArgs};
 use crate::{ai, alg, clock, errortext, exit, input, jwks, keys, pipeline, redact, render};
 
 pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
+    if args.ai.interactive {
+        if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+            bail!(
+                "--interactive needs a terminal on stdin and stdout; without one, use --explain alone (and --format json or markdown to capture it)"
+            );
+        }
+        if args.output.format != Format::Human {
+            bail!("--interactive works with the human format only");
+        }
+    }
     let mut expect = expectations(&args.expect)?;
     let error = error_text(&args, &mut expect)?;
     let mut keys = gather_keys(&args.keys)?;
@@ -73,14 +83,36 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
         } else {
             explain::Show::Quiet
         };
-        match explain::run(&settings, &redacted, &messages, show) {
+        let explanation = match explain::run(&settings, &redacted, &messages, show) {
             Ok(e) => {
                 if !stream {
                     emit(&e.text)?;
                 }
                 emit(&render::human::explanation_footer(&e, color))?;
+                Some(e)
             }
-            Err(e) => eprintln!("jwtai: --explain failed: {e}"),
+            Err(e) => {
+                eprintln!("jwtai: --explain failed: {e}");
+                None
+            }
+        };
+        if args.ai.interactive {
+            let mut markdown_view = shown.clone();
+            if let Some(e) = explanation.clone() {
+                markdown_view = markdown_view.with_explanation(e);
+            }
+            let session = interactive::Session {
+                settings: &settings,
+                templates: &templates,
+                redacted: &redacted,
+                report_text: render::report(&shown, Format::Human, color),
+                report_markdown: render::report(&markdown_view, Format::Markdown, false),
+                explanation,
+            };
+            return Ok(match session.run() {
+                interactive::End::Quit => exit::OK,
+                interactive::End::Interrupted => 130,
+            });
         }
         return Ok(status);
     }

@@ -6,6 +6,7 @@ pub mod decode;
 pub mod diagnose;
 pub mod explain;
 pub mod explain_code;
+pub mod interactive;
 pub mod jwks;
 pub mod suggest_tests;
 
