@@ -23,59 +23,46 @@ pub struct Plan {
     pub spinner: bool,
 }
 
+/// A document fetched over HTTP and read: what went wrong, or what it held.
+#[derive(Debug, Clone)]
+pub enum Fetch<T> {
+    Failed(FetchError),
+    Http { status: u16, excerpt: String },
+    Invalid { reason: String, excerpt: String },
+    Got(T),
+}
+
 /// The discovery step of `--discover`.
 #[derive(Debug, Clone)]
 pub struct Discovery {
     pub url: String,
     /// The issuer discovery started from (token `iss` or `--iss`).
     pub issuer: String,
-    pub outcome: DiscoveryOutcome,
+    /// `None`: there was no issuer to start from.
+    pub outcome: Option<Fetch<Found>>,
 }
 
+/// The discovery document's `issuer` and `jwks_uri`.
 #[derive(Debug, Clone)]
-pub enum DiscoveryOutcome {
-    NoIssuer,
-    Failed(FetchError),
-    Http {
-        status: u16,
-        excerpt: String,
-    },
-    Invalid {
-        reason: String,
-        excerpt: String,
-    },
-    /// The document's `issuer` and `jwks_uri`.
-    Found {
-        issuer: Option<String>,
-        jwks_uri: String,
-    },
+pub struct Found {
+    pub issuer: Option<String>,
+    pub jwks_uri: String,
 }
 
 /// One fetched key set.
 #[derive(Debug, Clone)]
 pub struct Remote {
     pub url: String,
-    pub outcome: Outcome,
+    pub outcome: Fetch<Loaded>,
     /// The cached copy lacked the token's kid; this is what the re-fetch found.
     pub refetch: Option<Refetch>,
 }
 
 #[derive(Debug, Clone)]
-pub enum Outcome {
-    Failed(FetchError),
-    Http {
-        status: u16,
-        excerpt: String,
-    },
-    Invalid {
-        reason: String,
-        excerpt: String,
-    },
-    Loaded {
-        set: JwkSet,
-        from_cache: bool,
-        age_secs: Option<u64>,
-    },
+pub struct Loaded {
+    pub set: JwkSet,
+    pub from_cache: bool,
+    pub age_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -96,9 +83,9 @@ impl Resolved {
     pub fn candidates(&self) -> Vec<keys::Candidate> {
         match &self.remote {
             Some(Remote {
-                outcome: Outcome::Loaded { set, .. },
+                outcome: Fetch::Got(loaded),
                 ..
-            }) => set.keys.clone(),
+            }) => loaded.set.keys.clone(),
             _ => Vec::new(),
         }
     }
@@ -119,8 +106,8 @@ pub fn resolve(plan: &Plan, token_iss: Option<&str>, token_kid: Option<&str>) ->
             .map(str::to_string)
             .or_else(|| plan.issuers.first().cloned());
         let discovery = discover(issuer, &opts);
-        if let DiscoveryOutcome::Found { jwks_uri, .. } = &discovery.outcome {
-            uri = Some(jwks_uri.clone());
+        if let Some(Fetch::Got(found)) = &discovery.outcome {
+            uri = Some(found.jwks_uri.clone());
         }
         resolved.discovery = Some(discovery);
     }
@@ -135,40 +122,29 @@ fn discover(issuer: Option<String>, opts: &FetchOptions) -> Discovery {
         return Discovery {
             url: String::new(),
             issuer: String::new(),
-            outcome: DiscoveryOutcome::NoIssuer,
+            outcome: None,
         };
     };
     let url = fetch::discovery_url(&issuer);
-    let outcome = match fetch::get(&url, opts) {
-        Err(e) => DiscoveryOutcome::Failed(e),
-        Ok(f) if !(200..300).contains(&f.status) => DiscoveryOutcome::Http {
-            status: f.status,
-            excerpt: fetch::excerpt(&f.body, 160),
-        },
-        Ok(f) => match serde_json::from_slice::<serde_json::Value>(&f.body) {
-            Ok(doc) => match doc.get("jwks_uri").and_then(|v| v.as_str()) {
-                Some(jwks_uri) => DiscoveryOutcome::Found {
-                    issuer: doc
-                        .get("issuer")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string),
-                    jwks_uri: jwks_uri.to_string(),
-                },
-                None => DiscoveryOutcome::Invalid {
-                    reason: "the document has no \"jwks_uri\"".into(),
-                    excerpt: fetch::excerpt(&f.body, 160),
-                },
-            },
-            Err(_) => DiscoveryOutcome::Invalid {
-                reason: not_json_reason(&f),
-                excerpt: fetch::excerpt(&f.body, 160),
-            },
-        },
-    };
+    let outcome = read(fetch::get(&url, opts), |f| {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&f.body).map_err(|_| not_json_reason(f))?;
+        let jwks_uri = doc
+            .get("jwks_uri")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| "the document has no \"jwks_uri\"".to_string())?;
+        Ok(Found {
+            issuer: doc
+                .get("issuer")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            jwks_uri: jwks_uri.to_string(),
+        })
+    });
     Discovery {
         url,
         issuer,
-        outcome,
+        outcome: Some(outcome),
     }
 }
 
@@ -176,18 +152,17 @@ fn fetch_set(url: &str, opts: &FetchOptions, kid: Option<&str>) -> Remote {
     let first = load(url, fetch::get(url, opts));
     // A well-behaved JWKS client re-fetches once when a cached set lacks the kid.
     if let (
-        Outcome::Loaded {
+        Fetch::Got(Loaded {
             set,
             from_cache: true,
             age_secs,
-        },
+        }),
         Some(kid),
     ) = (&first, kid)
     {
         if !has_kid(set, kid) {
             let again = load(url, fetch::get_fresh(url, opts));
-            let kid_now_present =
-                matches!(&again, Outcome::Loaded { set, .. } if has_kid(set, kid));
+            let kid_now_present = matches!(&again, Fetch::Got(l) if has_kid(&l.set, kid));
             return Remote {
                 url: url.to_string(),
                 outcome: again,
@@ -209,34 +184,41 @@ fn has_kid(set: &JwkSet, kid: &str) -> bool {
     set.keys.iter().any(|k| k.kid.as_deref() == Some(kid))
 }
 
-fn load(url: &str, got: Result<Fetched, FetchError>) -> Outcome {
+fn load(url: &str, got: Result<Fetched, FetchError>) -> Fetch<Loaded> {
+    read(got, |f| match keys::parse_jwk_set(&f.body, url) {
+        Ok(set) => Ok(Loaded {
+            set,
+            from_cache: f.from_cache,
+            age_secs: f.cache_age_secs,
+        }),
+        Err(_) if serde_json::from_slice::<serde_json::Value>(&f.body).is_err() => {
+            Err(not_json_reason(f))
+        }
+        Err(e) => Err(e.to_string()),
+    })
+}
+
+/// Network failure, HTTP status, then `parse` on a 2xx body.
+fn read<T>(
+    got: Result<Fetched, FetchError>,
+    parse: impl FnOnce(&Fetched) -> Result<T, String>,
+) -> Fetch<T> {
     let f = match got {
-        Err(e) => return Outcome::Failed(e),
+        Err(e) => return Fetch::Failed(e),
         Ok(f) => f,
     };
     if !(200..300).contains(&f.status) {
-        return Outcome::Http {
+        return Fetch::Http {
             status: f.status,
             excerpt: fetch::excerpt(&f.body, 160),
         };
     }
-    match keys::parse_jwk_set(&f.body, url) {
-        Ok(set) => Outcome::Loaded {
-            set,
-            from_cache: f.from_cache,
-            age_secs: f.cache_age_secs,
+    match parse(&f) {
+        Ok(v) => Fetch::Got(v),
+        Err(reason) => Fetch::Invalid {
+            reason,
+            excerpt: fetch::excerpt(&f.body, 160),
         },
-        Err(e) => {
-            let reason = if serde_json::from_slice::<serde_json::Value>(&f.body).is_err() {
-                not_json_reason(&f)
-            } else {
-                e.to_string()
-            };
-            Outcome::Invalid {
-                reason,
-                excerpt: fetch::excerpt(&f.body, 160),
-            }
-        }
     }
 }
 

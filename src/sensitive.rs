@@ -233,7 +233,8 @@ fn high_entropy(s: &str) -> bool {
     entropy > 4.0 && classes >= 2
 }
 
-fn is_uuid(s: &str) -> bool {
+/// `8-4-4-4-12` hex digits: an identifier, not a secret.
+pub(crate) fn is_uuid(s: &str) -> bool {
     s.len() == 36
         && s.char_indices().all(|(i, c)| {
             if [8, 13, 18, 23].contains(&i) {

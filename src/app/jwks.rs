@@ -20,12 +20,12 @@ pub fn run(args: JwksArgs) -> anyhow::Result<u8> {
             spinner: std::io::stderr().is_terminal(),
         };
         match jwks::resolve(&plan, None, None).remote.map(|r| r.outcome) {
-            Some(jwks::Outcome::Loaded { set, .. }) => set,
-            Some(jwks::Outcome::Failed(e)) => bail!("cannot fetch {}: {e}", args.source),
-            Some(jwks::Outcome::Http { status, excerpt }) => {
+            Some(jwks::Fetch::Got(loaded)) => loaded.set,
+            Some(jwks::Fetch::Failed(e)) => bail!("cannot fetch {}: {e}", args.source),
+            Some(jwks::Fetch::Http { status, excerpt }) => {
                 bail!("{} answered HTTP {status}: {excerpt}", args.source)
             }
-            Some(jwks::Outcome::Invalid { reason, .. }) => {
+            Some(jwks::Fetch::Invalid { reason, .. }) => {
                 bail!("{} is not a JWK Set: {reason}", args.source)
             }
             None => bail!("nothing fetched from {}", args.source),

@@ -194,16 +194,7 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
             );
             return;
         }
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string())
-            })
-            .collect(),
-        Some(other) => vec![other.to_string()],
+        Some(v) => super::strings(v),
     };
     if auds.iter().any(|a| expected.contains(a)) {
         return;

@@ -154,12 +154,8 @@ fn different_token(ctx: &Context, m: &ErrorMatch) -> Vec<String> {
     let mut notes = Vec::new();
     let x = &m.expected;
     if let Some(c) = ctx.token.claims() {
-        let token_aud: Vec<&str> = match c.get("aud") {
-            Some(serde_json::Value::String(s)) => vec![s.as_str()],
-            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).collect(),
-            _ => vec![],
-        };
-        if !x.found_aud.is_empty() && !x.found_aud.iter().any(|a| token_aud.contains(&a.as_str())) {
+        let token_aud: Vec<String> = c.get("aud").map(super::strings).unwrap_or_default();
+        if !x.found_aud.is_empty() && !x.found_aud.iter().any(|a| token_aud.contains(a)) {
             notes.push(format!(
                 "The message quotes the token audience {} but this token's is {}: the server saw a different token.",
                 x.found_aud.join(", "),

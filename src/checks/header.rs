@@ -278,14 +278,7 @@ fn kid_check(kid: &Value, out: &mut Vec<Finding>) {
 
 fn crit_check(crit: &Value, header: &serde_json::Map<String, Value>, out: &mut Vec<Finding>) {
     let names: Vec<String> = match crit {
-        Value::Array(a) if !a.is_empty() => a
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string())
-            })
-            .collect(),
+        Value::Array(a) if !a.is_empty() => super::strings(crit),
         other => {
             out.push(Finding::new(
                 &CRIT_UNSUPPORTED,

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::Context;
 use crate::findings::{Finding, Severity::*, Spec};
-use crate::jwks::{Discovery, DiscoveryOutcome, Outcome, Remote};
+use crate::jwks::{Discovery, Fetch, Remote};
 use crate::keys::ProblemKind;
 
 pub static JWKS_FETCH_FAILED: Spec = Spec {
@@ -117,64 +117,94 @@ fn problem(ctx: &Context, source: &str, p: &crate::keys::JwkProblem) -> Finding 
 }
 
 fn discovery(d: &Discovery, out: &mut Vec<Finding>) {
+    let Some(outcome) = &d.outcome else {
+        out.push(
+            Finding::new(
+                &JWKS_FETCH_FAILED,
+                "--discover needs an issuer, but the token has no `iss` claim and no --iss was given.",
+            )
+            .fix("Pass --iss https://your-issuer/ or --jwks-uri URL."),
+        );
+        return;
+    };
     let what = format!("the discovery document {}", d.url);
-    match &d.outcome {
-        DiscoveryOutcome::NoIssuer => out.push(Finding::new(
-            &JWKS_FETCH_FAILED,
-            "--discover needs an issuer, but the token has no `iss` claim and no --iss was given.",
-        ).fix("Pass --iss https://your-issuer/ or --jwks-uri URL.")),
-        DiscoveryOutcome::Failed(e) => out.push(fetch_failed(&what, e)),
-        DiscoveryOutcome::Http { status, excerpt } => out.push(http_error(&what, *status, excerpt)),
-        DiscoveryOutcome::Invalid { reason, excerpt } => out.push(
-            Finding::new(&JWKS_INVALID, format!("Fetching {what}: {reason}. Body starts: {excerpt}"))
-                .evidence(json!({"url": d.url})),
+    if let Some(f) = failure(&what, &d.url, outcome) {
+        return out.push(f);
+    }
+    let Fetch::Got(found) = outcome else { return };
+    if found.issuer.as_deref() != Some(d.issuer.as_str()) {
+        out.push(
+            Finding::new(
+                &DISCOVERY_ISSUER_MISMATCH,
+                format!(
+                    "Discovery for \"{}\" returned issuer {}; they must be identical. jwtai used its jwks_uri {} anyway.",
+                    d.issuer,
+                    found.issuer.as_deref().map_or("(none)".to_string(), |i| format!("\"{i}\"")),
+                    found.jwks_uri
+                ),
+            )
+            .evidence(json!({"expected": d.issuer, "found": found.issuer, "url": d.url})),
+        );
+    }
+}
+
+/// The finding for a fetch that failed; `None` when it got its document.
+fn failure<T>(what: &str, url: &str, outcome: &Fetch<T>) -> Option<Finding> {
+    match outcome {
+        Fetch::Got(_) => None,
+        Fetch::Failed(e) => Some(
+            Finding::new(
+                &JWKS_FETCH_FAILED,
+                format!("Fetching {what} failed ({}): {e}.", e.kind()),
+            )
+            .evidence(json!({"kind": e.kind(), "url": url})),
         ),
-        DiscoveryOutcome::Found { issuer, jwks_uri } => {
-            if issuer.as_deref() != Some(d.issuer.as_str()) {
-                out.push(
-                    Finding::new(
-                        &DISCOVERY_ISSUER_MISMATCH,
-                        format!(
-                            "Discovery for \"{}\" returned issuer {}; they must be identical. jwtai used its jwks_uri {jwks_uri} anyway.",
-                            d.issuer,
-                            issuer.as_deref().map_or("(none)".to_string(), |i| format!("\"{i}\""))
-                        ),
-                    )
-                    .evidence(json!({"expected": d.issuer, "found": issuer, "url": d.url})),
-                );
-            }
+        Fetch::Http { status, excerpt } => {
+            let hint = match status {
+                404 => " The path is wrong: take `jwks_uri` from the issuer's discovery document.",
+                401 | 403 => " Access is blocked: the JWKS endpoint must be public.",
+                s if *s >= 500 => {
+                    " The issuer's endpoint is failing: retry later; verifiers should keep the last good set."
+                }
+                _ => "",
+            };
+            Some(
+                Finding::new(
+                    &JWKS_HTTP_ERROR,
+                    format!("Fetching {what} returned HTTP {status}.{hint} Body starts: {excerpt}"),
+                )
+                .evidence(json!({"status": status, "url": url})),
+            )
         }
+        Fetch::Invalid { reason, excerpt } => Some(
+            Finding::new(
+                &JWKS_INVALID,
+                format!("{url} answered, but {reason}. Body starts: {excerpt}"),
+            )
+            .evidence(json!({"url": url})),
+        ),
     }
 }
 
 fn remote(ctx: &Context, r: &Remote, out: &mut Vec<Finding>) {
-    let what = format!("the JWK Set {}", r.url);
-    match &r.outcome {
-        Outcome::Failed(e) => out.push(fetch_failed(&what, e)),
-        Outcome::Http { status, excerpt } => out.push(http_error(&what, *status, excerpt)),
-        Outcome::Invalid { reason, excerpt } => out.push(
-            Finding::new(
-                &JWKS_INVALID,
-                format!("{} answered, but {reason}. Body starts: {excerpt}", r.url),
-            )
-            .evidence(json!({"url": r.url})),
-        ),
-        Outcome::Loaded { set, .. } => {
-            if set.keys.is_empty() {
-                out.push(
-                    Finding::new(
-                        &JWKS_EMPTY,
-                        format!(
-                            "{} returned a JWK Set with no keys, so no token can verify.",
-                            r.url
-                        ),
-                    )
-                    .evidence(json!({"url": r.url})),
-                );
-            }
-            for p in &set.problems {
-                out.push(problem(ctx, &r.url, p));
-            }
+    if let Some(f) = failure(&format!("the JWK Set {}", r.url), &r.url, &r.outcome) {
+        out.push(f);
+    }
+    if let Fetch::Got(loaded) = &r.outcome {
+        if loaded.set.keys.is_empty() {
+            out.push(
+                Finding::new(
+                    &JWKS_EMPTY,
+                    format!(
+                        "{} returned a JWK Set with no keys, so no token can verify.",
+                        r.url
+                    ),
+                )
+                .evidence(json!({"url": r.url})),
+            );
+        }
+        for p in &loaded.set.problems {
+            out.push(problem(ctx, &r.url, p));
         }
     }
     if let Some(rf) = &r.refetch {
@@ -191,28 +221,4 @@ fn remote(ctx: &Context, r: &Remote, out: &mut Vec<Finding>) {
             ),
         ));
     }
-}
-
-fn fetch_failed(what: &str, e: &crate::fetch::FetchError) -> Finding {
-    Finding::new(
-        &JWKS_FETCH_FAILED,
-        format!("Fetching {what} failed ({}): {e}.", e.kind()),
-    )
-    .evidence(json!({"kind": e.kind()}))
-}
-
-fn http_error(what: &str, status: u16, excerpt: &str) -> Finding {
-    let hint = match status {
-        404 => " The path is wrong: take `jwks_uri` from the issuer's discovery document.",
-        401 | 403 => " Access is blocked: the JWKS endpoint must be public.",
-        s if s >= 500 => {
-            " The issuer's endpoint is failing: retry later; verifiers should keep the last good set."
-        }
-        _ => "",
-    };
-    Finding::new(
-        &JWKS_HTTP_ERROR,
-        format!("Fetching {what} returned HTTP {status}.{hint} Body starts: {excerpt}"),
-    )
-    .evidence(json!({"status": status}))
 }

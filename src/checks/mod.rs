@@ -88,6 +88,16 @@ pub fn run(ctx: &Context) -> Vec<Finding> {
     out
 }
 
+/// A claim that may be a string or an array of them (`aud`, `crit`, `scp`),
+/// as strings; non-string members as their JSON text.
+pub(crate) fn strings(v: &serde_json::Value) -> Vec<String> {
+    let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    match v {
+        serde_json::Value::Array(a) => a.iter().map(text).collect(),
+        other => vec![text(other)],
+    }
+}
+
 /// Short, quoted rendering of a JSON value for details ("\"abc\"", "[1, 2]", "42").
 pub(crate) fn show(v: &serde_json::Value) -> String {
     let s = v.to_string();

@@ -687,7 +687,7 @@ fn placeholder_text(name: &str, s: &str) -> String {
     }
     if lower.contains("email") || lower == "upn" || lower == "mail" {
         "user@example.com".into()
-    } else if is_uuid(s) {
+    } else if crate::sensitive::is_uuid(s) {
         "00000000-0000-4000-8000-000000000000".into()
     } else if s.contains("://") {
         "https://example.com/placeholder".into()
@@ -696,17 +696,6 @@ fn placeholder_text(name: &str, s: &str) -> String {
     } else {
         "placeholder".into()
     }
-}
-
-fn is_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.char_indices().all(|(i, c)| {
-            if [8, 13, 18, 23].contains(&i) {
-                c == '-'
-            } else {
-                c.is_ascii_hexdigit()
-            }
-        })
 }
 
 /// A claim by name, or by dotted path into nested objects (as `checks::claims` reads it).
