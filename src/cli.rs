@@ -33,6 +33,9 @@ every finding cites this token's own values and says what to change. Nothing lea
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Print what each stage did, and its timing, on stderr (redacted; also RUST_LOG=debug).
+    #[arg(long, global = true)]
+    pub debug: bool,
 }
 
 #[derive(Debug, Subcommand)]

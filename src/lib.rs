@@ -11,6 +11,7 @@ pub mod cachedir;
 pub mod checks;
 pub mod cli;
 pub mod clock;
+pub mod debug;
 pub mod errortext;
 pub mod fetch;
 pub mod findings;
@@ -41,6 +42,7 @@ pub mod exit {
 
 /// Runs one command; `Err` is a usage or input error (exit 2).
 pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
+    debug::init(cli.debug);
     match cli.command {
         Command::Diagnose(args) => app::diagnose::run(*args),
         Command::Decode(args) => app::decode::run(args),

@@ -14,11 +14,23 @@ fn main() -> ExitCode {
             "jwtai: internal error{at}; please report it (no token data is included in this message)"
         );
     }));
-    let cli = jwtai::cli::Cli::parse();
+    let cli = match jwtai::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // Usage errors quote arguments back: a token or secret in the wrong
+            // place must not reach the terminal or a CI log.
+            eprint!("{}", jwtai::redact::free_text(&e.render().to_string()));
+            return ExitCode::from(jwtai::exit::USAGE);
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+    };
     match std::panic::catch_unwind(|| jwtai::run(cli)) {
         Ok(Ok(status)) => ExitCode::from(status),
         Ok(Err(e)) => {
-            eprintln!("jwtai: {e:#}");
+            eprintln!("jwtai: {}", jwtai::redact::free_text(&format!("{e:#}")));
             ExitCode::from(jwtai::exit::USAGE)
         }
         Err(_) => ExitCode::from(jwtai::exit::USAGE),

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{emit, explain, interactive, policy, timeout, use_color};
 use crate::checks::{self, Expectations};
 use crate::cli::{DiagnoseArgs, ExpectArgs, Format, KeyArgs};
-use crate::{ai, alg, clock, errortext, exit, input, jwks, keys, pipeline, redact, render};
+use crate::{ai, alg, clock, debug, errortext, exit, input, jwks, keys, pipeline, redact, render};
 
 pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
     if args.ai.interactive {
@@ -27,11 +27,46 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
     let mut keys = gather_keys(&args.keys)?;
     let plan = jwks_plan(&args.keys, &expect)?;
     let raw = input::read(&args.token)?;
-    let parsed = pipeline::parse(raw.expose_secret());
+    let parsed = {
+        let _t = debug::Timer::start("parse");
+        pipeline::parse(raw.expose_secret())
+    };
+    debug::log("input", || {
+        let w: Vec<String> = parsed.wrappers.iter().map(|w| w.describe()).collect();
+        format!(
+            "{} bytes read; wrappers removed: [{}]; token kind {}, {} segment(s), {} byte(s)",
+            raw.expose_secret().len(),
+            w.join(", "),
+            parsed.token.kind.as_str(),
+            parsed.token.segment_count,
+            parsed.token.len
+        )
+    });
     if let Some(plan) = plan {
+        let _t = debug::Timer::start("jwks");
         add_remote_keys(&plan, &parsed, &mut keys.keys);
     }
-    let report = pipeline::diagnose(&parsed, &expect, &keys.keys, &error);
+    debug::log("keys", || {
+        let labels: Vec<&str> = keys
+            .keys
+            .candidates
+            .iter()
+            .map(|c| c.label.as_str())
+            .collect();
+        format!("{} candidate(s): [{}]", labels.len(), labels.join("; "))
+    });
+    let report = {
+        let _t = debug::Timer::start("checks");
+        pipeline::diagnose(&parsed, &expect, &keys.keys, &error)
+    };
+    debug::log("report", || {
+        let codes: Vec<&str> = report.findings.iter().map(|f| f.code()).collect();
+        format!(
+            "verdict {}; findings [{}]",
+            report.verdict.as_str(),
+            codes.join(", ")
+        )
+    });
     let mut scrub = pipeline::scrub_list(raw.expose_secret(), &parsed.token);
     scrub.extend(keys.secrets.iter().map(|s| s.expose_secret().to_string()));
     let policy = policy(&args.output, scrub);
@@ -66,6 +101,21 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
         &expectation_lines(&expect),
     )?;
     let stream = !args.ai.no_stream && args.output.format == Format::Human;
+    debug::log("model", || {
+        let bytes = serde_json::to_vec(&ai::client::request_body(&settings, &messages, stream))
+            .map_or(0, |b| b.len());
+        format!(
+            "{} at {}; {} message(s), {bytes} request bytes; key {}",
+            settings.model,
+            settings.api_base,
+            messages.len(),
+            if settings.api_key.is_some() {
+                "set"
+            } else {
+                "not set"
+            }
+        )
+    });
     if args.ai.show_prompt {
         let body = ai::client::request_body(&settings, &messages, stream);
         emit(&format!("{}\n", serde_json::to_string(&body)?))?;

@@ -121,6 +121,12 @@ pub struct RedactedText {
     pub changed: bool,
 }
 
+/// Free text with no report to match against (debug lines, error
+/// messages): any JWT and anything shaped like personal data or a secret masked.
+pub fn free_text(text: &str) -> String {
+    mask_free_text(&scrub_str(text, &[]))
+}
+
 /// Masks words in free text that are shaped like personal data or secrets.
 fn mask_free_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -133,7 +139,7 @@ fn mask_free_text(text: &str) -> String {
         rest = &rest[start..];
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         let word = &rest[..end];
-        let core = word.trim_matches(|c: char| "\"'`()[]{}<>,;.!?".contains(c));
+        let core = word.trim_matches(|c: char| "\"'`()[]{}<>,;:.!?".contains(c));
         match sensitive::classify(core) {
             Some(shape) if !core.is_empty() => {
                 out.push_str(&word.replace(core, &format!("«masked:{}»", shape.label())));
