@@ -244,7 +244,7 @@ pub struct KeyArgs {
     /// Bound for every network call, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub timeout: f64,
-    /// Neither read nor write the JWKS cache.
+    /// Neither read nor write the caches (fetched key sets, model answers).
     #[arg(long)]
     pub no_cache: bool,
 }

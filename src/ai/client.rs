@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
+use async_openai::middleware::ReqwestService;
 use futures::StreamExt;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -151,7 +152,10 @@ fn client(settings: &Settings) -> Result<Client<OpenAIConfig>, AiError> {
     let config = OpenAIConfig::new()
         .with_api_base(settings.api_base.trim_end_matches('/'))
         .with_api_key(key);
-    Ok(Client::build(http, config))
+    // async-openai's default executor retries 429/5xx/connect errors on its own
+    // (and honours any Retry-After): swap in the plain transport so the one,
+    // bounded retry policy is ours.
+    Ok(Client::build(http.clone(), config).with_http_service(ReqwestService::new(http)))
 }
 
 async fn whole(
@@ -248,14 +252,20 @@ fn classify(e: OpenAIError, settings: &Settings) -> AiError {
         OpenAIError::Reqwest(r) => reqwest_error(&r, settings),
         OpenAIError::JSONDeserialize(err, _) => AiError::Malformed(err.to_string()),
         OpenAIError::StreamError(s) => {
-            let text = s.to_string();
-            if text.to_ascii_lowercase().contains("timed out") || text.contains("timeout") {
+            let text = s.to_string().to_ascii_lowercase();
+            // A stalled stream surfaces as a transport error decoding the body
+            // once reqwest's read timeout fires.
+            if text.contains("timed out")
+                || text.contains("timeout")
+                || text.contains("transport error")
+                || text.contains("error decoding response body")
+            {
                 AiError::Timeout {
                     base,
                     secs: settings.timeout.as_secs(),
                 }
             } else {
-                AiError::Malformed(short(&text))
+                AiError::Malformed(short(&s.to_string()))
             }
         }
         other => AiError::Other(short(&other.to_string())),

@@ -37,11 +37,12 @@ pub fn explanation(report: &Report, model: &str, text: &str, cached: bool) -> Ex
     }
     let root = ROOT
         .captures(text)
-        .and_then(|c| c.get(1))
+        .and_then(|c| c.get(1).or_else(|| c.get(2)))
         .map(|m| m.as_str().to_string());
     let root_cause_code = match root {
         Some(code) if in_report(&code) => Some(code),
-        Some(code) if code != "none" => {
+        // Only a name shaped like a code is a claim worth flagging ("the" is not).
+        Some(code) if code != "none" && (known(&code) || code.contains('-')) => {
             if !unverified.contains(&code) {
                 unverified.push(code);
             }

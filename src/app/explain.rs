@@ -52,8 +52,11 @@ pub fn messages(
     expectations: &[String],
 ) -> anyhow::Result<(Vec<Message>, Option<RedactedText>)> {
     let error = error_text.map(|t| redacted.text(t));
+    // Expectations quote user input (an audience taken from an error message
+    // may be anything, even a token): redacted like every other text.
+    let expectations: Vec<String> = expectations.iter().map(|l| redacted.text(l).text).collect();
     let messages = templates
-        .explain(redacted, error.as_ref(), expectations)
+        .explain(redacted, error.as_ref(), &expectations)
         .map_err(anyhow::Error::msg)?;
     Ok((messages, error))
 }

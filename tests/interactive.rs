@@ -1,0 +1,284 @@
+//! `diagnose --explain --interactive` driven in a pseudo-terminal (rexpect)
+//! against the recording OpenAI-compatible server: follow-up answers appear,
+//! each request carries the earlier exchange, a token or email pasted into a
+//! question is masked before it is sent (and the user is told), `/findings`
+//! and `/save` work, Ctrl-D leaves with status 0. Without a terminal,
+//! `--interactive` is a usage error.
+
+mod openai_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use openai_support::*;
+use rexpect::process::WaitStatus;
+use rexpect::session::PtySession;
+use tempfile::TempDir;
+
+const EXPLANATION: &str =
+    "ROOT CAUSE: expired\n\nThe token expired an hour ago: `expired`. Get a fresh one.\n";
+const ANSWER_1: &str =
+    "FIRST-ANSWER: call the refresh endpoint before exp, e.g. in an Express middleware.";
+const ANSWER_2: &str = "SECOND-ANSWER: yes, the same `expired` finding applies to that token.";
+const QUESTION_1: &str = "How do I refresh it in Express?";
+const PROMPT: &str = "\r\x1b[2K? ";
+
+/// The explain call, then one answer per follow-up question (streamed).
+fn script() -> Vec<Reply> {
+    vec![
+        Reply::answer(EXPLANATION),
+        Reply::answer(ANSWER_1),
+        Reply::answer(ANSWER_2),
+    ]
+}
+
+struct Pty {
+    session: PtySession,
+}
+
+impl Pty {
+    /// `jwtai diagnose TOKEN --explain -i` in a pseudo-terminal, hermetic env.
+    fn spawn(cache: &Path, secret: &Path, token: &str, base: &str) -> Pty {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jwtai"));
+        hermetic(&mut cmd, cache);
+        cmd.env("TERM", "xterm")
+            .arg("diagnose")
+            .arg(token)
+            .arg("--secret-file")
+            .arg(secret)
+            .args(["--now", NOW_ARG, "--explain", "-i", "--api-base", base])
+            .args(["--model", MODEL]);
+        let session = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn in a pty");
+        Pty { session }
+    }
+
+    /// Reads until `needle`; returns what came before it.
+    fn expect(&mut self, needle: &str) -> String {
+        self.session
+            .exp_string(needle)
+            .unwrap_or_else(|e| panic!("waiting for {needle:?}: {e}"))
+    }
+
+    /// Waits for the line editor's prompt.
+    fn prompt(&mut self) -> String {
+        self.expect(PROMPT)
+    }
+
+    /// Types a line and presses Enter.
+    fn ask(&mut self, line: &str) {
+        self.session.send(line).expect("type");
+        self.session.send("\r").expect("enter");
+        self.session.flush().expect("flush");
+    }
+
+    fn ctrl(&mut self, c: char) {
+        self.session.send_control(c).expect("control key");
+    }
+
+    fn exit_code(&mut self) -> i32 {
+        self.session
+            .exp_eof()
+            .unwrap_or_else(|e| panic!("waiting for the end: {e}"));
+        match self.session.process().wait().expect("wait") {
+            WaitStatus::Exited(_, code) => code,
+            other => panic!("jwtai did not exit normally: {other:?}"),
+        }
+    }
+}
+
+struct Fixture {
+    dir: TempDir,
+    secret: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = TempDir::new().unwrap();
+        let secret = secret_file(dir.path());
+        Fixture { dir, secret }
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+}
+
+#[test]
+fn two_questions_history_masking_findings_save_and_ctrl_d() {
+    let fx = Fixture::new();
+    let server = OpenAiServer::start(script());
+    let token = pii_token();
+    let mut pty = Pty::spawn(&fx.cache(), &fx.secret, &token, &server.base());
+
+    // The report, then the streamed explanation, then the prompt.
+    let before = pty.expect("ROOT CAUSE: expired");
+    assert!(
+        before.contains("expired"),
+        "the report comes first:\n{before}"
+    );
+    pty.expect("Model's root cause: `expired`");
+    pty.expect("Ctrl-D also quits");
+    pty.prompt();
+
+    // Question 1.
+    pty.ask(QUESTION_1);
+    pty.expect(ANSWER_1);
+    pty.prompt();
+
+    // Question 2 pastes the token, an email and the secret: masked before sending, and said so.
+    let question_2 = format!("Same for {token} from {PII_EMAIL} with secret {SECRET}?");
+    pty.ask(&question_2);
+    pty.expect(
+        "(jwtai masked a token, secret or personal data in your question before sending it)",
+    );
+    pty.expect(ANSWER_2);
+    pty.prompt();
+
+    let reqs = server.wait_for(3, Duration::from_secs(5));
+    assert_eq!(reqs.len(), 3, "the explanation and two follow-ups");
+    for r in &reqs {
+        assert_eq!(r.json()["stream"], true, "follow-ups stream");
+    }
+    // The first follow-up: the question is the last user message.
+    let first = reqs[1].messages();
+    assert_eq!(
+        first.last().unwrap(),
+        &("user".to_string(), QUESTION_1.to_string())
+    );
+    // The second carries the first exchange, then the masked question.
+    let second = reqs[2].messages();
+    let n = second.len();
+    assert!(n >= 4, "{second:?}");
+    assert_eq!(second[n - 3], ("user".to_string(), QUESTION_1.to_string()));
+    assert_eq!(
+        second[n - 2],
+        ("assistant".to_string(), ANSWER_1.to_string())
+    );
+    assert_eq!(second[n - 1].0, "user");
+    let asked = &second[n - 1].1;
+    assert!(asked.starts_with("Same for «"), "{asked}");
+    assert!(asked.contains("«masked:email"), "{asked}");
+    for r in &reqs {
+        let raw = r.raw_text();
+        for secret in [token.as_str(), signature_of(&token), PII_EMAIL, SECRET] {
+            assert!(!raw.contains(secret), "request carries {secret:?}:\n{raw}");
+        }
+    }
+
+    // /findings prints the findings again.
+    pty.ask("/findings");
+    let findings = pty.expect("Token has expired");
+    assert!(!findings.contains("FIRST-ANSWER"), "{findings}");
+    pty.prompt();
+
+    // /save writes Markdown with the report, the explanation and the Q&A.
+    let saved = fx.dir.path().join("session.md");
+    pty.ask(&format!("/save {}", saved.display()));
+    pty.expect(&format!("saved the session to {}", saved.display()));
+    pty.prompt();
+    let md = std::fs::read_to_string(&saved).expect("the saved session");
+    for part in [
+        "### `expired` (error)",
+        "### Explanation (model fake-model",
+        "ROOT CAUSE: expired",
+        "### Follow-up questions",
+        &format!("**Q:** {QUESTION_1}"),
+        ANSWER_1,
+        ANSWER_2,
+        "**Q:** Same for «",
+    ] {
+        assert!(md.contains(part), "the saved session lacks {part:?}:\n{md}");
+    }
+    for secret in [token.as_str(), signature_of(&token), PII_EMAIL, SECRET] {
+        assert!(!md.contains(secret), "the saved session holds {secret:?}");
+    }
+    assert_eq!(server.count(), 3, "commands call no model");
+
+    // Ctrl-D on an empty line leaves cleanly.
+    pty.ctrl('d');
+    assert_eq!(pty.exit_code(), 0);
+}
+
+#[test]
+fn quit_command_exits_0_and_ctrl_c_exits_130() {
+    let fx = Fixture::new();
+    let server = OpenAiServer::start(script());
+    let mut pty = Pty::spawn(&fx.cache(), &fx.secret, &valid_token(), &server.base());
+    pty.expect("Ctrl-D also quits");
+    pty.prompt();
+    pty.ask("/quit");
+    assert_eq!(pty.exit_code(), 0);
+
+    let mut pty = Pty::spawn(&fx.cache(), &fx.secret, &valid_token(), &server.base());
+    pty.expect("Ctrl-D also quits");
+    pty.prompt();
+    pty.session.send("half a question").unwrap();
+    pty.session.flush().unwrap();
+    pty.ctrl('c');
+    assert_eq!(pty.exit_code(), 130);
+}
+
+#[test]
+fn a_failed_follow_up_keeps_the_session_going() {
+    let fx = Fixture::new();
+    let server = OpenAiServer::start(vec![
+        Reply::answer(EXPLANATION),
+        Reply::answer(""),
+        Reply::answer(ANSWER_2),
+    ]);
+    let mut pty = Pty::spawn(&fx.cache(), &fx.secret, &expired_token(), &server.base());
+    pty.expect("Ctrl-D also quits");
+    pty.prompt();
+    pty.ask("first?");
+    pty.expect("jwtai: the model failed: the model answered with no text");
+    pty.prompt();
+    pty.ask("second?");
+    pty.expect("SECOND-ANSWER");
+    pty.prompt();
+    pty.ctrl('d');
+    assert_eq!(pty.exit_code(), 0);
+}
+
+#[test]
+fn interactive_without_a_terminal_is_a_usage_error() {
+    let fx = Fixture::new();
+    let server = OpenAiServer::start(script());
+    let out = jwtai(&fx.cache())
+        .arg("diagnose")
+        .arg(expired_token())
+        .args([
+            "--now",
+            NOW_ARG,
+            "--explain",
+            "--interactive",
+            "--api-base",
+            &server.base(),
+        ])
+        .args(["--model", MODEL])
+        .write_stdin("a question\n")
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--interactive needs a terminal"),
+        "{stderr}"
+    );
+    assert_eq!(server.count(), 0, "nothing is sent");
+}
+
+#[test]
+fn interactive_requires_explain() {
+    let fx = Fixture::new();
+    let out = jwtai(&fx.cache())
+        .arg("diagnose")
+        .arg(expired_token())
+        .args(["--now", NOW_ARG, "-i"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--explain"));
+}
