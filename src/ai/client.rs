@@ -233,6 +233,7 @@ fn clip(text: &str) -> &str {
 }
 
 fn classify(e: OpenAIError, settings: &Settings) -> AiError {
+    let short = |text: &str| clean(text, settings);
     let base = settings.api_base.clone();
     match e {
         OpenAIError::ApiError(api) => {
@@ -273,6 +274,7 @@ fn classify(e: OpenAIError, settings: &Settings) -> AiError {
 }
 
 fn reqwest_error(r: &reqwest::Error, settings: &Settings) -> AiError {
+    let short = |text: &str| clean(text, settings);
     let base = settings.api_base.clone();
     if r.is_timeout() {
         AiError::Timeout {
@@ -286,6 +288,22 @@ fn reqwest_error(r: &reqwest::Error, settings: &Settings) -> AiError {
     } else {
         AiError::Other(short(&r.to_string()))
     }
+}
+
+/// An endpoint's error text made safe to print: an endpoint that echoes the
+/// request would echo the API key (removed by value, whatever its shape) and
+/// anything token- or secret-shaped (masked like all free text).
+fn clean(text: &str, settings: &Settings) -> String {
+    let mut t = text.to_string();
+    if let Some(key) = settings
+        .api_key
+        .as_ref()
+        .map(|k| k.expose_secret())
+        .filter(|k| !k.is_empty())
+    {
+        t = t.replace(key, "«redacted:api-key»");
+    }
+    short(&crate::redact::free_text(&t))
 }
 
 /// One line, bounded: error bodies can be whole HTML pages.

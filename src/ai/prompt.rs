@@ -118,6 +118,8 @@ impl Templates {
 
 /// What every template sees: the redacted report and its findings with docs.
 fn base_context(report: &Redacted) -> Value {
+    // Details quote user input too (expected values, error text): everything
+    // shaped like personal data or a secret is masked once more on the way out.
     let r = report.report();
     let findings: Vec<Value> = r
         .findings
@@ -125,7 +127,8 @@ fn base_context(report: &Redacted) -> Value {
         .map(|f| {
             json!({
                 "code": f.code(), "severity": f.severity().as_str(), "title": f.spec.title,
-                "detail": f.detail, "fix": f.fix_text(), "doc": f.spec.doc,
+                "detail": report.text(&f.detail).text, "fix": report.text(f.fix_text()).text,
+                "doc": f.spec.doc,
             })
         })
         .collect();

@@ -257,6 +257,9 @@ fn error_text(
         .into_owned(),
         (None, None) => return Ok(Default::default()),
     };
+    // A pasted error or trace may quote tokens, keys or people: mask them at
+    // the source, so nothing taken from it (expectations, quotes) carries them.
+    let text = redact::free_text(&text);
     if text.trim().is_empty() {
         bail!("--error is empty: paste the message the library printed");
     }
