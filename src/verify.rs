@@ -221,11 +221,24 @@ pub fn weak_secrets() -> impl Iterator<Item = &'static str> {
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
 }
 
+/// Longest signing input the weak-secret list is tried on. Each entry is one
+/// HMAC over the whole input: on a one-megabyte token the list costs a third
+/// of a second, and no server takes a token of this size in a header anyway
+/// (`token-too-large` says so, and that the list was not tried).
+pub const WEAK_SECRET_SCAN_MAX_BYTES: usize = 64 * 1024;
+
+/// Most entries the built-in list may hold (checked by a test): with
+/// [`WEAK_SECRET_SCAN_MAX_BYTES`], this bounds the work of one guess.
+pub const MAX_WEAK_SECRETS: usize = 1000;
+
 /// The first built-in weak secret that produces `signature` under `alg`
-/// (an HS* algorithm), if any.
+/// (an HS* algorithm), if any. `None` without trying over
+/// [`WEAK_SECRET_SCAN_MAX_BYTES`] of signing input.
 pub fn find_weak_secret(alg: Alg, signing_input: &[u8], signature: &[u8]) -> Option<&'static str> {
     let algorithm = hmac_algorithm(alg)?;
-    if signature.len() != algorithm.digest_algorithm().output_len() {
+    if signature.len() != algorithm.digest_algorithm().output_len()
+        || signing_input.len() > WEAK_SECRET_SCAN_MAX_BYTES
+    {
         return None;
     }
     weak_secrets().find(|secret| {

@@ -301,6 +301,10 @@ pub struct Gathered {
     pub secrets: Vec<SecretString>,
 }
 
+/// Most `--key` flags: each file may hold a JWK Set, and every key in it is
+/// parsed; together they may hold [`keys::MAX_KEYS_IN_SET`] keys.
+const MAX_KEY_FILES: usize = 100;
+
 /// Secret files and env vars are read byte for byte: a trailing newline is a
 /// finding (`secret-whitespace`), not something to silently fix.
 const MAX_SECRET_BYTES: usize = 64 * 1024;
@@ -347,9 +351,24 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
         }
         add_secret(bytes, format!("the secret from ${var}"));
     }
+    if k.key.len() > MAX_KEY_FILES {
+        bail!(
+            "--key is given {} times; jwtai reads at most {MAX_KEY_FILES} key files (pass the server's key, or its JWK Set)",
+            k.key.len()
+        );
+    }
     let mut file_problems = Vec::new();
+    let mut from_files = 0;
     for path in &k.key {
         let set = keys::load_key_file_with_problems(path)?;
+        from_files += set.keys.len();
+        if from_files > keys::MAX_KEYS_IN_SET {
+            bail!(
+                "the --key files hold more than {} keys in all; jwtai reads at most {} (pass the server's key, or its JWK Set)",
+                keys::MAX_KEYS_IN_SET,
+                keys::MAX_KEYS_IN_SET
+            );
+        }
         candidates.extend(set.keys);
         file_problems.extend(
             set.problems

@@ -144,6 +144,12 @@ pub static KID_NOT_FOUND: Spec = Spec {
     rank: 9,
 };
 
+/// Most keys tried against one signature. A key set has a handful; flags and
+/// fetched sets together may bring thousands, and each try is a public-key
+/// verification (plus, for an HS* token, a few HMACs per public key to detect
+/// algorithm confusion). Keys whose `kid` matches the header go first.
+pub const MAX_KEYS_TRIED: usize = 100;
+
 pub static SPECS: &[&Spec] = &[
     &SIGNATURE_VALID,
     &SIGNATURE_NOT_CHECKED,
@@ -186,6 +192,9 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
     let input = &t.signing_input;
 
+    // A key published for encryption must not verify signatures (RFC 7517 §4.2).
+    let (usable, untried) = keys_to_try(keys, t.kid());
+
     // Shape problems visible without any key.
     let mut shape_explains_failure = false;
     if alg.family() == Family::Ecdsa {
@@ -199,7 +208,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
             );
             return;
         }
-        if let Some(f) = der_signature(alg, sig, input, keys) {
+        if let Some(f) = der_signature(alg, sig, input, &usable) {
             out.push(f);
             shape_explains_failure = true;
         }
@@ -217,11 +226,6 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         }
     }
 
-    // A key published for encryption must not verify signatures (RFC 7517 §4.2).
-    let usable: Vec<&Candidate> = keys
-        .iter()
-        .filter(|c| c.is_usable() && c.key_use.as_deref() != Some("enc"))
-        .collect();
     let mut tried: Vec<Tried> = Vec::new();
     let mut verified: Option<&Candidate> = None;
     for c in &usable {
@@ -293,6 +297,17 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         return;
     }
 
+    if verified.is_none() && untried > 0 {
+        out.push(
+            Finding::new(
+                &SIGNATURE_NOT_CHECKED,
+                format!("{untried} more key(s) were not tried: jwtai tries at most {MAX_KEYS_TRIED} keys against one signature (those whose kid matches the header first)."),
+            )
+            .fix("Pass only the keys the server uses: its own key file, or the one JWKS whose kid matches the token.")
+            .evidence(json!({"untried": untried, "limit": MAX_KEYS_TRIED})),
+        );
+    }
+
     let kid = t.kid();
     match verified {
         Some(c) => {
@@ -317,6 +332,25 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
 }
 
+/// The usable keys to try, at most [`MAX_KEYS_TRIED`] (those whose `kid`
+/// matches first when there are more), and how many were left out.
+fn keys_to_try<'a>(keys: &'a [Candidate], kid: Option<&str>) -> (Vec<&'a Candidate>, usize) {
+    let mut usable: Vec<&Candidate> = keys
+        .iter()
+        .filter(|c| c.is_usable() && c.key_use.as_deref() != Some("enc"))
+        .collect();
+    if usable.len() <= MAX_KEYS_TRIED {
+        return (usable, 0);
+    }
+    if kid.is_some() {
+        // Stable: otherwise in the order given.
+        usable.sort_by_key(|c| c.kid.as_deref() != kid);
+    }
+    let untried = usable.len() - MAX_KEYS_TRIED;
+    usable.truncate(MAX_KEYS_TRIED);
+    (usable, untried)
+}
+
 struct Tried<'a> {
     key: &'a Candidate,
     error: VerifyError,
@@ -334,7 +368,7 @@ fn psychic(alg: Alg, sig: &[u8]) -> bool {
 }
 
 /// An ASN.1 DER `SEQUENCE { INTEGER r, INTEGER s }` where JOSE wants R||S.
-fn der_signature(alg: Alg, sig: &[u8], input: &[u8], keys: &[Candidate]) -> Option<Finding> {
+fn der_signature(alg: Alg, sig: &[u8], input: &[u8], keys: &[&Candidate]) -> Option<Finding> {
     if !looks_like_der_ecdsa(sig) {
         return None;
     }

@@ -413,6 +413,12 @@ fn too_large(ctx: &Context) -> Finding {
             .collect();
         detail.push_str(&format!(" Largest claims: {}.", list.join(", ")));
     }
+    if t.signing_input.len() > crate::verify::WEAK_SECRET_SCAN_MAX_BYTES {
+        detail.push_str(&format!(
+            " Over {} KiB, jwtai does not try its list of well-known HMAC secrets on it.",
+            crate::verify::WEAK_SECRET_SCAN_MAX_BYTES / 1024
+        ));
+    }
     Finding::new(&TOKEN_TOO_LARGE, detail)
         .evidence(json!({"bytes": t.len, "limit": LARGE_TOKEN_BYTES}))
 }

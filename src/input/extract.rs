@@ -229,8 +229,11 @@ fn unwrap_bearer(s: &str) -> Option<(String, Vec<Wrapper>)> {
     let rest = strip_bearer(s)?;
     let mut wrappers = vec![Wrapper::BearerPrefix];
     let mut rest = rest;
+    // Listed once however often it repeats: a megabyte of `Bearer ` is one finding.
     while let Some(again) = strip_bearer(rest) {
-        wrappers.push(Wrapper::DuplicateBearer);
+        if wrappers.len() == 1 {
+            wrappers.push(Wrapper::DuplicateBearer);
+        }
         rest = again;
     }
     Some((rest.to_string(), wrappers))
@@ -304,6 +307,14 @@ mod tests {
             )
         );
         assert_eq!(ex(&format!("bearer {T}")).0, T);
+        // Repeated prefixes are one wrapper, not one per repetition.
+        assert_eq!(
+            ex(&format!("{}{T}", "Bearer ".repeat(10_000))),
+            (
+                T.into(),
+                vec![Wrapper::BearerPrefix, Wrapper::DuplicateBearer]
+            )
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@ use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
 use super::{
-    Candidate, Curve, JwkSet, KeyError, KeyMaterial, MAX_RSA_BITS, bit_len, sanitize,
-    strip_leading_zeros, thumbprint,
+    Candidate, Curve, JwkSet, KeyError, KeyMaterial, MAX_KEYS_IN_SET, MAX_RSA_BITS, bit_len,
+    sanitize, strip_leading_zeros, thumbprint,
 };
 
 const OID_RSA: &str = "1.2.840.113549.1.1.1";
@@ -595,6 +595,13 @@ pub(crate) fn parse_pem_file(bytes: &[u8], source: &str) -> Result<JwkSet, KeyEr
         return Err(KeyError::Invalid {
             origin: source.to_string(),
             detail: "has a -----BEGIN line but no complete PEM block".to_string(),
+        });
+    }
+    if blocks.len() > MAX_KEYS_IN_SET {
+        return Err(KeyError::TooManyPemBlocks {
+            origin: source.to_string(),
+            count: blocks.len(),
+            limit: MAX_KEYS_IN_SET,
         });
     }
     let spans = pem_block_spans(bytes);

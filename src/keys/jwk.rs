@@ -71,6 +71,14 @@ pub fn parse_jwk_set(bytes: &[u8], source: &str) -> Result<JwkSet, KeyError> {
 /// only the category and position.
 fn json_error_text(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
+    if e.to_string().starts_with("recursion limit exceeded") {
+        return format!(
+            "JSON nested too deep (over {} levels of arrays and objects) at line {} column {}",
+            crate::token::json::MAX_DEPTH,
+            e.line(),
+            e.column()
+        );
+    }
     let what = match e.classify() {
         Category::Io => "I/O error while reading JSON",
         Category::Syntax => "invalid JSON",

@@ -24,7 +24,7 @@ pub use jwk::parse_jwk_set;
 
 /// Largest key file read, in bytes.
 pub const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
-/// Most keys read from one JWK Set.
+/// Most keys read from one JWK Set or PEM file, and from all `--key` files together.
 pub const MAX_KEYS_IN_SET: usize = 1000;
 /// Largest RSA modulus accepted, in bits.
 pub const MAX_RSA_BITS: usize = 16384;
@@ -186,6 +186,12 @@ pub enum KeyError {
     Encrypted { origin: String },
     #[error("{origin}: the JWK Set has {count} keys; jwtai reads at most {limit}")]
     TooManyKeys {
+        origin: String,
+        count: usize,
+        limit: usize,
+    },
+    #[error("{origin}: the file has {count} PEM blocks; jwtai reads at most {limit}")]
+    TooManyPemBlocks {
         origin: String,
         count: usize,
         limit: usize,

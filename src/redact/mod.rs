@@ -11,6 +11,7 @@
 
 use std::sync::LazyLock;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use aws_lc_rs::hmac;
 use regex::Regex;
 use serde_json::{Map, Value, json};
@@ -94,7 +95,7 @@ pub struct Redacted {
     report: Report,
     /// What was masked or scrubbed, so free text that travels with the report
     /// (the user's error message, follow-up questions) gets the same treatment.
-    replacements: Vec<(String, String)>,
+    replacements: Scrubber,
 }
 
 impl Redacted {
@@ -180,7 +181,7 @@ pub fn for_display(report: Report, policy: &Policy) -> Displayed {
     Displayed(apply(report, policy, !policy.reveal).0)
 }
 
-fn apply(mut report: Report, policy: &Policy, mask: bool) -> (Report, Vec<(String, String)>) {
+fn apply(mut report: Report, policy: &Policy, mask: bool) -> (Report, Scrubber) {
     let mut masker = Masker {
         policy,
         replacements: Vec::new(),
@@ -193,19 +194,60 @@ fn apply(mut report: Report, policy: &Policy, mask: bool) -> (Report, Vec<(Strin
             report.token.claims = Some(masker.claims(claims));
         }
     }
-    let mut replacements = masker.replacements;
-    replacements.extend(
-        policy
-            .scrub
-            .iter()
-            .map(|s| (s.clone(), "«redacted»".to_string())),
-    );
-    replacements.retain(|(from, _)| from.chars().count() >= 4);
-    replacements.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+    let replacements = Scrubber::new(&policy.scrub, masker.replacements);
     for f in &mut report.findings {
         scrub_finding(f, &replacements);
     }
     (report, replacements)
+}
+
+/// Every string to take out of free text, and what replaces it.
+///
+/// The credentials (the token, its segments, the secrets: a handful of long
+/// strings) are replaced first, longest first. Masked claim values can number
+/// in the thousands for a hostile token, and a finding can quote all of them:
+/// replacing them one after the other costs values × text length (over a
+/// minute for a one-megabyte token), so they go in one Aho-Corasick pass,
+/// leftmost-longest, linear in the text.
+#[derive(Debug, Clone)]
+struct Scrubber {
+    /// Longest first; each becomes `«redacted»`.
+    credentials: Vec<String>,
+    /// Longest first, with the masked form of each at the same index.
+    masked: Vec<String>,
+    masked_to: Vec<String>,
+    /// Finds every `masked` string in one pass; `None` when there are none
+    /// (or the automaton cannot be built: then they are replaced one by one).
+    finder: Option<AhoCorasick>,
+}
+
+impl Scrubber {
+    fn new(scrub: &[String], masked: Vec<(String, String)>) -> Scrubber {
+        let long_enough = |s: &str| s.chars().count() >= 4;
+        let mut credentials: Vec<String> =
+            scrub.iter().filter(|s| long_enough(s)).cloned().collect();
+        credentials.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let mut masked: Vec<(String, String)> = masked
+            .into_iter()
+            .filter(|(from, _)| long_enough(from))
+            .collect();
+        masked.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+        let (masked, masked_to): (Vec<String>, Vec<String>) = masked.into_iter().unzip();
+        let finder = if masked.is_empty() {
+            None
+        } else {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&masked)
+                .ok()
+        };
+        Scrubber {
+            credentials,
+            masked,
+            masked_to,
+            finder,
+        }
+    }
 }
 
 struct Masker<'a> {
@@ -373,7 +415,7 @@ fn summarise_jwk(v: &Value) -> Value {
     })
 }
 
-fn scrub_finding(f: &mut Finding, replacements: &[(String, String)]) {
+fn scrub_finding(f: &mut Finding, replacements: &Scrubber) {
     f.detail = scrub_str(&f.detail, replacements);
     if let Some(fix) = &f.fix {
         f.fix = Some(scrub_str(fix, replacements));
@@ -387,20 +429,34 @@ static ANY_JWT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{2,}(\.[A-Za-z0-9_-]*)?").expect("static regex")
 });
 
-fn scrub_str(s: &str, replacements: &[(String, String)]) -> String {
+fn scrub_str(s: &str, replacements: &Scrubber) -> String {
     let mut out = match ANY_JWT.replace_all(s, "«redacted:jwt»") {
         std::borrow::Cow::Borrowed(_) => s.to_string(),
         std::borrow::Cow::Owned(o) => o,
     };
-    for (from, to) in replacements {
+    for from in &replacements.credentials {
         if out.contains(from.as_str()) {
-            out = out.replace(from.as_str(), to);
+            out = out.replace(from.as_str(), "«redacted»");
+        }
+    }
+    match &replacements.finder {
+        Some(finder) => {
+            if finder.is_match(&out) {
+                out = finder.replace_all(&out, &replacements.masked_to);
+            }
+        }
+        None => {
+            for (from, to) in replacements.masked.iter().zip(&replacements.masked_to) {
+                if out.contains(from.as_str()) {
+                    out = out.replace(from.as_str(), to);
+                }
+            }
         }
     }
     out
 }
 
-fn scrub_value(v: &mut Value, replacements: &[(String, String)]) {
+fn scrub_value(v: &mut Value, replacements: &Scrubber) {
     match v {
         Value::String(s) => *s = scrub_str(s, replacements),
         Value::Array(a) => a.iter_mut().for_each(|x| scrub_value(x, replacements)),

@@ -1,7 +1,12 @@
 //! JSON parsing of the header and payload that notices what `serde_json::Value`
 //! hides: duplicate member names (parsers disagree which one wins) and where
 //! and why a broken object breaks.
+//!
+//! Hostile input is bounded here: at most [`MAX_MEMBERS`] members in the
+//! object and serde_json's nesting limit of [`MAX_DEPTH`] levels, each
+//! reported as an issue of its own rather than a generic syntax error.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::Deserialize;
@@ -15,6 +20,18 @@ pub struct Object {
     pub map: Map<String, Value>,
     pub duplicates: Vec<String>,
 }
+
+/// Most members read from one header or payload. Real ones have a few dozen;
+/// past this the object is refused (`invalid-json`), which bounds the work of
+/// every check and of redaction.
+pub const MAX_MEMBERS: usize = 10_000;
+
+/// Deepest nesting of arrays and objects that parses: serde_json stops at
+/// its recursion limit (128), before it could overflow the stack.
+pub const MAX_DEPTH: usize = 127;
+
+/// The custom error `visit_map` returns past [`MAX_MEMBERS`].
+const TOO_MANY_MEMBERS: &str = "jwtai: too many members";
 
 /// Why a decoded segment is not a usable JSON object.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +52,10 @@ pub enum JsonIssue {
         found: &'static str,
         hint: Option<&'static str>,
     },
+    /// Arrays and objects nested deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// More than [`MAX_MEMBERS`] members.
+    TooManyMembers,
 }
 
 impl fmt::Display for JsonIssue {
@@ -72,6 +93,14 @@ impl fmt::Display for JsonIssue {
                 }
                 Ok(())
             }
+            JsonIssue::TooDeep => write!(
+                f,
+                "JSON is nested too deep: more than {MAX_DEPTH} levels of arrays and objects, the most a JSON parser such as serde_json accepts (real claims nest a few levels)"
+            ),
+            JsonIssue::TooManyMembers => write!(
+                f,
+                "JSON object has more than {MAX_MEMBERS} members; jwtai reads at most {MAX_MEMBERS} (a real header or payload has a few dozen)"
+            ),
         }
     }
 }
@@ -88,11 +117,17 @@ impl<'de> Deserialize<'de> for DupObject {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<DupObject, A::Error> {
                 let mut obj = Object::default();
+                let mut members = 0usize;
+                // Names already listed as duplicates: a set, so that many
+                // repeated names stay linear.
+                let mut listed = HashSet::new();
                 while let Some(key) = access.next_key::<String>()? {
+                    members += 1;
+                    if members > MAX_MEMBERS {
+                        return Err(de::Error::custom(TOO_MANY_MEMBERS));
+                    }
                     let value: Value = access.next_value()?;
-                    if obj.map.insert(key.clone(), value).is_some()
-                        && !obj.duplicates.contains(&key)
-                    {
+                    if obj.map.insert(key.clone(), value).is_some() && listed.insert(key.clone()) {
                         obj.duplicates.push(key);
                     }
                 }
@@ -116,6 +151,13 @@ pub fn parse_object(bytes: &[u8]) -> Result<Object, JsonIssue> {
 
 fn classify(text: &str, e: &serde_json::Error) -> JsonIssue {
     use serde_json::error::Category;
+    let message = e.to_string();
+    if message.starts_with("recursion limit exceeded") {
+        return JsonIssue::TooDeep;
+    }
+    if message.starts_with(TOO_MANY_MEMBERS) {
+        return JsonIssue::TooManyMembers;
+    }
     match e.classify() {
         Category::Eof if text.trim_start().starts_with('{') => {
             JsonIssue::EndsEarly { len: text.len() }
@@ -234,6 +276,48 @@ mod tests {
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(parse_object(deep.as_bytes()).is_err());
+        assert_eq!(
+            parse_object(deep.as_bytes()).unwrap_err(),
+            JsonIssue::TooDeep
+        );
+        assert!(JsonIssue::TooDeep.to_string().contains("nested too deep"));
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_parses() {
+        // The object itself is one level.
+        let nested = |n: usize| format!("{{\"a\":{}{}}}", "[".repeat(n), "]".repeat(n));
+        assert!(parse_object(nested(MAX_DEPTH - 1).as_bytes()).is_ok());
+        assert_eq!(
+            parse_object(nested(MAX_DEPTH).as_bytes()).unwrap_err(),
+            JsonIssue::TooDeep
+        );
+    }
+
+    #[test]
+    fn member_cap() {
+        let object = |n: usize| {
+            let members: Vec<String> = (0..n).map(|i| format!("\"c{i}\":0")).collect();
+            format!("{{{}}}", members.join(","))
+        };
+        assert_eq!(
+            parse_object(object(MAX_MEMBERS).as_bytes())
+                .unwrap()
+                .map
+                .len(),
+            MAX_MEMBERS
+        );
+        assert_eq!(
+            parse_object(object(MAX_MEMBERS + 1).as_bytes()).unwrap_err(),
+            JsonIssue::TooManyMembers
+        );
+    }
+
+    #[test]
+    fn many_repeated_names_are_listed_once_each() {
+        let members: Vec<String> = (0..3000).map(|i| format!("\"{}\":0", i % 1000)).collect();
+        let o = parse_object(format!("{{{}}}", members.join(",")).as_bytes()).unwrap();
+        assert_eq!(o.duplicates.len(), 1000);
+        assert_eq!(o.duplicates[0], "0");
     }
 }

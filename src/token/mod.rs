@@ -18,6 +18,11 @@ pub use json::{JsonIssue, Object};
 /// Proxies and servers start refusing request headers around here.
 pub const LARGE_TOKEN_BYTES: usize = 8 * 1024;
 
+/// Segments decoded and observed. A JWE has five; past that the count alone
+/// (`wrong-segment-count`) says what is wrong, and decoding every piece of a
+/// megabyte of dots would only bury it under thousands of findings.
+pub const MAX_DECODED_SEGMENTS: usize = 8;
+
 const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::URL_SAFE,
     GeneralPurposeConfig::new()
@@ -212,8 +217,9 @@ pub fn parse(text: &str) -> Token {
 
     let segments: Vec<&str> = cleaned.split('.').collect();
     let segment_count = segments.len();
-    let mut decoded: Vec<Option<Vec<u8>>> = Vec::with_capacity(segment_count);
-    for (i, seg) in segments.iter().enumerate() {
+    let mut decoded: Vec<Option<Vec<u8>>> =
+        Vec::with_capacity(segment_count.min(MAX_DECODED_SEGMENTS));
+    for (i, seg) in segments.iter().take(MAX_DECODED_SEGMENTS).enumerate() {
         let last = i + 1 == segment_count;
         decoded.push(decode_segment(seg, Segment::at(i), last, &mut observations));
     }
@@ -403,6 +409,19 @@ mod tests {
         );
         assert_eq!(parse(&jwe).kind, Kind::Jwe);
         assert_eq!(parse("a.b.c.d").kind, Kind::Malformed);
+    }
+
+    #[test]
+    fn only_the_first_segments_are_decoded() {
+        let t = parse(&"a*.".repeat(10_000));
+        assert_eq!(t.segment_count, 10_001);
+        assert_eq!(t.kind, Kind::Malformed);
+        let invalid = t
+            .observations
+            .iter()
+            .filter(|o| matches!(o, Observation::InvalidChar { .. }))
+            .count();
+        assert_eq!(invalid, MAX_DECODED_SEGMENTS);
     }
 
     #[test]
