@@ -1,6 +1,9 @@
 //! JWS signature verification (RFC 7515, RFC 7518 §3, RFC 8037) with aws-lc-rs,
 //! and the built-in list of guessable HMAC secrets.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
 use secrecy::ExposeSecret;
@@ -221,6 +224,34 @@ pub fn weak_secrets() -> impl Iterator<Item = &'static str> {
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
 }
 
+/// The built-in weak secret equal to `secret`, if any: a hash lookup, for a
+/// secret that already verified (no HMAC needed). The set is built on first
+/// use, never at start-up.
+pub fn weak_secret_equal_to(secret: &[u8]) -> Option<&'static str> {
+    static SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| weak_secrets().collect());
+    let text = std::str::from_utf8(secret).ok()?;
+    SET.get(text).copied()
+}
+
+/// HMAC keys for every weak secret, in file order, built once per algorithm
+/// on first use: the key schedule is half the cost of an HMAC of a token.
+fn weak_keys(alg: Alg) -> Option<&'static [(&'static str, hmac::Key)]> {
+    fn build(algorithm: hmac::Algorithm) -> Vec<(&'static str, hmac::Key)> {
+        weak_secrets()
+            .map(|s| (s, hmac::Key::new(algorithm, s.as_bytes())))
+            .collect()
+    }
+    static HS256: LazyLock<Vec<(&str, hmac::Key)>> = LazyLock::new(|| build(hmac::HMAC_SHA256));
+    static HS384: LazyLock<Vec<(&str, hmac::Key)>> = LazyLock::new(|| build(hmac::HMAC_SHA384));
+    static HS512: LazyLock<Vec<(&str, hmac::Key)>> = LazyLock::new(|| build(hmac::HMAC_SHA512));
+    match alg {
+        Alg::HS256 => Some(&HS256),
+        Alg::HS384 => Some(&HS384),
+        Alg::HS512 => Some(&HS512),
+        _ => None,
+    }
+}
+
 /// The first built-in weak secret that produces `signature` under `alg`
 /// (an HS* algorithm), if any.
 pub fn find_weak_secret(alg: Alg, signing_input: &[u8], signature: &[u8]) -> Option<&'static str> {
@@ -228,10 +259,10 @@ pub fn find_weak_secret(alg: Alg, signing_input: &[u8], signature: &[u8]) -> Opt
     if signature.len() != algorithm.digest_algorithm().output_len() {
         return None;
     }
-    weak_secrets().find(|secret| {
-        let key = hmac::Key::new(algorithm, secret.as_bytes());
-        hmac::verify(&key, signing_input, signature).is_ok()
-    })
+    weak_keys(alg)?
+        .iter()
+        .find(|(_, key)| hmac::verify(key, signing_input, signature).is_ok())
+        .map(|(secret, _)| *secret)
 }
 
 #[cfg(test)]
