@@ -82,6 +82,27 @@ impl Policy {
             key: hmac::Key::new(hmac::HMAC_SHA256, &key_bytes),
         }
     }
+
+    /// The same policy, mask key included, with more strings to scrub: one
+    /// per token of a scan, so masked values still compare equal across the
+    /// whole run and the key is set up once.
+    pub fn with_scrub(&self, extra: Vec<String>) -> Policy {
+        let mut scrub: Vec<String> = self
+            .scrub
+            .iter()
+            .cloned()
+            .chain(extra.into_iter().filter(|s| s.len() >= 8))
+            .collect();
+        scrub.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        scrub.dedup();
+        Policy {
+            mask: self.mask.clone(),
+            keep: self.keep.clone(),
+            reveal: self.reveal,
+            scrub,
+            key: self.key.clone(),
+        }
+    }
 }
 
 /// A report safe to send anywhere: the only type the model client accepts.
