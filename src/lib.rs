@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod redact;
 pub mod render;
 pub mod report;
+pub mod scan;
 pub mod sensitive;
 pub mod sign;
 pub mod token;
@@ -43,5 +44,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         Command::Decode(args) => app::decode::run(args),
         Command::ExplainCode(args) => app::explain_code::run(args),
         Command::Jwks(args) => app::jwks::run(args),
+        Command::Scan(args) => app::scan::run(*args),
     }
 }

@@ -6,6 +6,7 @@ pub mod decode;
 pub mod diagnose;
 pub mod explain_code;
 pub mod jwks;
+pub mod scan;
 
 use std::io::{IsTerminal, Write};
 
