@@ -144,6 +144,19 @@ static API_KEY: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// Every alternative of [`API_KEY`] starts with one of these.
+const API_KEY_PREFIXES: &[&str] = &[
+    "AKIA",
+    "ASIA",
+    "sk",
+    "rk_live_",
+    "gh",
+    "github_pat_",
+    "xox",
+    "AIza",
+    "glpat-",
+];
+
 /// The sensitive shape of a string value, if any.
 pub fn classify(s: &str) -> Option<Shape> {
     let t = s.trim();
@@ -153,7 +166,9 @@ pub fn classify(s: &str) -> Option<Shape> {
     if t.starts_with("eyJ") && t.matches('.').count() >= 2 {
         return Some(Shape::Jwt);
     }
-    if API_KEY.is_match(t) {
+    // The anchored regexes run only when the first characters can start a
+    // match: this runs on every claim of every token `scan` reads.
+    if API_KEY_PREFIXES.iter().any(|p| t.starts_with(p)) && API_KEY.is_match(t) {
         return Some(Shape::ApiKey);
     }
     if t.contains('@') && EMAIL.is_match(t) {
@@ -165,7 +180,11 @@ pub fn classify(s: &str) -> Option<Shape> {
     if is_card(t) {
         return Some(Shape::Card);
     }
-    if PHONE.is_match(t) {
+    let phone_start = t
+        .chars()
+        .next()
+        .is_some_and(|c| c == '+' || c == '(' || c.is_numeric());
+    if phone_start && PHONE.is_match(t) {
         return Some(Shape::Phone);
     }
     if high_entropy(t) {
@@ -257,6 +276,19 @@ mod tests {
         assert_eq!(classify("2001:db8::1"), Some(Shape::Ip));
         assert_eq!(classify("4111 1111 1111 1111"), Some(Shape::Card));
         assert_eq!(classify("AKIAIOSFODNN7EXAMPLE"), Some(Shape::ApiKey));
+        for key in [
+            "ASIAIOSFODNN7EXAMPLE",
+            "sk_live_abcdefghij12",
+            "rk_live_abcdefghij12",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "github_pat_abcdefghijklmnopqrstuvwxyz0123456789",
+            "xoxb-1234567890-abc",
+            "AIzaSyA-abcdefghijklmnopqrstuvwxyz01234",
+            "sk-abcdefghijklmnopqrstuvwxyz",
+            "glpat-abcdefghijklmnopqrst",
+        ] {
+            assert_eq!(classify(key), Some(Shape::ApiKey), "{key}");
+        }
         assert_eq!(classify("eyJhbGciOiJIUzI1NiJ9.e30.abc"), Some(Shape::Jwt));
         assert_eq!(
             classify("uaqbeJ6N6hRWKi3iUOPJNxrNPBkMa68koavT8dyBY0meJITobooZsigCnO0GzAfr"),
