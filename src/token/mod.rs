@@ -184,6 +184,14 @@ impl Token {
 /// Parses extracted token text. Never fails: what cannot be read is observed.
 pub fn parse(text: &str) -> Token {
     let mut observations = Vec::new();
+    // The common case, checked in one pass: only base64url and dots, so no
+    // whitespace, escapes or foreign characters to observe.
+    let plain = text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if plain {
+        return split(text.to_string(), observations);
+    }
 
     let (newlines, spaces, tabs) = text.chars().fold((0, 0, 0), |(n, s, t), c| match c {
         '\n' | '\r' => (n + 1, s, t),
@@ -209,7 +217,11 @@ pub fn parse(text: &str) -> Token {
             .decode_utf8_lossy()
             .into_owned();
     }
+    split(cleaned, observations)
+}
 
+/// Splits the cleaned compact form into segments and decodes them.
+fn split(cleaned: String, mut observations: Vec<Observation>) -> Token {
     let segments: Vec<&str> = cleaned.split('.').collect();
     let segment_count = segments.len();
     let mut decoded: Vec<Option<Vec<u8>>> = Vec::with_capacity(segment_count);
