@@ -22,11 +22,9 @@ pub mod summary;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::io::{self, BufRead};
-use std::sync::LazyLock;
 
 use aws_lc_rs::digest;
 use rayon::prelude::*;
-use regex::bytes::Regex;
 
 use crate::checks::{Expectations, Keys, errortext::ErrorText};
 use crate::input::Wrapper;
@@ -50,16 +48,64 @@ pub const BATCH_OCCURRENCES: usize = 64 * 1024;
 /// Distinct tokens remembered for dedup by default (~40 MiB at most).
 pub const DEFAULT_MAX_DISTINCT: usize = 1 << 20;
 
-/// A JWS (three segments, the signature possibly empty) or a JWE (five).
-/// Tokens start with `eyJ`, the base64url of `{"`. Standard-base64 or
-/// URL-encoded tokens are cut at the first `+`, `/`, `=` or `%`.
-static JWT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+",
-        r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*",
-    ))
-    .expect("static regex")
-});
+/// Every JWT-shaped substring of a line, leftmost first, never overlapping:
+/// a JWS (three segments, the signature possibly empty) or a JWE (five), as
+/// the regex
+/// `eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*`
+/// finds them, hand-rolled on `memchr`'s substring search because this runs
+/// on every line. Tokens start with `eyJ`, the base64url of `{"`; a
+/// standard-base64 or URL-encoded token is cut at its first `+`, `/`, `=` or `%`.
+pub fn jwts(line: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < line.len() {
+            let start = at + memchr::memmem::find(&line[at..], b"eyJ")?;
+            match jwt_end(line, start) {
+                Some(end) => {
+                    at = end;
+                    return Some(start..end);
+                }
+                None => at = start + 1,
+            }
+        }
+        None
+    })
+}
+
+fn is_b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// End of the run of base64url bytes starting at `i`.
+fn run(line: &[u8], i: usize) -> usize {
+    i + line
+        .get(i..)
+        .map_or(0, |rest| rest.iter().take_while(|b| is_b64url(**b)).count())
+}
+
+/// End of the JWT starting at `start` (which holds `eyJ`), if one does.
+fn jwt_end(line: &[u8], start: usize) -> Option<usize> {
+    let header = run(line, start + 3);
+    if header == start + 3 || line.get(header) != Some(&b'.') {
+        return None;
+    }
+    let payload = run(line, header + 1);
+    if line.get(payload) != Some(&b'.') {
+        return None;
+    }
+    let third = run(line, payload + 1);
+    // Five non-empty-tailed segments make a JWE (its encrypted key may be empty).
+    if third > payload + 1 && line.get(third) == Some(&b'.') {
+        let fourth = run(line, third + 1);
+        if fourth > third + 1 && line.get(fourth) == Some(&b'.') {
+            let fifth = run(line, fourth + 1);
+            if fifth > fourth + 1 {
+                return Some(fifth);
+            }
+        }
+    }
+    Some(third)
+}
 
 /// What scanning needs besides the input. Built from the flags once per run.
 pub struct Options {
@@ -108,7 +154,7 @@ pub struct LineCounts {
 pub fn scan<R: BufRead + Send>(
     input: R,
     options: Options,
-    sink: &mut dyn Sink,
+    sink: &mut (dyn Sink + Send),
 ) -> io::Result<Summary> {
     let Options {
         expect,
@@ -138,31 +184,55 @@ pub fn scan<R: BufRead + Send>(
         policy,
         error: ErrorText::default(),
     };
+    // A three-stage pipeline on the pool: while batch N is diagnosed on every
+    // core, one task counts batch N-1 in (and hands its reports to the sink),
+    // then reads batch N+1. Only two batches are ever pending at once.
+    let mut done: Option<(Batch, Vec<Diagnosed>)> = None;
     loop {
-        sink.progress(reader.counts.bytes);
-        if current.is_empty() {
-            break;
-        }
         let seq = current.seq;
         let (results, next) = rayon::join(
             || diagnose_batch(&current.items, &shared),
-            || reader.fill(seq + 1),
+            || -> io::Result<Batch> {
+                if let Some((batch, results)) = done.take() {
+                    settle(&mut reader, &mut agg, &mut *sink, batch, results, reports);
+                }
+                sink.progress(reader.counts.bytes);
+                if current.is_empty() {
+                    return Ok(Batch::empty(seq + 1));
+                }
+                reader.fill(seq + 1)
+            },
         );
         let next = next?;
-        let occurrences = reader.take_occurrences(seq);
-        for &id in &current.known_hits {
-            agg.repeat(id);
+        if current.is_empty() {
+            break;
         }
-        for ((item, result), occ) in current.items.iter().zip(results).zip(occurrences) {
-            let id = agg.absorb(item.line, &result, occ);
-            if reports {
-                sink.report(item.line, &result.report);
-            }
-            reader.settle(item.digest, id);
-        }
+        done = Some((current, results));
         current = next;
     }
     Ok(agg.finish(reader.counts, reader.saturated))
+}
+
+/// Counts a diagnosed batch in, in input order, and remembers its outcomes.
+fn settle<R: BufRead>(
+    reader: &mut Reader<R>,
+    agg: &mut Aggregator,
+    sink: &mut dyn Sink,
+    batch: Batch,
+    results: Vec<Diagnosed>,
+    reports: bool,
+) {
+    let occurrences = reader.take_occurrences(batch.seq);
+    for &id in &batch.known_hits {
+        agg.repeat(id);
+    }
+    for ((item, result), occ) in batch.items.iter().zip(results).zip(occurrences) {
+        let id = agg.absorb(item.line, &result, occ);
+        if reports {
+            sink.report(item.line, &result.report);
+        }
+        reader.settle(item.digest, id);
+    }
 }
 
 /// One token to diagnose: the first occurrence of a distinct token.
@@ -182,6 +252,14 @@ struct Batch {
 }
 
 impl Batch {
+    fn empty(seq: u64) -> Batch {
+        Batch {
+            seq,
+            items: Vec::new(),
+            known_hits: Vec::new(),
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.items.is_empty() && self.known_hits.is_empty()
     }
@@ -223,11 +301,7 @@ impl<R: BufRead> Reader<R> {
 
     /// Reads lines until the batch is full or the input ends.
     fn fill(&mut self, seq: u64) -> io::Result<Batch> {
-        let mut batch = Batch {
-            seq,
-            items: Vec::new(),
-            known_hits: Vec::new(),
-        };
+        let mut batch = Batch::empty(seq);
         let slot = (seq % 2) as usize;
         self.occurrences[slot].clear();
         let (mut text_bytes, mut occurrences) = (0usize, 0usize);
@@ -256,11 +330,12 @@ impl<R: BufRead> Reader<R> {
                 self.counts.binary += 1;
             }
             let mut found = false;
-            for m in JWT.find_iter(text) {
+            for range in jwts(text) {
+                let jwt = &text[range.clone()];
                 found = true;
                 occurrences += 1;
-                let duplicate_bearer = preceded_by_double_bearer(&text[..m.start()]);
-                let digest = digest_of(m.as_bytes(), duplicate_bearer);
+                let duplicate_bearer = preceded_by_double_bearer(&text[..range.start]);
+                let digest = digest_of(jwt, duplicate_bearer);
                 match self.seen.get(&digest).copied() {
                     Some(Slot::Known(id)) => batch.known_hits.push(id),
                     Some(Slot::Pending { seq: s, index }) => {
@@ -278,9 +353,9 @@ impl<R: BufRead> Reader<R> {
                             self.saturated = true;
                             None
                         };
-                        text_bytes += m.len();
+                        text_bytes += jwt.len();
                         batch.items.push(Pending {
-                            text: String::from_utf8_lossy(m.as_bytes()).into_owned(),
+                            text: String::from_utf8_lossy(jwt).into_owned(),
                             duplicate_bearer,
                             digest: tracked,
                             line: line_no,
@@ -495,7 +570,7 @@ mod tests {
     #[test]
     fn extraction_finds_jws_jwe_and_stops_at_sentence_end() {
         let line = b"a=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln. b=eyJhbGciOiJkaXIifQ..aXY.Y3Q.dGFn c=eyJub25lIjoxfQ.e30.";
-        let found: Vec<&[u8]> = JWT.find_iter(line).map(|m| m.as_bytes()).collect();
+        let found: Vec<&[u8]> = jwts(line).map(|r| &line[r]).collect();
         assert_eq!(
             found,
             vec![
@@ -504,6 +579,49 @@ mod tests {
                 &b"eyJub25lIjoxfQ.e30."[..],
             ]
         );
+    }
+
+    #[test]
+    fn extraction_agrees_with_the_documented_regex() {
+        let re = regex::bytes::Regex::new(concat!(
+            r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+",
+            r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*",
+        ))
+        .unwrap();
+        let cases: &[&[u8]] = &[
+            b"",
+            b"eyJ",
+            b"eyJ.a.b",
+            b"eyJa.b",
+            b"eyJa..",
+            b"eyJa.b.c.d",
+            b"eyJa.b.c.d.e.f",
+            b"eyJa..c.d.e",
+            b"eyJa.b..d.e",
+            b"xeyJeyJa.b.c eyJz.y.x.",
+            b"eyJa.eyJb.c.d",
+            b"\xffeyJ\x00a.b.c eyJ-_.A9.z9-\teyJq.w.e.r.t.y",
+            b"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln, next",
+        ];
+        for case in cases {
+            let want: Vec<_> = re.find_iter(case).map(|m| m.range()).collect();
+            let got: Vec<_> = jwts(case).collect();
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(case));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn extraction_agrees_with_the_regex_on_random_text(s in "[eyJa.\\-_ %=]{0,40}") {
+            let re = regex::bytes::Regex::new(concat!(
+                r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+",
+                r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*",
+            ))
+            .unwrap();
+            let want: Vec<_> = re.find_iter(s.as_bytes()).map(|m| m.range()).collect();
+            let got: Vec<_> = jwts(s.as_bytes()).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
