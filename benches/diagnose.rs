@@ -102,6 +102,14 @@ fn bench(c: &mut Criterion) {
                 c.bench_function(&format!("raw-verify/{alg}"), |b| {
                     b.iter(|| black_box(parsed.verify_sig(input.as_bytes(), &sig).is_ok()))
                 });
+                c.bench_function(&format!("raw-verify-with-key-parse/{alg}"), |b| {
+                    b.iter(|| {
+                        let parsed = RsaPublicKeyComponents { n: &n, e: &e }
+                            .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
+                            .expect("key");
+                        black_box(parsed.verify_sig(input.as_bytes(), &sig).is_ok())
+                    })
+                });
             }
             KeyMaterial::Ec { point, .. } => {
                 let parsed =

@@ -1,6 +1,7 @@
 //! JWS signature verification (RFC 7515, RFC 7518 §3, RFC 8037) with aws-lc-rs,
 //! and the built-in list of guessable HMAC secrets.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -173,13 +174,55 @@ fn verify_rsa(
             "a {bits}-bit RSA key is outside the {min}–{max} bits the verifier accepts for {alg}"
         )));
     }
-    let components = RsaPublicKeyComponents { n, e };
-    let parsed = components
-        .to_parsed_public_key(params)
-        .map_err(|_| VerifyError::BadKey("not a valid RSA public key".into()))?;
-    parsed
-        .verify_sig(signing_input, signature)
-        .map_err(|_| VerifyError::Invalid)
+    with_parsed_rsa(alg, params, n, e, |parsed| {
+        parsed
+            .verify_sig(signing_input, signature)
+            .map_err(|_| VerifyError::Invalid)
+    })
+    .unwrap_or_else(|| Err(VerifyError::BadKey("not a valid RSA public key".into())))
+}
+
+/// Parsed RSA keys each thread keeps: a scan verifies thousands of tokens
+/// with the same few keys, and parsing one costs half as much as a verify.
+const PARSED_RSA_KEYS: usize = 8;
+
+/// Runs `f` with the key parsed for `alg`, from this thread's cache or
+/// freshly parsed (and then cached); `None` when the key does not parse.
+fn with_parsed_rsa<T>(
+    alg: Alg,
+    params: &'static RsaParameters,
+    n: &[u8],
+    e: &[u8],
+    f: impl FnOnce(&ParsedPublicKey) -> T,
+) -> Option<T> {
+    type Entry = (Alg, Vec<u8>, Vec<u8>, ParsedPublicKey);
+    thread_local! {
+        static CACHE: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    }
+    CACHE.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            // Not reachable (verification does not re-enter); parse without the cache.
+            let parsed = RsaPublicKeyComponents { n, e }
+                .to_parsed_public_key(params)
+                .ok()?;
+            return Some(f(&parsed));
+        };
+        if let Some((.., parsed)) = cache
+            .iter()
+            .find(|(a, cn, ce, _)| *a == alg && cn.as_slice() == n && ce.as_slice() == e)
+        {
+            return Some(f(parsed));
+        }
+        let parsed = RsaPublicKeyComponents { n, e }
+            .to_parsed_public_key(params)
+            .ok()?;
+        let out = f(&parsed);
+        if cache.len() >= PARSED_RSA_KEYS {
+            cache.remove(0);
+        }
+        cache.push((alg, n.to_vec(), e.to_vec(), parsed));
+        Some(out)
+    })
 }
 
 /// HMAC check in constant time (aws-lc-rs `hmac::verify`). `false` for a
