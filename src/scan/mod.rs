@@ -21,9 +21,10 @@ pub mod summary;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, BufRead};
 
-use aws_lc_rs::digest;
+use aws_lc_rs::hmac;
 use rayon::prelude::*;
 
 use crate::checks::{Expectations, Keys, errortext::ErrorText};
@@ -279,7 +280,8 @@ enum Slot {
 struct Reader<R> {
     lines: LineReader<R>,
     counts: LineCounts,
-    seen: HashMap<Digest, Slot>,
+    seen: HashMap<Digest, Slot, BuildHasherDefault<DigestHasher>>,
+    digester: Digester,
     max_distinct: usize,
     saturated: bool,
     /// Occurrence counts of the items of the two batches that can be
@@ -292,7 +294,8 @@ impl<R: BufRead> Reader<R> {
         Reader {
             lines: LineReader::new(input, MAX_LINE_BYTES),
             counts: LineCounts::default(),
-            seen: HashMap::new(),
+            seen: HashMap::default(),
+            digester: Digester::new(),
             max_distinct,
             saturated: false,
             occurrences: [Vec::new(), Vec::new()],
@@ -335,7 +338,7 @@ impl<R: BufRead> Reader<R> {
                 found = true;
                 occurrences += 1;
                 let duplicate_bearer = preceded_by_double_bearer(&text[..range.start]);
-                let digest = digest_of(jwt, duplicate_bearer);
+                let digest = self.digester.digest(jwt, duplicate_bearer);
                 match self.seen.get(&digest).copied() {
                     Some(Slot::Known(id)) => batch.known_hits.push(id),
                     Some(Slot::Pending { seq: s, index }) => {
@@ -355,7 +358,11 @@ impl<R: BufRead> Reader<R> {
                         };
                         text_bytes += jwt.len();
                         batch.items.push(Pending {
-                            text: String::from_utf8_lossy(jwt).into_owned(),
+                            // ASCII by construction.
+                            text: std::str::from_utf8(jwt).map_or_else(
+                                |_| String::from_utf8_lossy(jwt).into_owned(),
+                                str::to_owned,
+                            ),
                             duplicate_bearer,
                             digest: tracked,
                             line: line_no,
@@ -388,14 +395,47 @@ impl<R: BufRead> Reader<R> {
     }
 }
 
-fn digest_of(token: &[u8], duplicate_bearer: bool) -> Digest {
-    let mut ctx = digest::Context::new(&digest::SHA256);
-    ctx.update(&[u8::from(duplicate_bearer)]);
-    ctx.update(token);
-    let full = ctx.finish();
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&full.as_ref()[..16]);
-    out
+/// The dedup key of a token: a keyed hash (HMAC-SHA256 under a per-run
+/// random key, cut to 16 bytes), so table positions cannot be predicted from
+/// the log and a memory dump cannot confirm a guessed token.
+struct Digester(hmac::Key);
+
+impl Digester {
+    fn new() -> Self {
+        let mut key = [0u8; 32];
+        if aws_lc_rs::rand::fill(&mut key).is_err() {
+            // Still correct, only predictable.
+            key = [0x5a; 32];
+        }
+        Digester(hmac::Key::new(hmac::HMAC_SHA256, &key))
+    }
+
+    fn digest(&self, token: &[u8], duplicate_bearer: bool) -> Digest {
+        let mut ctx = hmac::Context::with_key(&self.0);
+        ctx.update(&[u8::from(duplicate_bearer)]);
+        ctx.update(token);
+        let tag = ctx.sign();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&tag.as_ref()[..16]);
+        out
+    }
+}
+
+/// Hashes a [`Digest`] by its first bytes: it is already a keyed hash.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.0 = self.0.rotate_left(17) ^ u64::from_le_bytes(word);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 fn preceded_by_double_bearer(before: &[u8]) -> bool {

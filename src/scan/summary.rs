@@ -200,6 +200,11 @@ impl ValueTable {
 
     fn id(&mut self, v: Option<&Value>) -> u32 {
         let Some(v) = v else { return 0 };
+        if let Value::String(s) = v {
+            if let Some(id) = self.ids.get(s.as_str()) {
+                return *id;
+            }
+        }
         let text = match v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
