@@ -168,33 +168,30 @@ struct Masker<'a> {
 }
 
 impl Masker<'_> {
-    fn header(&mut self, header: Map<String, Value>, mask: bool) -> Map<String, Value> {
+    // Header and claims are rewritten in place: same order, no rebuilt map.
+    fn header(&mut self, mut header: Map<String, Value>, mask: bool) -> Map<String, Value> {
+        for (k, slot) in header.iter_mut() {
+            let v = std::mem::take(slot);
+            *slot = match k.as_str() {
+                "jwk" => summarise_jwk(&v),
+                "x5c" => Value::String(format!(
+                    "«x5c: {} certificate(s) omitted»",
+                    v.as_array().map_or(1, Vec::len)
+                )),
+                "alg" | "kid" | "typ" | "cty" | "crit" | "enc" | "zip" | "jku" | "x5u" => v,
+                _ if mask => self.by_shape(v, 0),
+                _ => v,
+            };
+        }
         header
-            .into_iter()
-            .map(|(k, v)| {
-                let v = match k.as_str() {
-                    "jwk" => summarise_jwk(&v),
-                    "x5c" => Value::String(format!(
-                        "«x5c: {} certificate(s) omitted»",
-                        v.as_array().map_or(1, Vec::len)
-                    )),
-                    "alg" | "kid" | "typ" | "cty" | "crit" | "enc" | "zip" | "jku" | "x5u" => v,
-                    _ if mask => self.by_shape(v, 0),
-                    _ => v,
-                };
-                (k, v)
-            })
-            .collect()
     }
 
-    fn claims(&mut self, claims: Map<String, Value>) -> Map<String, Value> {
+    fn claims(&mut self, mut claims: Map<String, Value>) -> Map<String, Value> {
+        for (k, slot) in claims.iter_mut() {
+            let v = std::mem::take(slot);
+            *slot = self.claim(k, v);
+        }
         claims
-            .into_iter()
-            .map(|(k, v)| {
-                let v = self.claim(&k, v);
-                (k, v)
-            })
-            .collect()
     }
 
     fn claim(&mut self, name: &str, v: Value) -> Value {

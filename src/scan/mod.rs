@@ -483,10 +483,10 @@ fn diagnose_one(p: &Pending, shared: &Shared) -> Diagnosed {
         token: token::parse(&p.text),
         wrappers,
     };
-    let report = pipeline::diagnose(&parsed, &shared.expect, &shared.keys, &shared.error);
     let policy = shared
         .policy
         .with_scrub(pipeline::scrub_list(&p.text, &parsed.token));
+    let report = pipeline::diagnose_owned(parsed, &shared.expect, &shared.keys, &shared.error);
     Diagnosed {
         report: redact::redact(report, &policy),
     }
