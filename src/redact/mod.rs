@@ -64,8 +64,10 @@ impl Policy {
         let key_bytes = match std::env::var("JWTAI_MASK_KEY") {
             Ok(k) if !k.is_empty() => k.into_bytes(),
             _ => {
+                // From the OS: aws-lc's own RNG seeds a CPU-jitter entropy
+                // source on first use, ~30 ms, longer than the whole diagnosis.
                 let mut b = vec![0u8; 32];
-                if aws_lc_rs::rand::fill(&mut b).is_err() {
+                if getrandom::fill(&mut b).is_err() {
                     b = std::process::id().to_le_bytes().to_vec();
                 }
                 b

@@ -403,7 +403,7 @@ struct Digester(hmac::Key);
 impl Digester {
     fn new() -> Self {
         let mut key = [0u8; 32];
-        if aws_lc_rs::rand::fill(&mut key).is_err() {
+        if getrandom::fill(&mut key).is_err() {
             // Still correct, only predictable.
             key = [0x5a; 32];
         }
