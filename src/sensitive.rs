@@ -4,6 +4,7 @@
 //! and by redaction (which masks the same values), so both always agree on what
 //! is sensitive.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -116,21 +117,23 @@ const SECRET_NAMES: &[&str] = &[
     "db_password",
 ];
 
-fn normalise(name: &str) -> String {
-    name.rsplit(['/', ':', '.'])
-        .next()
-        .unwrap_or(name)
-        .to_ascii_lowercase()
-        .replace('-', "_")
+fn normalise(name: &str) -> Cow<'_, str> {
+    let last = name.rsplit(['/', ':', '.']).next().unwrap_or(name);
+    // Most claim names are already lower-case snake case: no copy for them.
+    if last.bytes().any(|b| b.is_ascii_uppercase() || b == b'-') {
+        Cow::Owned(last.to_ascii_lowercase().replace('-', "_"))
+    } else {
+        Cow::Borrowed(last)
+    }
 }
 
 pub fn is_pii_name(name: &str) -> bool {
-    PII_NAMES.contains(&normalise(name).as_str())
+    PII_NAMES.contains(&normalise(name).as_ref())
 }
 
 pub fn is_secret_name(name: &str) -> bool {
     let n = normalise(name);
-    SECRET_NAMES.contains(&n.as_str()) || n.ends_with("_password") || n.ends_with("_secret")
+    SECRET_NAMES.contains(&n.as_ref()) || n.ends_with("_password") || n.ends_with("_secret")
 }
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {

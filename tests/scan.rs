@@ -419,3 +419,28 @@ fn dedup_cap_keeps_counts_exact_and_says_distinct_is_approximate() {
     assert_eq!(codes["expired"].0, 2);
     assert_eq!(codes["signature-valid"].0, 5);
 }
+
+#[test]
+fn summary_values_are_redacted_like_the_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let claims = json!({"iss": ISS, "sub": "u1", "aud": EMAIL, "exp": NOW + 60});
+    let t = sign_token(&json!({"alg": "HS256", "kid": "k1"}), &claims, &key()).expect("signing");
+    for format in ["human", "json"] {
+        let out = scan_cmd(dir.path())
+            .args(["-", "--now", &NOW.to_string(), "--format", format])
+            .env("JWTAI_MASK_KEY", "pinned")
+            .write_stdin(format!("{t}\n"))
+            .output()
+            .expect("run");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(!text.contains(EMAIL), "{format}: {text}");
+        assert!(text.contains("«masked:email:"), "{format}: {text}");
+        if format == "json" {
+            let (reports, s) = parse_jsonl(&out.stdout);
+            assert_eq!(
+                s["by_aud"][0]["value"],
+                reports[0]["token"]["claims"]["aud"]
+            );
+        }
+    }
+}

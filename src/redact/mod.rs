@@ -131,6 +131,25 @@ pub fn redact(report: Report, policy: &Policy) -> Redacted {
     Redacted(apply(report, policy, true))
 }
 
+/// One header field exactly as [`redact`] shows it, for callers that
+/// summarise a field without redacting a whole report (`scan`).
+pub fn header_value(policy: &Policy, name: &str, v: Value) -> Value {
+    Masker {
+        policy,
+        replacements: Vec::new(),
+    }
+    .header_entry(name, v, true)
+}
+
+/// One claim exactly as [`redact`] shows it (see [`header_value`]).
+pub fn claim_value(policy: &Policy, name: &str, v: Value) -> Value {
+    Masker {
+        policy,
+        replacements: Vec::new(),
+    }
+    .claim(name, v)
+}
+
 pub fn for_display(report: Report, policy: &Policy) -> Displayed {
     Displayed(apply(report, policy, !policy.reveal))
 }
@@ -174,18 +193,22 @@ impl Masker<'_> {
     fn header(&mut self, mut header: Map<String, Value>, mask: bool) -> Map<String, Value> {
         for (k, slot) in header.iter_mut() {
             let v = std::mem::take(slot);
-            *slot = match k.as_str() {
-                "jwk" => summarise_jwk(&v),
-                "x5c" => Value::String(format!(
-                    "«x5c: {} certificate(s) omitted»",
-                    v.as_array().map_or(1, Vec::len)
-                )),
-                "alg" | "kid" | "typ" | "cty" | "crit" | "enc" | "zip" | "jku" | "x5u" => v,
-                _ if mask => self.by_shape(v, 0),
-                _ => v,
-            };
+            *slot = self.header_entry(k, v, mask);
         }
         header
+    }
+
+    fn header_entry(&mut self, name: &str, v: Value, mask: bool) -> Value {
+        match name {
+            "jwk" => summarise_jwk(&v),
+            "x5c" => Value::String(format!(
+                "«x5c: {} certificate(s) omitted»",
+                v.as_array().map_or(1, Vec::len)
+            )),
+            "alg" | "kid" | "typ" | "cty" | "crit" | "enc" | "zip" | "jku" | "x5u" => v,
+            _ if mask => self.by_shape(v, 0),
+            _ => v,
+        }
     }
 
     fn claims(&mut self, mut claims: Map<String, Value>) -> Map<String, Value> {

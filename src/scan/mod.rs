@@ -28,10 +28,12 @@ use aws_lc_rs::hmac;
 use rayon::prelude::*;
 
 use crate::checks::{Expectations, Keys, errortext::ErrorText};
+use crate::findings::Spec;
 use crate::input::Wrapper;
 use crate::jwks;
 use crate::pipeline::{self, Parsed};
 use crate::redact::{self, Policy, Redacted};
+use crate::report::{Report, Verdict};
 use crate::token;
 
 pub use summary::{Aggregator, Summary};
@@ -192,10 +194,17 @@ pub fn scan<R: BufRead + Send>(
     loop {
         let seq = current.seq;
         let (results, next) = rayon::join(
-            || diagnose_batch(&current.items, &shared),
+            || diagnose_batch(&current.items, &shared, reports),
             || -> io::Result<Batch> {
                 if let Some((batch, results)) = done.take() {
-                    settle(&mut reader, &mut agg, &mut *sink, batch, results, reports);
+                    settle(
+                        &mut reader,
+                        &mut agg,
+                        &mut *sink,
+                        batch,
+                        results,
+                        &shared.policy,
+                    );
                 }
                 sink.progress(reader.counts.bytes);
                 if current.is_empty() {
@@ -221,16 +230,22 @@ fn settle<R: BufRead>(
     sink: &mut dyn Sink,
     batch: Batch,
     results: Vec<Diagnosed>,
-    reports: bool,
+    policy: &Policy,
 ) {
     let occurrences = reader.take_occurrences(batch.seq);
     for &id in &batch.known_hits {
         agg.repeat(id);
     }
-    for ((item, result), occ) in batch.items.iter().zip(results).zip(occurrences) {
-        let id = agg.absorb(item.line, &result, occ);
-        if reports {
-            sink.report(item.line, &result.report);
+    for ((item, mut d), occ) in batch.items.iter().zip(results).zip(occurrences) {
+        let interned = agg.intern(&d);
+        let example = if interned.needs_example {
+            d.redacted(&item.text, policy)
+        } else {
+            None
+        };
+        let id = agg.record(item.line, interned, occ, example);
+        if let Some(r) = &d.redacted {
+            sink.report(item.line, r);
         }
         reader.settle(item.digest, id);
     }
@@ -460,20 +475,41 @@ struct Shared {
     error: ErrorText,
 }
 
-/// One token's diagnosis, redacted: all that leaves the worker.
+/// One token's diagnosis: what the summary counts, and the report. The
+/// report is redacted in the worker when every report is written out;
+/// otherwise only when it becomes an example (few tokens), in [`settle`].
 pub struct Diagnosed {
-    pub report: Redacted,
+    pub codes: Vec<&'static Spec>,
+    pub root: Option<&'static Spec>,
+    pub verdict: Verdict,
+    /// kid, iss, aud, alg ([`summary::Dim::ALL`] order), as redaction shows them.
+    pub dims: [Option<serde_json::Value>; 4],
+    raw: Option<Report>,
+    redacted: Option<Redacted>,
 }
 
-fn diagnose_batch(items: &[Pending], shared: &Shared) -> Vec<Diagnosed> {
+impl Diagnosed {
+    /// The redacted report, made now if it was not yet. `text` is the token.
+    fn redacted(&mut self, text: &str, policy: &Policy) -> Option<&Redacted> {
+        if self.redacted.is_none() {
+            if let Some(report) = self.raw.take() {
+                let scrub = pipeline::scrub_list(text, &token::parse(text));
+                self.redacted = Some(redact::redact(report, &policy.with_scrub(scrub)));
+            }
+        }
+        self.redacted.as_ref()
+    }
+}
+
+fn diagnose_batch(items: &[Pending], shared: &Shared, reports: bool) -> Vec<Diagnosed> {
     items
         .par_iter()
         .with_min_len(16)
-        .map(|p| diagnose_one(p, shared))
+        .map(|p| diagnose_one(p, shared, reports))
         .collect()
 }
 
-fn diagnose_one(p: &Pending, shared: &Shared) -> Diagnosed {
+fn diagnose_one(p: &Pending, shared: &Shared, reports: bool) -> Diagnosed {
     let wrappers = if p.duplicate_bearer {
         vec![Wrapper::BearerPrefix, Wrapper::DuplicateBearer]
     } else {
@@ -483,13 +519,31 @@ fn diagnose_one(p: &Pending, shared: &Shared) -> Diagnosed {
         token: token::parse(&p.text),
         wrappers,
     };
-    let policy = shared
-        .policy
-        .with_scrub(pipeline::scrub_list(&p.text, &parsed.token));
+    let scrub = reports.then(|| pipeline::scrub_list(&p.text, &parsed.token));
     let report = pipeline::diagnose_owned(parsed, &shared.expect, &shared.keys, &shared.error);
-    Diagnosed {
-        report: redact::redact(report, &policy),
+    let policy = &shared.policy;
+    let header = |name: &str| {
+        let v = report.token.header.as_ref()?.get(name)?.clone();
+        Some(redact::header_value(policy, name, v))
+    };
+    let claim = |name: &str| {
+        let v = report.token.claims.as_ref()?.get(name)?.clone();
+        Some(redact::claim_value(policy, name, v))
+    };
+    let dims = [header("kid"), claim("iss"), claim("aud"), header("alg")];
+    let mut d = Diagnosed {
+        codes: report.findings.iter().map(|f| f.spec).collect(),
+        root: report.root_cause().map(|f| f.spec),
+        verdict: report.verdict,
+        dims,
+        raw: None,
+        redacted: None,
+    };
+    match scrub {
+        Some(scrub) => d.redacted = Some(redact::redact(report, &policy.with_scrub(scrub))),
+        None => d.raw = Some(report),
     }
+    d
 }
 
 /// One line as read.

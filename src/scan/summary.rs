@@ -21,6 +21,7 @@ use serde_json::{Map, Value, json};
 
 use super::LineCounts;
 use crate::findings::{Severity, Spec};
+use crate::redact::Redacted;
 use crate::render;
 use crate::report::Verdict;
 
@@ -48,15 +49,6 @@ impl Dim {
             Dim::Iss => "iss",
             Dim::Aud => "aud",
             Dim::Alg => "alg",
-        }
-    }
-
-    fn value(self, r: &crate::report::Report) -> Option<&Value> {
-        match self {
-            Dim::Kid => r.token.header.as_ref()?.get("kid"),
-            Dim::Alg => r.token.header.as_ref()?.get("alg"),
-            Dim::Iss => r.token.claims.as_ref()?.get("iss"),
-            Dim::Aud => r.token.claims.as_ref()?.get("aud"),
         }
     }
 }
@@ -164,6 +156,12 @@ impl Summary {
             .find(|(d, _)| *d == dim)
             .map_or(&[], |(_, rows)| rows.as_slice())
     }
+}
+
+/// A token's place in the summary, before it is counted.
+pub struct Interned {
+    key: OutcomeKey,
+    pub needs_example: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -280,46 +278,68 @@ impl Aggregator {
         id
     }
 
-    /// A distinct token's diagnosis, seen `occurrences` times so far;
-    /// returns its outcome id for [`Aggregator::repeat`].
-    pub fn absorb(&mut self, line: u64, d: &super::Diagnosed, occurrences: u64) -> u32 {
-        let r = d.report.report();
-        let mut codes: Vec<u16> = r.findings.iter().map(|f| self.code_id(f.spec)).collect();
+    /// Interns a distinct token's codes and values, and tells whether it is
+    /// the first in some row (so its redacted report is wanted as an example).
+    pub fn intern(&mut self, d: &super::Diagnosed) -> Interned {
+        let mut codes: Vec<u16> = d.codes.iter().map(|s| self.code_id(s)).collect();
+        let root = d.root.map(|s| self.code_id(s));
+        let mut dims = [0u32; 4];
+        for (i, v) in d.dims.iter().enumerate() {
+            dims[i] = self.dims[i].id(v.as_ref());
+        }
+        let needs_example = codes
+            .iter()
+            .any(|c| matches!(self.code_examples.get(*c as usize), Some(None)))
+            || dims
+                .iter()
+                .enumerate()
+                .any(|(i, v)| matches!(self.dims[i].examples.get(*v as usize), Some(None)));
         codes.sort_unstable();
         codes.dedup();
-        let root = r.root_cause().map(|f| self.code_id(f.spec));
-        let mut dims = [0u32; 4];
-        for (i, dim) in Dim::ALL.iter().enumerate() {
-            dims[i] = self.dims[i].id(dim.value(r));
+        Interned {
+            key: OutcomeKey {
+                codes: codes.into_boxed_slice(),
+                root,
+                verdict: verdict_id(d.verdict),
+                dims,
+            },
+            needs_example,
         }
+    }
 
-        // Examples: the first token that lands in a row, redacted.
-        let mut view: Option<Value> = None;
-        let mut example = |detail: Option<String>| Example {
-            line,
-            token: view
-                .get_or_insert_with(|| render::json::token(&r.token))
-                .clone(),
-            detail,
-        };
-        for f in &r.findings {
-            let id = self.code_ids.get(f.spec.code).copied().unwrap_or(0) as usize;
-            if let Some(slot @ None) = self.code_examples.get_mut(id) {
-                *slot = Some(example(Some(f.detail.clone())));
+    /// Counts an interned token seen `occurrences` times so far, taking
+    /// `example` (its redacted report) for the rows that have none yet;
+    /// returns its outcome id for [`Aggregator::repeat`].
+    pub fn record(
+        &mut self,
+        line: u64,
+        interned: Interned,
+        occurrences: u64,
+        example: Option<&Redacted>,
+    ) -> u32 {
+        let key = interned.key;
+        if let Some(red) = example {
+            let r = red.report();
+            let mut view: Option<Value> = None;
+            let mut example = |detail: Option<String>| Example {
+                line,
+                token: view
+                    .get_or_insert_with(|| render::json::token(&r.token))
+                    .clone(),
+                detail,
+            };
+            for f in &r.findings {
+                let id = self.code_ids.get(f.spec.code).copied().unwrap_or(0) as usize;
+                if let Some(slot @ None) = self.code_examples.get_mut(id) {
+                    *slot = Some(example(Some(f.detail.clone())));
+                }
+            }
+            for (i, id) in key.dims.iter().enumerate() {
+                if let Some(slot @ None) = self.dims[i].examples.get_mut(*id as usize) {
+                    *slot = Some(example(None));
+                }
             }
         }
-        for (i, id) in dims.iter().enumerate() {
-            if let Some(slot @ None) = self.dims[i].examples.get_mut(*id as usize) {
-                *slot = Some(example(None));
-            }
-        }
-
-        let key = OutcomeKey {
-            codes: codes.into_boxed_slice(),
-            root,
-            verdict: verdict_id(r.verdict),
-            dims,
-        };
         let id = match self.index.get(&key) {
             Some(id) => *id,
             None => {

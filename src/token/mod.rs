@@ -259,9 +259,7 @@ fn split(cleaned: String, mut observations: Vec<Observation>, plain: bool) -> To
     };
     let (signature_segment, signature) = match kind {
         Kind::Jws => (segments.get(2).map(|s| s.to_string()), take(2)),
-        Kind::Malformed if segment_count > 2 => {
-            (segments.get(2).map(|s| s.to_string()), take(2))
-        }
+        Kind::Malformed if segment_count > 2 => (segments.get(2).map(|s| s.to_string()), take(2)),
         _ => (None, None),
     };
     let signing_input = if segment_count >= 2 {
