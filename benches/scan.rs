@@ -92,7 +92,7 @@ fn bench(c: &mut Criterion) {
             let split: Vec<(Vec<u8>, Vec<u8>)> = tokens
                 .iter()
                 .map(|t| {
-                    let (input, sig) = t.rsplit_once('.').expect("jws");
+                    let (input, _) = t.rsplit_once('.').expect("jws");
                     let sig = jwtai::token::parse(t).signature.unwrap_or_default();
                     (input.as_bytes().to_vec(), sig)
                 })

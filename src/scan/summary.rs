@@ -158,6 +158,10 @@ impl Summary {
     }
 }
 
+/// Per dimension value while finishing: its count, rejected occurrences,
+/// and rejected occurrences per root-cause code id.
+type ValueTally = (Count, u64, HashMap<u16, u64>);
+
 /// A token's place in the summary, before it is counted.
 pub struct Interned {
     key: OutcomeKey,
@@ -374,7 +378,7 @@ impl Aggregator {
         let mut per_root = vec![Count::default(); n];
         let mut verdicts = [Count::default(); 3];
         let mut total = Count::default();
-        let mut per_value: Vec<Vec<(Count, u64, HashMap<u16, u64>)>> = self
+        let mut per_value: Vec<Vec<ValueTally>> = self
             .dims
             .iter()
             .map(|t| vec![(Count::default(), 0, HashMap::new()); t.values.len()])
