@@ -72,7 +72,7 @@ pub fn mask_key() -> Option<Vec<u8>> {
         }
     }
     let mut k = vec![0u8; 32];
-    aws_lc_rs::rand::fill(&mut k).ok()?;
+    getrandom::fill(&mut k).ok()?;
     write_private(&dir, "mask.key", &k)?;
     Some(k)
 }

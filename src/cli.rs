@@ -60,6 +60,11 @@ pub enum Command {
     /// signed by a throwaway key.
     #[command(after_help = SUGGEST_EXAMPLES)]
     SuggestTests(Box<SuggestTestsArgs>),
+    /// Diagnose every JWT in a log and summarise which failure dominates.
+    #[command(
+        after_help = "Examples:\n  jwtai scan access.log --secret-file .jwt-secret --aud https://api.example.com\n  kubectl logs deploy/api | jwtai scan - --jwks-uri https://auth.example.com/.well-known/jwks.json\n  jwtai scan access.log --key public.pem --format json > reports.jsonl"
+    )]
+    Scan(Box<ScanArgs>),
 }
 
 const SUGGEST_EXAMPLES: &str = "\
@@ -300,6 +305,47 @@ pub struct AiArgs {
     /// Print the explanation when complete instead of streaming it.
     #[arg(long)]
     pub no_stream: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ScanFormat {
+    /// A summary table.
+    #[default]
+    Human,
+    /// One redacted `jwtai.report/v1` report per distinct token (JSON Lines),
+    /// then the `jwtai.scan/v1` summary as the last line.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The log to read: plain tokens, `Authorization: Bearer` lines, JSON logs, any text.
+    /// `-` (or nothing, with a pipe) reads standard input.
+    #[arg(value_name = "FILE|-")]
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub expect: ExpectArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Human)]
+    pub format: ScanFormat,
+    /// Colour in human output (auto: only on a terminal, and never with NO_COLOR set).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Also mask this claim (repeatable).
+    #[arg(long, value_name = "CLAIM")]
+    pub mask: Vec<String>,
+    /// Never mask this claim (repeatable).
+    #[arg(long, value_name = "CLAIM")]
+    pub keep: Vec<String>,
+    /// Distinct tokens remembered to diagnose each only once (about 40 bytes each);
+    /// past it, new tokens are diagnosed every time they appear.
+    #[arg(long, value_name = "N", default_value_t = 1 << 20)]
+    pub max_distinct: usize,
+    /// No progress bar on standard error.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod redact;
 pub mod render;
 pub mod report;
+pub mod scan;
 pub mod sensitive;
 pub mod sign;
 pub mod suggest;
@@ -49,5 +50,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         Command::ExplainCode(args) => app::explain_code::run(args),
         Command::Jwks(args) => app::jwks::run(args),
         Command::SuggestTests(args) => app::suggest_tests::run(*args),
+        Command::Scan(args) => app::scan::run(*args),
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::checks::{self, Context, Expectations, Keys, errortext::ErrorText};
 use crate::input::{self, Wrapper};
-use crate::report::Report;
+use crate::report::{Report, TokenView};
 use crate::token::{self, Token};
 
 /// A token unwrapped and parsed.
@@ -36,6 +36,29 @@ pub fn diagnose(parsed: &Parsed, expect: &Expectations, keys: &Keys, error: &Err
     });
     Report::build(
         &parsed.token,
+        findings,
+        expect.now,
+        &error.explaining_codes(),
+    )
+}
+
+/// [`diagnose`] when the parsed token is not needed afterwards (`scan`):
+/// its header and claims move into the report instead of being copied.
+pub fn diagnose_owned(
+    parsed: Parsed,
+    expect: &Expectations,
+    keys: &Keys,
+    error: &ErrorText,
+) -> Report {
+    let findings = checks::run(&Context {
+        token: &parsed.token,
+        wrappers: &parsed.wrappers,
+        expect,
+        keys,
+        error,
+    });
+    Report::rank(
+        TokenView::take(parsed.token),
         findings,
         expect.now,
         &error.explaining_codes(),

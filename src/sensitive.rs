@@ -4,6 +4,7 @@
 //! and by redaction (which masks the same values), so both always agree on what
 //! is sensitive.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -116,21 +117,23 @@ const SECRET_NAMES: &[&str] = &[
     "db_password",
 ];
 
-fn normalise(name: &str) -> String {
-    name.rsplit(['/', ':', '.'])
-        .next()
-        .unwrap_or(name)
-        .to_ascii_lowercase()
-        .replace('-', "_")
+fn normalise(name: &str) -> Cow<'_, str> {
+    let last = name.rsplit(['/', ':', '.']).next().unwrap_or(name);
+    // Most claim names are already lower-case snake case: no copy for them.
+    if last.bytes().any(|b| b.is_ascii_uppercase() || b == b'-') {
+        Cow::Owned(last.to_ascii_lowercase().replace('-', "_"))
+    } else {
+        Cow::Borrowed(last)
+    }
 }
 
 pub fn is_pii_name(name: &str) -> bool {
-    PII_NAMES.contains(&normalise(name).as_str())
+    PII_NAMES.contains(&normalise(name).as_ref())
 }
 
 pub fn is_secret_name(name: &str) -> bool {
     let n = normalise(name);
-    SECRET_NAMES.contains(&n.as_str()) || n.ends_with("_password") || n.ends_with("_secret")
+    SECRET_NAMES.contains(&n.as_ref()) || n.ends_with("_password") || n.ends_with("_secret")
 }
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
@@ -144,6 +147,19 @@ static API_KEY: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// Every alternative of [`API_KEY`] starts with one of these.
+const API_KEY_PREFIXES: &[&str] = &[
+    "AKIA",
+    "ASIA",
+    "sk",
+    "rk_live_",
+    "gh",
+    "github_pat_",
+    "xox",
+    "AIza",
+    "glpat-",
+];
+
 /// The sensitive shape of a string value, if any.
 pub fn classify(s: &str) -> Option<Shape> {
     let t = s.trim();
@@ -153,7 +169,9 @@ pub fn classify(s: &str) -> Option<Shape> {
     if t.starts_with("eyJ") && t.matches('.').count() >= 2 {
         return Some(Shape::Jwt);
     }
-    if API_KEY.is_match(t) {
+    // The anchored regexes run only when the first characters can start a
+    // match: this runs on every claim of every token `scan` reads.
+    if API_KEY_PREFIXES.iter().any(|p| t.starts_with(p)) && API_KEY.is_match(t) {
         return Some(Shape::ApiKey);
     }
     if t.contains('@') && EMAIL.is_match(t) {
@@ -165,7 +183,11 @@ pub fn classify(s: &str) -> Option<Shape> {
     if is_card(t) {
         return Some(Shape::Card);
     }
-    if PHONE.is_match(t) {
+    let phone_start = t
+        .chars()
+        .next()
+        .is_some_and(|c| c == '+' || c == '(' || c.is_numeric());
+    if phone_start && PHONE.is_match(t) {
         return Some(Shape::Phone);
     }
     if high_entropy(t) {
@@ -258,6 +280,19 @@ mod tests {
         assert_eq!(classify("2001:db8::1"), Some(Shape::Ip));
         assert_eq!(classify("4111 1111 1111 1111"), Some(Shape::Card));
         assert_eq!(classify("AKIAIOSFODNN7EXAMPLE"), Some(Shape::ApiKey));
+        for key in [
+            "ASIAIOSFODNN7EXAMPLE",
+            "sk_live_abcdefghij12",
+            "rk_live_abcdefghij12",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "github_pat_abcdefghijklmnopqrstuvwxyz0123456789",
+            "xoxb-1234567890-abc",
+            "AIzaSyA-abcdefghijklmnopqrstuvwxyz01234",
+            "sk-abcdefghijklmnopqrstuvwxyz",
+            "glpat-abcdefghijklmnopqrst",
+        ] {
+            assert_eq!(classify(key), Some(Shape::ApiKey), "{key}");
+        }
         assert_eq!(classify("eyJhbGciOiJIUzI1NiJ9.e30.abc"), Some(Shape::Jwt));
         assert_eq!(
             classify("uaqbeJ6N6hRWKi3iUOPJNxrNPBkMa68koavT8dyBY0meJITobooZsigCnO0GzAfr"),

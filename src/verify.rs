@@ -1,6 +1,10 @@
 //! JWS signature verification (RFC 7515, RFC 7518 §3, RFC 8037) with aws-lc-rs,
 //! and the built-in list of guessable HMAC secrets.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
 use secrecy::ExposeSecret;
@@ -170,13 +174,55 @@ fn verify_rsa(
             "a {bits}-bit RSA key is outside the {min}–{max} bits the verifier accepts for {alg}"
         )));
     }
-    let components = RsaPublicKeyComponents { n, e };
-    let parsed = components
-        .to_parsed_public_key(params)
-        .map_err(|_| VerifyError::BadKey("not a valid RSA public key".into()))?;
-    parsed
-        .verify_sig(signing_input, signature)
-        .map_err(|_| VerifyError::Invalid)
+    with_parsed_rsa(alg, params, n, e, |parsed| {
+        parsed
+            .verify_sig(signing_input, signature)
+            .map_err(|_| VerifyError::Invalid)
+    })
+    .unwrap_or_else(|| Err(VerifyError::BadKey("not a valid RSA public key".into())))
+}
+
+/// Parsed RSA keys each thread keeps: a scan verifies thousands of tokens
+/// with the same few keys, and parsing one costs half as much as a verify.
+const PARSED_RSA_KEYS: usize = 8;
+
+/// Runs `f` with the key parsed for `alg`, from this thread's cache or
+/// freshly parsed (and then cached); `None` when the key does not parse.
+fn with_parsed_rsa<T>(
+    alg: Alg,
+    params: &'static RsaParameters,
+    n: &[u8],
+    e: &[u8],
+    f: impl FnOnce(&ParsedPublicKey) -> T,
+) -> Option<T> {
+    type Entry = (Alg, Vec<u8>, Vec<u8>, ParsedPublicKey);
+    thread_local! {
+        static CACHE: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    }
+    CACHE.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            // Not reachable (verification does not re-enter); parse without the cache.
+            let parsed = RsaPublicKeyComponents { n, e }
+                .to_parsed_public_key(params)
+                .ok()?;
+            return Some(f(&parsed));
+        };
+        if let Some((.., parsed)) = cache
+            .iter()
+            .find(|(a, cn, ce, _)| *a == alg && cn.as_slice() == n && ce.as_slice() == e)
+        {
+            return Some(f(parsed));
+        }
+        let parsed = RsaPublicKeyComponents { n, e }
+            .to_parsed_public_key(params)
+            .ok()?;
+        let out = f(&parsed);
+        if cache.len() >= PARSED_RSA_KEYS {
+            cache.remove(0);
+        }
+        cache.push((alg, n.to_vec(), e.to_vec(), parsed));
+        Some(out)
+    })
 }
 
 /// HMAC check in constant time (aws-lc-rs `hmac::verify`). `false` for a
@@ -231,6 +277,34 @@ pub const WEAK_SECRET_SCAN_MAX_BYTES: usize = 64 * 1024;
 /// [`WEAK_SECRET_SCAN_MAX_BYTES`], this bounds the work of one guess.
 pub const MAX_WEAK_SECRETS: usize = 1000;
 
+/// The built-in weak secret equal to `secret`, if any: a hash lookup, for a
+/// secret that already verified (no HMAC needed). The set is built on first
+/// use, never at start-up.
+pub fn weak_secret_equal_to(secret: &[u8]) -> Option<&'static str> {
+    static SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| weak_secrets().collect());
+    let text = std::str::from_utf8(secret).ok()?;
+    SET.get(text).copied()
+}
+
+/// HMAC keys for every weak secret, in file order, built once per algorithm
+/// on first use: the key schedule is half the cost of an HMAC of a token.
+fn weak_keys(alg: Alg) -> Option<&'static [(&'static str, hmac::Key)]> {
+    fn build(algorithm: hmac::Algorithm) -> Vec<(&'static str, hmac::Key)> {
+        weak_secrets()
+            .map(|s| (s, hmac::Key::new(algorithm, s.as_bytes())))
+            .collect()
+    }
+    static HS256: LazyLock<Vec<(&str, hmac::Key)>> = LazyLock::new(|| build(hmac::HMAC_SHA256));
+    static HS384: LazyLock<Vec<(&str, hmac::Key)>> = LazyLock::new(|| build(hmac::HMAC_SHA384));
+    static HS512: LazyLock<Vec<(&str, hmac::Key)>> = LazyLock::new(|| build(hmac::HMAC_SHA512));
+    match alg {
+        Alg::HS256 => Some(&HS256),
+        Alg::HS384 => Some(&HS384),
+        Alg::HS512 => Some(&HS512),
+        _ => None,
+    }
+}
+
 /// The first built-in weak secret that produces `signature` under `alg`
 /// (an HS* algorithm), if any. `None` without trying over
 /// [`WEAK_SECRET_SCAN_MAX_BYTES`] of signing input.
@@ -241,10 +315,10 @@ pub fn find_weak_secret(alg: Alg, signing_input: &[u8], signature: &[u8]) -> Opt
     {
         return None;
     }
-    weak_secrets().find(|secret| {
-        let key = hmac::Key::new(algorithm, secret.as_bytes());
-        hmac::verify(&key, signing_input, signature).is_ok()
-    })
+    weak_keys(alg)?
+        .iter()
+        .find(|(_, key)| hmac::verify(key, signing_input, signature).is_ok())
+        .map(|(secret, _)| *secret)
 }
 
 #[cfg(test)]

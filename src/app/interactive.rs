@@ -8,6 +8,9 @@
 //! the user types goes through `Redacted::text` before it is sent, and the
 //! user is told when something was masked.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use console::{Key, Term};
 
 use super::explain;
@@ -47,12 +50,21 @@ pub struct Session<'a> {
 impl Session<'_> {
     pub fn run(&self) -> End {
         let term = Term::stdout();
+        // Ctrl-C outside the line editor (while an answer streams, or between
+        // prompts) must end the session cleanly too, not kill it mid-line.
+        let interrupted = Arc::new(AtomicBool::new(false));
+        let flag = interrupted.clone();
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
         let mut history: Vec<String> = Vec::new();
         let mut turns: Vec<Turn> = Vec::new();
         println!(
             "\nAsk a follow-up question. Commands: /findings /prompt /save FILE /quit (Ctrl-D also quits)."
         );
         loop {
+            if interrupted.load(Ordering::SeqCst) {
+                let _ = term.show_cursor();
+                return End::Interrupted;
+            }
             let line = match read_line(&term, "? ", &history) {
                 Read::Line(l) => l,
                 Read::Eof => return End::Quit,

@@ -8,6 +8,7 @@ pub mod explain;
 pub mod explain_code;
 pub mod interactive;
 pub mod jwks;
+pub mod scan;
 pub mod suggest_tests;
 
 use std::io::{IsTerminal, Write};

@@ -70,7 +70,7 @@ impl Policy {
             Ok(k) if !k.is_empty() => k.into_bytes(),
             _ => crate::cachedir::mask_key().unwrap_or_else(|| {
                 let mut b = vec![0u8; 32];
-                if aws_lc_rs::rand::fill(&mut b).is_err() {
+                if getrandom::fill(&mut b).is_err() {
                     b = std::process::id().to_le_bytes().to_vec();
                 }
                 b
@@ -85,6 +85,27 @@ impl Policy {
             reveal,
             scrub,
             key: hmac::Key::new(hmac::HMAC_SHA256, &key_bytes),
+        }
+    }
+
+    /// The same policy, mask key included, with more strings to scrub: one
+    /// per token of a scan, so masked values still compare equal across the
+    /// whole run and the key is set up once.
+    pub fn with_scrub(&self, extra: Vec<String>) -> Policy {
+        let mut scrub: Vec<String> = self
+            .scrub
+            .iter()
+            .cloned()
+            .chain(extra.into_iter().filter(|s| s.len() >= 8))
+            .collect();
+        scrub.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        scrub.dedup();
+        Policy {
+            mask: self.mask.clone(),
+            keep: self.keep.clone(),
+            reveal: self.reveal,
+            scrub,
+            key: self.key.clone(),
         }
     }
 }
@@ -125,7 +146,7 @@ pub struct RedactedText {
 /// Free text with no report to match against (debug lines, error
 /// messages): any JWT and anything shaped like personal data or a secret masked.
 pub fn free_text(text: &str) -> String {
-    mask_free_text(&scrub_str(text, &[]))
+    mask_free_text(&scrub_str(text, &Scrubber::new(&[], Vec::new())))
 }
 
 /// Masks words in free text that are shaped like personal data or secrets.
@@ -141,8 +162,10 @@ fn mask_free_text(text: &str) -> String {
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         let word = &rest[..end];
         let core = word.trim_matches(|c: char| "\"'`()[]{}<>,;:.!?".contains(c));
+        // Absolute and relative file paths name files, they are not secrets.
+        let path = core.starts_with('/') || core.starts_with("./") || core.starts_with("~/");
         match sensitive::classify(core) {
-            Some(shape) if !core.is_empty() => {
+            Some(shape) if !core.is_empty() && !path => {
                 out.push_str(&word.replace(core, &format!("«masked:{}»", shape.label())));
             }
             _ => out.push_str(word),
@@ -175,6 +198,25 @@ pub fn redact(report: Report, policy: &Policy) -> Redacted {
         report,
         replacements,
     }
+}
+
+/// One header field exactly as [`redact`] shows it, for callers that
+/// summarise a field without redacting a whole report (`scan`).
+pub fn header_value(policy: &Policy, name: &str, v: Value) -> Value {
+    Masker {
+        policy,
+        replacements: Vec::new(),
+    }
+    .header_entry(name, v, true)
+}
+
+/// One claim exactly as [`redact`] shows it (see [`header_value`]).
+pub fn claim_value(policy: &Policy, name: &str, v: Value) -> Value {
+    Masker {
+        policy,
+        replacements: Vec::new(),
+    }
+    .claim(name, v)
 }
 
 pub fn for_display(report: Report, policy: &Policy) -> Displayed {
@@ -257,33 +299,34 @@ struct Masker<'a> {
 }
 
 impl Masker<'_> {
-    fn header(&mut self, header: Map<String, Value>, mask: bool) -> Map<String, Value> {
+    // Header and claims are rewritten in place: same order, no rebuilt map.
+    fn header(&mut self, mut header: Map<String, Value>, mask: bool) -> Map<String, Value> {
+        for (k, slot) in header.iter_mut() {
+            let v = std::mem::take(slot);
+            *slot = self.header_entry(k, v, mask);
+        }
         header
-            .into_iter()
-            .map(|(k, v)| {
-                let v = match k.as_str() {
-                    "jwk" => summarise_jwk(&v),
-                    "x5c" => Value::String(format!(
-                        "«x5c: {} certificate(s) omitted»",
-                        v.as_array().map_or(1, Vec::len)
-                    )),
-                    "alg" | "kid" | "typ" | "cty" | "crit" | "enc" | "zip" | "jku" | "x5u" => v,
-                    _ if mask => self.by_shape(v, 0),
-                    _ => v,
-                };
-                (k, v)
-            })
-            .collect()
     }
 
-    fn claims(&mut self, claims: Map<String, Value>) -> Map<String, Value> {
+    fn header_entry(&mut self, name: &str, v: Value, mask: bool) -> Value {
+        match name {
+            "jwk" => summarise_jwk(&v),
+            "x5c" => Value::String(format!(
+                "«x5c: {} certificate(s) omitted»",
+                v.as_array().map_or(1, Vec::len)
+            )),
+            "alg" | "kid" | "typ" | "cty" | "crit" | "enc" | "zip" | "jku" | "x5u" => v,
+            _ if mask => self.by_shape(v, 0),
+            _ => v,
+        }
+    }
+
+    fn claims(&mut self, mut claims: Map<String, Value>) -> Map<String, Value> {
+        for (k, slot) in claims.iter_mut() {
+            let v = std::mem::take(slot);
+            *slot = self.claim(k, v);
+        }
         claims
-            .into_iter()
-            .map(|(k, v)| {
-                let v = self.claim(&k, v);
-                (k, v)
-            })
-            .collect()
     }
 
     fn claim(&mut self, name: &str, v: Value) -> Value {

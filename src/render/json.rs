@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::findings::{Finding, Severity};
-use crate::report::Report;
+use crate::report::{Report, TokenView};
 
 pub const SCHEMA: &str = "jwtai.report/v1";
 
@@ -19,16 +19,21 @@ pub fn finding(f: &Finding) -> Value {
     })
 }
 
+/// The report's view of the token: header, claims, signature summary.
+pub fn token(t: &TokenView) -> Value {
+    json!({
+        "kind": t.kind.as_str(),
+        "length": t.length,
+        "header": t.header,
+        "claims": t.claims,
+        "signature": {"present": t.signature.present, "bytes": t.signature.bytes},
+    })
+}
+
 pub fn value(r: &Report) -> Value {
     json!({
         "schema": SCHEMA,
-        "token": {
-            "kind": r.token.kind.as_str(),
-            "length": r.token.length,
-            "header": r.token.header,
-            "claims": r.token.claims,
-            "signature": {"present": r.token.signature.present, "bytes": r.token.signature.bytes},
-        },
+        "token": token(&r.token),
         "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
         "verdict": r.verdict.as_str(),
         "root_cause": r.root_cause().map(Finding::code),

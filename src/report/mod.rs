@@ -44,6 +44,22 @@ pub struct TokenView {
 }
 
 impl TokenView {
+    /// The view of a token that is no longer needed: header and claims move
+    /// in instead of being copied.
+    pub fn take(token: Token) -> TokenView {
+        let signature = SignatureSummary {
+            present: token.signature.as_ref().is_some_and(|s| !s.is_empty()),
+            bytes: token.signature.as_ref().map_or(0, Vec::len),
+        };
+        TokenView {
+            kind: token.kind,
+            length: token.len,
+            header: token.header.and_then(|p| p.object).map(|o| o.map),
+            claims: token.payload.and_then(|p| p.object).map(|o| o.map),
+            signature,
+        }
+    }
+
     pub fn of(token: &Token) -> TokenView {
         TokenView {
             kind: token.kind,
@@ -89,7 +105,17 @@ pub struct Report {
 impl Report {
     /// Ranks the findings: errors first; within a severity, the ones that explain
     /// the user's error message (`explains`), then by root-cause rank.
-    pub fn build(token: &Token, mut findings: Vec<Finding>, now: i64, explains: &[&str]) -> Report {
+    pub fn build(token: &Token, findings: Vec<Finding>, now: i64, explains: &[&str]) -> Report {
+        Report::rank(TokenView::of(token), findings, now, explains)
+    }
+
+    /// [`Report::build`] from the token's view, e.g. [`TokenView::take`].
+    pub fn rank(
+        token: TokenView,
+        mut findings: Vec<Finding>,
+        now: i64,
+        explains: &[&str],
+    ) -> Report {
         // Stable: equal-ranked findings keep the order the checks found them in.
         findings.sort_by_key(|f| {
             (
@@ -106,7 +132,7 @@ impl Report {
             Verdict::Unverified
         };
         Report {
-            token: TokenView::of(token),
+            token,
             findings,
             verdict,
             now,

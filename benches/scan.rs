@@ -1,0 +1,115 @@
+//! `jwtai scan` throughput, in-process over an in-memory log of distinct
+//! tokens (no repeats, so every token is really diagnosed), in tokens/s.
+//!
+//! `scan/RS256/crypto-bound` is the ceiling for RS256: aws-lc-rs verifying
+//! the same signatures with the key parsed once, on every core (rayon), and
+//! nothing else. Run: `cargo bench --bench scan`.
+
+use std::hint::black_box;
+
+use aws_lc_rs::signature::{self, RsaPublicKeyComponents};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use jwtai::alg::Alg;
+use jwtai::checks::{Expectations, Keys};
+use jwtai::keys::{self, KeyMaterial};
+use jwtai::redact::Policy;
+use jwtai::scan::{self, NoSink};
+use jwtai::sign::{SigningKey, sign_token};
+use rayon::prelude::*;
+use serde_json::json;
+
+const NOW: i64 = 1_767_225_600;
+
+fn log(key: &SigningKey, alg: Alg, n: usize) -> (Vec<u8>, Vec<String>) {
+    let mut text = Vec::new();
+    let mut tokens = Vec::with_capacity(n);
+    for i in 0..n {
+        let claims = json!({
+            "iss": "https://auth.example.com/", "sub": format!("auth0|{i:012}"),
+            "aud": "https://api.example.com", "iat": NOW - 60, "exp": NOW + 3600,
+            "scope": "read:orders", "jti": format!("{i:032x}"),
+        });
+        let header = json!({"alg": alg.name(), "typ": "JWT", "kid": "k1"});
+        let t = sign_token(&header, &claims, key).expect("signing");
+        // Access-log shaped lines, as a proxy writes them.
+        text.extend_from_slice(
+            format!("10.1.2.3 - - [01/Jan/2026:00:00:00 +0000] \"GET /orders HTTP/1.1\" 200 Authorization: Bearer {t}\n")
+                .as_bytes(),
+        );
+        tokens.push(t);
+    }
+    (text, tokens)
+}
+
+fn options(key: &SigningKey) -> scan::Options {
+    let candidates = match key.hmac_secret() {
+        Some(s) => vec![keys::secret_candidate(
+            s.to_vec(),
+            "the bench secret".into(),
+        )],
+        None => keys::parse_key_bytes(key.public_pem().expect("pem").as_bytes(), "bench.pem")
+            .expect("public key"),
+    };
+    scan::Options {
+        expect: Expectations {
+            iss: vec!["https://auth.example.com/".into()],
+            aud: vec!["https://api.example.com".into()],
+            now: NOW,
+            ..Default::default()
+        },
+        keys: Keys {
+            candidates,
+            attempted: true,
+            ..Default::default()
+        },
+        policy: Policy::new(vec![], vec![], false, vec![]),
+        jwks: None,
+        max_distinct: scan::DEFAULT_MAX_DISTINCT,
+        reports: false,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("scan");
+    group.sample_size(10);
+    for (alg, n) in [(Alg::HS256, 50_000), (Alg::RS256, 4_000)] {
+        let key = SigningKey::generate(alg).expect("key");
+        let (text, tokens) = log(&key, alg, n);
+        let check = scan::scan(&text[..], options(&key), &mut NoSink).expect("scan");
+        assert_eq!(check.total.distinct, n as u64);
+        assert!(
+            !check.has_errors(),
+            "the bench log must be all valid tokens"
+        );
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(format!("{alg}/tokens"), |b| {
+            b.iter(|| black_box(scan::scan(&text[..], options(&key), &mut NoSink).expect("scan")))
+        });
+        if let KeyMaterial::Rsa { n: modulus, e } = key.public_material() {
+            let parsed = RsaPublicKeyComponents { n: &modulus, e: &e }
+                .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
+                .expect("key");
+            let split: Vec<(Vec<u8>, Vec<u8>)> = tokens
+                .iter()
+                .map(|t| {
+                    let (input, _) = t.rsplit_once('.').expect("jws");
+                    let sig = jwtai::token::parse(t).signature.unwrap_or_default();
+                    (input.as_bytes().to_vec(), sig)
+                })
+                .collect();
+            group.bench_function(format!("{alg}/crypto-bound"), |b| {
+                b.iter(|| {
+                    let ok = split
+                        .par_iter()
+                        .filter(|(input, sig)| parsed.verify_sig(input, sig).is_ok())
+                        .count();
+                    black_box(ok)
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

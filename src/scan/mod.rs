@@ -1,0 +1,728 @@
+//! `jwtai scan`: every JWT in a log, each distinct one diagnosed once, and a
+//! summary of which failure dominates.
+//!
+//! A log is read as a stream of lines in constant memory: a line is read into
+//! one reused buffer of at most [`MAX_LINE_BYTES`] (a longer line is counted
+//! and skipped without being held), every JWT-shaped substring of it is
+//! extracted, and tokens are diagnosed in bounded batches on every core while
+//! the next batch is read. What grows with the log is only the dedup table:
+//! one 16-byte digest and a 4-byte outcome id per *distinct* token (about 40
+//! bytes with the table's overhead), capped at `max_distinct` entries; past
+//! the cap new tokens are still diagnosed and counted, each time they appear.
+//!
+//! Bad input is data, never fatal: blank, garbage, binary, invalid UTF-8 and
+//! over-long lines are counted in [`LineCounts`]. Only an I/O error reading
+//! the input stops the scan.
+//!
+//! Nothing here prints: reports and progress go to a [`Sink`], the summary is
+//! plain data ([`summary::Summary`]) that `summary` renders.
+
+pub mod summary;
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::{self, BufRead};
+
+use aws_lc_rs::hmac;
+use rayon::prelude::*;
+
+use crate::checks::{Expectations, Keys, errortext::ErrorText};
+use crate::findings::Spec;
+use crate::input::Wrapper;
+use crate::jwks;
+use crate::pipeline::{self, Parsed};
+use crate::redact::{self, Policy, Redacted};
+use crate::report::{Report, Verdict};
+use crate::token;
+
+pub use summary::{Aggregator, Summary};
+
+/// Longest line read; a longer one is counted as too long and skipped. A JWT
+/// over 8 KiB is already refused by most servers (`token-too-large`).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// New (not yet seen) tokens per parallel batch.
+pub const BATCH_TOKENS: usize = 4096;
+/// Token text per batch, so a batch of large tokens stays small too.
+pub const BATCH_BYTES: usize = 4 * 1024 * 1024;
+/// Token occurrences per batch (repeats included): bounds the per-batch
+/// record of repeats of already diagnosed tokens.
+pub const BATCH_OCCURRENCES: usize = 64 * 1024;
+/// Distinct tokens remembered for dedup by default (~40 MiB at most).
+pub const DEFAULT_MAX_DISTINCT: usize = 1 << 20;
+
+/// Every JWT-shaped substring of a line, leftmost first, never overlapping:
+/// a JWS (three segments, the signature possibly empty) or a JWE (five), as
+/// the regex
+/// `eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*`
+/// finds them, hand-rolled on `memchr`'s substring search because this runs
+/// on every line. Tokens start with `eyJ`, the base64url of `{"`; a
+/// standard-base64 or URL-encoded token is cut at its first `+`, `/`, `=` or `%`.
+pub fn jwts(line: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < line.len() {
+            let start = at + memchr::memmem::find(&line[at..], b"eyJ")?;
+            match jwt_end(line, start) {
+                Some(end) => {
+                    at = end;
+                    return Some(start..end);
+                }
+                None => at = start + 1,
+            }
+        }
+        None
+    })
+}
+
+fn is_b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// End of the run of base64url bytes starting at `i`.
+fn run(line: &[u8], i: usize) -> usize {
+    i + line
+        .get(i..)
+        .map_or(0, |rest| rest.iter().take_while(|b| is_b64url(**b)).count())
+}
+
+/// End of the JWT starting at `start` (which holds `eyJ`), if one does.
+fn jwt_end(line: &[u8], start: usize) -> Option<usize> {
+    let header = run(line, start + 3);
+    if header == start + 3 || line.get(header) != Some(&b'.') {
+        return None;
+    }
+    let payload = run(line, header + 1);
+    if line.get(payload) != Some(&b'.') {
+        return None;
+    }
+    let third = run(line, payload + 1);
+    // Five non-empty-tailed segments make a JWE (its encrypted key may be empty).
+    if third > payload + 1 && line.get(third) == Some(&b'.') {
+        let fourth = run(line, third + 1);
+        if fourth > third + 1 && line.get(fourth) == Some(&b'.') {
+            let fifth = run(line, fourth + 1);
+            if fifth > fourth + 1 {
+                return Some(fifth);
+            }
+        }
+    }
+    Some(third)
+}
+
+/// What scanning needs besides the input. Built from the flags once per run.
+pub struct Options {
+    pub expect: Expectations,
+    pub keys: Keys,
+    /// The base redaction policy: its scrub list holds the user's secrets; each
+    /// token's own text and segments are added per token.
+    pub policy: Policy,
+    /// `--jwks-uri` / `--discover`: resolved once, from the first token.
+    pub jwks: Option<jwks::Plan>,
+    pub max_distinct: usize,
+    /// Hand every distinct token's redacted report to [`Sink::report`].
+    pub reports: bool,
+}
+
+/// Where the scan's side output goes, on the calling thread, in input order.
+pub trait Sink {
+    /// A distinct token's redacted report; `line` is its first occurrence (1-based).
+    fn report(&mut self, _line: u64, _report: &Redacted) {}
+    /// Bytes of input read so far.
+    fn progress(&mut self, _bytes: u64) {}
+}
+
+/// A sink that ignores everything.
+pub struct NoSink;
+impl Sink for NoSink {}
+
+/// How the input's lines fared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineCounts {
+    pub lines: u64,
+    pub bytes: u64,
+    /// Empty or whitespace-only.
+    pub blank: u64,
+    /// Lines holding at least one JWT.
+    pub with_token: u64,
+    /// Non-blank lines with no JWT in them (garbage, other log lines).
+    pub without_token: u64,
+    /// Longer than [`MAX_LINE_BYTES`]: skipped unread.
+    pub too_long: u64,
+    /// Not valid UTF-8 or holding NUL bytes (still searched for tokens).
+    pub binary: u64,
+}
+
+/// Reads the input and diagnoses every token in it.
+pub fn scan<R: BufRead + Send>(
+    input: R,
+    options: Options,
+    sink: &mut (dyn Sink + Send),
+) -> io::Result<Summary> {
+    let Options {
+        expect,
+        mut keys,
+        policy,
+        jwks,
+        max_distinct,
+        reports,
+    } = options;
+    let mut reader = Reader::new(input, max_distinct);
+    let mut agg = Aggregator::new(expect.now);
+    let mut current = reader.fill(0)?;
+    if let (Some(plan), Some(first)) = (&jwks, current.items.first()) {
+        // Fetched once per run, with the first token's issuer and kid.
+        let token = token::parse(&first.text);
+        let iss = token
+            .claims()
+            .and_then(|c| c.get("iss"))
+            .and_then(|v| v.as_str());
+        let remote = jwks::resolve(plan, iss, token.kid());
+        keys.candidates.extend(remote.candidates());
+        keys.remote = remote;
+    }
+    let shared = Shared {
+        expect,
+        keys,
+        policy,
+        error: ErrorText::default(),
+    };
+    // A three-stage pipeline on the pool: while batch N is diagnosed on every
+    // core, one task counts batch N-1 in (and hands its reports to the sink),
+    // then reads batch N+1. Only two batches are ever pending at once.
+    let mut done: Option<(Batch, Vec<Diagnosed>)> = None;
+    loop {
+        let seq = current.seq;
+        let (results, next) = rayon::join(
+            || diagnose_batch(&current.items, &shared, reports),
+            || -> io::Result<Batch> {
+                if let Some((batch, results)) = done.take() {
+                    settle(
+                        &mut reader,
+                        &mut agg,
+                        &mut *sink,
+                        batch,
+                        results,
+                        &shared.policy,
+                    );
+                }
+                sink.progress(reader.counts.bytes);
+                if current.is_empty() {
+                    return Ok(Batch::empty(seq + 1));
+                }
+                reader.fill(seq + 1)
+            },
+        );
+        let next = next?;
+        if current.is_empty() {
+            break;
+        }
+        done = Some((current, results));
+        current = next;
+    }
+    Ok(agg.finish(reader.counts, reader.saturated))
+}
+
+/// Counts a diagnosed batch in, in input order, and remembers its outcomes.
+fn settle<R: BufRead>(
+    reader: &mut Reader<R>,
+    agg: &mut Aggregator,
+    sink: &mut dyn Sink,
+    batch: Batch,
+    results: Vec<Diagnosed>,
+    policy: &Policy,
+) {
+    let occurrences = reader.take_occurrences(batch.seq);
+    for &id in &batch.known_hits {
+        agg.repeat(id);
+    }
+    for ((item, mut d), occ) in batch.items.iter().zip(results).zip(occurrences) {
+        let interned = agg.intern(&d);
+        let example = if interned.needs_example {
+            d.redacted(&item.text, policy)
+        } else {
+            None
+        };
+        let id = agg.record(item.line, interned, occ, example);
+        if let Some(r) = &d.redacted {
+            sink.report(item.line, r);
+        }
+        reader.settle(item.digest, id);
+    }
+}
+
+/// One token to diagnose: the first occurrence of a distinct token.
+struct Pending {
+    text: String,
+    /// `Bearer Bearer ` right before it in the line.
+    duplicate_bearer: bool,
+    digest: Option<Digest>,
+    line: u64,
+}
+
+struct Batch {
+    seq: u64,
+    items: Vec<Pending>,
+    /// Outcome ids of repeats of tokens diagnosed in earlier batches.
+    known_hits: Vec<u32>,
+}
+
+impl Batch {
+    fn empty(seq: u64) -> Batch {
+        Batch {
+            seq,
+            items: Vec::new(),
+            known_hits: Vec::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty() && self.known_hits.is_empty()
+    }
+}
+
+type Digest = [u8; 16];
+
+#[derive(Clone, Copy)]
+enum Slot {
+    /// Diagnosed: the outcome id.
+    Known(u32),
+    /// Waiting in batch `seq` at `index`.
+    Pending { seq: u64, index: u32 },
+}
+
+/// Line reading, extraction and dedup: the sequential half of the scan.
+struct Reader<R> {
+    lines: LineReader<R>,
+    counts: LineCounts,
+    seen: HashMap<Digest, Slot, BuildHasherDefault<DigestHasher>>,
+    digester: Digester,
+    max_distinct: usize,
+    saturated: bool,
+    /// Occurrence counts of the items of the two batches that can be
+    /// pending at once (the one being diagnosed, the one being filled).
+    occurrences: [Vec<u64>; 2],
+}
+
+impl<R: BufRead> Reader<R> {
+    fn new(input: R, max_distinct: usize) -> Self {
+        Reader {
+            lines: LineReader::new(input, MAX_LINE_BYTES),
+            counts: LineCounts::default(),
+            seen: HashMap::default(),
+            digester: Digester::new(),
+            max_distinct,
+            saturated: false,
+            occurrences: [Vec::new(), Vec::new()],
+        }
+    }
+
+    /// Reads lines until the batch is full or the input ends.
+    fn fill(&mut self, seq: u64) -> io::Result<Batch> {
+        let mut batch = Batch::empty(seq);
+        let slot = (seq % 2) as usize;
+        self.occurrences[slot].clear();
+        let (mut text_bytes, mut occurrences) = (0usize, 0usize);
+        while batch.items.len() < BATCH_TOKENS
+            && text_bytes < BATCH_BYTES
+            && occurrences < BATCH_OCCURRENCES
+        {
+            self.counts.bytes = self.lines.bytes_read;
+            let Some(line) = self.lines.next_line()? else {
+                break;
+            };
+            self.counts.lines += 1;
+            let line_no = self.counts.lines;
+            let text = match line {
+                Line::TooLong => {
+                    self.counts.too_long += 1;
+                    continue;
+                }
+                Line::Text(t) => t,
+            };
+            if text.iter().all(u8::is_ascii_whitespace) {
+                self.counts.blank += 1;
+                continue;
+            }
+            if memchr::memchr(0, text).is_some() || std::str::from_utf8(text).is_err() {
+                self.counts.binary += 1;
+            }
+            let mut found = false;
+            for range in jwts(text) {
+                let jwt = &text[range.clone()];
+                found = true;
+                occurrences += 1;
+                let duplicate_bearer = preceded_by_double_bearer(&text[..range.start]);
+                let digest = self.digester.digest(jwt, duplicate_bearer);
+                match self.seen.get(&digest).copied() {
+                    Some(Slot::Known(id)) => batch.known_hits.push(id),
+                    Some(Slot::Pending { seq: s, index }) => {
+                        if let Some(n) = self.occurrences[(s % 2) as usize].get_mut(index as usize)
+                        {
+                            *n += 1;
+                        }
+                    }
+                    None => {
+                        let tracked = if self.seen.len() < self.max_distinct {
+                            let index = batch.items.len() as u32;
+                            self.seen.insert(digest, Slot::Pending { seq, index });
+                            Some(digest)
+                        } else {
+                            self.saturated = true;
+                            None
+                        };
+                        text_bytes += jwt.len();
+                        batch.items.push(Pending {
+                            // ASCII by construction.
+                            text: std::str::from_utf8(jwt).map_or_else(
+                                |_| String::from_utf8_lossy(jwt).into_owned(),
+                                str::to_owned,
+                            ),
+                            duplicate_bearer,
+                            digest: tracked,
+                            line: line_no,
+                        });
+                        self.occurrences[slot].push(1);
+                    }
+                }
+            }
+            if found {
+                self.counts.with_token += 1;
+            } else {
+                self.counts.without_token += 1;
+            }
+        }
+        self.counts.bytes = self.lines.bytes_read;
+        Ok(batch)
+    }
+
+    fn take_occurrences(&mut self, seq: u64) -> Vec<u64> {
+        std::mem::take(&mut self.occurrences[(seq % 2) as usize])
+    }
+
+    /// Records a diagnosed token's outcome, so its repeats are only counted.
+    fn settle(&mut self, digest: Option<Digest>, id: u32) {
+        if let Some(d) = digest {
+            if let Entry::Occupied(mut e) = self.seen.entry(d) {
+                e.insert(Slot::Known(id));
+            }
+        }
+    }
+}
+
+/// The dedup key of a token: a keyed hash (HMAC-SHA256 under a per-run
+/// random key, cut to 16 bytes), so table positions cannot be predicted from
+/// the log and a memory dump cannot confirm a guessed token.
+struct Digester(hmac::Key);
+
+impl Digester {
+    fn new() -> Self {
+        let mut key = [0u8; 32];
+        if getrandom::fill(&mut key).is_err() {
+            // Still correct, only predictable.
+            key = [0x5a; 32];
+        }
+        Digester(hmac::Key::new(hmac::HMAC_SHA256, &key))
+    }
+
+    fn digest(&self, token: &[u8], duplicate_bearer: bool) -> Digest {
+        let mut ctx = hmac::Context::with_key(&self.0);
+        ctx.update(&[u8::from(duplicate_bearer)]);
+        ctx.update(token);
+        let tag = ctx.sign();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&tag.as_ref()[..16]);
+        out
+    }
+}
+
+/// Hashes a [`Digest`] by its first bytes: it is already a keyed hash.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.0 = self.0.rotate_left(17) ^ u64::from_le_bytes(word);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+fn preceded_by_double_bearer(before: &[u8]) -> bool {
+    let trimmed = before.trim_ascii_end();
+    let Some(rest) = strip_suffix_ci(trimmed, b"bearer") else {
+        return false;
+    };
+    let rest = rest.trim_ascii_end();
+    rest.len() < trimmed.len() - 6 && strip_suffix_ci(rest, b"bearer").is_some()
+}
+
+fn strip_suffix_ci<'a>(s: &'a [u8], suffix: &[u8]) -> Option<&'a [u8]> {
+    let at = s.len().checked_sub(suffix.len())?;
+    s[at..].eq_ignore_ascii_case(suffix).then_some(&s[..at])
+}
+
+/// Read-only state every worker shares.
+struct Shared {
+    expect: Expectations,
+    keys: Keys,
+    policy: Policy,
+    error: ErrorText,
+}
+
+/// One token's diagnosis: what the summary counts, and the report. The
+/// report is redacted in the worker when every report is written out;
+/// otherwise only when it becomes an example (few tokens), in [`settle`].
+pub struct Diagnosed {
+    pub codes: Vec<&'static Spec>,
+    pub root: Option<&'static Spec>,
+    pub verdict: Verdict,
+    /// kid, iss, aud, alg ([`summary::Dim::ALL`] order), as redaction shows them.
+    pub dims: [Option<serde_json::Value>; 4],
+    raw: Option<Report>,
+    redacted: Option<Redacted>,
+}
+
+impl Diagnosed {
+    /// The redacted report, made now if it was not yet. `text` is the token.
+    fn redacted(&mut self, text: &str, policy: &Policy) -> Option<&Redacted> {
+        if self.redacted.is_none() {
+            if let Some(report) = self.raw.take() {
+                let scrub = pipeline::scrub_list(text, &token::parse(text));
+                self.redacted = Some(redact::redact(report, &policy.with_scrub(scrub)));
+            }
+        }
+        self.redacted.as_ref()
+    }
+}
+
+fn diagnose_batch(items: &[Pending], shared: &Shared, reports: bool) -> Vec<Diagnosed> {
+    items
+        .par_iter()
+        .with_min_len(16)
+        .map(|p| diagnose_one(p, shared, reports))
+        .collect()
+}
+
+fn diagnose_one(p: &Pending, shared: &Shared, reports: bool) -> Diagnosed {
+    let wrappers = if p.duplicate_bearer {
+        vec![Wrapper::BearerPrefix, Wrapper::DuplicateBearer]
+    } else {
+        Vec::new()
+    };
+    let parsed = Parsed {
+        token: token::parse(&p.text),
+        wrappers,
+    };
+    let scrub = reports.then(|| pipeline::scrub_list(&p.text, &parsed.token));
+    let report = pipeline::diagnose_owned(parsed, &shared.expect, &shared.keys, &shared.error);
+    let policy = &shared.policy;
+    let header = |name: &str| {
+        let v = report.token.header.as_ref()?.get(name)?.clone();
+        Some(redact::header_value(policy, name, v))
+    };
+    let claim = |name: &str| {
+        let v = report.token.claims.as_ref()?.get(name)?.clone();
+        Some(redact::claim_value(policy, name, v))
+    };
+    let dims = [header("kid"), claim("iss"), claim("aud"), header("alg")];
+    let mut d = Diagnosed {
+        codes: report.findings.iter().map(|f| f.spec).collect(),
+        root: report.root_cause().map(|f| f.spec),
+        verdict: report.verdict,
+        dims,
+        raw: None,
+        redacted: None,
+    };
+    match scrub {
+        Some(scrub) => d.redacted = Some(redact::redact(report, &policy.with_scrub(scrub))),
+        None => d.raw = Some(report),
+    }
+    d
+}
+
+/// One line as read.
+pub enum Line<'a> {
+    /// The line without its `\n` (and `\r`).
+    Text(&'a [u8]),
+    /// Longer than the limit; its bytes were skipped, not kept.
+    TooLong,
+}
+
+/// Lines of at most `max` bytes from a reader, in one reused buffer: a huge
+/// line costs time, never memory.
+pub struct LineReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    max: usize,
+    pub bytes_read: u64,
+}
+
+impl<R: BufRead> LineReader<R> {
+    pub fn new(inner: R, max: usize) -> Self {
+        LineReader {
+            inner,
+            buf: Vec::new(),
+            max,
+            bytes_read: 0,
+        }
+    }
+
+    /// The next line, `None` at the end of the input.
+    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        self.buf.clear();
+        let (mut any, mut too_long) = (false, false);
+        loop {
+            let available = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                if !any {
+                    return Ok(None);
+                }
+                break;
+            }
+            any = true;
+            let (chunk, used, done) = match memchr::memchr(b'\n', available) {
+                Some(i) => (&available[..i], i + 1, true),
+                None => (available, available.len(), false),
+            };
+            if !too_long {
+                if self.buf.len() + chunk.len() > self.max {
+                    too_long = true;
+                    self.buf = Vec::new();
+                } else {
+                    self.buf.extend_from_slice(chunk);
+                }
+            }
+            self.inner.consume(used);
+            self.bytes_read += used as u64;
+            if done {
+                break;
+            }
+        }
+        if too_long {
+            return Ok(Some(Line::TooLong));
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        Ok(Some(Line::Text(&self.buf)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8], max: usize) -> Vec<Option<Vec<u8>>> {
+        let mut r = LineReader::new(input, max);
+        let mut out = Vec::new();
+        while let Some(line) = r.next_line().unwrap() {
+            out.push(match line {
+                Line::Text(t) => Some(t.to_vec()),
+                Line::TooLong => None,
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn line_reader_caps_lines_and_strips_terminators() {
+        let got = lines(b"ab\r\n0123456789\n\nlast", 5);
+        assert_eq!(
+            got,
+            vec![
+                Some(b"ab".to_vec()),
+                None,
+                Some(vec![]),
+                Some(b"last".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn line_reader_spans_buffer_refills() {
+        let data = [b"x".repeat(10_000), b"y".repeat(3)].join(&b'\n');
+        let reader = io::BufReader::with_capacity(7, &data[..]);
+        let mut r = LineReader::new(reader, 20_000);
+        let mut n = Vec::new();
+        while let Some(Line::Text(t)) = r.next_line().unwrap() {
+            n.push(t.len());
+        }
+        assert_eq!(n, vec![10_000, 3]);
+        assert_eq!(r.bytes_read, 10_004);
+    }
+
+    #[test]
+    fn extraction_finds_jws_jwe_and_stops_at_sentence_end() {
+        let line = b"a=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln. b=eyJhbGciOiJkaXIifQ..aXY.Y3Q.dGFn c=eyJub25lIjoxfQ.e30.";
+        let found: Vec<&[u8]> = jwts(line).map(|r| &line[r]).collect();
+        assert_eq!(
+            found,
+            vec![
+                &b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"[..],
+                &b"eyJhbGciOiJkaXIifQ..aXY.Y3Q.dGFn"[..],
+                &b"eyJub25lIjoxfQ.e30."[..],
+            ]
+        );
+    }
+
+    #[test]
+    fn extraction_agrees_with_the_documented_regex() {
+        let re = regex::bytes::Regex::new(concat!(
+            r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+",
+            r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*",
+        ))
+        .unwrap();
+        let cases: &[&[u8]] = &[
+            b"",
+            b"eyJ",
+            b"eyJ.a.b",
+            b"eyJa.b",
+            b"eyJa..",
+            b"eyJa.b.c.d",
+            b"eyJa.b.c.d.e.f",
+            b"eyJa..c.d.e",
+            b"eyJa.b..d.e",
+            b"xeyJeyJa.b.c eyJz.y.x.",
+            b"eyJa.eyJb.c.d",
+            b"\xffeyJ\x00a.b.c eyJ-_.A9.z9-\teyJq.w.e.r.t.y",
+            b"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln, next",
+        ];
+        for case in cases {
+            let want: Vec<_> = re.find_iter(case).map(|m| m.range()).collect();
+            let got: Vec<_> = jwts(case).collect();
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(case));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn extraction_agrees_with_the_regex_on_random_text(s in "[eyJa.\\-_ %=]{0,40}") {
+            let re = regex::bytes::Regex::new(concat!(
+                r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+",
+                r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*",
+            ))
+            .unwrap();
+            let want: Vec<_> = re.find_iter(s.as_bytes()).map(|m| m.range()).collect();
+            let got: Vec<_> = jwts(s.as_bytes()).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn double_bearer_is_noticed() {
+        assert!(preceded_by_double_bearer(b"Authorization: Bearer Bearer "));
+        assert!(preceded_by_double_bearer(b"bearer\tBEARER "));
+        assert!(!preceded_by_double_bearer(b"Authorization: Bearer "));
+        assert!(!preceded_by_double_bearer(b"xbearer "));
+    }
+}

@@ -1,0 +1,810 @@
+//! The scan summary: counts per finding code, root cause, verdict, `kid`,
+//! `iss`, `aud` and `alg`, each with one redacted example; and its rendering
+//! as a human table or `jwtai.scan/v1` JSON.
+//!
+//! Aggregation works on *outcomes*: the distinct combinations of (codes, root
+//! cause, verdict, kid, iss, aud, alg) seen in the log. A distinct token maps
+//! to one outcome id; its repeats only bump that outcome's counter, so the
+//! work per repeated line is one hash lookup. Every count exists twice:
+//! `tokens` counts occurrences in the log (requests), `distinct` counts
+//! distinct tokens. Values per dimension are capped at [`MAX_VALUES`]; the
+//! rest share one `(other)` row, so a log of random `kid`s stays bounded.
+//!
+//! Every value shown (kid, iss, aud, alg, examples) is taken from the
+//! *redacted* report, so it has already been masked and scrubbed.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use owo_colors::{OwoColorize, Style};
+use serde_json::{Map, Value, json};
+
+use super::LineCounts;
+use crate::findings::{Severity, Spec};
+use crate::redact::Redacted;
+use crate::render;
+use crate::report::Verdict;
+
+pub const SCHEMA: &str = "jwtai.scan/v1";
+/// Distinct values tracked per dimension (kid, iss, aud, alg).
+pub const MAX_VALUES: usize = 1000;
+/// Values are cut to this many characters in the summary.
+const MAX_VALUE_CHARS: usize = 200;
+
+/// The dimensions a summary breaks tokens down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dim {
+    Kid,
+    Iss,
+    Aud,
+    Alg,
+}
+
+impl Dim {
+    pub const ALL: [Dim; 4] = [Dim::Kid, Dim::Iss, Dim::Aud, Dim::Alg];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dim::Kid => "kid",
+            Dim::Iss => "iss",
+            Dim::Aud => "aud",
+            Dim::Alg => "alg",
+        }
+    }
+}
+
+/// Occurrences in the log and distinct tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Count {
+    pub tokens: u64,
+    pub distinct: u64,
+}
+
+impl Count {
+    fn add(&mut self, other: Count) {
+        self.tokens += other.tokens;
+        self.distinct += other.distinct;
+    }
+}
+
+/// A redacted example: where it is in the log and what it looks like.
+#[derive(Debug, Clone)]
+pub struct Example {
+    /// 1-based line of its first occurrence.
+    pub line: u64,
+    /// The redacted token view (header, claims, signature summary).
+    pub token: Value,
+    /// For a finding row: that finding's redacted detail.
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CodeRow {
+    pub spec: &'static Spec,
+    pub count: Count,
+    pub example: Option<Example>,
+}
+
+/// One value of a dimension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DimValue {
+    /// The token has no such header field or claim.
+    Absent,
+    /// Past [`MAX_VALUES`] distinct values.
+    Other,
+    Text(String),
+}
+
+impl DimValue {
+    fn json(&self) -> Value {
+        match self {
+            DimValue::Absent => Value::Null,
+            DimValue::Other => Value::String("(other)".into()),
+            DimValue::Text(s) => Value::String(s.clone()),
+        }
+    }
+
+    fn human(&self) -> &str {
+        match self {
+            DimValue::Absent => "(none)",
+            DimValue::Other => "(other)",
+            DimValue::Text(s) => s,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ValueRow {
+    pub value: DimValue,
+    pub count: Count,
+    /// Occurrences whose verdict is `rejected`.
+    pub rejected: u64,
+    /// The most frequent root cause among them.
+    pub top_root_cause: Option<&'static str>,
+    pub example: Option<Example>,
+}
+
+/// Everything `jwtai scan` reports.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The instant time claims were judged at.
+    pub now: i64,
+    pub lines: LineCounts,
+    pub total: Count,
+    /// False when the dedup table hit its cap: past it, repeats of new
+    /// tokens are counted as distinct.
+    pub distinct_exact: bool,
+    pub verdicts: Vec<(Verdict, Count)>,
+    /// Rejected tokens by their top-ranked error.
+    pub root_causes: Vec<CodeRow>,
+    /// Every finding code, counted once per token that has it.
+    pub findings: Vec<CodeRow>,
+    pub by: Vec<(Dim, Vec<ValueRow>)>,
+}
+
+impl Summary {
+    /// At least one token has an error finding.
+    pub fn has_errors(&self) -> bool {
+        self.verdicts
+            .iter()
+            .any(|(v, c)| *v == Verdict::Rejected && c.tokens > 0)
+    }
+
+    pub fn by(&self, dim: Dim) -> &[ValueRow] {
+        self.by
+            .iter()
+            .find(|(d, _)| *d == dim)
+            .map_or(&[], |(_, rows)| rows.as_slice())
+    }
+}
+
+/// Per dimension value while finishing: its count, rejected occurrences,
+/// and rejected occurrences per root-cause code id.
+type ValueTally = (Count, u64, HashMap<u16, u64>);
+
+/// A token's place in the summary, before it is counted.
+pub struct Interned {
+    key: OutcomeKey,
+    pub needs_example: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct OutcomeKey {
+    /// Sorted, distinct code ids.
+    codes: Box<[u16]>,
+    root: Option<u16>,
+    verdict: u8,
+    dims: [u32; 4],
+}
+
+struct Outcome {
+    key: OutcomeKey,
+    count: Count,
+}
+
+/// Distinct values of one dimension, capped.
+#[derive(Default)]
+struct ValueTable {
+    ids: HashMap<String, u32>,
+    /// id 0 is "absent", id 1 "(other)", then one per value.
+    values: Vec<DimValue>,
+    examples: Vec<Option<Example>>,
+}
+
+impl ValueTable {
+    fn new() -> Self {
+        ValueTable {
+            ids: HashMap::new(),
+            values: vec![DimValue::Absent, DimValue::Other],
+            examples: vec![None, None],
+        }
+    }
+
+    fn id(&mut self, v: Option<&Value>) -> u32 {
+        let Some(v) = v else { return 0 };
+        if let Value::String(s) = v {
+            if let Some(id) = self.ids.get(s.as_str()) {
+                return *id;
+            }
+        }
+        let text = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let text = if text.chars().count() > MAX_VALUE_CHARS {
+            let mut cut: String = text.chars().take(MAX_VALUE_CHARS).collect();
+            cut.push('…');
+            cut
+        } else {
+            text
+        };
+        if let Some(id) = self.ids.get(&text) {
+            return *id;
+        }
+        if self.ids.len() >= MAX_VALUES {
+            return 1;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(DimValue::Text(text.clone()));
+        self.examples.push(None);
+        self.ids.insert(text, id);
+        id
+    }
+}
+
+/// Builds a [`Summary`] one token at a time, in input order.
+pub struct Aggregator {
+    now: i64,
+    outcomes: Vec<Outcome>,
+    index: HashMap<OutcomeKey, u32>,
+    codes: Vec<&'static Spec>,
+    code_ids: HashMap<&'static str, u16>,
+    code_examples: Vec<Option<Example>>,
+    dims: [ValueTable; 4],
+}
+
+fn verdict_id(v: Verdict) -> u8 {
+    match v {
+        Verdict::Accepted => 0,
+        Verdict::Rejected => 1,
+        Verdict::Unverified => 2,
+    }
+}
+
+const VERDICTS: [Verdict; 3] = [Verdict::Rejected, Verdict::Unverified, Verdict::Accepted];
+
+impl Aggregator {
+    pub fn new(now: i64) -> Self {
+        Aggregator {
+            now,
+            outcomes: Vec::new(),
+            index: HashMap::new(),
+            codes: Vec::new(),
+            code_ids: HashMap::new(),
+            code_examples: Vec::new(),
+            dims: [
+                ValueTable::new(),
+                ValueTable::new(),
+                ValueTable::new(),
+                ValueTable::new(),
+            ],
+        }
+    }
+
+    fn code_id(&mut self, spec: &'static Spec) -> u16 {
+        if let Some(id) = self.code_ids.get(spec.code) {
+            return *id;
+        }
+        let id = self.codes.len() as u16;
+        self.codes.push(spec);
+        self.code_examples.push(None);
+        self.code_ids.insert(spec.code, id);
+        id
+    }
+
+    /// Interns a distinct token's codes and values, and tells whether it is
+    /// the first in some row (so its redacted report is wanted as an example).
+    pub fn intern(&mut self, d: &super::Diagnosed) -> Interned {
+        let mut codes: Vec<u16> = d.codes.iter().map(|s| self.code_id(s)).collect();
+        let root = d.root.map(|s| self.code_id(s));
+        let mut dims = [0u32; 4];
+        for (i, v) in d.dims.iter().enumerate() {
+            dims[i] = self.dims[i].id(v.as_ref());
+        }
+        let needs_example = codes
+            .iter()
+            .any(|c| matches!(self.code_examples.get(*c as usize), Some(None)))
+            || dims
+                .iter()
+                .enumerate()
+                .any(|(i, v)| matches!(self.dims[i].examples.get(*v as usize), Some(None)));
+        codes.sort_unstable();
+        codes.dedup();
+        Interned {
+            key: OutcomeKey {
+                codes: codes.into_boxed_slice(),
+                root,
+                verdict: verdict_id(d.verdict),
+                dims,
+            },
+            needs_example,
+        }
+    }
+
+    /// Counts an interned token seen `occurrences` times so far, taking
+    /// `example` (its redacted report) for the rows that have none yet;
+    /// returns its outcome id for [`Aggregator::repeat`].
+    pub fn record(
+        &mut self,
+        line: u64,
+        interned: Interned,
+        occurrences: u64,
+        example: Option<&Redacted>,
+    ) -> u32 {
+        let key = interned.key;
+        if let Some(red) = example {
+            let r = red.report();
+            let mut view: Option<Value> = None;
+            let mut example = |detail: Option<String>| Example {
+                line,
+                token: view
+                    .get_or_insert_with(|| render::json::token(&r.token))
+                    .clone(),
+                detail,
+            };
+            for f in &r.findings {
+                let id = self.code_ids.get(f.spec.code).copied().unwrap_or(0) as usize;
+                if let Some(slot @ None) = self.code_examples.get_mut(id) {
+                    *slot = Some(example(Some(f.detail.clone())));
+                }
+            }
+            for (i, id) in key.dims.iter().enumerate() {
+                if let Some(slot @ None) = self.dims[i].examples.get_mut(*id as usize) {
+                    *slot = Some(example(None));
+                }
+            }
+        }
+        let id = match self.index.get(&key) {
+            Some(id) => *id,
+            None => {
+                let id = self.outcomes.len() as u32;
+                self.outcomes.push(Outcome {
+                    key: key.clone(),
+                    count: Count::default(),
+                });
+                self.index.insert(key, id);
+                id
+            }
+        };
+        if let Some(o) = self.outcomes.get_mut(id as usize) {
+            o.count.add(Count {
+                tokens: occurrences,
+                distinct: 1,
+            });
+        }
+        id
+    }
+
+    /// One more occurrence of an already diagnosed token.
+    pub fn repeat(&mut self, id: u32) {
+        if let Some(o) = self.outcomes.get_mut(id as usize) {
+            o.count.tokens += 1;
+        }
+    }
+
+    pub fn finish(self, lines: LineCounts, saturated: bool) -> Summary {
+        let n = self.codes.len();
+        let mut per_code = vec![Count::default(); n];
+        let mut per_root = vec![Count::default(); n];
+        let mut verdicts = [Count::default(); 3];
+        let mut total = Count::default();
+        let mut per_value: Vec<Vec<ValueTally>> = self
+            .dims
+            .iter()
+            .map(|t| vec![(Count::default(), 0, HashMap::new()); t.values.len()])
+            .collect();
+        for o in &self.outcomes {
+            total.add(o.count);
+            for &c in o.key.codes.iter() {
+                per_code[c as usize].add(o.count);
+            }
+            if let Some(r) = o.key.root {
+                per_root[r as usize].add(o.count);
+            }
+            verdicts[o.key.verdict as usize].add(o.count);
+            let rejected = o.key.verdict == verdict_id(Verdict::Rejected);
+            for (i, &v) in o.key.dims.iter().enumerate() {
+                if let Some(row) = per_value[i].get_mut(v as usize) {
+                    row.0.add(o.count);
+                    if rejected {
+                        row.1 += o.count.tokens;
+                        if let Some(r) = o.key.root {
+                            *row.2.entry(r).or_default() += o.count.tokens;
+                        }
+                    }
+                }
+            }
+        }
+        let rows = |counts: &[Count]| {
+            let mut rows: Vec<CodeRow> = counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.distinct > 0)
+                .map(|(i, c)| CodeRow {
+                    spec: self.codes[i],
+                    count: *c,
+                    example: self.code_examples[i].clone(),
+                })
+                .collect();
+            rows.sort_by(|a, b| {
+                (
+                    std::cmp::Reverse(a.spec.severity),
+                    std::cmp::Reverse(a.count.tokens),
+                    a.spec.code,
+                )
+                    .cmp(&(
+                        std::cmp::Reverse(b.spec.severity),
+                        std::cmp::Reverse(b.count.tokens),
+                        b.spec.code,
+                    ))
+            });
+            rows
+        };
+        let findings = rows(&per_code);
+        let mut root_causes = rows(&per_root);
+        root_causes.sort_by(|a, b| {
+            b.count
+                .tokens
+                .cmp(&a.count.tokens)
+                .then(a.spec.code.cmp(b.spec.code))
+        });
+        let by = Dim::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, dim)| {
+                let table = &self.dims[i];
+                let mut rows: Vec<ValueRow> = per_value[i]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (c, _, _))| c.distinct > 0)
+                    .map(|(v, (c, rejected, roots))| ValueRow {
+                        value: table.values[v].clone(),
+                        count: *c,
+                        rejected: *rejected,
+                        top_root_cause: roots
+                            .iter()
+                            .max_by(|a, b| {
+                                a.1.cmp(b.1).then(
+                                    self.codes[*b.0 as usize]
+                                        .code
+                                        .cmp(self.codes[*a.0 as usize].code),
+                                )
+                            })
+                            .map(|(r, _)| self.codes[*r as usize].code),
+                        example: table.examples[v].clone(),
+                    })
+                    .collect();
+                rows.sort_by(|a, b| {
+                    b.count
+                        .tokens
+                        .cmp(&a.count.tokens)
+                        .then_with(|| a.value.human().cmp(b.value.human()))
+                });
+                (*dim, rows)
+            })
+            .collect();
+        Summary {
+            now: self.now,
+            lines,
+            total,
+            distinct_exact: !saturated,
+            verdicts: VERDICTS
+                .iter()
+                .map(|v| (*v, verdicts[verdict_id(*v) as usize]))
+                .collect(),
+            root_causes,
+            findings,
+            by,
+        }
+    }
+}
+
+fn count_json(c: Count) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("tokens".into(), json!(c.tokens));
+    m.insert("distinct".into(), json!(c.distinct));
+    m
+}
+
+fn example_json(e: &Option<Example>) -> Value {
+    match e {
+        None => Value::Null,
+        Some(e) => {
+            let mut m = Map::new();
+            m.insert("line".into(), json!(e.line));
+            m.insert("token".into(), e.token.clone());
+            if let Some(d) = &e.detail {
+                m.insert("detail".into(), json!(d));
+            }
+            Value::Object(m)
+        }
+    }
+}
+
+fn code_row_json(r: &CodeRow, share_of: Option<u64>) -> Value {
+    let mut m = Map::new();
+    m.insert("code".into(), json!(r.spec.code));
+    m.insert("severity".into(), json!(r.spec.severity));
+    m.insert("title".into(), json!(r.spec.title));
+    m.extend(count_json(r.count));
+    if let Some(total) = share_of {
+        m.insert("share".into(), json!(share(r.count.tokens, total)));
+    }
+    m.insert("example".into(), example_json(&r.example));
+    Value::Object(m)
+}
+
+fn share(part: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        (part as f64 / total as f64 * 10_000.0).round() / 10_000.0
+    }
+}
+
+/// The `jwtai.scan/v1` summary object.
+pub fn json(s: &Summary) -> Value {
+    let rejected = s
+        .verdicts
+        .iter()
+        .find(|(v, _)| *v == Verdict::Rejected)
+        .map_or(0, |(_, c)| c.tokens);
+    let mut verdicts = Map::new();
+    for (v, c) in &s.verdicts {
+        verdicts.insert(v.as_str().into(), Value::Object(count_json(*c)));
+    }
+    let l = &s.lines;
+    let mut out = json!({
+        "schema": SCHEMA,
+        "now": s.now,
+        "input": {
+            "lines": l.lines,
+            "bytes": l.bytes,
+            "lines_with_tokens": l.with_token,
+            "lines_without_token": l.without_token,
+            "blank_lines": l.blank,
+            "lines_too_long": l.too_long,
+            "binary_lines": l.binary,
+            "max_line_bytes": super::MAX_LINE_BYTES,
+        },
+        "tokens": {
+            "total": s.total.tokens,
+            "distinct": s.total.distinct,
+            "duplicates": s.total.tokens.saturating_sub(s.total.distinct),
+            "distinct_exact": s.distinct_exact,
+        },
+        "verdicts": verdicts,
+        "root_causes": s.root_causes.iter().map(|r| code_row_json(r, Some(rejected))).collect::<Vec<_>>(),
+        "findings": s.findings.iter().map(|r| code_row_json(r, None)).collect::<Vec<_>>(),
+    });
+    if let Value::Object(m) = &mut out {
+        for (dim, rows) in &s.by {
+            let rows: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    let mut m = Map::new();
+                    m.insert("value".into(), r.value.json());
+                    m.extend(count_json(r.count));
+                    m.insert("rejected".into(), json!(r.rejected));
+                    m.insert("top_root_cause".into(), json!(r.top_root_cause));
+                    m.insert("example".into(), example_json(&r.example));
+                    Value::Object(m)
+                })
+                .collect();
+            m.insert(format!("by_{}", dim.name()), Value::Array(rows));
+        }
+    }
+    out
+}
+
+struct Paint(bool);
+
+impl Paint {
+    fn style(&self, s: &str, style: Style) -> String {
+        if self.0 {
+            s.style(style).to_string()
+        } else {
+            s.to_string()
+        }
+    }
+    fn sev(&self, sev: Severity, s: &str) -> String {
+        let style = match sev {
+            Severity::Error => Style::new().red().bold(),
+            Severity::Warning => Style::new().yellow().bold(),
+            Severity::Info => Style::new().cyan(),
+        };
+        self.style(s, style)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.style(s, Style::new().dimmed())
+    }
+    fn bold(&self, s: &str) -> String {
+        self.style(s, Style::new().bold())
+    }
+}
+
+fn mark(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Error => "✗",
+        Severity::Warning => "!",
+        Severity::Info => "•",
+    }
+}
+
+fn pct(part: u64, total: u64) -> String {
+    format!("{:.1}%", share(part, total) * 100.0)
+}
+
+/// A one-line, width-bounded rendering of a redacted example.
+fn example_line(e: &Example) -> String {
+    let mut m = Map::new();
+    for k in ["header", "claims"] {
+        if let Some(v) = e.token.get(k) {
+            m.insert(k.into(), v.clone());
+        }
+    }
+    let text = Value::Object(m).to_string();
+    let text = if text.chars().count() > 150 {
+        let cut: String = text.chars().take(149).collect();
+        format!("{cut}…")
+    } else {
+        text
+    };
+    format!("e.g. line {}: {text}", e.line)
+}
+
+fn pad(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n >= width {
+        s.to_string()
+    } else {
+        format!("{s}{}", " ".repeat(width - n))
+    }
+}
+
+/// The human table.
+pub fn human(s: &Summary, color: bool) -> String {
+    let p = Paint(color);
+    let mut out = String::new();
+    let l = &s.lines;
+    let rejected = s
+        .verdicts
+        .iter()
+        .find(|(v, _)| *v == Verdict::Rejected)
+        .map_or(0, |(_, c)| c.tokens);
+    let _ = writeln!(
+        out,
+        "{}  {} token(s), {} distinct{}, in {} line(s) ({} bytes)  (judged at {})",
+        p.bold("SCAN"),
+        s.total.tokens,
+        s.total.distinct,
+        if s.distinct_exact {
+            ""
+        } else {
+            " (dedup table full: repeats past it counted as distinct)"
+        },
+        l.lines,
+        l.bytes,
+        crate::clock::utc(s.now)
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        p.dim(&format!(
+            "lines: {} with tokens, {} without, {} blank, {} too long (> {} KiB, skipped), {} binary/not UTF-8",
+            l.with_token,
+            l.without_token,
+            l.blank,
+            l.too_long,
+            super::MAX_LINE_BYTES / 1024,
+            l.binary
+        ))
+    );
+    if s.total.tokens == 0 {
+        let _ = writeln!(out, "\nNo JWT found in the input.");
+        return out;
+    }
+
+    let _ = writeln!(
+        out,
+        "\n{}",
+        p.bold("Verdicts                tokens     share   distinct")
+    );
+    for (v, c) in &s.verdicts {
+        let name = match v {
+            Verdict::Rejected => p.sev(Severity::Error, &pad("rejected", 20)),
+            Verdict::Unverified => p.sev(Severity::Warning, &pad("unverified", 20)),
+            Verdict::Accepted => p.style(&pad("accepted", 20), Style::new().green().bold()),
+        };
+        let _ = writeln!(
+            out,
+            "  {name}{:>10}  {:>8}  {:>9}",
+            c.tokens,
+            pct(c.tokens, s.total.tokens),
+            c.distinct
+        );
+    }
+
+    let code_width = s
+        .findings
+        .iter()
+        .map(|r| r.spec.code.len())
+        .max()
+        .unwrap_or(0)
+        .max(24);
+    if !s.root_causes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.bold(&format!(
+                "{}  tokens  of rejected   distinct",
+                pad("Root cause of rejection", code_width + 2)
+            ))
+        );
+        for r in &s.root_causes {
+            let _ = writeln!(
+                out,
+                "  {} {}{:>8}  {:>11}  {:>9}  {}",
+                p.sev(r.spec.severity, mark(r.spec.severity)),
+                p.sev(r.spec.severity, &pad(r.spec.code, code_width)),
+                r.count.tokens,
+                pct(r.count.tokens, rejected),
+                r.count.distinct,
+                p.dim(r.spec.title)
+            );
+        }
+    }
+
+    let _ = writeln!(
+        out,
+        "\n{}",
+        p.bold(&format!(
+            "{}  tokens   distinct",
+            pad("Findings (once per token)", code_width + 2)
+        ))
+    );
+    for r in &s.findings {
+        let _ = writeln!(
+            out,
+            "  {} {}{:>8}  {:>9}  {}",
+            p.sev(r.spec.severity, mark(r.spec.severity)),
+            p.sev(r.spec.severity, &pad(r.spec.code, code_width)),
+            r.count.tokens,
+            r.count.distinct,
+            p.dim(r.spec.title)
+        );
+        if let Some(e) = &r.example {
+            let _ = writeln!(out, "      {}", p.dim(&example_line(e)));
+        }
+    }
+
+    for (dim, rows) in &s.by {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.bold(&format!(
+                "By {:<36}  tokens   distinct   rejected  top root cause            example",
+                dim.name()
+            ))
+        );
+        for r in rows {
+            let value = r.value.human();
+            let value = if value.chars().count() > 38 {
+                let cut: String = value.chars().take(37).collect();
+                format!("{cut}…")
+            } else {
+                value.to_string()
+            };
+            let _ = writeln!(
+                out,
+                "  {}{:>8}  {:>9}  {:>9}  {}  {}",
+                pad(&value, 38),
+                r.count.tokens,
+                r.count.distinct,
+                r.rejected,
+                pad(r.top_root_cause.unwrap_or("-"), 24),
+                p.dim(
+                    &r.example
+                        .as_ref()
+                        .map_or(String::new(), |e| format!("line {}", e.line))
+                )
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        p.dim("Examples are redacted; `--format json` gives every example in full and one report per distinct token.")
+    );
+    out
+}

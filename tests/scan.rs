@@ -1,0 +1,446 @@
+//! `jwtai scan` on generated logs, through the real binary: exact counts per
+//! code, kid, iss, aud and alg; bad lines counted, never fatal; stdin; and
+//! nothing secret in the output.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use assert_cmd::Command;
+use jwtai::alg::Alg;
+use jwtai::sign::{SigningKey, sign_token};
+use serde_json::{Value, json};
+
+const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+const SECRET: &[u8] = b"k7#Qz!9vLm2@Wp4$Rt6^Yx8&Nb0*Hc3%Ju5(Ge1)";
+const API: &str = "https://api.example.com";
+const ISS: &str = "https://auth.example.com/";
+const EMAIL: &str = "alice.liddell@example.org";
+
+fn key() -> SigningKey {
+    SigningKey::from_hmac_secret(Alg::HS256, SECRET).expect("hmac key")
+}
+
+/// A distinct HS256 token: `n` makes it unique.
+fn token(n: u32, kid: &str, aud: &str, exp: i64) -> String {
+    let claims = json!({
+        "iss": ISS, "sub": format!("user-{n}"), "aud": aud, "email": EMAIL,
+        "iat": exp - 3600, "exp": exp, "jti": format!("jti-{n}"),
+    });
+    sign_token(
+        &json!({"alg": "HS256", "typ": "JWT", "kid": kid}),
+        &claims,
+        &key(),
+    )
+    .expect("signing")
+}
+
+fn scan_cmd(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("jwtai").expect("binary");
+    cmd.env("NO_COLOR", "1")
+        .env("JWTAI_CACHE_DIR", dir.join("cache"))
+        .env_remove("JWTAI_MASK_KEY")
+        .arg("scan");
+    cmd
+}
+
+fn secret_file(dir: &Path) -> String {
+    let p = dir.join("secret");
+    std::fs::write(&p, SECRET).expect("write secret");
+    p.display().to_string()
+}
+
+/// The JSON Lines output: reports, then the summary as the last line.
+fn parse_jsonl(stdout: &[u8]) -> (Vec<Value>, Value) {
+    let text = std::str::from_utf8(stdout).expect("utf-8 output");
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let summary = lines.pop().expect("a summary line");
+    assert_eq!(summary["schema"], "jwtai.scan/v1");
+    (lines, summary)
+}
+
+fn rows_by(summary: &Value, key: &str, field: &str) -> HashMap<String, (u64, u64)> {
+    summary[key]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            let name = match &r[field] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (
+                name,
+                (
+                    r["tokens"].as_u64().expect("tokens"),
+                    r["distinct"].as_u64().expect("distinct"),
+                ),
+            )
+        })
+        .collect()
+}
+
+struct Log {
+    text: String,
+    tokens: Vec<String>,
+}
+
+/// 7 expired (kid k-old), 3 for another audience (kid k1), 5 valid (kid k1),
+/// in plain, `Authorization: Bearer` and JSON log lines, with repeats:
+/// the first expired token 3 more times, the first valid one 2 more times.
+fn known_log() -> Log {
+    let mut lines = Vec::new();
+    let mut tokens = Vec::new();
+    let mut n = 0;
+    let mut next = |kid: &str, aud: &str, exp: i64| {
+        n += 1;
+        token(n, kid, aud, exp)
+    };
+    let expired: Vec<String> = (0..7).map(|_| next("k-old", API, NOW - 7200)).collect();
+    let wrong_aud: Vec<String> = (0..3)
+        .map(|_| next("k1", "https://api.staging.example.com", NOW + 3600))
+        .collect();
+    let valid: Vec<String> = (0..5).map(|_| next("k1", API, NOW + 3600)).collect();
+    for (i, t) in expired.iter().chain(&wrong_aud).chain(&valid).enumerate() {
+        tokens.push(t.clone());
+        lines.push(match i % 3 {
+            0 => t.clone(),
+            1 => format!("10.0.0.{i} - - [01/Jan/2026] \"GET /orders\" 401 Authorization: Bearer {t}"),
+            _ => json!({"level": "warn", "msg": "auth failed", "headers": {"authorization": format!("Bearer {t}")}}).to_string(),
+        });
+        lines.push(format!(
+            "2026-01-01T00:00:{:02}Z INFO request served",
+            i % 60
+        ));
+    }
+    for _ in 0..3 {
+        lines.push(format!("Authorization: Bearer {}", expired[0]));
+    }
+    for _ in 0..2 {
+        lines.push(json!({"token": valid[0]}).to_string());
+    }
+    Log {
+        text: lines.join("\n") + "\n",
+        tokens,
+    }
+}
+
+#[test]
+fn summary_counts_are_exact_on_a_generated_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = known_log();
+    let path = dir.path().join("access.log");
+    std::fs::write(&path, &log.text).expect("write log");
+    let out = scan_cmd(dir.path())
+        .arg(&path)
+        .args(["--secret-file", &secret_file(dir.path())])
+        .args(["--aud", API, "--iss", ISS, "--now", &NOW.to_string()])
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (reports, s) = parse_jsonl(&out.stdout);
+
+    // One report per distinct token, each tagged with its first line.
+    assert_eq!(reports.len(), 15);
+    assert!(
+        reports
+            .iter()
+            .all(|r| r["schema"] == "jwtai.report/v1" && r["line"].is_u64())
+    );
+
+    assert_eq!(
+        s["tokens"],
+        json!({"total": 20, "distinct": 15, "duplicates": 5, "distinct_exact": true})
+    );
+    assert_eq!(
+        s["verdicts"]["rejected"],
+        json!({"tokens": 13, "distinct": 10})
+    );
+    assert_eq!(
+        s["verdicts"]["accepted"],
+        json!({"tokens": 7, "distinct": 5})
+    );
+    assert_eq!(
+        s["verdicts"]["unverified"],
+        json!({"tokens": 0, "distinct": 0})
+    );
+
+    let codes = rows_by(&s, "findings", "code");
+    assert_eq!(codes["expired"], (10, 7));
+    assert_eq!(codes["audience-mismatch"], (3, 3));
+    assert_eq!(codes["signature-valid"], (20, 15));
+    assert!(!codes.contains_key("signature-invalid"), "{codes:?}");
+    let roots = rows_by(&s, "root_causes", "code");
+    assert_eq!(roots.len(), 2, "{roots:?}");
+    assert_eq!(roots["expired"], (10, 7));
+    assert_eq!(roots["audience-mismatch"], (3, 3));
+    assert_eq!(
+        s["root_causes"][0]["code"], "expired",
+        "the dominant failure comes first"
+    );
+
+    let kids = rows_by(&s, "by_kid", "value");
+    assert_eq!(
+        kids,
+        HashMap::from([("k-old".into(), (10, 7)), ("k1".into(), (10, 8))])
+    );
+    let auds = rows_by(&s, "by_aud", "value");
+    assert_eq!(auds[API], (17, 12));
+    assert_eq!(auds["https://api.staging.example.com"], (3, 3));
+    assert_eq!(
+        rows_by(&s, "by_iss", "value"),
+        HashMap::from([(ISS.into(), (20, 15))])
+    );
+    assert_eq!(
+        rows_by(&s, "by_alg", "value"),
+        HashMap::from([("HS256".into(), (20, 15))])
+    );
+    let old = s["by_kid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["value"] == "k-old")
+        .unwrap();
+    assert_eq!(old["rejected"], 10);
+    assert_eq!(old["top_root_cause"], "expired");
+
+    // Every row has a redacted example pointing at a line of the log.
+    for key in [
+        "findings",
+        "root_causes",
+        "by_kid",
+        "by_iss",
+        "by_aud",
+        "by_alg",
+    ] {
+        for row in s[key].as_array().unwrap() {
+            assert!(
+                row["example"]["line"].as_u64().is_some_and(|l| l >= 1),
+                "{key}: {row}"
+            );
+            assert_eq!(row["example"]["token"]["kind"], "jws");
+        }
+    }
+    assert_eq!(s["input"]["lines"], 35);
+    assert_eq!(s["input"]["lines_with_tokens"], 20);
+    assert_eq!(s["input"]["lines_without_token"], 15);
+}
+
+#[test]
+fn no_token_signature_secret_or_personal_data_in_any_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = known_log();
+    let path = dir.path().join("access.log");
+    std::fs::write(&path, &log.text).expect("write log");
+    let secret = secret_file(dir.path());
+    for format in ["human", "json"] {
+        let out = scan_cmd(dir.path())
+            .arg(&path)
+            .args([
+                "--secret-file",
+                &secret,
+                "--aud",
+                API,
+                "--now",
+                &NOW.to_string(),
+            ])
+            .args(["--format", format])
+            .output()
+            .expect("run");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("expired"), "{format}: {text}");
+        for t in &log.tokens {
+            let (signing_input, signature) = t.rsplit_once('.').expect("three segments");
+            assert!(!text.contains(t.as_str()), "{format}: raw token leaked");
+            assert!(!text.contains(signature), "{format}: signature leaked");
+            assert!(
+                !text.contains(signing_input),
+                "{format}: signing input leaked"
+            );
+        }
+        assert!(!text.contains(EMAIL), "{format}: email leaked");
+        assert!(!text.contains("user-1"), "{format}: sub leaked");
+        assert!(
+            !text.contains(std::str::from_utf8(SECRET).unwrap()),
+            "{format}: secret leaked"
+        );
+        if format == "json" {
+            assert!(text.contains("«masked:email:"), "the email is shown masked");
+        }
+    }
+}
+
+#[test]
+fn garbage_huge_and_binary_lines_are_counted_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let valid = token(1, "k1", API, NOW + 3600);
+    let expired = token(2, "k1", API, NOW - 60);
+    let late = token(3, "k1", API, NOW + 3600);
+    let mut log: Vec<u8> = Vec::new();
+    log.extend_from_slice(format!("{valid}\n").as_bytes());
+    log.extend_from_slice(b"not a token at all\n}{ [ broken json\neyJ.only-one-dot\n");
+    // A 1 MB line, with a token in it: too long, skipped whole.
+    log.extend_from_slice(&b"x".repeat(500_000));
+    log.extend_from_slice(expired.as_bytes());
+    log.extend_from_slice(&b"y".repeat(500_000));
+    log.push(b'\n');
+    // Binary bytes and invalid UTF-8, one line holding a token.
+    log.extend_from_slice(b"\x00\x01\x02\xff\xfe\xc3\x28 garbage\n");
+    log.extend_from_slice(b"\xff\xfe token=");
+    log.extend_from_slice(expired.as_bytes());
+    log.extend_from_slice(b" \x00\x9f\n\n   \n");
+    log.extend_from_slice(late.as_bytes()); // last line, no newline
+    let path = dir.path().join("mixed.log");
+    std::fs::write(&path, &log).expect("write log");
+
+    let out = scan_cmd(dir.path())
+        .arg(&path)
+        .args(["--secret-file", &secret_file(dir.path())])
+        .args(["--now", &NOW.to_string(), "--format", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (reports, s) = parse_jsonl(&out.stdout);
+    assert_eq!(reports.len(), 3);
+    assert_eq!(
+        s["input"],
+        json!({
+            "lines": 10, "bytes": log.len(), "lines_with_tokens": 3, "lines_without_token": 4,
+            "blank_lines": 2, "lines_too_long": 1, "binary_lines": 2, "max_line_bytes": 65536
+        })
+    );
+    assert_eq!(s["tokens"]["total"], 3);
+    let codes = rows_by(&s, "findings", "code");
+    assert_eq!(codes["expired"], (1, 1));
+    assert_eq!(codes["signature-valid"], (3, 3));
+}
+
+#[test]
+fn dash_and_a_pipe_read_stdin_and_a_clean_log_exits_zero() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = format!(
+        "Authorization: Bearer {}\n{}\n",
+        token(1, "k1", API, NOW + 60),
+        token(2, "k2", API, NOW + 60)
+    );
+    let secret = secret_file(dir.path());
+    for dash in [true, false] {
+        let mut cmd = scan_cmd(dir.path());
+        if dash {
+            cmd.arg("-");
+        }
+        let out = cmd
+            .args(["--secret-file", &secret, "--now", &NOW.to_string()])
+            .write_stdin(log.clone())
+            .output()
+            .expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("2 token(s), 2 distinct"), "{text}");
+        assert!(text.contains("accepted"), "{text}");
+        assert!(text.contains("By kid"), "{text}");
+    }
+}
+
+#[test]
+fn a_missing_file_or_a_bad_flag_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    scan_cmd(dir.path())
+        .arg(dir.path().join("nope.log"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no such file"));
+    scan_cmd(dir.path())
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("is a directory"));
+    scan_cmd(dir.path())
+        .args(["-", "--now", "yesterday"])
+        .write_stdin("")
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn an_empty_log_finds_nothing_and_exits_zero() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = scan_cmd(dir.path())
+        .args(["-", "--format", "json"])
+        .write_stdin("no tokens here\n")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let (reports, s) = parse_jsonl(&out.stdout);
+    assert!(reports.is_empty());
+    assert_eq!(s["tokens"]["total"], 0);
+}
+
+#[test]
+fn dedup_cap_keeps_counts_exact_and_says_distinct_is_approximate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = token(1, "k1", API, NOW - 60);
+    let b = token(2, "k1", API, NOW + 60);
+    let log = format!("{a}\n{b}\n{b}\n{a}\n{b}\n");
+    let out = scan_cmd(dir.path())
+        .args(["-", "--max-distinct", "1", "--format", "json"])
+        .args([
+            "--secret-file",
+            &secret_file(dir.path()),
+            "--now",
+            &NOW.to_string(),
+        ])
+        .write_stdin(log)
+        .output()
+        .expect("run");
+    let (_, s) = parse_jsonl(&out.stdout);
+    assert_eq!(s["tokens"]["total"], 5);
+    assert_eq!(s["tokens"]["distinct_exact"], false);
+    let codes = rows_by(&s, "findings", "code");
+    assert_eq!(codes["expired"].0, 2);
+    assert_eq!(codes["signature-valid"].0, 5);
+}
+
+#[test]
+fn summary_values_are_redacted_like_the_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let claims = json!({"iss": ISS, "sub": "u1", "aud": EMAIL, "exp": NOW + 60});
+    let t = sign_token(&json!({"alg": "HS256", "kid": "k1"}), &claims, &key()).expect("signing");
+    for format in ["human", "json"] {
+        let out = scan_cmd(dir.path())
+            .args(["-", "--now", &NOW.to_string(), "--format", format])
+            .env("JWTAI_MASK_KEY", "pinned")
+            .write_stdin(format!("{t}\n"))
+            .output()
+            .expect("run");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(!text.contains(EMAIL), "{format}: {text}");
+        assert!(text.contains("«masked:email:"), "{format}: {text}");
+        if format == "json" {
+            let (reports, s) = parse_jsonl(&out.stdout);
+            assert_eq!(
+                s["by_aud"][0]["value"],
+                reports[0]["token"]["claims"]["aud"]
+            );
+        }
+    }
+}
