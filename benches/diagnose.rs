@@ -8,6 +8,10 @@
 
 use std::hint::black_box;
 
+// The allocator the jwtai binary ships with (src/main.rs), so the numbers are its numbers.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents};
 use criterion::{Criterion, criterion_group, criterion_main};
 use jwtai::alg::Alg;

@@ -7,6 +7,10 @@
 
 use std::hint::black_box;
 
+// The allocator the jwtai binary ships with (src/main.rs), so the numbers are its numbers.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use aws_lc_rs::signature::{self, RsaPublicKeyComponents};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jwtai::alg::Alg;

@@ -355,7 +355,11 @@ fn dash_and_a_pipe_read_stdin_and_a_clean_log_exits_zero() {
             String::from_utf8_lossy(&out.stderr)
         );
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("2 token(s), 2 distinct"), "{text}");
+        assert!(text.starts_with("SCAN  2 token(s), 2 distinct"), "{text}");
+        assert!(
+            !text.contains("jwtai.report/v1"),
+            "no JSON reports in human output: {text}"
+        );
         assert!(text.contains("accepted"), "{text}");
         assert!(text.contains("By kid"), "{text}");
     }

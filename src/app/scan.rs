@@ -13,9 +13,9 @@ use secrecy::ExposeSecret;
 use super::diagnose::{expectations, gather_keys, jwks_plan};
 use super::emit;
 use crate::cli::{ColorChoice, ScanArgs, ScanFormat};
-use crate::redact::{Policy, Redacted};
+use crate::exit;
+use crate::redact::Policy;
 use crate::scan::{self, summary};
-use crate::{exit, render};
 
 /// Read buffer: large enough that a line rarely spans two reads.
 const READ_BUFFER: usize = 256 * 1024;
@@ -189,18 +189,8 @@ impl Output {
 }
 
 impl scan::Sink for Output {
-    fn report(&mut self, line: u64, report: &Redacted) {
-        let mut v = render::json::value(report.report());
-        if let serde_json::Value::Object(m) = &mut v {
-            m.insert("line".into(), line.into());
-        }
-        match serde_json::to_string(&v) {
-            Ok(mut text) => {
-                text.push('\n');
-                self.write(text.as_bytes());
-            }
-            Err(e) => self.failed(io::Error::other(e)),
-        }
+    fn report(&mut self, json_line: &str) {
+        self.write(json_line.as_bytes());
     }
 
     fn progress(&mut self, bytes: u64) {

@@ -33,6 +33,7 @@ use crate::input::Wrapper;
 use crate::jwks;
 use crate::pipeline::{self, Parsed};
 use crate::redact::{self, Policy, Redacted};
+use crate::render;
 use crate::report::{Report, Verdict};
 use crate::token;
 
@@ -120,14 +121,15 @@ pub struct Options {
     /// `--jwks-uri` / `--discover`: resolved once, from the first token.
     pub jwks: Option<jwks::Plan>,
     pub max_distinct: usize,
-    /// Hand every distinct token's redacted report to [`Sink::report`].
+    /// Hand every distinct token's redacted report, as a JSON line, to [`Sink::report`].
     pub reports: bool,
 }
 
 /// Where the scan's side output goes, on the calling thread, in input order.
 pub trait Sink {
-    /// A distinct token's redacted report; `line` is its first occurrence (1-based).
-    fn report(&mut self, _line: u64, _report: &Redacted) {}
+    /// A distinct token's redacted `jwtai.report/v1` report as one line of
+    /// JSON (with `line`, its first occurrence), rendered on a worker.
+    fn report(&mut self, _json_line: &str) {}
     /// Bytes of input read so far.
     fn progress(&mut self, _bytes: u64) {}
 }
@@ -244,8 +246,8 @@ fn settle<R: BufRead>(
             None
         };
         let id = agg.record(item.line, interned, occ, example);
-        if let Some(r) = &d.redacted {
-            sink.report(item.line, r);
+        if let Some(json) = &d.json {
+            sink.report(json);
         }
         reader.settle(item.digest, id);
     }
@@ -486,6 +488,8 @@ pub struct Diagnosed {
     pub dims: [Option<serde_json::Value>; 4],
     raw: Option<Report>,
     redacted: Option<Redacted>,
+    /// The JSON line for [`Sink::report`], when reports are written.
+    json: Option<String>,
 }
 
 impl Diagnosed {
@@ -538,12 +542,29 @@ fn diagnose_one(p: &Pending, shared: &Shared, reports: bool) -> Diagnosed {
         dims,
         raw: None,
         redacted: None,
+        json: None,
     };
     match scrub {
-        Some(scrub) => d.redacted = Some(redact::redact(report, &policy.with_scrub(scrub))),
+        Some(scrub) => {
+            let redacted = redact::redact(report, &policy.with_scrub(scrub));
+            d.json = Some(json_line(&redacted, p.line));
+            d.redacted = Some(redacted);
+        }
         None => d.raw = Some(report),
     }
     d
+}
+
+/// A redacted report as one line of JSON, tagged with its log line.
+fn json_line(report: &Redacted, line: u64) -> String {
+    let mut v = render::json::value(report.report());
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert("line".into(), line.into());
+    }
+    // Serialising a `Value` cannot fail.
+    let mut text = serde_json::to_string(&v).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// One line as read.
