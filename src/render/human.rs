@@ -9,19 +9,20 @@ use serde_json::Value;
 use crate::findings::{Finding, Severity};
 use crate::report::{Report, TokenView, Verdict};
 
-struct Paint {
-    on: bool,
+/// Styling that is a no-op when colour is off (shared by every human renderer).
+pub(crate) struct Paint {
+    pub(crate) on: bool,
 }
 
 impl Paint {
-    fn style(&self, s: &str, style: Style) -> String {
+    pub(crate) fn style(&self, s: &str, style: Style) -> String {
         if self.on {
             s.style(style).to_string()
         } else {
             s.to_string()
         }
     }
-    fn sev(&self, sev: Severity, s: &str) -> String {
+    pub(crate) fn sev(&self, sev: Severity, s: &str) -> String {
         let style = match sev {
             Severity::Error => Style::new().red().bold(),
             Severity::Warning => Style::new().yellow().bold(),
@@ -29,15 +30,15 @@ impl Paint {
         };
         self.style(s, style)
     }
-    fn dim(&self, s: &str) -> String {
+    pub(crate) fn dim(&self, s: &str) -> String {
         self.style(s, Style::new().dimmed())
     }
-    fn bold(&self, s: &str) -> String {
+    pub(crate) fn bold(&self, s: &str) -> String {
         self.style(s, Style::new().bold())
     }
 }
 
-fn mark(sev: Severity) -> &'static str {
+pub(crate) fn mark(sev: Severity) -> &'static str {
     match sev {
         Severity::Error => "✗",
         Severity::Warning => "!",

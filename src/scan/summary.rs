@@ -13,10 +13,11 @@
 //! Every value shown (kid, iss, aud, alg, examples) is taken from the
 //! *redacted* report, so it has already been masked and scrubbed.
 
+use crate::render::human::{Paint, mark};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use owo_colors::{OwoColorize, Style};
+use owo_colors::Style;
 use serde_json::{Map, Value, json};
 
 use super::LineCounts;
@@ -587,40 +588,6 @@ pub fn json(s: &Summary) -> Value {
     out
 }
 
-struct Paint(bool);
-
-impl Paint {
-    fn style(&self, s: &str, style: Style) -> String {
-        if self.0 {
-            s.style(style).to_string()
-        } else {
-            s.to_string()
-        }
-    }
-    fn sev(&self, sev: Severity, s: &str) -> String {
-        let style = match sev {
-            Severity::Error => Style::new().red().bold(),
-            Severity::Warning => Style::new().yellow().bold(),
-            Severity::Info => Style::new().cyan(),
-        };
-        self.style(s, style)
-    }
-    fn dim(&self, s: &str) -> String {
-        self.style(s, Style::new().dimmed())
-    }
-    fn bold(&self, s: &str) -> String {
-        self.style(s, Style::new().bold())
-    }
-}
-
-fn mark(sev: Severity) -> &'static str {
-    match sev {
-        Severity::Error => "✗",
-        Severity::Warning => "!",
-        Severity::Info => "•",
-    }
-}
-
 fn pct(part: u64, total: u64) -> String {
     format!("{:.1}%", share(part, total) * 100.0)
 }
@@ -654,7 +621,7 @@ fn pad(s: &str, width: usize) -> String {
 
 /// The human table.
 pub fn human(s: &Summary, color: bool) -> String {
-    let p = Paint(color);
+    let p = Paint { on: color };
     let mut out = String::new();
     let l = &s.lines;
     let rejected = s
