@@ -448,3 +448,68 @@ fn summary_values_are_redacted_like_the_reports() {
         }
     }
 }
+
+/// Each row's example is the first token in the log that belongs to it, also
+/// when that token comes many batches in and the reports of the tokens
+/// before it were dropped early (their rows already had examples).
+#[test]
+fn examples_are_first_occurrences_even_many_batches_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut lines = Vec::new();
+    for n in 1..=12_000u32 {
+        let t = match n {
+            9_001 | 9_002 => token(n, "k1", API, NOW - 60),
+            11_000 | 11_001 => token(n, "k2", API, NOW + 60),
+            _ => token(n, "k1", API, NOW + 60),
+        };
+        lines.push(format!("Authorization: Bearer {t}"));
+    }
+    let out = scan_cmd(dir.path())
+        .args(["-", "--color", "never"])
+        .args([
+            "--secret-file",
+            &secret_file(dir.path()),
+            "--now",
+            &NOW.to_string(),
+        ])
+        .write_stdin(lines.join("\n"))
+        .output()
+        .expect("run");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let findings = text
+        .split("Findings (once per token)")
+        .nth(1)
+        .expect("a findings table");
+    // A finding row (severity mark, code, counts) and the example line under it.
+    let after = |code: &str| -> String {
+        let mut it = findings
+            .lines()
+            .skip_while(|l| l.split_whitespace().nth(1) != Some(code));
+        let first = it
+            .next()
+            .unwrap_or_else(|| panic!("no row {code} in\n{text}"));
+        format!("{first}\n{}", it.next().unwrap_or_default())
+    };
+    assert!(
+        after("expired").contains("e.g. line 9001:"),
+        "{}",
+        after("expired")
+    );
+    assert!(
+        after("signature-valid").contains("e.g. line 1:"),
+        "{}",
+        after("signature-valid")
+    );
+    let kid_rows = text
+        .split("By kid")
+        .nth(1)
+        .expect("a kid table")
+        .split("By iss")
+        .next()
+        .expect("rows");
+    let k2 = kid_rows
+        .lines()
+        .find(|l| l.trim_start().starts_with("k2 "))
+        .expect("a k2 row");
+    assert!(k2.trim_end().ends_with("line 11000"), "{k2}");
+}

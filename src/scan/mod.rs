@@ -37,7 +37,7 @@ use crate::render;
 use crate::report::{Report, Verdict};
 use crate::token;
 
-pub use summary::{Aggregator, Summary};
+pub use summary::{Aggregator, Covered, Summary};
 
 /// Longest line read; a longer one is counted as too long and skipped. A JWT
 /// over 8 KiB is already refused by most servers (`token-too-large`).
@@ -76,15 +76,13 @@ pub fn jwts(line: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
     })
 }
 
-fn is_b64url(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
-}
-
 /// End of the run of base64url bytes starting at `i`.
 fn run(line: &[u8], i: usize) -> usize {
-    i + line
-        .get(i..)
-        .map_or(0, |rest| rest.iter().take_while(|b| is_b64url(**b)).count())
+    let rest = line.get(i..).unwrap_or_default();
+    i + rest
+        .iter()
+        .position(|&b| !token::is_b64url(b))
+        .unwrap_or(rest.len())
 }
 
 /// End of the JWT starting at `start` (which holds `eyJ`), if one does.
@@ -195,8 +193,10 @@ pub fn scan<R: BufRead + Send>(
     let mut done: Option<(Batch, Vec<Diagnosed>)> = None;
     loop {
         let seq = current.seq;
+        // Taken before the previous batch is counted in: older, never wrong.
+        let covered = agg.covered();
         let (results, next) = rayon::join(
-            || diagnose_batch(&current.items, &shared, reports),
+            || diagnose_batch(&current.items, &shared, &covered, reports),
             || -> io::Result<Batch> {
                 if let Some((batch, results)) = done.take() {
                     settle(
@@ -479,7 +479,8 @@ struct Shared {
 
 /// One token's diagnosis: what the summary counts, and the report. The
 /// report is redacted in the worker when every report is written out;
-/// otherwise only when it becomes an example (few tokens), in [`settle`].
+/// otherwise only when it becomes an example (few tokens), in [`settle`],
+/// and dropped in the worker when it cannot ([`Covered`]).
 pub struct Diagnosed {
     pub codes: Vec<&'static Spec>,
     pub root: Option<&'static Spec>,
@@ -505,15 +506,20 @@ impl Diagnosed {
     }
 }
 
-fn diagnose_batch(items: &[Pending], shared: &Shared, reports: bool) -> Vec<Diagnosed> {
+fn diagnose_batch(
+    items: &[Pending],
+    shared: &Shared,
+    covered: &Covered,
+    reports: bool,
+) -> Vec<Diagnosed> {
     items
         .par_iter()
         .with_min_len(16)
-        .map(|p| diagnose_one(p, shared, reports))
+        .map(|p| diagnose_one(p, shared, covered, reports))
         .collect()
 }
 
-fn diagnose_one(p: &Pending, shared: &Shared, reports: bool) -> Diagnosed {
+fn diagnose_one(p: &Pending, shared: &Shared, covered: &Covered, reports: bool) -> Diagnosed {
     let wrappers = if p.duplicate_bearer {
         vec![Wrapper::BearerPrefix, Wrapper::DuplicateBearer]
     } else {
@@ -550,6 +556,8 @@ fn diagnose_one(p: &Pending, shared: &Shared, reports: bool) -> Diagnosed {
             d.json = Some(json_line(&redacted, p.line));
             d.redacted = Some(redacted);
         }
+        // Kept only while it may still become a summary example.
+        None if covered.covers(&d.codes, &d.dims) => {}
         None => d.raw = Some(report),
     }
     d

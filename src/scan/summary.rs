@@ -14,8 +14,10 @@
 //! *redacted* report, so it has already been masked and scrubbed.
 
 use crate::render::human::{Paint, mark};
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use owo_colors::Style;
 use serde_json::{Map, Value, json};
@@ -203,25 +205,11 @@ impl ValueTable {
 
     fn id(&mut self, v: Option<&Value>) -> u32 {
         let Some(v) = v else { return 0 };
-        if let Value::String(s) = v {
-            if let Some(id) = self.ids.get(s.as_str()) {
-                return *id;
-            }
-        }
-        let text = match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let text = if text.chars().count() > MAX_VALUE_CHARS {
-            let mut cut: String = text.chars().take(MAX_VALUE_CHARS).collect();
-            cut.push('…');
-            cut
-        } else {
-            text
-        };
-        if let Some(id) = self.ids.get(&text) {
+        let text = value_text(v);
+        if let Some(id) = self.ids.get(text.as_ref()) {
             return *id;
         }
+        let text = text.into_owned();
         if self.ids.len() >= MAX_VALUES {
             return 1;
         }
@@ -230,6 +218,47 @@ impl ValueTable {
         self.examples.push(None);
         self.ids.insert(text, id);
         id
+    }
+}
+
+/// How a value is shown and keyed in its dimension's rows: a string as is,
+/// anything else as JSON, cut at [`MAX_VALUE_CHARS`].
+fn value_text(v: &Value) -> Cow<'_, str> {
+    let text = match v {
+        Value::String(s) => Cow::Borrowed(s.as_str()),
+        other => Cow::Owned(other.to_string()),
+    };
+    if text.chars().count() > MAX_VALUE_CHARS {
+        let mut cut: String = text.chars().take(MAX_VALUE_CHARS).collect();
+        cut.push('…');
+        Cow::Owned(cut)
+    } else {
+        text
+    }
+}
+
+/// The rows that already have their example, as of some point of the scan.
+/// Examples are only ever added, so a token whose every code and value is
+/// covered by an earlier snapshot can never become one: a worker drops its
+/// report at once instead of holding it until its batch is counted in.
+#[derive(Clone, Default)]
+pub struct Covered {
+    codes: HashSet<&'static str>,
+    /// Per dimension ([`Dim::ALL`] order): "absent" has an example.
+    absent: [bool; 4],
+    /// Per dimension: the value texts ([`value_text`]) that have one.
+    values: [HashSet<String>; 4],
+}
+
+impl Covered {
+    /// True when a token with these codes and dimension values (as
+    /// [`super::Diagnosed`] holds them) cannot be wanted as an example.
+    pub fn covers(&self, codes: &[&'static Spec], dims: &[Option<Value>; 4]) -> bool {
+        codes.iter().all(|s| self.codes.contains(s.code))
+            && dims.iter().enumerate().all(|(i, v)| match v {
+                None => self.absent[i],
+                Some(v) => self.values[i].contains(value_text(v).as_ref()),
+            })
     }
 }
 
@@ -242,6 +271,7 @@ pub struct Aggregator {
     code_ids: HashMap<&'static str, u16>,
     code_examples: Vec<Option<Example>>,
     dims: [ValueTable; 4],
+    covered: Arc<Covered>,
 }
 
 fn verdict_id(v: Verdict) -> u8 {
@@ -269,7 +299,14 @@ impl Aggregator {
                 ValueTable::new(),
                 ValueTable::new(),
             ],
+            covered: Arc::default(),
         }
+    }
+
+    /// A snapshot of the rows that have their example (cheap: shared until
+    /// the next example is taken).
+    pub fn covered(&self) -> Arc<Covered> {
+        Arc::clone(&self.covered)
     }
 
     fn code_id(&mut self, spec: &'static Spec) -> u16 {
@@ -337,11 +374,21 @@ impl Aggregator {
                 let id = self.code_ids.get(f.spec.code).copied().unwrap_or(0) as usize;
                 if let Some(slot @ None) = self.code_examples.get_mut(id) {
                     *slot = Some(example(Some(f.detail.clone())));
+                    Arc::make_mut(&mut self.covered).codes.insert(f.spec.code);
                 }
             }
             for (i, id) in key.dims.iter().enumerate() {
-                if let Some(slot @ None) = self.dims[i].examples.get_mut(*id as usize) {
+                let table = &mut self.dims[i];
+                if let Some(slot @ None) = table.examples.get_mut(*id as usize) {
                     *slot = Some(example(None));
+                    let covered = Arc::make_mut(&mut self.covered);
+                    match table.values.get(*id as usize) {
+                        Some(DimValue::Absent) => covered.absent[i] = true,
+                        Some(DimValue::Text(text)) => {
+                            covered.values[i].insert(text.clone());
+                        }
+                        Some(DimValue::Other) | None => {}
+                    }
                 }
             }
         }

@@ -127,8 +127,17 @@ impl<'de> Deserialize<'de> for DupObject {
                         return Err(de::Error::custom(TOO_MANY_MEMBERS));
                     }
                     let value: Value = access.next_value()?;
-                    if obj.map.insert(key.clone(), value).is_some() && listed.insert(key.clone()) {
-                        obj.duplicates.push(key);
+                    match obj.map.entry(key) {
+                        // Last wins, in the first one's place (as `insert` does).
+                        serde_json::map::Entry::Occupied(mut seen) => {
+                            seen.insert(value);
+                            if listed.insert(seen.key().clone()) {
+                                obj.duplicates.push(seen.key().clone());
+                            }
+                        }
+                        serde_json::map::Entry::Vacant(slot) => {
+                            slot.insert(value);
+                        }
                     }
                 }
                 Ok(DupObject(obj))
