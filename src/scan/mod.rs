@@ -24,7 +24,7 @@ use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, BufRead};
 
-use aws_lc_rs::hmac;
+use aws_lc_rs::digest;
 use rayon::prelude::*;
 
 use crate::checks::{Expectations, Keys, errortext::ErrorText};
@@ -412,26 +412,31 @@ impl<R: BufRead> Reader<R> {
     }
 }
 
-/// The dedup key of a token: a keyed hash (HMAC-SHA256 under a per-run
-/// random key, cut to 16 bytes), so table positions cannot be predicted from
-/// the log and a memory dump cannot confirm a guessed token.
-struct Digester(hmac::Key);
+/// The dedup key of a token: SHA-256 of a per-run random 64-byte key block
+/// followed by the token, cut to 16 bytes. Keyed, so table positions cannot
+/// be predicted from the log and colliding tokens cannot be crafted for it;
+/// a prefix key suffices (length extension does not matter for a table key),
+/// and the key block is hashed once: each token costs a copy of the SHA-256
+/// state and the token's own blocks.
+struct Digester(digest::Context);
 
 impl Digester {
     fn new() -> Self {
-        let mut key = [0u8; 32];
+        let mut key = [0u8; 64];
         if getrandom::fill(&mut key).is_err() {
             // Still correct, only predictable.
-            key = [0x5a; 32];
+            key = [0x5a; 64];
         }
-        Digester(hmac::Key::new(hmac::HMAC_SHA256, &key))
+        let mut keyed = digest::Context::new(&digest::SHA256);
+        keyed.update(&key);
+        Digester(keyed)
     }
 
     fn digest(&self, token: &[u8], duplicate_bearer: bool) -> Digest {
-        let mut ctx = hmac::Context::with_key(&self.0);
+        let mut ctx = self.0.clone();
         ctx.update(&[u8::from(duplicate_bearer)]);
         ctx.update(token);
-        let tag = ctx.sign();
+        let tag = ctx.finish();
         let mut out = [0u8; 16];
         out.copy_from_slice(&tag.as_ref()[..16]);
         out

@@ -15,7 +15,8 @@
 
 use crate::render::human::{Paint, mark};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+// Looked up for every distinct token: a fast seeded hash, not SipHash.
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -228,7 +229,8 @@ fn value_text(v: &Value) -> Cow<'_, str> {
         Value::String(s) => Cow::Borrowed(s.as_str()),
         other => Cow::Owned(other.to_string()),
     };
-    if text.chars().count() > MAX_VALUE_CHARS {
+    // Bytes bound chars: most values are short and need no counting.
+    if text.len() > MAX_VALUE_CHARS && text.chars().count() > MAX_VALUE_CHARS {
         let mut cut: String = text.chars().take(MAX_VALUE_CHARS).collect();
         cut.push('…');
         Cow::Owned(cut)

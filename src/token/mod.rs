@@ -209,11 +209,17 @@ pub fn is_b64url(b: u8) -> bool {
 /// form as issuers write it. Checked in branch-free blocks, as this runs on
 /// every token of a scan.
 fn only_b64url_and_dots(bytes: &[u8]) -> bool {
-    bytes.chunks(32).all(|block| {
-        block
-            .iter()
-            .fold(true, |ok, &b| ok & (is_b64url(b) | (b == b'.')))
-    })
+    // Range tests, not the table: compilers turn these into vector compares.
+    let ok = |b: u8| {
+        ((b | 0x20).wrapping_sub(b'a') < 26)
+            | (b.wrapping_sub(b'0') < 10)
+            | (b == b'-')
+            | (b == b'_')
+            | (b == b'.')
+    };
+    bytes
+        .chunks(32)
+        .all(|block| block.iter().fold(true, |all, &b| all & ok(b)))
 }
 
 /// Parses extracted token text. Never fails: what cannot be read is observed.
@@ -223,7 +229,7 @@ pub fn parse(text: &str) -> Token {
     // whitespace, escapes or foreign characters to observe.
     let plain = only_b64url_and_dots(text.as_bytes());
     if plain {
-        return split(text.to_string(), observations, true);
+        return split(text, observations, true);
     }
 
     let (newlines, spaces, tabs) = text.chars().fold((0, 0, 0), |(n, s, t), c| match c {
@@ -250,12 +256,12 @@ pub fn parse(text: &str) -> Token {
             .decode_utf8_lossy()
             .into_owned();
     }
-    split(cleaned, observations, false)
+    split(&cleaned, observations, false)
 }
 
 /// Splits the cleaned compact form into segments and decodes them. `plain`:
 /// the text is known to hold only base64url characters and dots.
-fn split(cleaned: String, mut observations: Vec<Observation>, plain: bool) -> Token {
+fn split(cleaned: &str, mut observations: Vec<Observation>, plain: bool) -> Token {
     let segments: Vec<&str> = cleaned.split('.').collect();
     let segment_count = segments.len();
     let mut decoded: Vec<Option<Vec<u8>>> =
@@ -435,6 +441,23 @@ pub fn b64url(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_check_agrees_with_the_alphabet_for_every_byte_and_position() {
+        for b in 0..=255u8 {
+            let want = is_b64url(b) || b == b'.';
+            assert_eq!(
+                is_b64url(b),
+                b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+            );
+            // The odd byte first, at a block boundary and last, in a long token.
+            for at in [0, 31, 32, 63, 99] {
+                let mut text = vec![b'a'; 100];
+                text[at] = b;
+                assert_eq!(only_b64url_and_dots(&text), want, "byte {b:#x} at {at}");
+            }
+        }
+    }
 
     fn tok(h: &str, p: &str, sig: &[u8]) -> String {
         format!(
