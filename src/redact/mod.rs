@@ -9,7 +9,7 @@
 //! unless `--reveal` asked for claim values in the clear (the token, signature
 //! and secrets are scrubbed either way).
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use aws_lc_rs::hmac;
@@ -258,10 +258,18 @@ struct Scrubber {
     /// Longest first, with the masked form of each at the same index.
     masked: Vec<String>,
     masked_to: Vec<String>,
-    /// Finds every `masked` string in one pass; `None` when there are none
-    /// (or the automaton cannot be built: then they are replaced one by one).
-    finder: Option<AhoCorasick>,
+    /// Finds every `masked` string in one pass. Built on first need only:
+    /// most reports quote none of their masked values in any text, and
+    /// building the automaton per report dominated writing every report of a
+    /// scan. `None` inside when it cannot be built: then they are replaced
+    /// one by one.
+    finder: OnceLock<Option<AhoCorasick>>,
 }
+
+/// Up to this many masked strings, a text is first searched for each of them
+/// (cheaper than building the automaton, which is then built only when one
+/// is there); past it, the automaton is built at once.
+const FEW_MASKED: usize = 32;
 
 impl Scrubber {
     fn new(scrub: &[String], masked: Vec<(String, String)>) -> Scrubber {
@@ -275,19 +283,11 @@ impl Scrubber {
             .collect();
         masked.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
         let (masked, masked_to): (Vec<String>, Vec<String>) = masked.into_iter().unzip();
-        let finder = if masked.is_empty() {
-            None
-        } else {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(&masked)
-                .ok()
-        };
         Scrubber {
             credentials,
             masked,
             masked_to,
-            finder,
+            finder: OnceLock::new(),
         }
     }
 }
@@ -482,7 +482,19 @@ fn scrub_str(s: &str, replacements: &Scrubber) -> String {
             out = out.replace(from.as_str(), "«redacted»");
         }
     }
-    match &replacements.finder {
+    let masked = &replacements.masked;
+    if masked.is_empty()
+        || (masked.len() <= FEW_MASKED && !masked.iter().any(|m| out.contains(m.as_str())))
+    {
+        return out;
+    }
+    let finder = replacements.finder.get_or_init(|| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(masked)
+            .ok()
+    });
+    match finder {
         Some(finder) => {
             if finder.is_match(&out) {
                 out = finder.replace_all(&out, &replacements.masked_to);
@@ -576,6 +588,31 @@ mod tests {
                 .unwrap()
                 .starts_with("«masked:string:14:")
         );
+    }
+
+    #[test]
+    fn masked_values_quoted_in_text_are_replaced_with_few_or_many_values() {
+        let pairs = |n: usize| -> Vec<(String, String)> {
+            let mut v = vec![
+                ("alice".to_string(), "«A»".to_string()),
+                ("alice@example.org".to_string(), "«E»".to_string()),
+            ];
+            v.extend((0..n).map(|i| (format!("filler-{i:04}"), format!("«F{i}»"))));
+            v
+        };
+        for n in [0, FEW_MASKED, 10 * FEW_MASKED] {
+            let scrub = Scrubber::new(&["secret-value".to_string()], pairs(n));
+            // Leftmost-longest: the email is one value, not "alice" inside it.
+            assert_eq!(
+                scrub_str("to alice@example.org and alice, key secret-value", &scrub),
+                "to «E» and «A», key «redacted»",
+                "{n} filler values"
+            );
+            assert_eq!(scrub_str("nothing to hide", &scrub), "nothing to hide");
+            if n > 0 {
+                assert_eq!(scrub_str("filler-0000", &scrub), "«F0»");
+            }
+        }
     }
 
     #[test]
