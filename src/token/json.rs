@@ -116,7 +116,12 @@ impl<'de> Deserialize<'de> for DupObject {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<DupObject, A::Error> {
-                let mut obj = Object::default();
+                // Room for a typical header or payload up front: growing
+                // the map member by member reallocates it several times.
+                let mut obj = Object {
+                    map: Map::with_capacity(16),
+                    duplicates: Vec::new(),
+                };
                 let mut members = 0usize;
                 // Names already listed as duplicates: a set, so that many
                 // repeated names stay linear.
