@@ -339,9 +339,9 @@ pub struct ScanArgs {
     /// Never mask this claim (repeatable).
     #[arg(long, value_name = "CLAIM")]
     pub keep: Vec<String>,
-    /// Distinct tokens remembered to diagnose each only once (about 40 bytes each);
-    /// past it, new tokens are diagnosed every time they appear.
-    #[arg(long, value_name = "N", default_value_t = 1 << 20)]
+    /// Distinct tokens remembered to diagnose each only once (the default table
+    /// tops out at 22 MiB); past it, new tokens are diagnosed every time they appear.
+    #[arg(long, value_name = "N", default_value_t = crate::scan::DEFAULT_MAX_DISTINCT)]
     pub max_distinct: usize,
     /// No progress bar on standard error.
     #[arg(long)]

@@ -6,8 +6,8 @@
 //! and skipped without being held), every JWT-shaped substring of it is
 //! extracted, and tokens are diagnosed in bounded batches on every core while
 //! the next batch is read. What grows with the log is only the dedup table:
-//! one 16-byte digest and a 4-byte outcome id per *distinct* token (about 40
-//! bytes with the table's overhead), capped at `max_distinct` entries; past
+//! one 16-byte digest and a 4-byte [`Slot`] per *distinct* token (21 to 48
+//! bytes with the table's spare room), capped at `max_distinct` entries; past
 //! the cap new tokens are still diagnosed and counted, each time they appear.
 //!
 //! Bad input is data, never fatal: blank, garbage, binary, invalid UTF-8 and
@@ -52,8 +52,10 @@ pub const BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// Token occurrences per batch (repeats included): bounds the per-batch
 /// record of repeats of already diagnosed tokens.
 pub const BATCH_OCCURRENCES: usize = 64 * 1024;
-/// Distinct tokens remembered for dedup by default (~40 MiB at most).
-pub const DEFAULT_MAX_DISTINCT: usize = 1 << 20;
+/// Distinct tokens remembered for dedup by default: the most a table of 2^20
+/// buckets holds (7/8 full), so it never doubles again: 22 MiB at most (and
+/// 33 MiB for the moment it last grows, old and new table side by side).
+pub const DEFAULT_MAX_DISTINCT: usize = (1 << 20) / 8 * 7;
 
 /// Every JWT-shaped substring of a line, leftmost first, never overlapping:
 /// a JWS (three segments, the signature possibly empty) or a JWE (five), as
@@ -288,12 +290,47 @@ impl Batch {
 
 type Digest = [u8; 16];
 
+/// A dedup table value in 32 bits, so an entry (digest and slot) is 20
+/// bytes: the table is what grows with a log of distinct tokens. Either the
+/// outcome id of a diagnosed token, or where a pending one waits: which of
+/// the two batches in flight (the parity of its sequence number) and its
+/// index in it.
 #[derive(Clone, Copy)]
-enum Slot {
-    /// Diagnosed: the outcome id.
+struct Slot(u32);
+
+const _: () = assert!(BATCH_TOKENS < Slot::ODD as usize);
+const _: () = assert!(std::mem::size_of::<(Digest, Slot)>() == 20);
+
+enum SlotIs {
     Known(u32),
-    /// Waiting in batch `seq` at `index`.
-    Pending { seq: u64, index: u32 },
+    Pending { parity: usize, index: usize },
+}
+
+impl Slot {
+    const PENDING: u32 = 1 << 31;
+    const ODD: u32 = 1 << 30;
+
+    /// `None` for an id past 31 bits (the token is then simply not remembered).
+    fn known(id: u32) -> Option<Slot> {
+        (id < Self::PENDING).then_some(Slot(id))
+    }
+
+    /// `index` is below [`BATCH_TOKENS`].
+    fn pending(seq: u64, index: usize) -> Slot {
+        let odd = if seq % 2 == 1 { Self::ODD } else { 0 };
+        Slot(Self::PENDING | odd | index as u32)
+    }
+
+    fn is(self) -> SlotIs {
+        if self.0 & Self::PENDING == 0 {
+            SlotIs::Known(self.0)
+        } else {
+            SlotIs::Pending {
+                parity: usize::from(self.0 & Self::ODD != 0),
+                index: (self.0 & (Self::ODD - 1)) as usize,
+            }
+        }
+    }
 }
 
 /// Line reading, extraction and dedup: the sequential half of the scan.
@@ -359,18 +396,17 @@ impl<R: BufRead> Reader<R> {
                 occurrences += 1;
                 let duplicate_bearer = preceded_by_double_bearer(&text[..range.start]);
                 let digest = self.digester.digest(jwt, duplicate_bearer);
-                match self.seen.get(&digest).copied() {
-                    Some(Slot::Known(id)) => batch.known_hits.push(id),
-                    Some(Slot::Pending { seq: s, index }) => {
-                        if let Some(n) = self.occurrences[(s % 2) as usize].get_mut(index as usize)
-                        {
+                match self.seen.get(&digest).map(|slot| slot.is()) {
+                    Some(SlotIs::Known(id)) => batch.known_hits.push(id),
+                    Some(SlotIs::Pending { parity, index }) => {
+                        if let Some(n) = self.occurrences[parity].get_mut(index) {
                             *n += 1;
                         }
                     }
                     None => {
                         let tracked = if self.seen.len() < self.max_distinct {
-                            let index = batch.items.len() as u32;
-                            self.seen.insert(digest, Slot::Pending { seq, index });
+                            let index = batch.items.len();
+                            self.seen.insert(digest, Slot::pending(seq, index));
                             Some(digest)
                         } else {
                             self.saturated = true;
@@ -409,7 +445,14 @@ impl<R: BufRead> Reader<R> {
     fn settle(&mut self, digest: Option<Digest>, id: u32) {
         if let Some(d) = digest {
             if let Entry::Occupied(mut e) = self.seen.entry(d) {
-                e.insert(Slot::Known(id));
+                match Slot::known(id) {
+                    Some(slot) => {
+                        e.insert(slot);
+                    }
+                    None => {
+                        e.remove();
+                    }
+                }
             }
         }
     }
@@ -752,6 +795,25 @@ mod tests {
             let want: Vec<_> = re.find_iter(s.as_bytes()).map(|m| m.range()).collect();
             let got: Vec<_> = jwts(s.as_bytes()).collect();
             proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn slots_round_trip_ids_and_pending_places() {
+        for id in [0, 1, 12_345, Slot::PENDING - 1] {
+            assert!(matches!(Slot::known(id).map(Slot::is), Some(SlotIs::Known(got)) if got == id));
+        }
+        assert!(Slot::known(Slot::PENDING).is_none());
+        assert!(Slot::known(u32::MAX).is_none());
+        for seq in [0u64, 1, 2, 7, u64::MAX] {
+            for index in [0, 1, BATCH_TOKENS - 1] {
+                match Slot::pending(seq, index).is() {
+                    SlotIs::Pending { parity, index: got } => {
+                        assert_eq!((parity, got), ((seq % 2) as usize, index));
+                    }
+                    SlotIs::Known(_) => panic!("pending read back as known"),
+                }
+            }
         }
     }
 
