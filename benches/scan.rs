@@ -3,7 +3,8 @@
 //!
 //! `scan/RS256/crypto-bound` is the ceiling for RS256: aws-lc-rs verifying
 //! the same signatures with the key parsed once, on every core (rayon), and
-//! nothing else. Run: `cargo bench --bench scan`.
+//! nothing else. Run: `cargo bench --bench scan`; the two alternated round
+//! by round, with their ratio: `cargo bench --bench scan -- --ratio`.
 
 use std::hint::black_box;
 
@@ -12,7 +13,7 @@ use std::hint::black_box;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use aws_lc_rs::signature::{self, RsaPublicKeyComponents};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use jwtai::alg::Alg;
 use jwtai::checks::{Expectations, Keys};
 use jwtai::keys::{self, KeyMaterial};
@@ -121,5 +122,75 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// `cargo bench --bench scan -- --ratio`: RS256 scan against the crypto-bound
+/// rate, alternating the two for several rounds, so that both see the same
+/// machine. On a shared machine each alone swings by tens of percent between
+/// minutes; their ratio, taken round by round, does not.
+fn ratio() {
+    let rounds = 9;
+    let n = 32_768;
+    let key = SigningKey::generate(Alg::RS256).expect("key");
+    let (text, tokens) = log(&key, Alg::RS256, n);
+    let KeyMaterial::Rsa { n: modulus, e } = key.public_material() else {
+        unreachable!("an RSA key")
+    };
+    let parsed = RsaPublicKeyComponents { n: &modulus, e: &e }
+        .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
+        .expect("key");
+    let split: Vec<(Vec<u8>, Vec<u8>)> = tokens
+        .iter()
+        .map(|t| {
+            let (input, _) = t.rsplit_once('.').expect("jws");
+            let sig = jwtai::token::parse(t).signature.unwrap_or_default();
+            (input.as_bytes().to_vec(), sig)
+        })
+        .collect();
+    let rate = |secs: f64| n as f64 / secs;
+    let (mut scans, mut bounds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..=rounds {
+        let t = std::time::Instant::now();
+        let summary = scan::scan(&text[..], options(&key), &mut NoSink).expect("scan");
+        let scan_secs = t.elapsed().as_secs_f64();
+        assert_eq!(summary.total.distinct, n as u64);
+        let t = std::time::Instant::now();
+        let ok = split
+            .par_iter()
+            .filter(|(input, sig)| parsed.verify_sig(input, sig).is_ok())
+            .count();
+        let bound_secs = t.elapsed().as_secs_f64();
+        assert_eq!(ok, n);
+        if round == 0 {
+            continue; // warm-up
+        }
+        println!(
+            "round {round}: scan {:>7.0} tokens/s, crypto-bound {:>7.0} tokens/s, ratio {:.3}",
+            rate(scan_secs),
+            rate(bound_secs),
+            bound_secs / scan_secs
+        );
+        scans.push(rate(scan_secs));
+        bounds.push(rate(bound_secs));
+        ratios.push(bound_secs / scan_secs);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "median of {rounds}: scan {:.0} tokens/s, crypto-bound {:.0} tokens/s, scan/crypto-bound {:.3}",
+        median(&mut scans),
+        median(&mut bounds),
+        median(&mut ratios)
+    );
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::args().any(|a| a == "--ratio") {
+        ratio();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
