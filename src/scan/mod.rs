@@ -298,7 +298,9 @@ type Digest = [u8; 16];
 #[derive(Clone, Copy)]
 struct Slot(u32);
 
-const _: () = assert!(BATCH_TOKENS < Slot::ODD as usize);
+// A batch stops taking lines at BATCH_TOKENS items, but its last line may add
+// one item per few bytes of it: indexes stay below this sum.
+const _: () = assert!(BATCH_TOKENS + MAX_LINE_BYTES < Slot::ODD as usize);
 const _: () = assert!(std::mem::size_of::<(Digest, Slot)>() == 20);
 
 enum SlotIs {
@@ -315,7 +317,7 @@ impl Slot {
         (id < Self::PENDING).then_some(Slot(id))
     }
 
-    /// `index` is below [`BATCH_TOKENS`].
+    /// `index` is below [`BATCH_TOKENS`] + [`MAX_LINE_BYTES`].
     fn pending(seq: u64, index: usize) -> Slot {
         let odd = if seq % 2 == 1 { Self::ODD } else { 0 };
         Slot(Self::PENDING | odd | index as u32)
