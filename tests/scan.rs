@@ -513,3 +513,25 @@ fn examples_are_first_occurrences_even_many_batches_in() {
         .expect("a k2 row");
     assert!(k2.trim_end().ends_with("line 11000"), "{k2}");
 }
+
+/// A single line can hold more tokens than a batch takes (a batch stops at
+/// a line boundary): thousands of tiny JWT-shaped strings on one line, then
+/// each again on the next, are all counted, and each diagnosed once.
+#[test]
+fn a_line_with_more_tokens_than_a_batch_is_counted_exactly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let n = 3_000;
+    let line: Vec<String> = (0..n).map(|i| format!("eyJ{i:05}.e30.")).collect();
+    let line = line.join(" ");
+    assert!(line.len() < 64 * 1024, "one line under the line limit");
+    let out = scan_cmd(dir.path())
+        .args(["-", "--format", "json", "--now", &NOW.to_string()])
+        .write_stdin(format!("{line}\n{line}\n"))
+        .output()
+        .expect("run");
+    let (reports, s) = parse_jsonl(&out.stdout);
+    assert_eq!(s["tokens"]["total"], 2 * n);
+    assert_eq!(s["tokens"]["distinct"], n);
+    assert_eq!(reports.len(), n);
+    assert_eq!(s["input"]["lines_with_tokens"], 2);
+}
