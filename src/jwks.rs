@@ -91,6 +91,15 @@ impl Resolved {
     }
 }
 
+/// [`resolve`] for this token's `iss` claim and `kid` header.
+pub fn resolve_for(plan: &Plan, token: &crate::token::Token) -> Resolved {
+    let iss = token
+        .claims()
+        .and_then(|c| c.get("iss"))
+        .and_then(|v| v.as_str());
+    resolve(plan, iss, token.kid())
+}
+
 /// Runs discovery and the JWKS fetch the plan asks for.
 pub fn resolve(plan: &Plan, token_iss: Option<&str>, token_kid: Option<&str>) -> Resolved {
     let opts = FetchOptions {

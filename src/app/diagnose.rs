@@ -44,7 +44,8 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
     });
     if let Some(plan) = plan {
         let _t = debug::Timer::start("jwks");
-        add_remote_keys(&plan, &parsed, &mut keys.keys);
+        keys.keys
+            .add_remote(jwks::resolve_for(&plan, &parsed.token));
     }
     debug::log("keys", || {
         let labels: Vec<&str> = keys
@@ -386,19 +387,6 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
         },
         secrets,
     })
-}
-
-/// Fetches the JWK Set the plan names (for this token's `iss` and `kid`) and
-/// adds its keys to the candidates.
-pub fn add_remote_keys(plan: &jwks::Plan, parsed: &pipeline::Parsed, keys: &mut checks::Keys) {
-    let token = &parsed.token;
-    let iss = token
-        .claims()
-        .and_then(|c| c.get("iss"))
-        .and_then(|v| v.as_str());
-    let remote = jwks::resolve(plan, iss, token.kid());
-    keys.candidates.extend(remote.candidates());
-    keys.remote = remote;
 }
 
 pub fn jwks_plan(k: &KeyArgs, expect: &Expectations) -> anyhow::Result<Option<jwks::Plan>> {

@@ -25,7 +25,8 @@ pub fn run(args: SuggestTestsArgs) -> anyhow::Result<u8> {
     let raw = input::read(&args.token)?;
     let parsed = pipeline::parse(raw.expose_secret());
     if let Some(plan) = plan {
-        diagnose::add_remote_keys(&plan, &parsed, &mut keys.keys);
+        keys.keys
+            .add_remote(crate::jwks::resolve_for(&plan, &parsed.token));
     }
     let report = pipeline::diagnose(&parsed, &expect, &keys.keys, &Default::default());
     let suite = suggest::suggest(&parsed.token, &expect, &report)?;

@@ -45,6 +45,14 @@ pub struct Keys {
     pub remote: crate::jwks::Resolved,
 }
 
+impl Keys {
+    /// Takes what `--jwks-uri` / `--discover` fetched: its keys become candidates.
+    pub fn add_remote(&mut self, remote: crate::jwks::Resolved) {
+        self.candidates.extend(remote.candidates());
+        self.remote = remote;
+    }
+}
+
 /// Everything a check may read.
 pub struct Context<'a> {
     pub token: &'a Token,

@@ -177,14 +177,7 @@ pub fn scan<R: BufRead + Send>(
     let mut current = reader.fill(0)?;
     if let (Some(plan), Some(first)) = (&jwks, current.items.first()) {
         // Fetched once per run, with the first token's issuer and kid.
-        let token = token::parse(&first.text);
-        let iss = token
-            .claims()
-            .and_then(|c| c.get("iss"))
-            .and_then(|v| v.as_str());
-        let remote = jwks::resolve(plan, iss, token.kid());
-        keys.candidates.extend(remote.candidates());
-        keys.remote = remote;
+        keys.add_remote(jwks::resolve_for(plan, &token::parse(&first.text)));
     }
     let shared = Shared {
         expect,
