@@ -916,3 +916,49 @@ fn a_discovery_document_without_jwks_uri_is_jwks_invalid() {
     out.assert_has("jwks-invalid");
     assert!(out.detail("jwks-invalid").contains("jwks_uri"));
 }
+
+// ------------------------------------------------------------------ scan
+
+/// `scan --jwks-uri`: the set is fetched once for the whole log (not once
+/// per token), its keys verify every token, and a token signed by a key
+/// outside the set is told apart.
+#[test]
+fn scan_fetches_the_jwks_once_per_run_and_verifies_every_token_with_it() {
+    let server = Server::start();
+    let k = key();
+    let stranger = key();
+    server.route("/jwks", Reply::json(&set(&[k.public_jwk("k1")])));
+    let mut lines: Vec<String> = (0..40)
+        .map(|i| {
+            let mut claims = valid_claims();
+            claims["jti"] = json!(format!("t-{i}"));
+            format!("Authorization: Bearer {}", token(&k, Some("k1"), &claims))
+        })
+        .collect();
+    lines.push(token(&stranger, Some("k2"), &valid_claims()));
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = Command::cargo_bin("jwtai")
+        .expect("binary")
+        .env("JWTAI_CACHE_DIR", cache.path())
+        .args(["scan", "-", "--format", "json", "--now", NOW])
+        .args(["--jwks-uri", &server.url("/jwks")])
+        .write_stdin(lines.join("\n"))
+        .output()
+        .expect("run");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let summary: Value =
+        serde_json::from_str(text.lines().last().expect("a summary line")).expect("JSON");
+    assert_eq!(server.hits("/jwks"), 1, "one fetch for 41 tokens");
+    assert_eq!(summary["tokens"]["total"], 41);
+    let count = |code: &str| {
+        summary["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["code"] == code)
+            .map_or(0, |f| f["tokens"].as_u64().unwrap_or(0))
+    };
+    assert_eq!(count("signature-valid"), 40, "{}", summary["findings"]);
+    assert_eq!(count("kid-not-found"), 1, "{}", summary["findings"]);
+    assert_eq!(out.status.code(), Some(1));
+}
