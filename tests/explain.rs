@@ -8,7 +8,6 @@
 mod openai_support;
 
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openai_support::*;
 use serde::Deserialize;
-use tempfile::TempDir;
 
 /// What the fake model says about the expired token: names the root cause,
 /// refers to it, and cites a real code that is not in this report.
@@ -58,22 +56,7 @@ impl ReportDoc {
 
 // ------------------------------------------------------------ running
 
-struct Env {
-    dir: TempDir,
-    secret: PathBuf,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = TempDir::new().expect("tempdir");
-        let secret = secret_file(dir.path());
-        Env { dir, secret }
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.dir.path().join("cache")
-    }
-
+impl Workdir {
     /// `jwtai diagnose TOKEN --secret-file S --now NOW --api-base BASE --model fake-model EXTRA...`
     fn diagnose(&self, token: &str, base: &str, extra: &[&str]) -> Out {
         self.diagnose_env(token, base, extra, &[])
@@ -195,7 +178,7 @@ fn index_of(hay: &str, needle: &str) -> usize {
 
 #[test]
 fn streaming_human_prints_the_report_then_the_explanation_and_flags_unverified_codes() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::answering(ANSWER_EXPIRED);
     let out = env.diagnose(&expired_token(), &server.base(), &["--explain"]);
 
@@ -243,7 +226,7 @@ fn streaming_human_prints_the_report_then_the_explanation_and_flags_unverified_c
 
 #[test]
 fn the_report_is_printed_before_the_model_answers() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::start(vec![
         Reply::answer(ANSWER_EXPIRED).delayed(Duration::from_millis(1500)),
     ]);
@@ -289,7 +272,7 @@ fn the_report_is_printed_before_the_model_answers() {
 
 #[test]
 fn no_stream_human_asks_without_stream_and_prints_the_whole_answer() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::answering(ANSWER_EXPIRED);
     let out = env.diagnose(
         &expired_token(),
@@ -312,7 +295,7 @@ fn no_stream_human_asks_without_stream_and_prints_the_whole_answer() {
 
 #[test]
 fn sse_answer_in_many_chunks_is_reassembled() {
-    let env = Env::new();
+    let env = Workdir::new();
     let parts: Vec<String> = [
         "ROOT ",
         "CAUSE: exp",
@@ -332,7 +315,7 @@ fn sse_answer_in_many_chunks_is_reassembled() {
 
 #[test]
 fn json_output_carries_the_merged_explanation() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::answering(ANSWER_EXPIRED);
     let out = env.diagnose(
         &expired_token(),
@@ -373,7 +356,7 @@ fn json_output_carries_the_merged_explanation() {
 
 #[test]
 fn json_output_for_a_valid_token_exits_0_with_the_explanation() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::answering(ANSWER_VALID);
     let out = env.diagnose(
         &valid_token(),
@@ -392,7 +375,7 @@ fn json_output_for_a_valid_token_exits_0_with_the_explanation() {
 
 #[test]
 fn a_root_cause_that_is_not_in_the_report_is_flagged_not_shown_as_fact() {
-    let env = Env::new();
+    let env = Workdir::new();
     let answer = "ROOT CAUSE: kid-not-found\n\nThe key set has no key with this kid.\n";
     let server = OpenAiServer::answering(answer);
     let out = env.diagnose(
@@ -425,7 +408,7 @@ fn a_root_cause_that_is_not_in_the_report_is_flagged_not_shown_as_fact() {
 
 #[test]
 fn a_root_cause_line_in_prose_flags_no_made_up_code() {
-    let env = Env::new();
+    let env = Workdir::new();
     let answer = "Root cause: the token expired an hour ago; request a new one.\n";
     let server = OpenAiServer::answering(answer);
     let out = env.diagnose(
@@ -443,7 +426,7 @@ fn a_root_cause_line_in_prose_flags_no_made_up_code() {
 
 #[test]
 fn markdown_output_carries_the_explanation_after_the_findings() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::answering(ANSWER_EXPIRED);
     let out = env.diagnose(
         &expired_token(),
@@ -486,7 +469,7 @@ fn nothing_secret_or_personal_reaches_the_server_in_any_mode() {
         &["--explain", "--format", "markdown"],
     ];
     for mode in modes {
-        let env = Env::new();
+        let env = Workdir::new();
         let server = OpenAiServer::answering(ANSWER_EXPIRED);
         let mut args: Vec<&str> = mode.to_vec();
         args.extend(["--error", &error]);
@@ -542,7 +525,7 @@ fn nothing_secret_or_personal_reaches_the_server_in_any_mode() {
 
 #[test]
 fn expectations_taken_from_the_error_text_are_redacted_before_sending() {
-    let env = Env::new();
+    let env = Workdir::new();
     let token = pii_token();
     let server = OpenAiServer::answering(ANSWER_EXPIRED);
     let error = format!("jwt audience invalid. expected: {token}");
@@ -554,7 +537,7 @@ fn expectations_taken_from_the_error_text_are_redacted_before_sending() {
 
 #[test]
 fn expectation_flags_holding_a_claims_personal_value_are_masked_before_sending() {
-    let env = Env::new();
+    let env = Workdir::new();
     let token = pii_token();
     let server = OpenAiServer::answering(ANSWER_EXPIRED);
     let claim = format!("email={PII_EMAIL}");
@@ -572,7 +555,7 @@ fn expectation_flags_holding_a_claims_personal_value_are_masked_before_sending()
 
 /// `--show-prompt` prints exactly the body that a real run of the same flags sends.
 fn assert_show_prompt_matches(mode: &[&str], expect_stream: bool) {
-    let env = Env::new();
+    let env = Workdir::new();
     let token = pii_token();
     let error = error_with_token(&token);
     let mut flags: Vec<&str> = mode.to_vec();
@@ -632,7 +615,7 @@ fn show_prompt_equals_the_request_in_json_format() {
 
 #[test]
 fn show_prompt_needs_no_key_and_sends_nothing_to_a_remote_endpoint() {
-    let env = Env::new();
+    let env = Workdir::new();
     let out = env.diagnose(
         &expired_token(),
         "http://api.invalid.example/v1",
@@ -651,7 +634,7 @@ const API_KEY: &str = "sk-test-Zq8vW3xKp0LmN4rT7yB2";
 #[test]
 fn the_api_key_is_sent_as_a_bearer_header_and_never_printed() {
     for var in ["JWTAI_API_KEY", "OPENAI_API_KEY"] {
-        let env = Env::new();
+        let env = Workdir::new();
         let server = OpenAiServer::answering(ANSWER_EXPIRED);
         let out = env.diagnose_env(
             &expired_token(),
@@ -675,7 +658,7 @@ fn the_api_key_is_sent_as_a_bearer_header_and_never_printed() {
 
 #[test]
 fn a_401_says_the_key_was_refused_without_printing_it() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::start(vec![Reply::error(
         401,
         &format!("Incorrect API key provided: {API_KEY}."),
@@ -707,7 +690,7 @@ fn no_key_for_a_remote_endpoint_fails_before_any_call_and_keeps_the_report() {
         (expired_token(), 1, "rejected"),
         (valid_token(), 0, "accepted"),
     ] {
-        let env = Env::new();
+        let env = Workdir::new();
         let started = Instant::now();
         let out = env.diagnose(
             &token,
@@ -739,7 +722,7 @@ fn no_key_for_a_remote_endpoint_fails_before_any_call_and_keeps_the_report() {
 
 #[test]
 fn a_local_endpoint_needs_no_key() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::answering(ANSWER_EXPIRED);
     let out = env.diagnose(
         &expired_token(),
@@ -893,7 +876,7 @@ fn every_failure_keeps_the_report_says_one_clear_line_and_exits_by_the_findings(
     for f in failures() {
         for (token, code) in [(expired_token(), 1), (valid_token(), 0)] {
             for format in ["human", "json"] {
-                let env = Env::new();
+                let env = Workdir::new();
                 let server = OpenAiServer::start(f.script.clone());
                 let mut args = vec!["--explain", "--format", format];
                 args.extend(f.extra);
@@ -935,7 +918,7 @@ fn every_failure_keeps_the_report_says_one_clear_line_and_exits_by_the_findings(
 fn connection_refused_keeps_the_report() {
     for (token, code) in [(expired_token(), 1), (valid_token(), 0)] {
         for format in ["human", "json"] {
-            let env = Env::new();
+            let env = Workdir::new();
             let out = env.diagnose(
                 &token,
                 &dead_port_base(),
@@ -960,7 +943,7 @@ fn connection_refused_keeps_the_report() {
 #[test]
 fn a_429_then_200_is_retried_and_the_answer_merged() {
     for mode in [&["--explain"][..], &["--explain", "--format", "json"][..]] {
-        let env = Env::new();
+        let env = Workdir::new();
         let server = OpenAiServer::start(vec![
             Reply::error(
                 429,
@@ -991,7 +974,7 @@ fn a_429_then_200_is_retried_and_the_answer_merged() {
 #[test]
 fn a_persistent_429_is_tried_exactly_three_times() {
     for mode in [&["--explain"][..], &["--explain", "--format", "json"][..]] {
-        let env = Env::new();
+        let env = Workdir::new();
         let server = OpenAiServer::start(vec![Reply::error(
             429,
             "Rate limit reached",
@@ -1007,7 +990,7 @@ fn a_persistent_429_is_tried_exactly_three_times() {
 
 #[test]
 fn a_long_retry_after_does_not_hang_the_run() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::start(vec![Reply::RetryAfter(120)]);
     let started = Instant::now();
     let out = jwtai(&env.cache())
@@ -1036,7 +1019,7 @@ fn a_long_retry_after_does_not_hang_the_run() {
 
 #[test]
 fn a_stream_that_stalls_after_some_text_is_a_timeout() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::start(vec![Reply::SseThenStall(
         vec!["ROOT CAUSE: expired\n".into(), "The token".into()],
         Duration::from_secs(4),
@@ -1058,7 +1041,7 @@ fn a_stream_that_stalls_after_some_text_is_a_timeout() {
 
 #[test]
 fn the_same_diagnosis_twice_costs_one_call() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::answering(ANSWER_EXPIRED);
     let args = ["--explain", "--format", "json"];
     let first = env.diagnose(&expired_token(), &server.base(), &args);
@@ -1095,7 +1078,7 @@ fn the_same_diagnosis_twice_costs_one_call() {
 
 #[test]
 fn no_cache_asks_again() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::answering(ANSWER_EXPIRED);
     let args = ["--explain", "--format", "json", "--no-cache"];
     let first = env.diagnose(&expired_token(), &server.base(), &args);
@@ -1107,7 +1090,7 @@ fn no_cache_asks_again() {
 
 #[test]
 fn a_different_diagnosis_or_a_failed_call_is_not_served_from_the_cache() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::start(vec![Reply::answer(""), Reply::answer(ANSWER_EXPIRED)]);
     let args = ["--explain", "--format", "json"];
     let failed = env.diagnose(&expired_token(), &server.base(), &args);
@@ -1124,7 +1107,7 @@ fn a_different_diagnosis_or_a_failed_call_is_not_served_from_the_cache() {
 
 #[test]
 fn a_custom_explain_template_changes_the_request() {
-    let env = Env::new();
+    let env = Workdir::new();
     let prompts = env.dir.path().join("prompts");
     std::fs::create_dir(&prompts).unwrap();
     std::fs::write(
@@ -1171,7 +1154,7 @@ fn a_custom_explain_template_changes_the_request() {
 
 #[test]
 fn a_missing_prompts_dir_is_a_usage_error() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::answering(ANSWER_EXPIRED);
     let missing = env.dir.path().join("nope");
     let out = env.diagnose(
@@ -1188,7 +1171,7 @@ fn a_missing_prompts_dir_is_a_usage_error() {
 
 #[test]
 fn suggest_tests_ai_writes_the_models_code_block_and_sends_no_personal_data() {
-    let env = Env::new();
+    let env = Workdir::new();
     let code =
         "import jwt\n\n\ndef test_adapted_by_the_model():\n    assert jwt.__name__ == \"jwt\"\n";
     let answer =
@@ -1250,7 +1233,7 @@ fn suggest_tests_ai_writes_the_models_code_block_and_sends_no_personal_data() {
 
 #[test]
 fn suggest_tests_ai_failure_keeps_the_generated_tests() {
-    let env = Env::new();
+    let env = Workdir::new();
     let server = OpenAiServer::start(vec![Reply::error(500, "down", "server_error", None)]);
     let out_dir = env.dir.path().join("jwt-tests");
     let out = jwtai(&env.cache())

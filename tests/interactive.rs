@@ -7,14 +7,13 @@
 
 mod openai_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use openai_support::*;
 use rexpect::process::WaitStatus;
 use rexpect::session::PtySession;
-use tempfile::TempDir;
 
 const EXPLANATION: &str =
     "ROOT CAUSE: expired\n\nThe token expired an hour ago: `expired`. Get a fresh one.\n";
@@ -87,26 +86,9 @@ impl Pty {
     }
 }
 
-struct Fixture {
-    dir: TempDir,
-    secret: PathBuf,
-}
-
-impl Fixture {
-    fn new() -> Fixture {
-        let dir = TempDir::new().unwrap();
-        let secret = secret_file(dir.path());
-        Fixture { dir, secret }
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.dir.path().join("cache")
-    }
-}
-
 #[test]
 fn two_questions_history_masking_findings_save_and_ctrl_d() {
-    let fx = Fixture::new();
+    let fx = Workdir::new();
     let server = OpenAiServer::start(script());
     let token = pii_token();
     let mut pty = Pty::spawn(&fx.cache(), &fx.secret, &token, &server.base());
@@ -202,7 +184,7 @@ fn two_questions_history_masking_findings_save_and_ctrl_d() {
 
 #[test]
 fn quit_command_exits_0_and_ctrl_c_exits_130() {
-    let fx = Fixture::new();
+    let fx = Workdir::new();
     let server = OpenAiServer::start(script());
     let mut pty = Pty::spawn(&fx.cache(), &fx.secret, &valid_token(), &server.base());
     pty.expect("Ctrl-D also quits");
@@ -221,7 +203,7 @@ fn quit_command_exits_0_and_ctrl_c_exits_130() {
 
 #[test]
 fn a_failed_follow_up_keeps_the_session_going() {
-    let fx = Fixture::new();
+    let fx = Workdir::new();
     let server = OpenAiServer::start(vec![
         Reply::answer(EXPLANATION),
         Reply::answer(""),
@@ -242,7 +224,7 @@ fn a_failed_follow_up_keeps_the_session_going() {
 
 #[test]
 fn interactive_without_a_terminal_is_a_usage_error() {
-    let fx = Fixture::new();
+    let fx = Workdir::new();
     let server = OpenAiServer::start(script());
     let out = jwtai(&fx.cache())
         .arg("diagnose")
@@ -271,7 +253,7 @@ fn interactive_without_a_terminal_is_a_usage_error() {
 
 #[test]
 fn interactive_requires_explain() {
-    let fx = Fixture::new();
+    let fx = Workdir::new();
     let out = jwtai(&fx.cache())
         .arg("diagnose")
         .arg(expired_token())

@@ -10,14 +10,12 @@
 
 mod openai_support;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use openai_support::*;
 use rexpect::process::WaitStatus;
-use tempfile::TempDir;
 
 const LOCAL_MODEL: &str = "smollm2";
 
@@ -40,22 +38,7 @@ fn base() -> String {
     }
 }
 
-struct Fixture {
-    dir: TempDir,
-    secret: PathBuf,
-}
-
-impl Fixture {
-    fn new() -> Fixture {
-        let dir = TempDir::new().unwrap();
-        let secret = secret_file(dir.path());
-        Fixture { dir, secret }
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.dir.path().join("cache")
-    }
-
+impl Workdir {
     fn diagnose(&self, token: &str, extra: &[&str]) -> (i32, String, String) {
         let out = jwtai(&self.cache())
             .arg("diagnose")
@@ -81,7 +64,7 @@ impl Fixture {
 fn local_model_streams_an_explanation_below_the_report() {
     let _turn = turn();
     base(); // panics unless the server is configured
-    let fx = Fixture::new();
+    let fx = Workdir::new();
     let (code, stdout, stderr) = fx.diagnose(&expired_token(), &[]);
     assert!(
         !stderr.contains("--explain failed"),
@@ -113,7 +96,7 @@ fn local_model_streams_an_explanation_below_the_report() {
 fn local_model_json_explanation_and_exit_status_follow_the_findings() {
     let _turn = turn();
     base(); // panics unless the server is configured
-    let fx = Fixture::new();
+    let fx = Workdir::new();
     for (token, want) in [(expired_token(), 1), (valid_token(), 0)] {
         let (code, stdout, stderr) = fx.diagnose(&token, &["--format", "json"]);
         assert!(
@@ -139,7 +122,7 @@ fn local_model_json_explanation_and_exit_status_follow_the_findings() {
 fn local_model_answers_a_follow_up_in_a_terminal() {
     let _turn = turn();
     let base = base();
-    let fx = Fixture::new();
+    let fx = Workdir::new();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jwtai"));
     hermetic(&mut cmd, &fx.cache());
     cmd.env("TERM", "xterm")

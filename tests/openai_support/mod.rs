@@ -104,6 +104,24 @@ pub fn secret_file(dir: &Path) -> PathBuf {
     path
 }
 
+/// A test's own directory: the cache under `cache/`, and [`SECRET`] in a file.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+    pub secret: PathBuf,
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let secret = secret_file(dir.path());
+        Workdir { dir, secret }
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+}
+
 // ---------------------------------------------------------------- the binary
 
 /// The binary with a hermetic environment: no API key, no model or endpoint
