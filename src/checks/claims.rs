@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use super::{Context, show};
 use crate::findings::{Finding, Severity::*, Spec};
 use crate::sensitive::{self, Shape};
+use crate::token::json::Members;
 
 pub static ISSUER_MISMATCH: Spec = Spec {
     code: "issuer-mismatch",
@@ -125,7 +126,7 @@ fn issuer(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
         return;
     }
     let want = expected.join(" or ");
-    let Some(iss) = claims.get("iss") else {
+    let Some(iss) = claims.member("iss") else {
         out.push(
             Finding::new(
                 &ISSUER_MISMATCH,
@@ -183,7 +184,7 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
         return;
     }
     let want = expected.join(" or ");
-    let auds: Vec<String> = match claims.get("aud") {
+    let auds: Vec<String> = match claims.member("aud") {
         None | Some(Value::Null) => {
             out.push(
                 Finding::new(
@@ -268,7 +269,7 @@ fn scopes(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
     }
     let granted: Vec<String> = ["scope", "scp"]
         .iter()
-        .filter_map(|k| claims.get(*k))
+        .filter_map(|k| claims.member(k))
         .flat_map(|v| match v {
             Value::String(s) => s.split_whitespace().map(str::to_string).collect::<Vec<_>>(),
             Value::Array(a) => a
@@ -279,7 +280,7 @@ fn scopes(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
         })
         .collect();
     let permissions: Vec<String> = claims
-        .get("permissions")
+        .member("permissions")
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -316,14 +317,14 @@ fn scopes(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
 }
 
 fn lookup<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    if let Some(v) = claims.get(name) {
+    if let Some(v) = claims.member(name) {
         return Some(v);
     }
     // Dotted path into nested objects: `realm_access.roles`.
     let mut cur: Option<&Value> = None;
     for (i, part) in name.split('.').enumerate() {
         cur = if i == 0 {
-            claims.get(part)
+            claims.member(part)
         } else {
             cur?.get(part)
         };

@@ -8,6 +8,7 @@ use super::{Context, show};
 use crate::alg::{Alg, JWE_ALGS};
 use crate::findings::{Finding, Severity::*, Spec};
 use crate::token::Kind;
+use crate::token::json::Members;
 
 pub static ALG_MISSING: Spec = Spec {
     code: "alg-missing",
@@ -104,7 +105,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         return;
     }
 
-    match header.get("alg") {
+    match header.member("alg") {
         None => out.push(Finding::new(
             &ALG_MISSING,
             format!(
@@ -125,20 +126,20 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         ),
     }
 
-    if let Some(kid) = header.get("kid") {
+    if let Some(kid) = header.member("kid") {
         kid_check(kid, out);
     }
 
     let injected: Vec<&str> = ["jwk", "jku", "x5u", "x5c"]
         .into_iter()
-        .filter(|k| header.contains_key(*k))
+        .filter(|k| header.has(k))
         .collect();
     if !injected.is_empty() {
         let urls: Vec<String> = ["jku", "x5u"]
             .into_iter()
             .filter_map(|k| {
                 header
-                    .get(k)
+                    .member(k)
                     .and_then(Value::as_str)
                     .map(|u| format!("{k} → {u}"))
             })
@@ -160,7 +161,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         );
     }
 
-    if let Some(crit) = header.get("crit") {
+    if let Some(crit) = header.member("crit") {
         crit_check(crit, header, out);
     }
 
@@ -294,10 +295,7 @@ fn crit_check(crit: &Value, header: &serde_json::Map<String, Value>, out: &mut V
     if unknown.is_empty() {
         return;
     }
-    let absent: Vec<&&String> = unknown
-        .iter()
-        .filter(|n| !header.contains_key(n.as_str()))
-        .collect();
+    let absent: Vec<&&String> = unknown.iter().filter(|n| !header.has(n.as_str())).collect();
     let mut detail = format!(
         "`crit` marks {} as critical; a verifier that does not implement {} must reject the token (RFC 7515 §4.1.11).",
         unknown
@@ -323,13 +321,13 @@ fn id_token_check(ctx: &Context, out: &mut Vec<Finding>) {
     }
     let markers: Vec<&str> = ["nonce", "at_hash", "c_hash"]
         .into_iter()
-        .filter(|k| claims.contains_key(*k))
+        .filter(|k| claims.has(k))
         .collect();
     if markers.is_empty() {
         return;
     }
     let aud = claims
-        .get("aud")
+        .member("aud")
         .map(show)
         .unwrap_or_else(|| "absent".into());
     let mut detail = format!(

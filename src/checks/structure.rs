@@ -8,6 +8,7 @@ use serde_json::json;
 use super::Context;
 use crate::findings::{Finding, Severity::*, Spec};
 use crate::input::Wrapper;
+use crate::token::json::Members;
 use crate::token::{JsonIssue, Kind, LARGE_TOKEN_BYTES, Observation};
 
 pub static INPUT_EXTRACTED: Spec = Spec {
@@ -318,15 +319,15 @@ fn segment_count(n: usize) -> Finding {
 fn jwe(ctx: &Context) -> Finding {
     let h = ctx.token.header_map();
     let get = |k: &str| {
-        h.and_then(|m| m.get(k))
+        h.and_then(|m| m.member(k))
             .and_then(|v| v.as_str())
             .unwrap_or("?")
             .to_string()
     };
     let (alg, enc) = (get("alg"), get("enc"));
-    let kid = h.and_then(|m| m.get("kid")).and_then(|v| v.as_str());
+    let kid = h.and_then(|m| m.member("kid")).and_then(|v| v.as_str());
     let nested = h
-        .and_then(|m| m.get("cty"))
+        .and_then(|m| m.member("cty"))
         .and_then(|v| v.as_str())
         .is_some_and(|c| c.eq_ignore_ascii_case("JWT"));
     let mut detail = format!(

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::{Context, show};
 use crate::clock::{duration, relative, utc};
 use crate::findings::{Finding, Severity::*, Spec};
+use crate::token::json::Members;
 
 /// Above this a NumericDate is surely milliseconds (year 5138 in seconds).
 const MILLIS_THRESHOLD: f64 = 100_000_000_000.0;
@@ -103,9 +104,9 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     };
     let now = ctx.expect.now;
     let leeway = ctx.expect.leeway;
-    let exp = read(claims.get("exp"), "exp", now, out);
-    let nbf = read(claims.get("nbf"), "nbf", now, out);
-    let iat = read(claims.get("iat"), "iat", now, out);
+    let exp = read(claims.member("exp"), "exp", now, out);
+    let nbf = read(claims.member("nbf"), "nbf", now, out);
+    let iat = read(claims.member("iat"), "iat", now, out);
 
     let empty_window = match (&exp, &iat, &nbf) {
         (Read::Seconds(e), Read::Seconds(i), _) if e < i => Some(("iat", *i, *e)),

@@ -35,7 +35,7 @@ use crate::pipeline::{self, Parsed};
 use crate::redact::{self, Policy, Redacted};
 use crate::render;
 use crate::report::{Report, Verdict};
-use crate::token;
+use crate::token::{self, Members};
 
 pub use summary::{Aggregator, Covered, Summary};
 
@@ -83,11 +83,7 @@ pub fn jwts(line: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
 
 /// End of the run of base64url bytes starting at `i`.
 fn run(line: &[u8], i: usize) -> usize {
-    let rest = line.get(i..).unwrap_or_default();
-    i + rest
-        .iter()
-        .position(|&b| !token::is_b64url(b))
-        .unwrap_or(rest.len())
+    i + token::b64url_run(line.get(i..).unwrap_or_default())
 }
 
 /// End of the JWT starting at `start` (which holds `eyJ`), if one does.
@@ -561,11 +557,65 @@ fn diagnose_batch(
     items
         .par_iter()
         .with_min_len(16)
-        .map(|p| diagnose_one(p, shared, covered, reports))
+        .map_init(DimCache::default, |dims, p| {
+            diagnose_one(p, shared, covered, reports, dims)
+        })
         .collect()
 }
 
-fn diagnose_one(p: &Pending, shared: &Shared, covered: &Covered, reports: bool) -> Diagnosed {
+/// The summary dimensions (kid, iss, aud, alg) as redaction shows them, for
+/// the few raw values a log repeats on almost every token: redacting a value
+/// (classifying it, masking personal data) costs more than looking it up.
+/// One per piece of a batch a worker takes, so never shared, and never
+/// outliving the scan's policy.
+#[derive(Default)]
+struct DimCache(Vec<(usize, serde_json::Value, serde_json::Value)>);
+
+impl DimCache {
+    /// Distinct raw values remembered; past this, values are redacted each time.
+    const CAPACITY: usize = 32;
+
+    /// Worth keeping: a scalar or a short list of short strings (a huge
+    /// hostile `kid` is redacted each time rather than held).
+    fn small(v: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        match v {
+            Value::String(s) => s.len() <= 1024,
+            Value::Array(a) => {
+                a.len() <= 16
+                    && a.iter()
+                        .all(|v| matches!(v, Value::String(s) if s.len() <= 1024))
+            }
+            Value::Object(_) => false,
+            _ => true,
+        }
+    }
+
+    fn get(
+        &mut self,
+        dim: usize,
+        raw: Option<&serde_json::Value>,
+        redact: impl FnOnce(serde_json::Value) -> serde_json::Value,
+    ) -> Option<serde_json::Value> {
+        let raw = raw?;
+        if let Some((.., shown)) = self.0.iter().find(|(d, v, _)| *d == dim && v == raw) {
+            return Some(shown.clone());
+        }
+        let shown = redact(raw.clone());
+        if self.0.len() < Self::CAPACITY && Self::small(raw) {
+            self.0.push((dim, raw.clone(), shown.clone()));
+        }
+        Some(shown)
+    }
+}
+
+fn diagnose_one(
+    p: &Pending,
+    shared: &Shared,
+    covered: &Covered,
+    reports: bool,
+    cache: &mut DimCache,
+) -> Diagnosed {
     let wrappers = if p.duplicate_bearer {
         vec![Wrapper::BearerPrefix, Wrapper::DuplicateBearer]
     } else {
@@ -578,15 +628,14 @@ fn diagnose_one(p: &Pending, shared: &Shared, covered: &Covered, reports: bool) 
     let scrub = reports.then(|| pipeline::scrub_list(&p.text, &parsed.token));
     let report = pipeline::diagnose_owned(parsed, &shared.expect, &shared.keys, &shared.error);
     let policy = &shared.policy;
-    let header = |name: &str| {
-        let v = report.token.header.as_ref()?.get(name)?.clone();
-        Some(redact::header_value(policy, name, v))
-    };
-    let claim = |name: &str| {
-        let v = report.token.claims.as_ref()?.get(name)?.clone();
-        Some(redact::claim_value(policy, name, v))
-    };
-    let dims = [header("kid"), claim("iss"), claim("aud"), header("alg")];
+    let header = |name: &str| report.token.header.as_ref()?.member(name);
+    let claim = |name: &str| report.token.claims.as_ref()?.member(name);
+    let dims = [
+        cache.get(0, header("kid"), |v| redact::header_value(policy, "kid", v)),
+        cache.get(1, claim("iss"), |v| redact::claim_value(policy, "iss", v)),
+        cache.get(2, claim("aud"), |v| redact::claim_value(policy, "aud", v)),
+        cache.get(3, header("alg"), |v| redact::header_value(policy, "alg", v)),
+    ];
     let mut d = Diagnosed {
         codes: report.findings.iter().map(|f| f.spec).collect(),
         root: report.root_cause().map(|f| f.spec),

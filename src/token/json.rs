@@ -105,6 +105,32 @@ impl fmt::Display for JsonIssue {
     }
 }
 
+/// Member lookup by name in a header or claims map, by comparing names
+/// when the object is small (as headers and payloads are): cheaper than
+/// hashing the name with the map's SipHash, and checks look up dozens of
+/// names per token. Same answers as `get` / `contains_key`: the names of a
+/// map are unique.
+pub trait Members {
+    fn member(&self, name: &str) -> Option<&Value>;
+
+    fn has(&self, name: &str) -> bool {
+        self.member(name).is_some()
+    }
+}
+
+/// Largest object searched by comparing names.
+const LINEAR_MEMBERS: usize = 16;
+
+impl Members for Map<String, Value> {
+    fn member(&self, name: &str) -> Option<&Value> {
+        if self.len() <= LINEAR_MEMBERS {
+            self.iter().find_map(|(k, v)| (k == name).then_some(v))
+        } else {
+            self.get(name)
+        }
+    }
+}
+
 struct DupObject(Object);
 
 impl<'de> Deserialize<'de> for DupObject {
@@ -237,6 +263,31 @@ fn syntax_hint(text: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_lookup_agrees_with_get_for_small_and_large_objects() {
+        for size in [0, 1, LINEAR_MEMBERS, LINEAR_MEMBERS + 1, 40] {
+            let text = format!(
+                "{{{}}}",
+                (0..size)
+                    .map(|i| format!("\"m{i}\": {i}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let obj = parse_object(text.as_bytes()).unwrap();
+            for name in (0..size + 2)
+                .map(|i| format!("m{i}"))
+                .chain(["".into(), "m".into()])
+            {
+                assert_eq!(
+                    obj.map.member(&name),
+                    obj.map.get(&name),
+                    "{name} of {size}"
+                );
+                assert_eq!(obj.map.has(&name), obj.map.contains_key(&name));
+            }
+        }
+    }
 
     #[test]
     fn duplicates_are_found_and_last_wins() {
