@@ -1,61 +1,249 @@
 //! `--format json`: the `jwtai.report/v1` schema of `cli.md`, plus additive fields
 //! (`now`, `summary`, `root_cause`) that scripts may use.
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::findings::{Finding, Severity};
-use crate::report::{Report, TokenView};
+use crate::report::{Explanation, Report, TokenView};
 
 pub const SCHEMA: &str = "jwtai.report/v1";
 
+// The schema as borrowing structs: a report serialises straight to text
+// (`scan --format json` writes one per token) without first being copied
+// into a `Value`. Field order is output order.
+
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    code: &'static str,
+    severity: Severity,
+    title: &'static str,
+    detail: &'a str,
+    fix: &'a str,
+    evidence: &'a Value,
+}
+
+impl<'a> FindingOut<'a> {
+    fn of(f: &'a Finding) -> Self {
+        FindingOut {
+            code: f.code(),
+            severity: f.severity(),
+            title: f.spec.title,
+            detail: &f.detail,
+            fix: f.fix_text(),
+            evidence: &f.evidence,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TokenOut<'a> {
+    kind: &'static str,
+    length: usize,
+    header: &'a Option<Map<String, Value>>,
+    claims: &'a Option<Map<String, Value>>,
+    signature: SignatureOut,
+}
+
+#[derive(Serialize)]
+struct SignatureOut {
+    present: bool,
+    bytes: usize,
+}
+
+impl<'a> TokenOut<'a> {
+    fn of(t: &'a TokenView) -> Self {
+        TokenOut {
+            kind: t.kind.as_str(),
+            length: t.length,
+            header: &t.header,
+            claims: &t.claims,
+            signature: SignatureOut {
+                present: t.signature.present,
+                bytes: t.signature.bytes,
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Counts {
+    errors: usize,
+    warnings: usize,
+    infos: usize,
+}
+
+#[derive(Serialize)]
+struct ExplanationOut<'a> {
+    model: &'a str,
+    text: &'a str,
+    root_cause_code: &'a Option<String>,
+    referenced_codes: &'a [String],
+    unverified_codes: &'a [String],
+    cached: bool,
+}
+
+#[derive(Serialize)]
+struct ReportOut<'a> {
+    schema: &'static str,
+    token: TokenOut<'a>,
+    findings: Vec<FindingOut<'a>>,
+    verdict: &'static str,
+    root_cause: Option<&'static str>,
+    summary: Counts,
+    now: i64,
+    explanation: Option<ExplanationOut<'a>>,
+    /// `scan --format json`: the report's first line in the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+}
+
+impl<'a> ReportOut<'a> {
+    fn of(r: &'a Report, line: Option<u64>) -> Self {
+        ReportOut {
+            schema: SCHEMA,
+            token: TokenOut::of(&r.token),
+            findings: r.findings.iter().map(FindingOut::of).collect(),
+            verdict: r.verdict.as_str(),
+            root_cause: r.root_cause().map(Finding::code),
+            summary: Counts {
+                errors: r.count(Severity::Error),
+                warnings: r.count(Severity::Warning),
+                infos: r.count(Severity::Info),
+            },
+            now: r.now,
+            explanation: r
+                .explanation
+                .as_ref()
+                .map(|e: &'a Explanation| ExplanationOut {
+                    model: &e.model,
+                    text: &e.text,
+                    root_cause_code: &e.root_cause_code,
+                    referenced_codes: &e.referenced_codes,
+                    unverified_codes: &e.unverified_codes,
+                    cached: e.cached,
+                }),
+            line,
+        }
+    }
+}
+
+/// As JSON values; serialising these borrowing structs cannot fail (every
+/// map key is a string), `Null` only stands in for the impossible.
+fn to_value(v: impl Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
 pub fn finding(f: &Finding) -> Value {
-    json!({
-        "code": f.code(),
-        "severity": f.severity(),
-        "title": f.spec.title,
-        "detail": f.detail,
-        "fix": f.fix_text(),
-        "evidence": f.evidence,
-    })
+    to_value(FindingOut::of(f))
 }
 
 /// The report's view of the token: header, claims, signature summary.
 pub fn token(t: &TokenView) -> Value {
-    json!({
-        "kind": t.kind.as_str(),
-        "length": t.length,
-        "header": t.header,
-        "claims": t.claims,
-        "signature": {"present": t.signature.present, "bytes": t.signature.bytes},
-    })
+    to_value(TokenOut::of(t))
 }
 
 pub fn value(r: &Report) -> Value {
-    json!({
-        "schema": SCHEMA,
-        "token": token(&r.token),
-        "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
-        "verdict": r.verdict.as_str(),
-        "root_cause": r.root_cause().map(Finding::code),
-        "summary": {
-            "errors": r.count(Severity::Error),
-            "warnings": r.count(Severity::Warning),
-            "infos": r.count(Severity::Info),
-        },
-        "now": r.now,
-        "explanation": r.explanation.as_ref().map(|e| json!({
-            "model": e.model,
-            "text": e.text,
-            "root_cause_code": e.root_cause_code,
-            "referenced_codes": e.referenced_codes,
-            "unverified_codes": e.unverified_codes,
-            "cached": e.cached,
-        })),
-    })
+    to_value(ReportOut::of(r, None))
+}
+
+/// One report as a line of compact JSON with its log line number (`scan
+/// --format json`), written straight from the report.
+pub fn line(r: &Report, line: u64) -> String {
+    let mut text = serde_json::to_string(&ReportOut::of(r, Some(line))).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 pub fn report(r: &Report) -> String {
     let mut s = serde_json::to_string_pretty(&value(r)).unwrap_or_else(|_| "{}".into());
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::{Expectations, Keys, errortext::ErrorText};
+    use crate::report::Explanation;
+    use crate::sign::{SigningKey, sign_token};
+    use serde_json::json;
+
+    /// A report with findings of every severity, claims, and an explanation.
+    fn report() -> Report {
+        let key = SigningKey::generate(crate::alg::Alg::HS256).unwrap();
+        let token = sign_token(
+            &json!({"alg": "HS256", "typ": "JWT", "kid": "k1"}),
+            &json!({"iss": "https://a.example/", "aud": ["x", "y"], "exp": 1, "nested": {"n": [1, 2.5, null]}}),
+            &key,
+        )
+        .unwrap();
+        let expect = Expectations {
+            aud: vec!["z".into()],
+            now: 1_767_225_600,
+            ..Default::default()
+        };
+        let mut r = crate::pipeline::diagnose(
+            &crate::pipeline::parse(&token),
+            &expect,
+            &Keys::default(),
+            &ErrorText::default(),
+        );
+        r.explanation = Some(Explanation {
+            model: "m".into(),
+            text: "t \"quoted\"\n".into(),
+            root_cause_code: Some("token-expired".into()),
+            referenced_codes: vec!["token-expired".into()],
+            unverified_codes: vec![],
+            cached: true,
+        });
+        r
+    }
+
+    #[test]
+    fn a_scan_line_is_the_report_value_with_its_line_last() {
+        let r = report();
+        assert!(r.findings.len() > 1);
+        let mut want = value(&r);
+        want.as_object_mut()
+            .unwrap()
+            .insert("line".into(), 42.into());
+        let text = line(&r, 42);
+        assert_eq!(text, format!("{}\n", serde_json::to_string(&want).unwrap()));
+        assert_eq!(want["schema"], SCHEMA);
+        assert_eq!(want["token"]["claims"]["aud"], json!(["x", "y"]));
+        assert_eq!(want["explanation"]["cached"], true);
+        assert_eq!(want["findings"][0], finding(&r.findings[0]));
+        // The schema's member order, as `jwtai.report/v1` has always printed it.
+        let keys: Vec<&str> = want
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "schema",
+                "token",
+                "findings",
+                "verdict",
+                "root_cause",
+                "summary",
+                "now",
+                "explanation",
+                "line"
+            ]
+        );
+        let finding_keys: Vec<&str> = want["findings"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            finding_keys,
+            ["code", "severity", "title", "detail", "fix", "evidence"]
+        );
+    }
 }

@@ -660,14 +660,7 @@ fn diagnose_one(
 
 /// A redacted report as one line of JSON, tagged with its log line.
 fn json_line(report: &Redacted, line: u64) -> String {
-    let mut v = render::json::value(report.report());
-    if let serde_json::Value::Object(m) = &mut v {
-        m.insert("line".into(), line.into());
-    }
-    // Serialising a `Value` cannot fail.
-    let mut text = serde_json::to_string(&v).unwrap_or_default();
-    text.push('\n');
-    text
+    render::json::line(report.report(), line)
 }
 
 /// One line as read.
