@@ -24,8 +24,8 @@ use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, BufRead};
 
-use aws_lc_rs::digest;
 use rayon::prelude::*;
+use siphasher::sip128::{Hasher128, SipHasher13};
 
 use crate::checks::{Expectations, Keys, errortext::ErrorText};
 use crate::findings::Spec;
@@ -449,34 +449,38 @@ impl<R: BufRead> Reader<R> {
     }
 }
 
-/// The dedup key of a token: SHA-256 of a per-run random 64-byte key block
-/// followed by the token, cut to 16 bytes. Keyed, so table positions cannot
-/// be predicted from the log and colliding tokens cannot be crafted for it;
-/// a prefix key suffices (length extension does not matter for a table key),
-/// and the key block is hashed once: each token costs a copy of the SHA-256
-/// state and the token's own blocks.
-struct Digester(digest::Context);
+/// The dedup key of a token: SipHash-1-3 with 128-bit output under a
+/// per-run random key. A keyed PRF (what Rust's own hash tables use against
+/// hash flooding), so table positions cannot be predicted from the log and
+/// colliding tokens cannot be crafted without the key, which never leaves
+/// the process; 128 bits make an accidental collision among even 2^32
+/// distinct tokens a 2^-65 event. Every occurrence of every token is hashed
+/// on the sequential half of the scan: this is 3x cheaper than the keyed
+/// SHA-256 it replaces (160 vs 480 ns for a 650-byte RS256 token), which
+/// took a quarter of a scan of a real, repetitive log.
+struct Digester {
+    key: (u64, u64),
+}
 
 impl Digester {
     fn new() -> Self {
-        let mut key = [0u8; 64];
+        let mut key = [0u8; 16];
         if getrandom::fill(&mut key).is_err() {
             // Still correct, only predictable.
-            key = [0x5a; 64];
+            key = [0x5a; 16];
         }
-        let mut keyed = digest::Context::new(&digest::SHA256);
-        keyed.update(&key);
-        Digester(keyed)
+        let (k0, k1) = key.split_at(8);
+        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
+        Digester {
+            key: (word(k0), word(k1)),
+        }
     }
 
     fn digest(&self, token: &[u8], duplicate_bearer: bool) -> Digest {
-        let mut ctx = self.0.clone();
-        ctx.update(&[u8::from(duplicate_bearer)]);
-        ctx.update(token);
-        let tag = ctx.finish();
-        let mut out = [0u8; 16];
-        out.copy_from_slice(&tag.as_ref()[..16]);
-        out
+        let mut h = SipHasher13::new_with_keys(self.key.0, self.key.1);
+        h.write(&[u8::from(duplicate_bearer)]);
+        h.write(token);
+        h.finish128().as_bytes()
     }
 }
 
@@ -832,6 +836,23 @@ mod tests {
             let want: Vec<_> = re.find_iter(s.as_bytes()).map(|m| m.range()).collect();
             let got: Vec<_> = jwts(s.as_bytes()).collect();
             proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn digests_are_keyed_per_run_and_tell_tokens_and_bearer_duplication_apart() {
+        let (a, b) = (Digester::new(), Digester::new());
+        let t = b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig";
+        assert_eq!(a.digest(t, false), a.digest(t, false));
+        assert_ne!(a.digest(t, false), a.digest(t, true));
+        assert_ne!(a.digest(t, false), a.digest(&t[..t.len() - 1], false));
+        // Another run, another key: positions cannot be predicted from the log.
+        assert_ne!(a.digest(t, false), b.digest(t, false));
+        // No two of many near-identical tokens share a digest.
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..100_000u32 {
+            let token = format!("eyJ{i}.x.y");
+            assert!(seen.insert(a.digest(token.as_bytes(), false)));
         }
     }
 
