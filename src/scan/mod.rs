@@ -675,13 +675,17 @@ pub enum Line<'a> {
     TooLong,
 }
 
-/// Lines of at most `max` bytes from a reader, in one reused buffer: a huge
-/// line costs time, never memory.
+/// Lines of at most `max` bytes from a reader: straight from the reader's
+/// buffer when a line lies whole in it (the common case, no copy), else
+/// gathered in one reused buffer. A huge line costs time, never memory.
 pub struct LineReader<R> {
     inner: R,
     buf: Vec<u8>,
     max: usize,
     pub bytes_read: u64,
+    /// Length (with its `\n`) of the last line handed out from the reader's
+    /// buffer: consumed on the next call, once the caller is done with it.
+    handed_out: usize,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -691,11 +695,31 @@ impl<R: BufRead> LineReader<R> {
             buf: Vec::new(),
             max,
             bytes_read: 0,
+            handed_out: 0,
         }
     }
 
     /// The next line, `None` at the end of the input.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        self.inner.consume(std::mem::take(&mut self.handed_out));
+        let whole = loop {
+            match self.inner.fill_buf() {
+                Ok(available) => {
+                    break memchr::memchr(b'\n', available).filter(|&end| end <= self.max);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        if let Some(end) = whole {
+            // The same buffered bytes again: a buffer that is not empty is
+            // returned without reading.
+            let available = self.inner.fill_buf()?;
+            self.handed_out = end + 1;
+            self.bytes_read += end as u64 + 1;
+            let line = &available[..end];
+            return Ok(Some(Line::Text(line.strip_suffix(b"\r").unwrap_or(line))));
+        }
         self.buf.clear();
         let (mut any, mut too_long) = (false, false);
         loop {
@@ -780,6 +804,41 @@ mod tests {
         }
         assert_eq!(n, vec![10_000, 3]);
         assert_eq!(r.bytes_read, 10_004);
+    }
+
+    #[test]
+    fn lines_whole_in_the_buffer_and_lines_across_refills_read_the_same() {
+        // Lines of 0 to 40 bytes, some ending in CRLF, some over the limit,
+        // through buffers smaller and larger than a line.
+        let mut text = Vec::new();
+        let mut want = Vec::new();
+        for i in 0..500usize {
+            let line: Vec<u8> = (0..(i * 7) % 41).map(|j| b'a' + (j % 26) as u8).collect();
+            text.extend_from_slice(&line);
+            text.extend_from_slice(if i % 3 == 0 { b"\r\n" } else { b"\n" });
+            want.push((line.len() <= 30).then_some(line));
+        }
+        for capacity in [1, 2, 16, 41, 64, 1 << 16] {
+            let mut r = LineReader::new(io::BufReader::with_capacity(capacity, &text[..]), 30);
+            let mut got = Vec::new();
+            while let Some(line) = r.next_line().unwrap() {
+                got.push(match line {
+                    Line::Text(t) => Some(t.to_vec()),
+                    Line::TooLong => None,
+                });
+            }
+            // A CR-terminated line counts its CR against the limit.
+            let want: Vec<_> = want
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    w.clone()
+                        .filter(|l| l.len() + usize::from(i % 3 == 0) <= 30)
+                })
+                .collect();
+            assert_eq!(got, want, "buffer of {capacity}");
+            assert_eq!(r.bytes_read, text.len() as u64);
+        }
     }
 
     #[test]
