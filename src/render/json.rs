@@ -215,14 +215,9 @@ mod tests {
         assert_eq!(want["explanation"]["cached"], true);
         assert_eq!(want["findings"][0], finding(&r.findings[0]));
         // The schema's member order, as `jwtai.report/v1` has always printed it.
-        let keys: Vec<&str> = want
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let names = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
         assert_eq!(
-            keys,
+            names(&want),
             [
                 "schema",
                 "token",
@@ -235,14 +230,8 @@ mod tests {
                 "line"
             ]
         );
-        let finding_keys: Vec<&str> = want["findings"][0]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
         assert_eq!(
-            finding_keys,
+            names(&want["findings"][0]),
             ["code", "severity", "title", "detail", "fix", "evidence"]
         );
     }
