@@ -1,9 +1,10 @@
 //! `jwtai scan`: every JWT in a log, each distinct one diagnosed once, and a
 //! summary of which failure dominates.
 //!
-//! A log is read as a stream of lines in constant memory: a line is read into
-//! one reused buffer of at most [`MAX_LINE_BYTES`] (a longer line is counted
-//! and skipped without being held), every JWT-shaped substring of it is
+//! A log is read as a stream of lines in constant memory: a line is searched
+//! where it lies in the read buffer, or gathered into one reused buffer of at
+//! most [`MAX_LINE_BYTES`] (a longer line is counted and skipped without
+//! being held), every JWT-shaped substring of it is
 //! extracted, and tokens are diagnosed in bounded batches on every core while
 //! the next batch is read. What grows with the log is only the dedup table:
 //! one 16-byte digest and a 4-byte [`Slot`] per *distinct* token (21 to 48
