@@ -69,7 +69,7 @@ pub fn jwts(line: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
     let mut at = 0;
     std::iter::from_fn(move || {
         while at < line.len() {
-            let start = at + memchr::memmem::find(&line[at..], b"eyJ")?;
+            let start = at + EYJ.find(&line[at..])?;
             match jwt_end(line, start) {
                 Some(end) => {
                     at = end;
@@ -81,6 +81,11 @@ pub fn jwts(line: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
         None
     })
 }
+
+/// The searcher for `eyJ`, built once: building one per line cost as much
+/// as the search itself.
+static EYJ: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"eyJ"));
 
 /// End of the run of base64url bytes starting at `i`.
 fn run(line: &[u8], i: usize) -> usize {
