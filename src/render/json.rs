@@ -156,7 +156,8 @@ pub fn line(r: &Report, line: u64) -> String {
 }
 
 pub fn report(r: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(&value(r)).unwrap_or_else(|_| "{}".into());
+    let mut s =
+        serde_json::to_string_pretty(&ReportOut::of(r, None)).unwrap_or_else(|_| "{}".into());
     s.push('\n');
     s
 }
