@@ -721,7 +721,10 @@ fn cache_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let server = Server::start();
     let k = key();
-    server.route("/jwks", Reply::json(&set(&[k.public_jwk("k1")])));
+    server.route(
+        "/jwks",
+        Reply::json(&set(&[k.public_jwk("k1")])).header("Cache-Control", "max-age=600"),
+    );
     let t = token(&k, Some("k1"), &valid_claims());
     let root = tempfile::tempdir().expect("tempdir");
     let cache = root.path().join("nested").join("jwks");

@@ -14,8 +14,6 @@ use serde_json::{Value, json};
 
 use super::Fetched;
 
-/// Freshness lifetime when the response has no `Cache-Control: max-age`.
-pub const DEFAULT_MAX_AGE: u64 = 300;
 /// Upper bound on any `max-age`, whatever the server says.
 pub const MAX_MAX_AGE: u64 = 86_400;
 /// Cache files larger than this are ignored (a 1 MiB body can at most ~6x in JSON).
@@ -24,7 +22,10 @@ const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// What `Cache-Control` says about storing a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
-    /// `no-store`: never write it to disk.
+    /// `no-store`, or no usable `max-age`: never write it to disk. A
+    /// response the server did not mark cacheable is not kept on a guess:
+    /// the same URL may serve another set on the next run (a local mock
+    /// JWKS being edited, a port reused by another server).
     NoStore,
     /// Store it, fresh for this many seconds (already bounded to [0, 86400]).
     MaxAge(u64),
@@ -48,7 +49,10 @@ pub fn policy<'a>(values: impl IntoIterator<Item = &'a str>) -> Policy {
             }
         }
     }
-    Policy::MaxAge(max_age.unwrap_or(DEFAULT_MAX_AGE).min(MAX_MAX_AGE))
+    match max_age {
+        Some(secs) => Policy::MaxAge(secs.min(MAX_MAX_AGE)),
+        None => Policy::NoStore,
+    }
 }
 
 /// Delta-seconds per RFC 9111: digits only; overflow saturates.
@@ -174,9 +178,10 @@ mod tests {
             Policy::MaxAge(MAX_MAX_AGE)
         );
         assert_eq!(policy(["max-age=0"]), Policy::MaxAge(0));
-        assert_eq!(policy(["max-age=-5"]), Policy::MaxAge(DEFAULT_MAX_AGE));
-        assert_eq!(policy(["max-age=abc"]), Policy::MaxAge(DEFAULT_MAX_AGE));
-        assert_eq!(policy(Vec::<&str>::new()), Policy::MaxAge(DEFAULT_MAX_AGE));
+        assert_eq!(policy(["max-age=-5"]), Policy::NoStore);
+        assert_eq!(policy(["max-age=abc"]), Policy::NoStore);
+        assert_eq!(policy(Vec::<&str>::new()), Policy::NoStore);
+        assert_eq!(policy(["public"]), Policy::NoStore);
         assert_eq!(policy(["public", "max-age=30"]), Policy::MaxAge(30));
     }
 

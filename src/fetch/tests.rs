@@ -151,7 +151,8 @@ fn happy_path_200_json() {
     assert!(f.redirects.is_empty());
     assert!(!f.from_cache);
     assert_eq!(f.cache_age_secs, None);
-    assert_eq!(f.max_age_secs, Some(cache::DEFAULT_MAX_AGE));
+    // No Cache-Control: not stored, so not served from the cache next time.
+    assert_eq!(f.max_age_secs, None);
     assert!(f.is_fresh());
 }
 
@@ -639,7 +640,11 @@ fn redirected_response_is_cached_under_the_requested_url() {
             &[("Location", "/b")],
             b"",
         ))],
-        _ => vec![Step::Write(http("200 OK", &[], JWKS))],
+        _ => vec![Step::Write(http(
+            "200 OK",
+            &[("Cache-Control", "max-age=60")],
+            JWKS,
+        ))],
     });
     let opts = with_cache(dir.path());
     get(&s.url("/a"), &opts).expect("first");
@@ -651,9 +656,21 @@ fn redirected_response_is_cached_under_the_requested_url() {
 }
 
 #[test]
-fn corrupt_cache_file_is_ignored() {
+fn a_response_not_marked_cacheable_is_fetched_again_next_time() {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = serve(respond("200 OK", &[], JWKS));
+    let opts = with_cache(dir.path());
+    let first = get(&s.url("/"), &opts).expect("first");
+    let second = get(&s.url("/"), &opts).expect("second");
+    assert!(!first.from_cache && !second.from_cache);
+    assert_eq!(s.hits(), 2);
+    assert!(cached(&s.url("/"), &opts).is_none());
+}
+
+#[test]
+fn corrupt_cache_file_is_ignored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = serve(respond("200 OK", &[("Cache-Control", "max-age=60")], JWKS));
     let url = s.url("/");
     std::fs::write(
         dir.path().join(format!("{}.json", cache::key(&url))),
@@ -697,7 +714,7 @@ fn cache_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let cache_dir = dir.path().join("jwtai").join("jwks");
-    let s = serve(respond("200 OK", &[], JWKS));
+    let s = serve(respond("200 OK", &[("Cache-Control", "max-age=60")], JWKS));
     get(&s.url("/"), &with_cache(&cache_dir)).expect("fetch");
     let dir_mode = std::fs::metadata(&cache_dir)
         .expect("dir")
