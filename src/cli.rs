@@ -319,8 +319,9 @@ pub enum ScanFormat {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// The log to read: plain tokens, `Authorization: Bearer` lines, JSON logs, any text.
-    /// `-` (or nothing, with a pipe) reads standard input.
+    /// The log to read: plain tokens, `Authorization: Bearer` lines, JSON logs, any text,
+    /// gzip-compressed or not (`access.log.2.gz`). `-` (or nothing, with a pipe) reads
+    /// standard input.
     #[arg(value_name = "FILE|-")]
     pub input: Option<PathBuf>,
     #[command(flatten)]

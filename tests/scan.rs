@@ -320,7 +320,8 @@ fn garbage_huge_and_binary_lines_are_counted_and_the_scan_goes_on() {
         s["input"],
         json!({
             "lines": 10, "bytes": log.len(), "lines_with_tokens": 3, "lines_without_token": 4,
-            "blank_lines": 2, "lines_too_long": 1, "binary_lines": 2, "max_line_bytes": 65536
+            "blank_lines": 2, "lines_too_long": 1, "binary_lines": 2, "max_line_bytes": 65536,
+            "compression": null, "ended_early": null
         })
     );
     assert_eq!(s["tokens"]["total"], 3);
@@ -534,4 +535,173 @@ fn a_line_with_more_tokens_than_a_batch_is_counted_exactly() {
     assert_eq!(s["tokens"]["distinct"], n);
     assert_eq!(reports.len(), n);
     assert_eq!(s["input"]["lines_with_tokens"], 2);
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+fn scan_json(dir: &Path, input: Option<&Path>, stdin: Option<Vec<u8>>) -> (i32, Value, String) {
+    let mut cmd = scan_cmd(dir);
+    cmd.arg(input.map_or("-".into(), |p| p.display().to_string()))
+        .args(["--secret-file", &secret_file(dir)])
+        .args(["--aud", API, "--iss", ISS, "--now", &NOW.to_string()])
+        .args(["--format", "json"]);
+    if let Some(bytes) = stdin {
+        cmd.write_stdin(bytes);
+    }
+    let out = cmd.output().expect("run");
+    let (_, summary) = parse_jsonl(&out.stdout);
+    (
+        out.status.code().expect("exit code"),
+        summary,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The summary with the input's storage left out, to compare a compressed
+/// scan with a plain one.
+fn counts_only(mut s: Value) -> Value {
+    let input = s["input"].as_object_mut().expect("input");
+    input.remove("compression");
+    input.remove("ended_early");
+    s
+}
+
+#[test]
+fn a_gzip_log_file_or_pipe_is_scanned_as_its_text_would_be() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = known_log();
+    let plain = dir.path().join("access.log");
+    std::fs::write(&plain, &log.text).expect("write log");
+    // Rotated logs concatenated (`cat access.log.2.gz access.log.1.gz`) too.
+    let (first, second) = log.text.split_at(log.text.len() / 2);
+    let mut gz = gzip(first.as_bytes());
+    gz.extend(gzip(second.as_bytes()));
+    let packed = dir.path().join("access.log.1.gz");
+    std::fs::write(&packed, &gz).expect("write gz");
+
+    let (code, want, _) = scan_json(dir.path(), Some(&plain), None);
+    assert_eq!(code, 1);
+    assert_eq!(want["input"]["compression"], Value::Null);
+    assert_eq!(want["input"]["ended_early"], Value::Null);
+    for (input, stdin) in [(Some(packed.as_path()), None), (None, Some(gz.clone()))] {
+        let (code, got, stderr) = scan_json(dir.path(), input, stdin);
+        assert_eq!(code, 1, "{stderr}");
+        assert_eq!(got["input"]["compression"], "gzip");
+        assert_eq!(got["input"]["ended_early"], Value::Null);
+        assert_eq!(counts_only(got), counts_only(want.clone()));
+    }
+
+    let human = scan_cmd(dir.path())
+        .arg(&packed)
+        .args(["--secret-file", &secret_file(dir.path())])
+        .args(["--aud", API, "--now", &NOW.to_string()])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.starts_with("SCAN  20 token(s), 15 distinct, in 35 line(s)")
+            && text.contains("gzip-decompressed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_gzip_log_cut_short_is_summarised_up_to_the_cut_and_exits_two() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Enough distinct tokens that a cut through the compressed data falls
+    // inside a token's line.
+    let text: String = (0..400)
+        .map(|n| format!("Authorization: Bearer {}\n", token(n, "k1", API, NOW + 60)))
+        .collect();
+    let gz = gzip(text.as_bytes());
+    let cut = dir.path().join("access.log.gz");
+    std::fs::write(&cut, &gz[..gz.len() * 2 / 3]).expect("write");
+
+    let (code, s, stderr) = scan_json(dir.path(), Some(&cut), None);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("input ended early: gzip data cut short"),
+        "{stderr}"
+    );
+    let why = s["input"]["ended_early"].as_str().expect("ended_early");
+    assert!(why.contains("cut short"), "{why}");
+    let total = s["tokens"]["total"].as_u64().expect("total");
+    assert!(total > 100 && total < 400, "{total}");
+    // Every token read was whole: none was passed on cut.
+    assert_eq!(s["verdicts"]["accepted"]["tokens"].as_u64(), Some(total));
+    assert_eq!(s["input"]["lines"].as_u64(), Some(total));
+}
+
+#[test]
+fn other_compressions_are_refused_with_the_command_that_opens_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let xz = dir.path().join("access.log.xz");
+    std::fs::write(&xz, b"\xfd7zXZ\x00\x00\x04\xe6\xd6\xb4\x46").expect("write");
+    scan_cmd(dir.path())
+        .arg(&xz)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicates::str::contains(format!(
+            "is xz-compressed: convert it first, e.g. `xzcat {} | jwtai scan -`",
+            xz.display()
+        )));
+    scan_cmd(dir.path())
+        .arg("-")
+        .write_stdin(&b"\x28\xb5\x2f\xfd\x04\x58\x00\x00"[..])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "standard input is zstd-compressed: convert it first, e.g. `zstdcat FILE | jwtai scan -`",
+        ));
+}
+
+#[test]
+fn a_progress_bar_is_drawn_on_a_terminal_and_only_there() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text: String = (0..2000)
+        .map(|n| format!("Authorization: Bearer {}\n", token(n, "k1", API, NOW + 60)))
+        .collect();
+    let plain = dir.path().join("access.log");
+    std::fs::write(&plain, &text).expect("write");
+    let packed = dir.path().join("access.log.gz");
+    std::fs::write(&packed, gzip(text.as_bytes())).expect("write");
+    let secret = secret_file(dir.path());
+    let in_pty = |path: &Path, extra: &[&str]| -> String {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jwtai"));
+        cmd.env("NO_COLOR", "1")
+            .env("TERM", "xterm")
+            .env("JWTAI_CACHE_DIR", dir.path().join("cache"))
+            .arg("scan")
+            .arg(path)
+            .args(["--secret-file", &secret, "--now", &NOW.to_string()])
+            .args(extra);
+        let mut pty = rexpect::session::spawn_command(cmd, Some(60_000)).expect("spawn in a pty");
+        let before = pty.exp_string("SCAN  2000 token(s)").expect("the summary");
+        pty.exp_eof().expect("exit");
+        before
+    };
+    for path in [&plain, &packed] {
+        let before = in_pty(path, &[]);
+        assert!(before.contains("scanning"), "{path:?}: {before:?}");
+        // The bar is cleared before the summary is printed.
+        assert!(
+            before.ends_with("\r\x1b[2K") || before.contains("\x1b[2K"),
+            "{before:?}"
+        );
+    }
+    let before = in_pty(&plain, &["--no-progress"]);
+    assert!(!before.contains("scanning"), "{before:?}");
+    // Not a terminal: nothing on stderr.
+    scan_cmd(dir.path())
+        .arg(&packed)
+        .args(["--secret-file", &secret, "--now", &NOW.to_string()])
+        .assert()
+        .code(0)
+        .stderr("");
 }

@@ -5,6 +5,8 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -25,6 +27,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let gathered = gather_keys(&args.keys)?;
     let plan = jwks_plan(&args.keys, &expect)?;
     let (input, size, origin) = open(args.input.as_ref())?;
+    let mut source = scan::Source::open(input).map_err(|e| refused(e, &origin, &args))?;
+    // A compressed file's progress is the compressed bytes read, against its size.
+    let compressed_read = source.compressed_read();
     let scrub = gathered
         .secrets
         .iter()
@@ -42,9 +47,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let mut sink = Output {
         out: io::BufWriter::new(io::stdout()),
         progress,
+        compressed_read,
         state: Written::Fine,
     };
-    let scanned = scan::scan(input, options, &mut sink);
+    let scanned = scan::scan_source(&mut source, options, &mut sink);
     if let Some(bar) = &sink.progress {
         bar.finish_and_clear();
     }
@@ -66,6 +72,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     }
     if let Written::Failed(e) = sink.state {
         return Err(e).context("cannot write to standard output");
+    }
+    if let Some(why) = &summary.stored.ended_early {
+        eprintln!(
+            "jwtai: {origin}: input ended early: {why}; the summary covers only the lines before it"
+        );
+        return Ok(exit::USAGE);
     }
     Ok(if summary.has_errors() {
         exit::FINDINGS
@@ -105,6 +117,28 @@ fn open(path: Option<&PathBuf>) -> anyhow::Result<(Input, Option<u64>, String)> 
             bail!("no input: pass a log file, or pipe one (`kubectl logs ... | jwtai scan -`)")
         }
         None => Ok((stdin(), None, "standard input".into())),
+    }
+}
+
+/// The error for an input that cannot be scanned as it is: a compression
+/// other than gzip, UTF-16 text, or an I/O error reading its first bytes.
+fn refused(e: io::Error, origin: &str, args: &ScanArgs) -> anyhow::Error {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<scan::source::Unsupported>())
+    {
+        Some(u) => {
+            let file = match args.input.as_ref() {
+                Some(p) if p.as_os_str() != "-" => p.display().to_string(),
+                _ => "FILE".into(),
+            };
+            anyhow::anyhow!(
+                "{origin} is {}: convert it first, e.g. `{} {file} | jwtai scan -` (gzip is read as it is)",
+                u.format,
+                u.command
+            )
+        }
+        None => anyhow::Error::new(e).context(format!("cannot read {origin}")),
     }
 }
 
@@ -152,6 +186,8 @@ fn use_color(args: &ScanArgs) -> bool {
 struct Output {
     out: io::BufWriter<io::Stdout>,
     progress: Option<ProgressBar>,
+    /// For a compressed input: the compressed bytes read, which the bar shows.
+    compressed_read: Option<Arc<AtomicU64>>,
     state: Written,
 }
 
@@ -195,7 +231,11 @@ impl scan::Sink for Output {
 
     fn progress(&mut self, bytes: u64) {
         if let Some(bar) = &self.progress {
-            bar.set_position(bytes);
+            let read = self
+                .compressed_read
+                .as_ref()
+                .map_or(bytes, |c| c.load(Ordering::Relaxed));
+            bar.set_position(read);
         }
     }
 }

@@ -13,11 +13,13 @@
 //!
 //! Bad input is data, never fatal: blank, garbage, binary, invalid UTF-8 and
 //! over-long lines are counted in [`LineCounts`]. Only an I/O error reading
-//! the input stops the scan.
+//! the input stops the scan; a compressed input that is cut short or corrupt
+//! simply ends there ([`source`]).
 //!
 //! Nothing here prints: reports and progress go to a [`Sink`], the summary is
 //! plain data ([`summary::Summary`]) that `summary` renders.
 
+pub mod source;
 pub mod summary;
 
 use std::collections::HashMap;
@@ -38,7 +40,8 @@ use crate::render;
 use crate::report::{Report, Verdict};
 use crate::token::{self, Members};
 
-pub use summary::{Aggregator, Covered, Summary};
+pub use source::Source;
+pub use summary::{Aggregator, Covered, Stored, Summary};
 
 /// Longest line read; a longer one is counted as too long and skipped. A JWT
 /// over 8 KiB is already refused by most servers (`token-too-large`).
@@ -223,6 +226,21 @@ pub fn scan<R: BufRead + Send>(
         current = next;
     }
     Ok(agg.finish(reader.counts, reader.saturated))
+}
+
+/// [`scan`] of a [`Source`]: the summary also says how the input was
+/// stored and whether it was read to its end.
+pub fn scan_source<R: BufRead + Send>(
+    source: &mut Source<R>,
+    options: Options,
+    sink: &mut (dyn Sink + Send),
+) -> io::Result<Summary> {
+    let mut summary = scan(&mut *source, options, sink)?;
+    summary.stored = Stored {
+        compression: source.compression(),
+        ended_early: source.ended_early().map(str::to_string),
+    };
+    Ok(summary)
 }
 
 /// Counts a diagnosed batch in, in input order, and remembers its outcomes.

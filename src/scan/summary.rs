@@ -24,6 +24,7 @@ use owo_colors::Style;
 use serde_json::{Map, Value, json};
 
 use super::LineCounts;
+use super::source::Compression;
 use crate::findings::{Severity, Spec};
 use crate::redact::Redacted;
 use crate::render;
@@ -134,6 +135,8 @@ pub struct Summary {
     /// The instant time claims were judged at.
     pub now: i64,
     pub lines: LineCounts,
+    /// How the input was stored, and whether it was read to its end.
+    pub stored: Stored,
     pub total: Count,
     /// False when the dedup table hit its cap: past it, repeats of new
     /// tokens are counted as distinct.
@@ -144,6 +147,15 @@ pub struct Summary {
     /// Every finding code, counted once per token that has it.
     pub findings: Vec<CodeRow>,
     pub by: Vec<(Dim, Vec<ValueRow>)>,
+}
+
+/// How the input was stored, and whether it was read to its end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub compression: Compression,
+    /// Why the input stopped before its end (compressed data cut short or
+    /// corrupt): the summary covers only the lines before it.
+    pub ended_early: Option<String>,
 }
 
 impl Summary {
@@ -526,6 +538,7 @@ impl Aggregator {
         Summary {
             now: self.now,
             lines,
+            stored: Stored::default(),
             total,
             distinct_exact: !saturated,
             verdicts: VERDICTS
@@ -606,6 +619,8 @@ pub fn json(s: &Summary) -> Value {
             "lines_too_long": l.too_long,
             "binary_lines": l.binary,
             "max_line_bytes": super::MAX_LINE_BYTES,
+            "compression": s.stored.compression.name(),
+            "ended_early": s.stored.ended_early,
         },
         "tokens": {
             "total": s.total.tokens,
@@ -680,7 +695,7 @@ pub fn human(s: &Summary, color: bool) -> String {
         .map_or(0, |(_, c)| c.tokens);
     let _ = writeln!(
         out,
-        "{}  {} token(s), {} distinct{}, in {} line(s) ({} bytes)  (judged at {})",
+        "{}  {} token(s), {} distinct{}, in {} line(s) ({} bytes{})  (judged at {})",
         p.bold("SCAN"),
         s.total.tokens,
         s.total.distinct,
@@ -691,6 +706,10 @@ pub fn human(s: &Summary, color: bool) -> String {
         },
         l.lines,
         l.bytes,
+        s.stored
+            .compression
+            .name()
+            .map_or(String::new(), |c| format!(", {c}-decompressed")),
         crate::clock::utc(s.now)
     );
     let _ = writeln!(
@@ -706,8 +725,24 @@ pub fn human(s: &Summary, color: bool) -> String {
             l.binary
         ))
     );
+    if let Some(why) = &s.stored.ended_early {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.sev(
+                Severity::Error,
+                &format!("input ended early: {why}; these counts cover only the lines before it")
+            )
+        );
+    }
     if s.total.tokens == 0 {
         let _ = writeln!(out, "\nNo JWT found in the input.");
+        if l.binary * 2 > l.lines {
+            let _ = writeln!(
+                out,
+                "Most lines are binary: is the log compressed (gzip is read as is) or in another encoding?"
+            );
+        }
         return out;
     }
 
