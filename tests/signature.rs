@@ -335,6 +335,80 @@ fn signature_length_mismatch_rsa_3072_bit_signer_2048_bit_key() {
         .assert_detail("signature-length-mismatch", &["384", "256"]);
 }
 
+/// A signer that drops the leading zero byte of an RSA signature (instead of
+/// writing it at the modulus length): the token fails on strict verifiers,
+/// and only when its signature happens to start with zero. Said as such,
+/// not as "another key signed this token".
+#[test]
+fn rsa_signature_with_its_leading_zero_dropped_is_named_as_such() {
+    let ws = Workspace::new();
+    let signer = key(Alg::RS256);
+    // About one signature in 200 starts with a zero byte.
+    let tok = (0..5000)
+        .map(|i| {
+            let mut claims = claims();
+            claims["jti"] = serde_json::json!(i);
+            sign_token(&header(Alg::RS256, None), &claims, &signer).expect("sign")
+        })
+        .find(|t| signature(t)[0] == 0)
+        .expect("a signature starting with a zero byte");
+    let stripped = with_signature(&tok, &signature(&tok)[1..]);
+    let pem = ws.file("pub.pem", spki_pem(&signer));
+    let out = ws.diagnose(&stripped, &["--key", &pem]);
+    out.assert_signature_codes(&["signature-length-mismatch"])
+        .assert_exit(1, "rejected")
+        .assert_detail(
+            "signature-length-mismatch",
+            &[
+                "255 bytes",
+                "1 short of the 256",
+                "zero byte(s) put back",
+                "verifies",
+            ],
+        );
+    assert!(
+        out.finding("signature-length-mismatch")["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("left-pad"))
+    );
+    assert!(!out.has("truncated"));
+    // The unmodified token verifies.
+    ws.diagnose(&tok, &["--key", &pem]).assert_accepted();
+}
+
+/// A token cut inside its RS256 signature (a log line limit): the signature
+/// is shorter than the key's and of a length no RSA key produces, so it is
+/// `truncated`, not `signature-length-mismatch`.
+#[test]
+fn rsa_signature_cut_short_is_truncated_not_another_key() {
+    let ws = Workspace::new();
+    let signer = key(Alg::RS256);
+    let tok = token(&signer, None);
+    let pem = ws.file("pub.pem", spki_pem(&signer));
+    // 330 of its 342 base64url characters (a valid length): 247 of 256 bytes.
+    let cut = &tok[..signing_input(&tok).len() + 1 + 330];
+    let out = ws.diagnose(cut, &["--key", &pem]);
+    out.assert_exit(1, "rejected")
+        .assert_absent("signature-length-mismatch")
+        .assert_absent("signature-valid");
+    assert!(out.has("truncated"), "{:#}", out.report);
+    let d = out.detail("truncated");
+    assert!(d.contains("247 bytes, 9 bytes short of the 256"), "{d}");
+    assert_eq!(
+        out.report["findings"][0]["code"], "truncated",
+        "the root cause comes first: {:#}",
+        out.report
+    );
+
+    // Cut to a length the structure already proves impossible (len % 4 == 1):
+    // said once, by the structure check.
+    let cut = &tok[..signing_input(&tok).len() + 1 + 329];
+    let out = ws.diagnose(cut, &["--key", &pem]);
+    let n = out.codes().iter().filter(|c| *c == "truncated").count();
+    assert_eq!(n, 1, "{:?}", out.codes());
+    out.assert_absent("signature-length-mismatch");
+}
+
 #[test]
 fn signature_length_mismatch_hs256_with_40_byte_signature() {
     let ws = Workspace::new();

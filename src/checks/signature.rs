@@ -67,7 +67,7 @@ pub static SIGNATURE_LENGTH_MISMATCH: Spec = Spec {
     code: "signature-length-mismatch",
     severity: Error,
     title: "Signature length impossible for this algorithm or key",
-    doc: "An RSA signature is exactly as long as the modulus (256 bytes for 2048-bit keys); HMAC and EdDSA signatures have fixed lengths. A mismatch means another key size or algorithm signed the token.",
+    doc: "An RSA signature is exactly as long as the modulus (256 bytes for 2048-bit keys); HMAC and EdDSA signatures have fixed lengths. A mismatch means another key size or algorithm signed the token, or, when an RSA signature a byte or so short verifies once zero bytes are put back in front, a signer that drops leading zeros (an intermittent failure).",
     fix: "Verify with the key that signed the token (compare key sizes); make sure the issuer signs with the algorithm the header names.",
     rank: 12,
 };
@@ -494,6 +494,68 @@ fn weak_key(alg: Alg, c: &Candidate, out: &mut Vec<Finding>) {
     }
 }
 
+/// RSA signature lengths of the key sizes in use (1024 to 8192 bits).
+const RSA_SIGNATURE_BYTES: [usize; 7] = [128, 192, 256, 384, 512, 768, 1024];
+
+/// An RSA signature shorter than the key's modulus that verifies once zero
+/// bytes are put back in front: the signer drops leading zeros instead of
+/// writing the signature at the modulus length (I2OSP, RFC 8017 §5.2.1;
+/// RFC 7518 §3.3). Fails for the few tokens in a few hundred whose
+/// signature happens to start with a zero byte: an intermittent 401.
+fn leading_zeros_dropped(
+    alg: Alg,
+    input: &[u8],
+    sig: &[u8],
+    sizes: &[(usize, &Candidate)],
+) -> Option<Finding> {
+    sizes.iter().find_map(|&(bytes, key)| {
+        let missing = bytes.checked_sub(sig.len()).filter(|m| (1..=8).contains(m))?;
+        let mut padded = vec![0; missing];
+        padded.extend_from_slice(sig);
+        verify::verify(alg, input, &padded, &key.material).ok()?;
+        Some(
+            Finding::new(
+                &SIGNATURE_LENGTH_MISMATCH,
+                format!(
+                    "The {alg} signature is {} bytes, {missing} short of the {bytes} bytes {} produces, and with {missing} zero byte(s) put back in front it verifies: the signer drops the leading zeros of the signature instead of writing it at the key's full length (RFC 8017 I2OSP, RFC 7518 §3.3). Strict verifiers reject it; only the few tokens in a few hundred whose signature starts with a zero byte fail, so the 401s look random.",
+                    sig.len(),
+                    key.label,
+                ),
+            )
+            .fix("Fix the signer to left-pad each RSA signature with zero bytes to the modulus length (a maintained JWT library does); until then, expect roughly one token in 200 to 256 to fail.")
+            .evidence(json!({"bytes": sig.len(), "expected": bytes, "leading_zeros_dropped": missing, "key": key.label})),
+        )
+    })
+}
+
+/// An RSA signature shorter than every key's, of a length no RSA key size
+/// in use produces: the token was cut off inside its signature (a log line
+/// or column limit), not signed by another key.
+fn rsa_signature_cut(
+    ctx: &Context,
+    alg: Alg,
+    sig: &[u8],
+    sizes: &[(usize, &Candidate)],
+) -> Option<Finding> {
+    let &(bytes, key) = sizes.iter().min_by_key(|(bytes, _)| *bytes)?;
+    if sig.len() >= bytes || RSA_SIGNATURE_BYTES.contains(&sig.len()) {
+        return None;
+    }
+    Some(
+        Finding::new(
+            &super::structure::TRUNCATED,
+            format!(
+                "The token looks cut off: the {alg} signature is {} bytes, {} bytes short of the {bytes} bytes {} produces, and no RSA key size in use produces {}-byte signatures.",
+                sig.len(),
+                bytes - sig.len(),
+                key.label,
+                sig.len()
+            ),
+        )
+        .evidence(json!({"length": ctx.token.len, "segments": ctx.token.segment_count, "signature_bytes": sig.len(), "expected": bytes})),
+    )
+}
+
 fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &mut Vec<Finding>) {
     let input = &ctx.token.signing_input;
     let fitting: Vec<&Tried> = tried
@@ -567,6 +629,17 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
             .filter_map(|t| t.key.material.rsa_bits().map(|b| (b.div_ceil(8), t.key)))
             .collect();
         if !sizes.is_empty() && sizes.iter().all(|(bytes, _)| *bytes != sig.len()) {
+            if let Some(f) = leading_zeros_dropped(alg, input, sig, &sizes) {
+                out.push(f);
+                return;
+            }
+            if let Some(f) = rsa_signature_cut(ctx, alg, sig, &sizes) {
+                // The structure check has said so already when its evidence was enough.
+                if super::structure::truncation(ctx).is_none() {
+                    out.push(f);
+                }
+                return;
+            }
             let (bytes, key) = sizes[0];
             out.push(
                 Finding::new(

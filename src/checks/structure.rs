@@ -349,7 +349,7 @@ fn jwe(ctx: &Context) -> Finding {
 }
 
 /// Evidence that the token was cut; `None` when there is none.
-fn truncation(ctx: &Context) -> Option<Finding> {
+pub(super) fn truncation(ctx: &Context) -> Option<Finding> {
     let t = ctx.token;
     let mut reasons = Vec::new();
     for o in &t.observations {
