@@ -234,9 +234,10 @@ enum Read {
 
 /// A one-line editor: typing, Backspace, Ctrl-U, Up/Down through this
 /// session's history, Enter; Ctrl-D on an empty line ends, Ctrl-C interrupts.
-/// The terminal is left in its normal mode whatever happens (console restores
-/// it after every key).
+/// The terminal stays in raw mode for the whole line ([`RawLine`]) and is
+/// back in its normal mode when this returns.
 fn read_line(term: &Term, prompt: &str, history: &[String]) -> Read {
+    let _raw = RawLine::enter();
     let mut buf = String::new();
     let mut pos = history.len();
     let redraw = |buf: &str| {
@@ -277,5 +278,57 @@ fn read_line(term: &Term, prompt: &str, history: &[String]) -> Read {
             Err(_) => return Read::Eof,
         }
         redraw(&buf);
+    }
+}
+
+/// Raw mode held from a line's prompt to its end. console switches raw mode
+/// on for each key it reads and off after it, so a key arriving in between
+/// met the normal mode: Ctrl-C there became a SIGINT, which only sets the
+/// flag checked between lines, and the editor went on waiting for a key
+/// (seen as a session that ignored Ctrl-C). Held raw, Ctrl-C is always read
+/// as a key. Output processing is kept, as console keeps it. Restored on drop.
+#[cfg(unix)]
+struct RawLine {
+    tty: std::fs::File,
+    normal: rustix::termios::Termios,
+}
+
+#[cfg(unix)]
+impl RawLine {
+    /// `None` when there is no terminal to set (console then reports EOF).
+    fn enter() -> Option<RawLine> {
+        use rustix::termios::{OptionalActions, tcgetattr, tcsetattr};
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        let normal = tcgetattr(&tty).ok()?;
+        let mut raw = normal.clone();
+        raw.make_raw();
+        raw.output_modes = normal.output_modes;
+        tcsetattr(&tty, OptionalActions::Drain, &raw).ok()?;
+        Some(RawLine { tty, normal })
+    }
+}
+
+#[cfg(unix)]
+impl Drop for RawLine {
+    fn drop(&mut self) {
+        let _ = rustix::termios::tcsetattr(
+            &self.tty,
+            rustix::termios::OptionalActions::Drain,
+            &self.normal,
+        );
+    }
+}
+
+#[cfg(not(unix))]
+struct RawLine;
+
+#[cfg(not(unix))]
+impl RawLine {
+    fn enter() -> Option<RawLine> {
+        None
     }
 }
