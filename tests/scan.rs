@@ -186,6 +186,17 @@ fn summary_counts_are_exact_on_a_generated_log() {
         s["root_causes"][0]["code"], "expired",
         "the dominant failure comes first"
     );
+    let example = &s["root_causes"][0]["example"];
+    assert!(
+        example["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("exp ")),
+        "{example}"
+    );
+    assert!(
+        example["fix"].as_str().is_some_and(|f| !f.is_empty()),
+        "{example}"
+    );
 
     let kids = rows_by(&s, "by_kid", "value");
     assert_eq!(
@@ -492,10 +503,23 @@ fn examples_are_first_occurrences_even_many_batches_in() {
         format!("{first}\n{}", it.next().unwrap_or_default())
     };
     assert!(
-        after("expired").contains("e.g. line 9001:"),
-        "{}",
+        after("expired").contains("e.g. line 9001: exp "),
+        "the example says what the finding found on that token: {}",
         after("expired")
     );
+    // The root cause, then what it looks like on its first token and its fix.
+    let roots = text
+        .split("Root cause of rejection")
+        .nth(1)
+        .and_then(|t| t.split("Findings (once per token)").next())
+        .expect("a root cause table");
+    let rows: Vec<&str> = roots.lines().skip(1).take(3).collect();
+    assert!(rows[0].contains("expired"), "{roots}");
+    assert!(
+        rows[1].trim_start().starts_with("line 9001: exp "),
+        "{roots}"
+    );
+    assert!(rows[2].trim_start().starts_with("fix: "), "{roots}");
     assert!(
         after("signature-valid").contains("e.g. line 1:"),
         "{}",

@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 
 use super::LineCounts;
 use super::source::Compression;
-use crate::findings::{Severity, Spec};
+use crate::findings::{Finding, Severity, Spec};
 use crate::redact::Redacted;
 use crate::render;
 use crate::report::Verdict;
@@ -81,6 +81,8 @@ pub struct Example {
     pub token: Value,
     /// For a finding row: that finding's redacted detail.
     pub detail: Option<String>,
+    /// For a finding row: its fix for this token (redacted).
+    pub fix: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -377,17 +379,18 @@ impl Aggregator {
         if let Some(red) = example {
             let r = red.report();
             let mut view: Option<Value> = None;
-            let mut example = |detail: Option<String>| Example {
+            let mut example = |finding: Option<&Finding>| Example {
                 line,
                 token: view
                     .get_or_insert_with(|| render::json::token(&r.token))
                     .clone(),
-                detail,
+                detail: finding.map(|f| f.detail.clone()),
+                fix: finding.map(|f| f.fix_text().to_string()),
             };
             for f in &r.findings {
                 let id = self.code_ids.get(f.spec.code).copied().unwrap_or(0) as usize;
                 if let Some(slot @ None) = self.code_examples.get_mut(id) {
-                    *slot = Some(example(Some(f.detail.clone())));
+                    *slot = Some(example(Some(f)));
                     Arc::make_mut(&mut self.covered).codes.insert(f.spec.code);
                 }
             }
@@ -569,6 +572,9 @@ fn example_json(e: &Option<Example>) -> Value {
             if let Some(d) = &e.detail {
                 m.insert("detail".into(), json!(d));
             }
+            if let Some(f) = &e.fix {
+                m.insert("fix".into(), json!(f));
+            }
             Value::Object(m)
         }
     }
@@ -657,21 +663,33 @@ fn pct(part: u64, total: u64) -> String {
 }
 
 /// A one-line, width-bounded rendering of a redacted example.
+/// A finding row's example: what the finding says of its first token (or,
+/// without a detail, the token's header and claims), cut to one line.
 fn example_line(e: &Example) -> String {
+    if let Some(detail) = &e.detail {
+        return format!("e.g. line {}: {}", e.line, cut(detail, 200));
+    }
     let mut m = Map::new();
     for k in ["header", "claims"] {
         if let Some(v) = e.token.get(k) {
             m.insert(k.into(), v.clone());
         }
     }
-    let text = Value::Object(m).to_string();
-    let text = if text.chars().count() > 150 {
-        let cut: String = text.chars().take(149).collect();
-        format!("{cut}…")
+    format!(
+        "e.g. line {}: {}",
+        e.line,
+        cut(&Value::Object(m).to_string(), 150)
+    )
+}
+
+/// `text` cut to `max` characters, `…` marking the cut.
+fn cut(text: &str, max: usize) -> Cow<'_, str> {
+    if text.chars().count() > max {
+        let kept: String = text.chars().take(max - 1).collect();
+        Cow::Owned(format!("{kept}…"))
     } else {
-        text
-    };
-    format!("e.g. line {}: {text}", e.line)
+        Cow::Borrowed(text)
+    }
 }
 
 fn pad(s: &str, width: usize) -> String {
@@ -793,6 +811,15 @@ pub fn human(s: &Summary, color: bool) -> String {
                 r.count.distinct,
                 p.dim(r.spec.title)
             );
+            // What this failure looks like on its first token, and what to do.
+            if let Some(e) = &r.example {
+                if let Some(detail) = &e.detail {
+                    let _ = writeln!(out, "      line {}: {detail}", e.line);
+                }
+                if let Some(fix) = &e.fix {
+                    let _ = writeln!(out, "      {} {fix}", p.bold("fix:"));
+                }
+            }
         }
     }
 
@@ -830,12 +857,7 @@ pub fn human(s: &Summary, color: bool) -> String {
         );
         for r in rows {
             let value = r.value.human();
-            let value = if value.chars().count() > 38 {
-                let cut: String = value.chars().take(37).collect();
-                format!("{cut}…")
-            } else {
-                value.to_string()
-            };
+            let value = cut(value, 38);
             let _ = writeln!(
                 out,
                 "  {}{:>8}  {:>9}  {:>9}  {}  {}",
