@@ -965,3 +965,47 @@ fn scan_fetches_the_jwks_once_per_run_and_verifies_every_token_with_it() {
     assert_eq!(count("kid-not-found"), 1, "{}", summary["findings"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `scan --discover` discovers from the first token that names an issuer: a
+/// JWT-shaped fragment or an issuer-less token first in the log does not
+/// leave the whole run without keys.
+#[test]
+fn scan_discovers_from_the_first_token_that_names_an_issuer() {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/.well-known/openid-configuration",
+        Reply::json(&json!({"issuer": server.base(), "jwks_uri": server.url("/keys")})),
+    );
+    server.route("/keys", Reply::json(&set(&[k.public_jwk("k1")])));
+    let mut no_iss = valid_claims();
+    no_iss.as_object_mut().expect("claims").remove("iss");
+    let lines = [
+        "GET /health eyJhbGciOiJub25lIn0.e30. 200".to_string(),
+        format!("Authorization: Bearer {}", token(&k, Some("k1"), &no_iss)),
+        format!("Authorization: Bearer {}", discovery_token(&server, &k)),
+    ];
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = Command::cargo_bin("jwtai")
+        .expect("binary")
+        .env("JWTAI_CACHE_DIR", cache.path())
+        .args(["scan", "-", "--format", "json", "--now", NOW, "--discover"])
+        .write_stdin(lines.join("\n"))
+        .output()
+        .expect("run");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let summary: Value =
+        serde_json::from_str(text.lines().last().expect("a summary line")).expect("JSON");
+    assert_eq!(server.hits("/.well-known/openid-configuration"), 1);
+    assert_eq!(server.hits("/keys"), 1);
+    let valid = summary["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["code"] == "signature-valid")
+        .map_or(0, |f| f["tokens"].as_u64().unwrap_or(0));
+    assert_eq!(
+        valid, 2,
+        "both signed tokens verify with the discovered set: {summary}"
+    );
+}

@@ -180,9 +180,10 @@ pub fn scan<R: BufRead + Send>(
     let mut reader = Reader::new(input, max_distinct);
     let mut agg = Aggregator::new(expect.now);
     let mut current = reader.fill(0)?;
-    if let (Some(plan), Some(first)) = (&jwks, current.items.first()) {
-        // Fetched once per run, with the first token's issuer and kid.
-        keys.add_remote(jwks::resolve_for(plan, &token::parse(&first.text)));
+    if let Some(plan) = &jwks {
+        if let Some(first) = key_finder(&current.items) {
+            keys.add_remote(jwks::resolve_for(plan, &first));
+        }
     }
     let shared = Shared {
         expect,
@@ -226,6 +227,24 @@ pub fn scan<R: BufRead + Send>(
         current = next;
     }
     Ok(agg.finish(reader.counts, reader.saturated))
+}
+
+/// The token whose issuer and kid the run's one JWKS fetch (and discovery)
+/// is for: the first of the first batch that names an issuer, so a
+/// JWT-shaped fragment or an issuer-less token first in the log does not
+/// leave discovery without one; else the first token.
+fn key_finder(items: &[Pending]) -> Option<token::Token> {
+    let mut parsed = items.iter().map(|p| token::parse(&p.text));
+    let first = parsed.next()?;
+    let names_issuer = |t: &token::Token| {
+        t.claims()
+            .and_then(|c| c.member("iss"))
+            .is_some_and(|v| v.is_string())
+    };
+    if names_issuer(&first) {
+        return Some(first);
+    }
+    Some(parsed.find(names_issuer).unwrap_or(first))
 }
 
 /// [`scan`] of a [`Source`]: the summary also says how the input was
