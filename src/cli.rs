@@ -62,7 +62,7 @@ pub enum Command {
     SuggestTests(Box<SuggestTestsArgs>),
     /// Diagnose every JWT in a log and summarise which failure dominates.
     #[command(
-        after_help = "Examples:\n  jwtai scan access.log --secret-file .jwt-secret --aud https://api.example.com\n  kubectl logs deploy/api | jwtai scan - --jwks-uri https://auth.example.com/.well-known/jwks.json\n  jwtai scan access.log --key public.pem --format json > reports.jsonl"
+        after_help = "Examples:\n  jwtai scan access.log --secret-file .jwt-secret --aud https://api.example.com\n  kubectl logs deploy/api | jwtai scan - --jwks-uri https://auth.example.com/.well-known/jwks.json\n  jwtai scan access.log --key public.pem --format json > reports.jsonl\n  zcat -f access.log* | jwtai scan - --key public.pem   # several (rotated) logs as one"
     )]
     Scan(Box<ScanArgs>),
 }
@@ -324,6 +324,10 @@ pub struct ScanArgs {
     /// standard input.
     #[arg(value_name = "FILE|-")]
     pub input: Option<PathBuf>,
+    /// More logs after the first (`scan access.log*`): refused with the way to
+    /// scan them together, rather than clap's bare "unexpected argument".
+    #[arg(value_name = "MORE", hide = true)]
+    pub more: Vec<PathBuf>,
     #[command(flatten)]
     pub expect: ExpectArgs,
     #[command(flatten)]

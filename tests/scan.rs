@@ -390,6 +390,15 @@ fn a_missing_file_or_a_bad_flag_is_a_usage_error() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("is a directory"));
+    // Several logs: refused with the way to scan them as one.
+    scan_cmd(dir.path())
+        .args(["access.log", "access.log.1.gz"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicates::str::contains(
+            "zcat -f access.log access.log.1.gz | jwtai scan -",
+        ));
     scan_cmd(dir.path())
         .args(["-", "--now", "yesterday"])
         .write_stdin("")

@@ -23,6 +23,18 @@ use crate::scan::{self, summary};
 const READ_BUFFER: usize = 256 * 1024;
 
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
+    if !args.more.is_empty() {
+        bail!(
+            "scan reads one log; to scan {} logs as one, concatenate them: `zcat -f {} | jwtai scan - ...` (zcat -f passes plain files through)",
+            args.more.len() + 1,
+            args.input
+                .iter()
+                .chain(&args.more)
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
     let expect = expectations(&args.expect)?;
     let gathered = gather_keys(&args.keys)?;
     let plan = jwks_plan(&args.keys, &expect)?;
