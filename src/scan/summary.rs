@@ -662,7 +662,6 @@ fn pct(part: u64, total: u64) -> String {
     format!("{:.1}%", share(part, total) * 100.0)
 }
 
-/// A one-line, width-bounded rendering of a redacted example.
 /// A finding row's example: what the finding says of its first token (or,
 /// without a detail, the token's header and claims), cut to one line.
 fn example_line(e: &Example) -> String {
