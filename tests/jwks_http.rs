@@ -579,6 +579,19 @@ fn a_302_redirect_to_the_set_is_followed() {
 
 // ------------------------------------------------------------------ discovery
 
+/// An issuer at the server's base whose discovery document points to
+/// `/keys`, a set holding the returned key as `k1`.
+fn discovery_server() -> (Server, SigningKey) {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/.well-known/openid-configuration",
+        Reply::json(&json!({"issuer": server.base(), "jwks_uri": server.url("/keys")})),
+    );
+    server.route("/keys", Reply::json(&set(&[k.public_jwk("k1")])));
+    (server, k)
+}
+
 fn discovery_token(server: &Server, k: &SigningKey) -> String {
     let mut claims = valid_claims();
     claims["iss"] = json!(server.base());
@@ -587,13 +600,7 @@ fn discovery_token(server: &Server, k: &SigningKey) -> String {
 
 #[test]
 fn discover_follows_the_issuer_document_to_the_set() {
-    let server = Server::start();
-    let k = key();
-    server.route(
-        "/.well-known/openid-configuration",
-        Reply::json(&json!({"issuer": server.base(), "jwks_uri": server.url("/keys")})),
-    );
-    server.route("/keys", Reply::json(&set(&[k.public_jwk("k1")])));
+    let (server, k) = discovery_server();
     let t = discovery_token(&server, &k);
     let cache = tempfile::tempdir().expect("tempdir");
 
@@ -863,13 +870,7 @@ fn discover_without_any_issuer_is_jwks_fetch_failed() {
 
 #[test]
 fn discover_falls_back_to_the_iss_flag() {
-    let server = Server::start();
-    let k = key();
-    server.route(
-        "/.well-known/openid-configuration",
-        Reply::json(&json!({"issuer": server.base(), "jwks_uri": server.url("/keys")})),
-    );
-    server.route("/keys", Reply::json(&set(&[k.public_jwk("k1")])));
+    let (server, k) = discovery_server();
     let mut c = valid_claims();
     c.as_object_mut().expect("object").remove("iss");
     let t = token(&k, Some("k1"), &c);
@@ -939,31 +940,48 @@ fn scan_fetches_the_jwks_once_per_run_and_verifies_every_token_with_it() {
         })
         .collect();
     lines.push(token(&stranger, Some("k2"), &valid_claims()));
+    let (summary, code) = scan_json(&lines, &["--jwks-uri", &server.url("/jwks")]);
+    assert_eq!(server.hits("/jwks"), 1, "one fetch for 41 tokens");
+    assert_eq!(summary["tokens"]["total"], 41);
+    assert_eq!(
+        tokens_with(&summary, "signature-valid"),
+        40,
+        "{}",
+        summary["findings"]
+    );
+    assert_eq!(
+        tokens_with(&summary, "kid-not-found"),
+        1,
+        "{}",
+        summary["findings"]
+    );
+    assert_eq!(code, Some(1));
+}
+
+/// `jwtai scan - --format json ARGS` over `lines`: the summary (last line) and the exit code.
+fn scan_json(lines: &[String], args: &[&str]) -> (Value, Option<i32>) {
     let cache = tempfile::tempdir().expect("tempdir");
     let out = Command::cargo_bin("jwtai")
         .expect("binary")
         .env("JWTAI_CACHE_DIR", cache.path())
         .args(["scan", "-", "--format", "json", "--now", NOW])
-        .args(["--jwks-uri", &server.url("/jwks")])
+        .args(args)
         .write_stdin(lines.join("\n"))
         .output()
         .expect("run");
     let text = String::from_utf8(out.stdout).expect("utf-8");
-    let summary: Value =
-        serde_json::from_str(text.lines().last().expect("a summary line")).expect("JSON");
-    assert_eq!(server.hits("/jwks"), 1, "one fetch for 41 tokens");
-    assert_eq!(summary["tokens"]["total"], 41);
-    let count = |code: &str| {
-        summary["findings"]
-            .as_array()
-            .expect("findings")
-            .iter()
-            .find(|f| f["code"] == code)
-            .map_or(0, |f| f["tokens"].as_u64().unwrap_or(0))
-    };
-    assert_eq!(count("signature-valid"), 40, "{}", summary["findings"]);
-    assert_eq!(count("kid-not-found"), 1, "{}", summary["findings"]);
-    assert_eq!(out.status.code(), Some(1));
+    let summary = serde_json::from_str(text.lines().last().expect("a summary line")).expect("JSON");
+    (summary, out.status.code())
+}
+
+/// Tokens of a scan summary that have the finding `code`.
+fn tokens_with(summary: &Value, code: &str) -> u64 {
+    summary["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["code"] == code)
+        .map_or(0, |f| f["tokens"].as_u64().unwrap_or(0))
 }
 
 /// `scan --discover` discovers from the first token that names an issuer: a
@@ -971,13 +989,7 @@ fn scan_fetches_the_jwks_once_per_run_and_verifies_every_token_with_it() {
 /// leave the whole run without keys.
 #[test]
 fn scan_discovers_from_the_first_token_that_names_an_issuer() {
-    let server = Server::start();
-    let k = key();
-    server.route(
-        "/.well-known/openid-configuration",
-        Reply::json(&json!({"issuer": server.base(), "jwks_uri": server.url("/keys")})),
-    );
-    server.route("/keys", Reply::json(&set(&[k.public_jwk("k1")])));
+    let (server, k) = discovery_server();
     let mut no_iss = valid_claims();
     no_iss.as_object_mut().expect("claims").remove("iss");
     let lines = [
@@ -985,27 +997,12 @@ fn scan_discovers_from_the_first_token_that_names_an_issuer() {
         format!("Authorization: Bearer {}", token(&k, Some("k1"), &no_iss)),
         format!("Authorization: Bearer {}", discovery_token(&server, &k)),
     ];
-    let cache = tempfile::tempdir().expect("tempdir");
-    let out = Command::cargo_bin("jwtai")
-        .expect("binary")
-        .env("JWTAI_CACHE_DIR", cache.path())
-        .args(["scan", "-", "--format", "json", "--now", NOW, "--discover"])
-        .write_stdin(lines.join("\n"))
-        .output()
-        .expect("run");
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    let summary: Value =
-        serde_json::from_str(text.lines().last().expect("a summary line")).expect("JSON");
+    let (summary, _) = scan_json(&lines, &["--discover"]);
     assert_eq!(server.hits("/.well-known/openid-configuration"), 1);
     assert_eq!(server.hits("/keys"), 1);
-    let valid = summary["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .find(|f| f["code"] == "signature-valid")
-        .map_or(0, |f| f["tokens"].as_u64().unwrap_or(0));
     assert_eq!(
-        valid, 2,
+        tokens_with(&summary, "signature-valid"),
+        2,
         "both signed tokens verify with the discovered set: {summary}"
     );
 }

@@ -570,6 +570,13 @@ fn a_line_with_more_tokens_than_a_batch_is_counted_exactly() {
     assert_eq!(s["input"]["lines_with_tokens"], 2);
 }
 
+/// `n` lines `Authorization: Bearer TOKEN`, each token distinct and valid.
+fn bearer_lines(n: u32) -> String {
+    (0..n)
+        .map(|n| format!("Authorization: Bearer {}\n", token(n, "k1", API, NOW + 60)))
+        .collect()
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -648,9 +655,7 @@ fn a_gzip_log_cut_short_is_summarised_up_to_the_cut_and_exits_two() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Enough distinct tokens that a cut through the compressed data falls
     // inside a token's line.
-    let text: String = (0..400)
-        .map(|n| format!("Authorization: Bearer {}\n", token(n, "k1", API, NOW + 60)))
-        .collect();
+    let text = bearer_lines(400);
     let gz = gzip(text.as_bytes());
     let cut = dir.path().join("access.log.gz");
     std::fs::write(&cut, &gz[..gz.len() * 2 / 3]).expect("write");
@@ -697,9 +702,7 @@ fn other_compressions_are_refused_with_the_command_that_opens_them() {
 #[test]
 fn a_progress_bar_is_drawn_on_a_terminal_and_only_there() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let text: String = (0..2000)
-        .map(|n| format!("Authorization: Bearer {}\n", token(n, "k1", API, NOW + 60)))
-        .collect();
+    let text = bearer_lines(2000);
     let plain = dir.path().join("access.log");
     std::fs::write(&plain, &text).expect("write");
     let packed = dir.path().join("access.log.gz");
