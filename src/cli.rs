@@ -62,7 +62,7 @@ pub enum Command {
     SuggestTests(Box<SuggestTestsArgs>),
     /// Diagnose every JWT in a log and summarise which failure dominates.
     #[command(
-        after_help = "Examples:\n  jwtai scan access.log --secret-file .jwt-secret --aud https://api.example.com\n  kubectl logs deploy/api | jwtai scan - --jwks-uri https://auth.example.com/.well-known/jwks.json\n  jwtai scan access.log --key public.pem --format json > reports.jsonl\n  zcat -f access.log* | jwtai scan - --key public.pem   # several (rotated) logs as one"
+        after_help = "Examples:\n  jwtai scan access.log --secret-file .jwt-secret --aud https://api.example.com\n  kubectl logs deploy/api | jwtai scan - --jwks-uri https://auth.example.com/.well-known/jwks.json\n  jwtai scan access.log --key public.pem --format json > reports.jsonl\n  jwtai scan access.log access.log.*.gz --key public.pem   # rotated logs, as one"
     )]
     Scan(Box<ScanArgs>),
 }
@@ -319,15 +319,12 @@ pub enum ScanFormat {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// The log to read: plain tokens, `Authorization: Bearer` lines, JSON logs, any text,
-    /// gzip-compressed or not (`access.log.2.gz`). `-` (or nothing, with a pipe) reads
-    /// standard input.
+    /// The logs to read: plain tokens, `Authorization: Bearer` lines, JSON logs, any text,
+    /// gzip-compressed or not (`access.log.2.gz`). Several are read in order as one log
+    /// (`access.log*`), examples then naming the file (`access.log.1:120`). `-` (or nothing,
+    /// with a pipe) reads standard input.
     #[arg(value_name = "FILE|-")]
-    pub input: Option<PathBuf>,
-    /// More logs after the first (`scan access.log*`): refused with the way to
-    /// scan them together, rather than clap's bare "unexpected argument".
-    #[arg(value_name = "MORE", hide = true)]
-    pub more: Vec<PathBuf>,
+    pub input: Vec<PathBuf>,
     #[command(flatten)]
     pub expect: ExpectArgs,
     #[command(flatten)]

@@ -332,7 +332,9 @@ fn garbage_huge_and_binary_lines_are_counted_and_the_scan_goes_on() {
         json!({
             "lines": 10, "bytes": log.len(), "lines_with_tokens": 3, "lines_without_token": 4,
             "blank_lines": 2, "lines_too_long": 1, "binary_lines": 2, "max_line_bytes": 65536,
-            "compression": null, "ended_early": null
+            "compression": null, "ended_early": null,
+            "files": [{"name": path.display().to_string(), "first_line": 1, "lines": 10,
+                       "compression": null, "ended_early": null}]
         })
     );
     assert_eq!(s["tokens"]["total"], 3);
@@ -390,15 +392,13 @@ fn a_missing_file_or_a_bad_flag_is_a_usage_error() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("is a directory"));
-    // Several logs: refused with the way to scan them as one.
+    // Standard input twice.
     scan_cmd(dir.path())
-        .args(["access.log", "access.log.1.gz"])
+        .args(["-", "-"])
+        .write_stdin("")
         .assert()
         .code(2)
-        .stdout("")
-        .stderr(predicates::str::contains(
-            "zcat -f access.log access.log.1.gz | jwtai scan -",
-        ));
+        .stderr(predicates::str::contains("can be read only once"));
     scan_cmd(dir.path())
         .args(["-", "--now", "yesterday"])
         .write_stdin("")
@@ -608,6 +608,7 @@ fn counts_only(mut s: Value) -> Value {
     let input = s["input"].as_object_mut().expect("input");
     input.remove("compression");
     input.remove("ended_early");
+    input.remove("files");
     s
 }
 
@@ -740,4 +741,134 @@ fn a_progress_bar_is_drawn_on_a_terminal_and_only_there() {
         .assert()
         .code(0)
         .stderr("");
+}
+
+/// The JSON Lines of a scan of `paths` (and its exit code).
+fn scan_paths_json(dir: &Path, paths: &[&Path]) -> (i32, Vec<Value>, Value, String) {
+    let out = scan_cmd(dir)
+        .args(paths)
+        .args(["--secret-file", &secret_file(dir)])
+        .args(["--aud", API, "--iss", ISS, "--now", &NOW.to_string()])
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    let (reports, summary) = parse_jsonl(&out.stdout);
+    (
+        out.status.code().expect("exit code"),
+        reports,
+        summary,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn several_logs_are_scanned_as_one_and_examples_name_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = known_log();
+    let lines: Vec<&str> = log.text.lines().collect();
+    assert_eq!(lines.len(), 35);
+    let whole = dir.path().join("all.log");
+    std::fs::write(&whole, &log.text).expect("write");
+    // Lines 1-12 plain, 13-25 gzip, 26-35 plain, the plain ones without a
+    // final newline (a line never runs on into the next file); the repeats
+    // at the end are of tokens first seen in the first file.
+    let a = dir.path().join("a.log");
+    std::fs::write(&a, lines[..12].join("\n")).expect("write");
+    let b = dir.path().join("b.log.gz");
+    std::fs::write(&b, gzip((lines[12..25].join("\n") + "\n").as_bytes())).expect("write");
+    let c = dir.path().join("c.log");
+    std::fs::write(&c, lines[25..].join("\n")).expect("write");
+
+    let (code, _, want, _) = scan_paths_json(dir.path(), &[&whole]);
+    let (got_code, reports, got, stderr) = scan_paths_json(dir.path(), &[&a, &b, &c]);
+    assert_eq!((got_code, code), (1, 1), "{stderr}");
+    // Dedup and every count across the files as in one log.
+    assert_eq!(
+        counts_only(got.clone())["tokens"],
+        counts_only(want.clone())["tokens"]
+    );
+    assert_eq!(
+        got["findings"].as_array().map(Vec::len),
+        want["findings"].as_array().map(Vec::len)
+    );
+    assert_eq!(got["verdicts"], want["verdicts"]);
+    let name = |p: &Path| p.display().to_string();
+    assert_eq!(
+        got["input"]["files"],
+        json!([
+            {"name": name(&a), "first_line": 1, "lines": 12, "compression": null, "ended_early": null},
+            {"name": name(&b), "first_line": 13, "lines": 13, "compression": "gzip", "ended_early": null},
+            {"name": name(&c), "first_line": 26, "lines": 10, "compression": null, "ended_early": null},
+        ])
+    );
+    assert_eq!(got["input"]["lines"], 35);
+    assert_eq!(got["input"]["compression"], Value::Null, "mixed");
+
+    // Each report names the file and the line in it that holds its token.
+    let texts: HashMap<String, Vec<&str>> = HashMap::from([
+        (name(&a), lines[..12].to_vec()),
+        (name(&b), lines[12..25].to_vec()),
+        (name(&c), lines[25..].to_vec()),
+    ]);
+    assert_eq!(reports.len(), 15);
+    for r in &reports {
+        let file = r["file"].as_str().expect("file");
+        let n = r["line"].as_u64().expect("line") as usize;
+        let text = texts[file][n - 1];
+        assert!(text.contains("eyJ"), "{file}:{n} is {text:?}");
+    }
+    // The first k1 token is line 15 of all: line 3 of the gzip file.
+    let k1 = got["by_kid"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["value"] == "k1")
+        .expect("k1");
+    assert_eq!(k1["example"]["file"], name(&b));
+    assert_eq!(k1["example"]["line"], 3);
+
+    let human = scan_cmd(dir.path())
+        .args([&a, &b, &c])
+        .args(["--secret-file", &secret_file(dir.path())])
+        .args(["--aud", API, "--now", &NOW.to_string()])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("in 35 line(s) of 3 logs"), "{text}");
+    assert!(text.contains(&format!("{}:3", name(&b))), "{text}");
+}
+
+#[test]
+fn a_cut_gzip_log_among_several_ends_only_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = bearer_lines(400);
+    let lines: Vec<&str> = text.lines().collect();
+    let a = dir.path().join("a.log");
+    std::fs::write(&a, lines[..100].join("\n") + "\n").expect("write");
+    let gz = gzip((lines[100..300].join("\n") + "\n").as_bytes());
+    let cut = dir.path().join("b.log.gz");
+    std::fs::write(&cut, &gz[..gz.len() / 2]).expect("write");
+    let c = dir.path().join("c.log");
+    std::fs::write(&c, lines[300..].join("\n") + "\n").expect("write");
+
+    let (code, _, s, stderr) = scan_paths_json(dir.path(), &[&a, &cut, &c]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("log file {}: input ended early", cut.display())),
+        "{stderr}"
+    );
+    let files = s["input"]["files"].as_array().expect("files");
+    assert!(files[0]["ended_early"].is_null() && files[2]["ended_early"].is_null());
+    assert!(
+        files[1]["ended_early"]
+            .as_str()
+            .is_some_and(|w| w.contains("cut short"))
+    );
+    assert_eq!(
+        files[2]["lines"], 100,
+        "the log after the cut one is read whole"
+    );
+    let total = s["tokens"]["total"].as_u64().expect("total");
+    assert!(total > 200 && total < 400, "{total}");
+    assert_eq!(s["verdicts"]["accepted"]["tokens"].as_u64(), Some(total));
 }

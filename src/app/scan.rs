@@ -23,25 +23,17 @@ use crate::scan::{self, summary};
 const READ_BUFFER: usize = 256 * 1024;
 
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
-    if !args.more.is_empty() {
-        bail!(
-            "scan reads one log; to scan {} logs as one, concatenate them: `zcat -f {} | jwtai scan - ...` (zcat -f passes plain files through)",
-            args.more.len() + 1,
-            args.input
-                .iter()
-                .chain(&args.more)
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-    }
     let expect = expectations(&args.expect)?;
     let gathered = gather_keys(&args.keys)?;
     let plan = jwks_plan(&args.keys, &expect)?;
-    let (input, size, origin) = open(args.input.as_ref())?;
-    let mut source = scan::Source::open(input).map_err(|e| refused(e, &origin, &args))?;
-    // A compressed file's progress is the compressed bytes read, against its size.
-    let compressed_read = source.compressed_read();
+    let logs = open_all(&args.input)?;
+    // Against the files' sizes (when all are known), the progress bar shows
+    // the bytes taken from them: compressed ones for a compressed file.
+    let size: Option<u64> = logs.iter().map(|l| l.size).sum();
+    let read: Vec<Arc<AtomicU64>> = logs.iter().map(|l| l.source.bytes_read()).collect();
+    let origins: Vec<String> = logs.iter().map(|l| l.origin.clone()).collect();
+    let mut sources: Vec<(String, scan::Source<Input>)> =
+        logs.into_iter().map(|l| (l.name, l.source)).collect();
     let scrub = gathered
         .secrets
         .iter()
@@ -59,14 +51,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let mut sink = Output {
         out: io::BufWriter::new(io::stdout()),
         progress,
-        compressed_read,
+        read,
         state: Written::Fine,
     };
-    let scanned = scan::scan_source(&mut source, options, &mut sink);
+    let scanned = scan::scan_sources(&mut sources, options, &mut sink);
     if let Some(bar) = &sink.progress {
         bar.finish_and_clear();
     }
-    let summary = scanned.with_context(|| format!("cannot read {origin}"))?;
+    let summary = scanned.with_context(|| format!("cannot read {}", origins.join(", ")))?;
     match args.format {
         ScanFormat::Json => {
             let mut line = serde_json::to_string(&summary::json(&summary))
@@ -85,17 +77,64 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     if let Written::Failed(e) = sink.state {
         return Err(e).context("cannot write to standard output");
     }
-    if let Some(why) = &summary.stored.ended_early {
-        eprintln!(
-            "jwtai: {origin}: input ended early: {why}; the summary covers only the lines before it"
-        );
-        return Ok(exit::USAGE);
+    let mut ended_early = false;
+    for (origin, stored) in origins.iter().zip(&summary.stored) {
+        if let Some(why) = &stored.ended_early {
+            eprintln!(
+                "jwtai: {origin}: input ended early: {why}; the summary covers only the lines before it"
+            );
+            ended_early = true;
+        }
     }
-    Ok(if summary.has_errors() {
+    Ok(if ended_early {
+        exit::USAGE
+    } else if summary.has_errors() {
         exit::FINDINGS
     } else {
         exit::OK
     })
+}
+
+/// A log opened and recognised, not read yet.
+struct Log {
+    /// As examples and reports name it (with several logs).
+    name: String,
+    /// As errors name it.
+    origin: String,
+    source: scan::Source<Input>,
+    /// The file's size, when known.
+    size: Option<u64>,
+}
+
+/// Every log given, opened and recognised before any is read, so that a
+/// missing file or a format that cannot be read stops the run at once.
+fn open_all(paths: &[PathBuf]) -> anyhow::Result<Vec<Log>> {
+    let dash = |p: &&PathBuf| p.as_os_str() == "-";
+    if paths.iter().filter(dash).count() > 1 {
+        bail!("standard input (`-`) can be read only once");
+    }
+    let given: Vec<Option<&PathBuf>> = if paths.is_empty() {
+        vec![None]
+    } else {
+        paths.iter().map(Some).collect()
+    };
+    given
+        .into_iter()
+        .map(|path| {
+            let (input, size, origin) = open(path)?;
+            let source = scan::Source::open(input).map_err(|e| refused(e, &origin, path))?;
+            let name = match path {
+                Some(p) if p.as_os_str() != "-" => p.display().to_string(),
+                _ => "stdin".into(),
+            };
+            Ok(Log {
+                name,
+                origin,
+                source,
+                size,
+            })
+        })
+        .collect()
 }
 
 type Input = Box<dyn BufRead + Send>;
@@ -134,13 +173,13 @@ fn open(path: Option<&PathBuf>) -> anyhow::Result<(Input, Option<u64>, String)> 
 
 /// The error for an input that cannot be scanned as it is: a compression
 /// other than gzip, UTF-16 text, or an I/O error reading its first bytes.
-fn refused(e: io::Error, origin: &str, args: &ScanArgs) -> anyhow::Error {
+fn refused(e: io::Error, origin: &str, path: Option<&PathBuf>) -> anyhow::Error {
     match e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<scan::source::Unsupported>())
     {
         Some(u) => {
-            let file = match args.input.as_ref() {
+            let file = match path {
                 Some(p) if p.as_os_str() != "-" => p.display().to_string(),
                 _ => "FILE".into(),
             };
@@ -198,8 +237,8 @@ fn use_color(args: &ScanArgs) -> bool {
 struct Output {
     out: io::BufWriter<io::Stdout>,
     progress: Option<ProgressBar>,
-    /// For a compressed input: the compressed bytes read, which the bar shows.
-    compressed_read: Option<Arc<AtomicU64>>,
+    /// The bytes taken from each log so far, which the bar shows.
+    read: Vec<Arc<AtomicU64>>,
     state: Written,
 }
 
@@ -241,13 +280,9 @@ impl scan::Sink for Output {
         self.write(json_line.as_bytes());
     }
 
-    fn progress(&mut self, bytes: u64) {
+    fn progress(&mut self, _decompressed: u64) {
         if let Some(bar) = &self.progress {
-            let read = self
-                .compressed_read
-                .as_ref()
-                .map_or(bytes, |c| c.load(Ordering::Relaxed));
-            bar.set_position(read);
+            bar.set_position(self.read.iter().map(|r| r.load(Ordering::Relaxed)).sum());
         }
     }
 }

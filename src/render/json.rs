@@ -93,14 +93,18 @@ struct ReportOut<'a> {
     summary: Counts,
     now: i64,
     explanation: Option<ExplanationOut<'a>>,
+    /// `scan --format json` of several logs: the log of the report's first line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
     /// `scan --format json`: the report's first line in the log.
     #[serde(skip_serializing_if = "Option::is_none")]
     line: Option<u64>,
 }
 
 impl<'a> ReportOut<'a> {
-    fn of(r: &'a Report, line: Option<u64>) -> Self {
+    fn of(r: &'a Report, file: Option<&'a str>, line: Option<u64>) -> Self {
         ReportOut {
+            file,
             schema: SCHEMA,
             token: TokenOut::of(&r.token),
             findings: r.findings.iter().map(FindingOut::of).collect(),
@@ -140,20 +144,21 @@ pub fn token(t: &TokenView) -> Value {
 }
 
 pub fn value(r: &Report) -> Value {
-    to_value(ReportOut::of(r, None))
+    to_value(ReportOut::of(r, None, None))
 }
 
-/// One report as a line of compact JSON with its log line number (`scan
-/// --format json`), written straight from the report.
-pub fn line(r: &Report, line: u64) -> String {
-    let mut text = serde_json::to_string(&ReportOut::of(r, Some(line))).unwrap_or_default();
+/// One report as a line of compact JSON with its log line number, and the
+/// log's name when a scan reads several (`scan --format json`), written
+/// straight from the report.
+pub fn line(r: &Report, file: Option<&str>, line: u64) -> String {
+    let mut text = serde_json::to_string(&ReportOut::of(r, file, Some(line))).unwrap_or_default();
     text.push('\n');
     text
 }
 
 pub fn report(r: &Report) -> String {
     let mut s =
-        serde_json::to_string_pretty(&ReportOut::of(r, None)).unwrap_or_else(|_| "{}".into());
+        serde_json::to_string_pretty(&ReportOut::of(r, None, None)).unwrap_or_else(|_| "{}".into());
     s.push('\n');
     s
 }
@@ -205,8 +210,18 @@ mod tests {
         want.as_object_mut()
             .unwrap()
             .insert("line".into(), 42.into());
-        let text = line(&r, 42);
+        let text = line(&r, None, 42);
         assert_eq!(text, format!("{}\n", serde_json::to_string(&want).unwrap()));
+        // With several logs, the file comes before its line.
+        let mut named = want.clone();
+        let m = named.as_object_mut().unwrap();
+        m.remove("line");
+        m.insert("file".into(), "access.log.1".into());
+        m.insert("line".into(), 42.into());
+        assert_eq!(
+            line(&r, Some("access.log.1"), 42),
+            format!("{}\n", serde_json::to_string(&named).unwrap())
+        );
         assert_eq!(want["schema"], SCHEMA);
         assert_eq!(want["token"]["claims"]["aud"], json!(["x", "y"]));
         assert_eq!(want["explanation"]["cached"], true);

@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, BufRead};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use siphasher::sip128::{Hasher128, SipHasher13};
@@ -41,7 +42,7 @@ use crate::report::{Report, Verdict};
 use crate::token::{self, Members};
 
 pub use source::Source;
-pub use summary::{Aggregator, Covered, Stored, Summary};
+pub use summary::{Aggregator, Covered, Logs, Stored, Summary};
 
 /// Longest line read; a longer one is counted as too long and skipped. A JWT
 /// over 8 KiB is already refused by most servers (`token-too-large`).
@@ -169,6 +170,18 @@ pub fn scan<R: BufRead + Send>(
     options: Options,
     sink: &mut (dyn Sink + Send),
 ) -> io::Result<Summary> {
+    scan_logs(vec![(String::new(), input)], options, sink)
+}
+
+/// Reads several logs, in order, as one (one run of line numbers, one dedup
+/// table), naming each in examples and reports. At least one.
+pub fn scan_logs<R: BufRead + Send>(
+    logs: Vec<(String, R)>,
+    options: Options,
+    sink: &mut (dyn Sink + Send),
+) -> io::Result<Summary> {
+    let (names, inputs): (Vec<String>, Vec<R>) = logs.into_iter().unzip();
+    let names: Arc<[String]> = names.into();
     let Options {
         expect,
         mut keys,
@@ -177,7 +190,12 @@ pub fn scan<R: BufRead + Send>(
         max_distinct,
         reports,
     } = options;
-    let mut reader = Reader::new(input, max_distinct);
+    let Some(mut reader) = Reader::new(inputs, max_distinct) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no log to read",
+        ));
+    };
     let mut agg = Aggregator::new(expect.now);
     let mut current = reader.fill(0)?;
     if let Some(plan) = &jwks {
@@ -199,8 +217,13 @@ pub fn scan<R: BufRead + Send>(
         let seq = current.seq;
         // Taken before the previous batch is counted in: older, never wrong.
         let covered = agg.covered();
+        // Every log the current batch's lines are in has been reached.
+        let logs = Logs {
+            names: Arc::clone(&names),
+            starts: reader.starts.clone(),
+        };
         let (results, next) = rayon::join(
-            || diagnose_batch(&current.items, &shared, &covered, reports),
+            || diagnose_batch(&current.items, &shared, &covered, &logs, reports),
             || -> io::Result<Batch> {
                 if let Some((batch, results)) = done.take() {
                     settle(
@@ -226,7 +249,13 @@ pub fn scan<R: BufRead + Send>(
         done = Some((current, results));
         current = next;
     }
-    Ok(agg.finish(reader.counts, reader.saturated))
+    let mut summary = agg.finish(reader.counts, reader.saturated);
+    summary.stored = vec![Stored::default(); names.len()];
+    summary.logs = Logs {
+        names,
+        starts: reader.starts,
+    };
+    Ok(summary)
 }
 
 /// The token whose issuer and kid the run's one JWKS fetch (and discovery)
@@ -247,18 +276,25 @@ fn key_finder(items: &[Pending]) -> Option<token::Token> {
     Some(parsed.find(names_issuer).unwrap_or(first))
 }
 
-/// [`scan`] of a [`Source`]: the summary also says how the input was
+/// [`scan_logs`] of named [`Source`]s: the summary also says how each was
 /// stored and whether it was read to its end.
-pub fn scan_source<R: BufRead + Send>(
-    source: &mut Source<R>,
+pub fn scan_sources<R: BufRead + Send>(
+    sources: &mut [(String, Source<R>)],
     options: Options,
     sink: &mut (dyn Sink + Send),
 ) -> io::Result<Summary> {
-    let mut summary = scan(&mut *source, options, sink)?;
-    summary.stored = Stored {
-        compression: source.compression(),
-        ended_early: source.ended_early().map(str::to_string),
-    };
+    let logs = sources
+        .iter_mut()
+        .map(|(name, source)| (name.clone(), source))
+        .collect();
+    let mut summary = scan_logs(logs, options, sink)?;
+    summary.stored = sources
+        .iter()
+        .map(|(_, source)| Stored {
+            compression: source.compression(),
+            ended_early: source.ended_early().map(str::to_string),
+        })
+        .collect();
     Ok(summary)
 }
 
@@ -370,6 +406,10 @@ impl Slot {
 /// Line reading, extraction and dedup: the sequential half of the scan.
 struct Reader<R> {
     lines: LineReader<R>,
+    /// The logs after the one being read.
+    rest: std::collections::VecDeque<R>,
+    /// First line of each log reached (see [`Logs`]).
+    starts: Vec<u64>,
     counts: LineCounts,
     seen: HashMap<Digest, Slot, BuildHasherDefault<DigestHasher>>,
     digester: Digester,
@@ -381,16 +421,20 @@ struct Reader<R> {
 }
 
 impl<R: BufRead> Reader<R> {
-    fn new(input: R, max_distinct: usize) -> Self {
-        Reader {
-            lines: LineReader::new(input, MAX_LINE_BYTES),
+    /// `None` without any input.
+    fn new(inputs: Vec<R>, max_distinct: usize) -> Option<Self> {
+        let mut rest: std::collections::VecDeque<R> = inputs.into();
+        Some(Reader {
+            lines: LineReader::new(rest.pop_front()?, MAX_LINE_BYTES),
+            rest,
+            starts: vec![1],
             counts: LineCounts::default(),
             seen: HashMap::default(),
             digester: Digester::new(),
             max_distinct,
             saturated: false,
             occurrences: [Vec::new(), Vec::new()],
-        }
+        })
     }
 
     /// Reads lines until the batch is full or the input ends.
@@ -405,7 +449,15 @@ impl<R: BufRead> Reader<R> {
         {
             self.counts.bytes = self.lines.bytes_read;
             let Some(line) = self.lines.next_line()? else {
-                break;
+                // The end of a log: on to the next, its first line next.
+                match self.rest.pop_front() {
+                    Some(next) => {
+                        self.lines.switch(next);
+                        self.starts.push(self.counts.lines + 1);
+                        continue;
+                    }
+                    None => break,
+                }
             };
             self.counts.lines += 1;
             let line_no = self.counts.lines;
@@ -599,13 +651,14 @@ fn diagnose_batch(
     items: &[Pending],
     shared: &Shared,
     covered: &Covered,
+    logs: &Logs,
     reports: bool,
 ) -> Vec<Diagnosed> {
     items
         .par_iter()
         .with_min_len(16)
         .map_init(DimCache::default, |dims, p| {
-            diagnose_one(p, shared, covered, reports, dims)
+            diagnose_one(p, shared, covered, logs, reports, dims)
         })
         .collect()
 }
@@ -660,6 +713,7 @@ fn diagnose_one(
     p: &Pending,
     shared: &Shared,
     covered: &Covered,
+    logs: &Logs,
     reports: bool,
     cache: &mut DimCache,
 ) -> Diagnosed {
@@ -695,7 +749,8 @@ fn diagnose_one(
     match scrub {
         Some(scrub) => {
             let redacted = redact::redact(report, &policy.with_scrub(scrub));
-            d.json = Some(json_line(&redacted, p.line));
+            let (file, line) = logs.locate(p.line);
+            d.json = Some(render::json::line(redacted.report(), file, line));
             d.redacted = Some(redacted);
         }
         // Kept only while it may still become a summary example.
@@ -703,11 +758,6 @@ fn diagnose_one(
         None => d.raw = Some(report),
     }
     d
-}
-
-/// A redacted report as one line of JSON, tagged with its log line.
-fn json_line(report: &Redacted, line: u64) -> String {
-    render::json::line(report.report(), line)
 }
 
 /// One line as read.
@@ -740,6 +790,13 @@ impl<R: BufRead> LineReader<R> {
             bytes_read: 0,
             handed_out: 0,
         }
+    }
+
+    /// Goes on reading from `inner`, the previous input having ended (its
+    /// last line, even without a newline, has been handed out).
+    pub fn switch(&mut self, inner: R) {
+        self.inner = inner;
+        self.handed_out = 0;
     }
 
     /// The next line, `None` at the end of the input.

@@ -125,15 +125,14 @@ type Headed<R> = io::Chain<Cursor<Vec<u8>>, R>;
 pub struct Source<R> {
     inner: Inner<R>,
     compression: Compression,
+    /// Bytes taken from the input (compressed ones, for a compressed input).
+    read: Arc<AtomicU64>,
     ended_early: Option<String>,
 }
 
 enum Inner<R> {
-    Plain(Headed<R>),
-    Gzip(
-        Box<Lines<MultiGzDecoder<Counted<Headed<R>>>>>,
-        Arc<AtomicU64>,
-    ),
+    Plain(Counted<Headed<R>>),
+    Gzip(Box<Lines<MultiGzDecoder<Counted<Headed<R>>>>>),
 }
 
 /// Decompressed data handed out a whole line at a time, so that a stream
@@ -205,21 +204,19 @@ impl<R: BufRead> Source<R> {
     pub fn open(mut input: R) -> io::Result<Source<R>> {
         let head = read_head(&mut input)?;
         let compression = recognise(&head).map_err(io::Error::other)?;
-        let headed = Cursor::new(head).chain(input);
+        let read = Arc::new(AtomicU64::new(0));
+        let counted = Counted {
+            inner: Cursor::new(head).chain(input),
+            count: Arc::clone(&read),
+        };
         let inner = match compression {
-            Compression::None => Inner::Plain(headed),
-            Compression::Gzip => {
-                let consumed = Arc::new(AtomicU64::new(0));
-                let counted = Counted {
-                    inner: headed,
-                    count: Arc::clone(&consumed),
-                };
-                Inner::Gzip(Box::new(Lines::new(MultiGzDecoder::new(counted))), consumed)
-            }
+            Compression::None => Inner::Plain(counted),
+            Compression::Gzip => Inner::Gzip(Box::new(Lines::new(MultiGzDecoder::new(counted)))),
         };
         Ok(Source {
             inner,
             compression,
+            read,
             ended_early: None,
         })
     }
@@ -228,14 +225,11 @@ impl<R: BufRead> Source<R> {
         self.compression
     }
 
-    /// Compressed bytes read so far, for a progress bar over a compressed
-    /// file (the decompressed count outgrows the file's size); `None` for a
-    /// plain input.
-    pub fn compressed_read(&self) -> Option<Arc<AtomicU64>> {
-        match &self.inner {
-            Inner::Plain(_) => None,
-            Inner::Gzip(_, consumed) => Some(Arc::clone(consumed)),
-        }
+    /// Bytes taken from the input so far, compressed ones for a compressed
+    /// input (whose decompressed count outgrows the file's size): a
+    /// progress bar's position against the file's size.
+    pub fn bytes_read(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.read)
     }
 
     /// Why the input stopped before its end, if it did: compressed data cut
@@ -300,10 +294,10 @@ impl<R: BufRead> BufRead for Source<R> {
         }
         match &mut self.inner {
             Inner::Plain(r) => r.fill_buf(),
-            Inner::Gzip(lines, consumed) => match lines.fill_buf() {
+            Inner::Gzip(lines) => match lines.fill_buf() {
                 Ok(buf) => Ok(buf),
                 Err((e, dropped)) => {
-                    let at = consumed.load(Ordering::Relaxed);
+                    let at = self.read.load(Ordering::Relaxed);
                     self.ended_early = Some(describe(&e, self.compression, at, dropped));
                     Ok(&[])
                 }
@@ -314,12 +308,12 @@ impl<R: BufRead> BufRead for Source<R> {
     fn consume(&mut self, amt: usize) {
         match &mut self.inner {
             Inner::Plain(r) => r.consume(amt),
-            Inner::Gzip(lines, _) => lines.consume(amt),
+            Inner::Gzip(lines) => lines.consume(amt),
         }
     }
 }
 
-/// Counts the bytes taken from `inner`, for [`Source::compressed_read`].
+/// Counts the bytes taken from `inner`, for [`Source::bytes_read`].
 struct Counted<R> {
     inner: R,
     count: Arc<AtomicU64>,
@@ -380,7 +374,7 @@ mod tests {
             assert_eq!(s.compression(), Compression::None);
             assert_eq!(read_all(&mut s), text);
             assert!(s.ended_early().is_none());
-            assert!(s.compressed_read().is_none());
+            assert_eq!(s.bytes_read().load(Ordering::Relaxed), text.len() as u64);
         }
     }
 
@@ -392,7 +386,7 @@ mod tests {
         assert_eq!(s.compression(), Compression::Gzip);
         assert_eq!(read_all(&mut s), text);
         assert!(s.ended_early().is_none());
-        let consumed = s.compressed_read().unwrap().load(Ordering::Relaxed);
+        let consumed = s.bytes_read().load(Ordering::Relaxed);
         assert_eq!(consumed, gz.len() as u64);
     }
 

@@ -137,8 +137,10 @@ pub struct Summary {
     /// The instant time claims were judged at.
     pub now: i64,
     pub lines: LineCounts,
-    /// How the input was stored, and whether it was read to its end.
-    pub stored: Stored,
+    /// The logs read, and where each begins in the line numbering.
+    pub logs: Logs,
+    /// How each log was stored, and whether it was read to its end.
+    pub stored: Vec<Stored>,
     pub total: Count,
     /// False when the dedup table hit its cap: past it, repeats of new
     /// tokens are counted as distinct.
@@ -151,7 +153,50 @@ pub struct Summary {
     pub by: Vec<(Dim, Vec<ValueRow>)>,
 }
 
-/// How the input was stored, and whether it was read to its end.
+/// The logs a scan read, in order, and where each begins in the scan's one
+/// run of line numbers across them all.
+#[derive(Debug, Clone, Default)]
+pub struct Logs {
+    pub names: Arc<[String]>,
+    /// First line of each log reached so far (1 for the first).
+    pub starts: Vec<u64>,
+}
+
+impl Logs {
+    /// A line of the scan as the log it is in and its line there; the log
+    /// is named only when there are several.
+    pub fn locate(&self, line: u64) -> (Option<&str>, u64) {
+        if self.names.len() < 2 {
+            return (None, line);
+        }
+        let i = self
+            .starts
+            .partition_point(|&s| s <= line)
+            .saturating_sub(1);
+        let start = self.starts.get(i).copied().unwrap_or(1);
+        (
+            self.names.get(i).map(String::as_str),
+            line.saturating_sub(start) + 1,
+        )
+    }
+
+    /// A line for people: `line N`, or `LOG:N` when there are several logs.
+    pub fn at(&self, line: u64) -> String {
+        match self.locate(line) {
+            (Some(name), n) => format!("{name}:{n}"),
+            (None, n) => format!("line {n}"),
+        }
+    }
+
+    /// Lines of log `i`, out of `total` lines in all.
+    fn lines_of(&self, i: usize, total: u64) -> u64 {
+        let start = self.starts.get(i).copied().unwrap_or(total + 1);
+        let end = self.starts.get(i + 1).copied().unwrap_or(total + 1);
+        end.saturating_sub(start)
+    }
+}
+
+/// How a log was stored, and whether it was read to its end.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stored {
     pub compression: Compression,
@@ -541,7 +586,8 @@ impl Aggregator {
         Summary {
             now: self.now,
             lines,
-            stored: Stored::default(),
+            logs: Logs::default(),
+            stored: Vec::new(),
             total,
             distinct_exact: !saturated,
             verdicts: VERDICTS
@@ -562,12 +608,16 @@ fn count_json(c: Count) -> Map<String, Value> {
     m
 }
 
-fn example_json(e: &Option<Example>) -> Value {
+fn example_json(e: &Option<Example>, logs: &Logs) -> Value {
     match e {
         None => Value::Null,
         Some(e) => {
             let mut m = Map::new();
-            m.insert("line".into(), json!(e.line));
+            let (file, line) = logs.locate(e.line);
+            if let Some(file) = file {
+                m.insert("file".into(), json!(file));
+            }
+            m.insert("line".into(), json!(line));
             m.insert("token".into(), e.token.clone());
             if let Some(d) = &e.detail {
                 m.insert("detail".into(), json!(d));
@@ -580,7 +630,50 @@ fn example_json(e: &Option<Example>) -> Value {
     }
 }
 
-fn code_row_json(r: &CodeRow, share_of: Option<u64>) -> Value {
+/// The compression every log shares, if they share one.
+fn shared_compression(stored: &[Stored]) -> Option<&'static str> {
+    let first = stored.first()?.compression;
+    stored
+        .iter()
+        .all(|st| st.compression == first)
+        .then(|| first.name())
+        .flatten()
+}
+
+/// Why logs ended early, each prefixed by its name when there are several.
+fn ended_early(s: &Summary) -> impl Iterator<Item = String> + '_ {
+    s.stored.iter().enumerate().filter_map(|(i, st)| {
+        let why = st.ended_early.as_deref()?;
+        Some(
+            match s.logs.names.get(i).filter(|_| s.logs.names.len() > 1) {
+                Some(name) => format!("{name}: {why}"),
+                None => why.to_string(),
+            },
+        )
+    })
+}
+
+fn files_json(s: &Summary) -> Value {
+    let logs = &s.logs;
+    let files: Vec<Value> = logs
+        .names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let st = s.stored.get(i).cloned().unwrap_or_default();
+            json!({
+                "name": name,
+                "first_line": logs.starts.get(i),
+                "lines": logs.lines_of(i, s.lines.lines),
+                "compression": st.compression.name(),
+                "ended_early": st.ended_early,
+            })
+        })
+        .collect();
+    Value::Array(files)
+}
+
+fn code_row_json(r: &CodeRow, share_of: Option<u64>, logs: &Logs) -> Value {
     let mut m = Map::new();
     m.insert("code".into(), json!(r.spec.code));
     m.insert("severity".into(), json!(r.spec.severity));
@@ -589,7 +682,7 @@ fn code_row_json(r: &CodeRow, share_of: Option<u64>) -> Value {
     if let Some(total) = share_of {
         m.insert("share".into(), json!(share(r.count.tokens, total)));
     }
-    m.insert("example".into(), example_json(&r.example));
+    m.insert("example".into(), example_json(&r.example, logs));
     Value::Object(m)
 }
 
@@ -625,8 +718,12 @@ pub fn json(s: &Summary) -> Value {
             "lines_too_long": l.too_long,
             "binary_lines": l.binary,
             "max_line_bytes": super::MAX_LINE_BYTES,
-            "compression": s.stored.compression.name(),
-            "ended_early": s.stored.ended_early,
+            // One log: its own; several: the compression they share (null
+            // when it differs) and the first to end early, by name (`files`
+            // has each).
+            "compression": shared_compression(&s.stored),
+            "ended_early": ended_early(s).next(),
+            "files": files_json(s),
         },
         "tokens": {
             "total": s.total.tokens,
@@ -635,8 +732,8 @@ pub fn json(s: &Summary) -> Value {
             "distinct_exact": s.distinct_exact,
         },
         "verdicts": verdicts,
-        "root_causes": s.root_causes.iter().map(|r| code_row_json(r, Some(rejected))).collect::<Vec<_>>(),
-        "findings": s.findings.iter().map(|r| code_row_json(r, None)).collect::<Vec<_>>(),
+        "root_causes": s.root_causes.iter().map(|r| code_row_json(r, Some(rejected), &s.logs)).collect::<Vec<_>>(),
+        "findings": s.findings.iter().map(|r| code_row_json(r, None, &s.logs)).collect::<Vec<_>>(),
     });
     if let Value::Object(m) = &mut out {
         for (dim, rows) in &s.by {
@@ -648,7 +745,7 @@ pub fn json(s: &Summary) -> Value {
                     m.extend(count_json(r.count));
                     m.insert("rejected".into(), json!(r.rejected));
                     m.insert("top_root_cause".into(), json!(r.top_root_cause));
-                    m.insert("example".into(), example_json(&r.example));
+                    m.insert("example".into(), example_json(&r.example, &s.logs));
                     Value::Object(m)
                 })
                 .collect();
@@ -664,9 +761,9 @@ fn pct(part: u64, total: u64) -> String {
 
 /// A finding row's example: what the finding says of its first token (or,
 /// without a detail, the token's header and claims), cut to one line.
-fn example_line(e: &Example) -> String {
+fn example_line(e: &Example, logs: &Logs) -> String {
     if let Some(detail) = &e.detail {
-        return format!("e.g. line {}: {}", e.line, cut(detail, 200));
+        return format!("e.g. {}: {}", logs.at(e.line), cut(detail, 200));
     }
     let mut m = Map::new();
     for k in ["header", "claims"] {
@@ -675,8 +772,8 @@ fn example_line(e: &Example) -> String {
         }
     }
     format!(
-        "e.g. line {}: {}",
-        e.line,
+        "e.g. {}: {}",
+        logs.at(e.line),
         cut(&Value::Object(m).to_string(), 150)
     )
 }
@@ -712,7 +809,7 @@ pub fn human(s: &Summary, color: bool) -> String {
         .map_or(0, |(_, c)| c.tokens);
     let _ = writeln!(
         out,
-        "{}  {} token(s), {} distinct{}, in {} line(s) ({} bytes{})  (judged at {})",
+        "{}  {} token(s), {} distinct{}, in {} line(s){} ({} bytes{})  (judged at {})",
         p.bold("SCAN"),
         s.total.tokens,
         s.total.distinct,
@@ -722,11 +819,12 @@ pub fn human(s: &Summary, color: bool) -> String {
             " (dedup table full: repeats past it counted as distinct)"
         },
         l.lines,
+        match s.logs.names.len() {
+            0 | 1 => String::new(),
+            n => format!(" of {n} logs"),
+        },
         l.bytes,
-        s.stored
-            .compression
-            .name()
-            .map_or(String::new(), |c| format!(", {c}-decompressed")),
+        shared_compression(&s.stored).map_or(String::new(), |c| format!(", {c}-decompressed")),
         crate::clock::utc(s.now)
     );
     let _ = writeln!(
@@ -742,7 +840,7 @@ pub fn human(s: &Summary, color: bool) -> String {
             l.binary
         ))
     );
-    if let Some(why) = &s.stored.ended_early {
+    for why in ended_early(s) {
         let _ = writeln!(
             out,
             "{}",
@@ -813,7 +911,7 @@ pub fn human(s: &Summary, color: bool) -> String {
             // What this failure looks like on its first token, and what to do.
             if let Some(e) = &r.example {
                 if let Some(detail) = &e.detail {
-                    let _ = writeln!(out, "      line {}: {detail}", e.line);
+                    let _ = writeln!(out, "      {}: {detail}", s.logs.at(e.line));
                 }
                 if let Some(fix) = &e.fix {
                     let _ = writeln!(out, "      {} {fix}", p.bold("fix:"));
@@ -841,7 +939,7 @@ pub fn human(s: &Summary, color: bool) -> String {
             p.dim(r.spec.title)
         );
         if let Some(e) = &r.example {
-            let _ = writeln!(out, "      {}", p.dim(&example_line(e)));
+            let _ = writeln!(out, "      {}", p.dim(&example_line(e, &s.logs)));
         }
     }
 
@@ -868,7 +966,7 @@ pub fn human(s: &Summary, color: bool) -> String {
                 p.dim(
                     &r.example
                         .as_ref()
-                        .map_or(String::new(), |e| format!("line {}", e.line))
+                        .map_or(String::new(), |e| s.logs.at(e.line))
                 )
             );
         }
