@@ -335,6 +335,31 @@ fn signature_length_mismatch_rsa_3072_bit_signer_2048_bit_key() {
         .assert_detail("signature-length-mismatch", &["384", "256"]);
 }
 
+/// A fixed-length signature (ES256, HS256, EdDSA) cut short: `truncated`
+/// says it all; no `signature-invalid` beside it for the key that cannot
+/// verify a cut signature.
+#[test]
+fn fixed_length_signature_cut_short_is_only_truncated() {
+    let ws = Workspace::new();
+    for alg in [Alg::ES256, Alg::HS256, Alg::EdDSA] {
+        let k = key(alg);
+        let tok = token(&k, None);
+        let key_args: Vec<String> = match k.hmac_secret() {
+            Some(secret) => vec!["--secret-file".into(), ws.file("s", secret)],
+            None => vec!["--key".into(), ws.file("pub.pem", spki_pem(&k))],
+        };
+        let args: Vec<&str> = key_args.iter().map(String::as_str).collect();
+        // Ten base64url characters fewer, a length base64url allows.
+        let cut = &tok[..tok.len() - 12];
+        let out = ws.diagnose(cut, &args);
+        out.assert_exit(1, "rejected")
+            .assert_absent("signature-invalid")
+            .assert_absent("signature-valid");
+        assert!(out.has("truncated"), "{alg}: {:?}", out.codes());
+        assert_eq!(out.report["findings"][0]["code"], "truncated", "{alg}");
+    }
+}
+
 /// A signer that drops the leading zero byte of an RSA signature (instead of
 /// writing it at the modulus length): the token fails on strict verifiers,
 /// and only when its signature happens to start with zero. Said as such,
