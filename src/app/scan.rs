@@ -81,7 +81,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     for (origin, stored) in origins.iter().zip(&summary.stored) {
         if let Some(why) = &stored.ended_early {
             eprintln!(
-                "jwtai: {origin}: input ended early: {why}; the summary covers only the lines before it"
+                "jwtai: {origin}: input ended early: {why}; the rest of that log is not in the summary"
             );
             ended_early = true;
         }

@@ -22,8 +22,8 @@
 pub mod source;
 pub mod summary;
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, BufRead};
 use std::sync::Arc;
@@ -407,7 +407,7 @@ impl Slot {
 struct Reader<R> {
     lines: LineReader<R>,
     /// The logs after the one being read.
-    rest: std::collections::VecDeque<R>,
+    rest: VecDeque<R>,
     /// First line of each log reached (see [`Logs`]).
     starts: Vec<u64>,
     counts: LineCounts,
@@ -423,7 +423,7 @@ struct Reader<R> {
 impl<R: BufRead> Reader<R> {
     /// `None` without any input.
     fn new(inputs: Vec<R>, max_distinct: usize) -> Option<Self> {
-        let mut rest: std::collections::VecDeque<R> = inputs.into();
+        let mut rest: VecDeque<R> = inputs.into();
         Some(Reader {
             lines: LineReader::new(rest.pop_front()?, MAX_LINE_BYTES),
             rest,

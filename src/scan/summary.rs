@@ -201,7 +201,7 @@ impl Logs {
 pub struct Stored {
     pub compression: Compression,
     /// Why the input stopped before its end (compressed data cut short or
-    /// corrupt): the summary covers only the lines before it.
+    /// corrupt): the summary covers only its lines before that.
     pub ended_early: Option<String>,
 }
 
@@ -846,7 +846,7 @@ pub fn human(s: &Summary, color: bool) -> String {
             "{}",
             p.sev(
                 Severity::Error,
-                &format!("input ended early: {why}; these counts cover only the lines before it")
+                &format!("input ended early: {why}; the rest of that log is not counted")
             )
         );
     }
