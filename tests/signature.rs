@@ -217,6 +217,42 @@ fn signature_invalid_when_the_payload_was_altered() {
         .assert_detail("signature-invalid", &[&pem]);
 }
 
+/// The set holds a key under the token's kid, and it does not verify: the
+/// finding says a stranger signed under a familiar kid (another
+/// environment, a key rotated without a new kid) and what to check, rather
+/// than "use the right key".
+#[test]
+fn signature_invalid_with_the_key_its_kid_names_says_another_key_shares_the_kid() {
+    let ws = Workspace::new();
+    let (production, staging) = (key(Alg::RS256), key(Alg::RS256));
+    let set = ws.file("jwks.json", jwks(&[(&production, "k1")]));
+    let out = ws.diagnose(&token(&staging, Some("k1")), &["--key", &set]);
+    out.assert_signature_codes(&["signature-invalid"])
+        .assert_exit(1, "rejected")
+        .assert_detail(
+            "signature-invalid",
+            &[
+                "kid \"k1\" names is among them",
+                "another key signed the token under the same kid",
+            ],
+        );
+    let fix = out.finding("signature-invalid")["fix"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        fix.contains("`iss`") && fix.contains("reusing \"k1\""),
+        "{fix}"
+    );
+
+    // No kid, or a kid the set does not hold: not said.
+    let pem = ws.file("pub.pem", spki_pem(&production));
+    let out = ws.diagnose(&token(&staging, None), &["--key", &pem]);
+    assert!(
+        !out.detail("signature-invalid")
+            .contains("names is among them")
+    );
+}
+
 #[test]
 fn secret_whitespace_trailing_newline_in_file() {
     let ws = Workspace::new();

@@ -669,19 +669,39 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
         tried.len(),
         list.join("; ")
     );
-    if ctx.token.has_observation(|o| {
+    let re_encoded = ctx.token.has_observation(|o| {
         matches!(
             o,
             crate::token::Observation::StandardAlphabet { .. }
                 | crate::token::Observation::UrlEncoded { .. }
         )
-    }) {
+    });
+    if re_encoded {
         detail.push_str(
             " The token was re-encoded on its way (see above), which alone breaks the signature.",
         );
     }
+    // The key the kid names was tried, fits the algorithm, and fails: a
+    // stranger under a familiar kid, not a missing key.
+    let kid = ctx.token.kid().filter(|kid| {
+        !re_encoded
+            && tried
+                .iter()
+                .any(|t| t.key.kid.as_deref() == Some(*kid) && t.error == VerifyError::Invalid)
+    });
+    if let Some(kid) = kid {
+        detail.push_str(&format!(
+            " The key the header's kid \"{kid}\" names is among them and fits {alg}, yet does not verify it: another key signed the token under the same kid (another environment's or tenant's issuer, a staging token checked against production's set; or a key rotated without a new kid), or the token was altered after signing."
+        ));
+    }
+    let mut finding = Finding::new(&SIGNATURE_INVALID, detail);
+    if let Some(kid) = kid {
+        finding = finding.fix(format!(
+            "Check that the token's `iss` is the issuer whose JWKS you verify against (same environment, same tenant); if it is, the issuer must give a new key a new `kid` instead of reusing \"{kid}\"."
+        ));
+    }
     out.push(
-        Finding::new(&SIGNATURE_INVALID, detail)
+        finding
             .evidence(json!({"tried": tried.iter().map(|t| json!({"key": t.key.label, "kid": t.key.kid, "thumbprint": public_thumbprint(t.key), "result": t.error.to_string()})).collect::<Vec<_>>()})),
     );
 }
