@@ -3,7 +3,7 @@
 //! `--format json`, one redacted report per distinct token) on stdout.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,9 +18,6 @@ use crate::cli::{ColorChoice, ScanArgs, ScanFormat};
 use crate::exit;
 use crate::redact::Policy;
 use crate::scan::{self, summary};
-
-/// Read buffer: large enough that a line rarely spans two reads.
-const READ_BUFFER: usize = 256 * 1024;
 
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let expect = expectations(&args.expect)?;
@@ -137,7 +134,8 @@ fn open_all(paths: &[PathBuf]) -> anyhow::Result<Vec<Log>> {
         .collect()
 }
 
-type Input = Box<dyn BufRead + Send>;
+/// A log as opened; [`scan::Source`] buffers it (once reading starts).
+type Input = Box<dyn Read + Send>;
 
 /// The log to read, its size when known (for the progress bar), and its name for errors.
 fn open(path: Option<&PathBuf>) -> anyhow::Result<(Input, Option<u64>, String)> {
@@ -157,11 +155,7 @@ fn open(path: Option<&PathBuf>) -> anyhow::Result<(Input, Option<u64>, String)> 
                 .ok()
                 .filter(|m| m.is_file())
                 .map(|m| m.len());
-            Ok((
-                Box::new(BufReader::with_capacity(READ_BUFFER, file)),
-                size,
-                origin,
-            ))
+            Ok((Box::new(file), size, origin))
         }
         Some(_) => Ok((stdin(), None, "standard input".into())),
         None if io::stdin().is_terminal() => {
@@ -194,7 +188,7 @@ fn refused(e: io::Error, origin: &str, path: Option<&PathBuf>) -> anyhow::Error 
 }
 
 fn stdin() -> Input {
-    Box::new(BufReader::with_capacity(READ_BUFFER, io::stdin()))
+    Box::new(io::stdin())
 }
 
 fn progress_bar(size: Option<u64>) -> ProgressBar {

@@ -278,7 +278,7 @@ fn key_finder(items: &[Pending]) -> Option<token::Token> {
 
 /// [`scan_logs`] of named [`Source`]s: the summary also says how each was
 /// stored and whether it was read to its end.
-pub fn scan_sources<R: BufRead + Send>(
+pub fn scan_sources<R: io::Read + Send>(
     sources: &mut [(String, Source<R>)],
     options: Options,
     sink: &mut (dyn Sink + Send),

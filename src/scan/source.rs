@@ -17,8 +17,9 @@ use flate2::bufread::MultiGzDecoder;
 
 /// Bytes looked at to recognise a format.
 const HEAD_BYTES: usize = 16;
-/// Decompressed bytes buffered, as a plain log file is read: also the
-/// longest line held back whole.
+/// Bytes buffered, read from a plain log or decompressed from a compressed
+/// one: also the longest line held back whole. Allocated on a log's first
+/// read and freed at its end, so that many logs cost no more than one.
 const BUFFER: usize = 256 * 1024;
 
 /// How the input was stored.
@@ -117,8 +118,9 @@ fn recognise(head: &[u8]) -> Result<Compression, Unsupported> {
     Ok(Compression::None)
 }
 
-/// The first bytes, read off the input, then the rest of it.
-type Headed<R> = io::Chain<Cursor<Vec<u8>>, R>;
+/// The first bytes, read off the input, then the rest of it, read a buffer
+/// at a time, counted.
+type Headed<R> = io::BufReader<Counted<io::Chain<Cursor<Vec<u8>>, R>>>;
 
 /// The input, ready for [`super::scan`] (as `&mut Source`, so that
 /// [`Source::ended_early`] can be asked afterwards).
@@ -131,8 +133,15 @@ pub struct Source<R> {
 }
 
 enum Inner<R> {
-    Plain(Counted<Headed<R>>),
-    Gzip(Box<Lines<MultiGzDecoder<Counted<Headed<R>>>>>),
+    /// Recognised, nothing buffered yet: buffers and decoder are made on
+    /// the first read, so that logs opened up front, waiting their turn,
+    /// hold no memory.
+    Opened(Counted<io::Chain<Cursor<Vec<u8>>, R>>),
+    Plain(Headed<R>),
+    Gzip(Box<Lines<MultiGzDecoder<Headed<R>>>>),
+    /// Read to its end (or ended early): buffers and decoder dropped, so a
+    /// log read before others costs nothing while they are read.
+    Done,
 }
 
 /// Decompressed data handed out a whole line at a time, so that a stream
@@ -197,7 +206,7 @@ impl<D: Read> Lines<D> {
     }
 }
 
-impl<R: BufRead> Source<R> {
+impl<R: Read> Source<R> {
     /// Recognises the input by its first bytes. Fails on an I/O error
     /// reading them, or on a format refused ([`Unsupported`], as the
     /// error's inner value).
@@ -205,20 +214,30 @@ impl<R: BufRead> Source<R> {
         let head = read_head(&mut input)?;
         let compression = recognise(&head).map_err(io::Error::other)?;
         let read = Arc::new(AtomicU64::new(0));
-        let counted = Counted {
+        let inner = Inner::Opened(Counted {
             inner: Cursor::new(head).chain(input),
             count: Arc::clone(&read),
-        };
-        let inner = match compression {
-            Compression::None => Inner::Plain(counted),
-            Compression::Gzip => Inner::Gzip(Box::new(Lines::new(MultiGzDecoder::new(counted)))),
-        };
+        });
         Ok(Source {
             inner,
             compression,
             read,
             ended_early: None,
         })
+    }
+
+    /// Buffers (and, for gzip, the decoder) for reading, on the first read.
+    fn start(&mut self) {
+        if let Inner::Opened(_) = self.inner {
+            let Inner::Opened(raw) = std::mem::replace(&mut self.inner, Inner::Done) else {
+                return;
+            };
+            let headed = io::BufReader::with_capacity(BUFFER, raw);
+            self.inner = match self.compression {
+                Compression::None => Inner::Plain(headed),
+                Compression::Gzip => Inner::Gzip(Box::new(Lines::new(MultiGzDecoder::new(headed)))),
+            };
+        }
     }
 
     pub fn compression(&self) -> Compression {
@@ -241,21 +260,18 @@ impl<R: BufRead> Source<R> {
 
 /// Up to [`HEAD_BYTES`] from the start of the input (fewer only at its end),
 /// however few bytes each read delivers (a pipe may give one at a time).
-fn read_head(input: &mut impl BufRead) -> io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(HEAD_BYTES);
-    while head.len() < HEAD_BYTES {
-        let buf = match input.fill_buf() {
-            Ok(buf) => buf,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+fn read_head(input: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut head = vec![0; HEAD_BYTES];
+    let mut len = 0;
+    while len < HEAD_BYTES {
+        match input.read(&mut head[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
-        };
-        if buf.is_empty() {
-            break;
         }
-        let n = buf.len().min(HEAD_BYTES - head.len());
-        head.extend_from_slice(&buf[..n]);
-        input.consume(n);
     }
+    head.truncate(len);
     Ok(head)
 }
 
@@ -277,7 +293,7 @@ fn describe(e: &io::Error, compression: Compression, at: u64, dropped: usize) ->
     why
 }
 
-impl<R: BufRead> Read for Source<R> {
+impl<R: Read> Read for Source<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let buf = self.fill_buf()?;
         let n = buf.len().min(out.len());
@@ -287,21 +303,30 @@ impl<R: BufRead> Read for Source<R> {
     }
 }
 
-impl<R: BufRead> BufRead for Source<R> {
+impl<R: Read> BufRead for Source<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.ended_early.is_some() {
-            return Ok(&[]);
-        }
-        match &mut self.inner {
-            Inner::Plain(r) => r.fill_buf(),
+        self.start();
+        let at_end = match &mut self.inner {
+            Inner::Opened(_) | Inner::Done => true,
+            Inner::Plain(r) => r.fill_buf()?.is_empty(),
             Inner::Gzip(lines) => match lines.fill_buf() {
-                Ok(buf) => Ok(buf),
+                Ok(buf) => buf.is_empty(),
                 Err((e, dropped)) => {
                     let at = self.read.load(Ordering::Relaxed);
                     self.ended_early = Some(describe(&e, self.compression, at, dropped));
-                    Ok(&[])
+                    true
                 }
             },
+        };
+        if at_end {
+            self.inner = Inner::Done;
+            return Ok(&[]);
+        }
+        // Filled just now: handed out again without reading.
+        match &mut self.inner {
+            Inner::Plain(r) => r.fill_buf(),
+            Inner::Gzip(lines) => lines.fill_buf().map_err(|(e, _)| e),
+            Inner::Opened(_) | Inner::Done => Ok(&[]),
         }
     }
 
@@ -309,6 +334,7 @@ impl<R: BufRead> BufRead for Source<R> {
         match &mut self.inner {
             Inner::Plain(r) => r.consume(amt),
             Inner::Gzip(lines) => lines.consume(amt),
+            Inner::Opened(_) | Inner::Done => {}
         }
     }
 }
@@ -319,22 +345,11 @@ struct Counted<R> {
     count: Arc<AtomicU64>,
 }
 
-impl<R: BufRead> Read for Counted<R> {
+impl<R: Read> Read for Counted<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(out)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for Counted<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, amt: usize) {
-        self.inner.consume(amt);
-        self.count.fetch_add(amt as u64, Ordering::Relaxed);
     }
 }
 
@@ -388,6 +403,21 @@ mod tests {
         assert!(s.ended_early().is_none());
         let consumed = s.bytes_read().load(Ordering::Relaxed);
         assert_eq!(consumed, gz.len() as u64);
+    }
+
+    /// Many logs are opened up front; each holds buffers only while it is
+    /// read, so a run over hundreds costs the memory of one.
+    #[test]
+    fn buffers_exist_only_from_the_first_read_to_the_end() {
+        let text = b"one\ntwo\n".repeat(100);
+        for input in [text.clone(), gzip(&text)] {
+            let mut s = Source::open(&input[..]).unwrap();
+            assert!(matches!(s.inner, Inner::Opened(_)));
+            assert!(!s.fill_buf().unwrap().is_empty());
+            assert!(matches!(s.inner, Inner::Plain(_) | Inner::Gzip(_)));
+            assert_eq!(read_all(&mut s), text);
+            assert!(matches!(s.inner, Inner::Done));
+        }
     }
 
     #[test]
