@@ -118,11 +118,12 @@ fn recognise(head: &[u8]) -> Result<Compression, Unsupported> {
     Ok(Compression::None)
 }
 
-/// The first bytes, read off the input, then the rest of it, read a buffer
-/// at a time, counted.
-type Headed<R> = io::BufReader<Counted<io::Chain<Cursor<Vec<u8>>, R>>>;
+/// The first bytes, read off the input, then the rest of it, counted.
+type Raw<R> = Counted<io::Chain<Cursor<Vec<u8>>, R>>;
+/// [`Raw`] read a buffer at a time.
+type Headed<R> = io::BufReader<Raw<R>>;
 
-/// The input, ready for [`super::scan`] (as `&mut Source`, so that
+/// The input, ready for [`super::scan_sources`] (which borrows it, so that
 /// [`Source::ended_early`] can be asked afterwards).
 pub struct Source<R> {
     inner: Inner<R>,
@@ -136,7 +137,7 @@ enum Inner<R> {
     /// Recognised, nothing buffered yet: buffers and decoder are made on
     /// the first read, so that logs opened up front, waiting their turn,
     /// hold no memory.
-    Opened(Counted<io::Chain<Cursor<Vec<u8>>, R>>),
+    Opened(Raw<R>),
     Plain(Headed<R>),
     Gzip(Box<Lines<MultiGzDecoder<Headed<R>>>>),
     /// Read to its end (or ended early): buffers and decoder dropped, so a
