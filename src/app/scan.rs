@@ -119,13 +119,11 @@ fn open_all(paths: &[PathBuf]) -> anyhow::Result<Vec<Log>> {
         .into_iter()
         .map(|path| {
             let (input, size, origin) = open(path)?;
-            let source = scan::Source::open(input).map_err(|e| refused(e, &origin, path))?;
-            let name = match path {
-                Some(p) if p.as_os_str() != "-" => p.display().to_string(),
-                _ => "stdin".into(),
-            };
+            let file = path.filter(|p| !dash(p)).map(|p| p.display().to_string());
+            let source =
+                scan::Source::open(input).map_err(|e| refused(e, &origin, file.as_deref()))?;
             Ok(Log {
-                name,
+                name: file.unwrap_or_else(|| "stdin".into()),
                 origin,
                 source,
                 size,
@@ -167,16 +165,14 @@ fn open(path: Option<&PathBuf>) -> anyhow::Result<(Input, Option<u64>, String)> 
 
 /// The error for an input that cannot be scanned as it is: a compression
 /// other than gzip, UTF-16 text, or an I/O error reading its first bytes.
-fn refused(e: io::Error, origin: &str, path: Option<&PathBuf>) -> anyhow::Error {
+/// `file` is the path given, `None` for standard input.
+fn refused(e: io::Error, origin: &str, file: Option<&str>) -> anyhow::Error {
     match e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<scan::source::Unsupported>())
     {
         Some(u) => {
-            let file = match path {
-                Some(p) if p.as_os_str() != "-" => p.display().to_string(),
-                _ => "FILE".into(),
-            };
+            let file = file.unwrap_or("FILE");
             anyhow::anyhow!(
                 "{origin} is {}: convert it first, e.g. `{} {file} | jwtai scan -` (gzip is read as it is)",
                 u.format,
@@ -274,7 +270,7 @@ impl scan::Sink for Output {
         self.write(json_line.as_bytes());
     }
 
-    fn progress(&mut self, _decompressed: u64) {
+    fn progress(&mut self) {
         if let Some(bar) = &self.progress {
             bar.set_position(self.read.iter().map(|r| r.load(Ordering::Relaxed)).sum());
         }

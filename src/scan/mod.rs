@@ -127,7 +127,8 @@ pub struct Options {
     /// The base redaction policy: its scrub list holds the user's secrets; each
     /// token's own text and segments are added per token.
     pub policy: Policy,
-    /// `--jwks-uri` / `--discover`: resolved once, from the first token.
+    /// `--jwks-uri` / `--discover`: resolved once, for the first token that
+    /// names an issuer.
     pub jwks: Option<jwks::Plan>,
     pub max_distinct: usize,
     /// Hand every distinct token's redacted report, as a JSON line, to [`Sink::report`].
@@ -137,10 +138,12 @@ pub struct Options {
 /// Where the scan's side output goes, on the calling thread, in input order.
 pub trait Sink {
     /// A distinct token's redacted `jwtai.report/v1` report as one line of
-    /// JSON (with `line`, its first occurrence), rendered on a worker.
+    /// JSON (with `line`, its first occurrence, and `file` with several
+    /// logs), rendered on a worker.
     fn report(&mut self, _json_line: &str) {}
-    /// Bytes of input read so far.
-    fn progress(&mut self, _bytes: u64) {}
+    /// Another batch has been read: the moment to show progress (which
+    /// [`Source::bytes_read`] measures against the files' sizes).
+    fn progress(&mut self) {}
 }
 
 /// A sink that ignores everything.
@@ -235,7 +238,7 @@ pub fn scan_logs<R: BufRead + Send>(
                         &shared.policy,
                     );
                 }
-                sink.progress(reader.counts.bytes);
+                sink.progress();
                 if current.is_empty() {
                     return Ok(Batch::empty(seq + 1));
                 }
