@@ -33,6 +33,84 @@ fn issuer_mismatch() {
     assert_exit(&r, code, 1);
 }
 
+/// The fix a finding gives (its own, or the catalogue's).
+fn fix_of<'r>(r: &'r serde_json::Value, code: &str) -> &'r str {
+    r["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["code"] == code))
+        .and_then(|f| f["fix"].as_str())
+        .unwrap_or_else(|| panic!("no fix for {code} in {r}"))
+}
+
+#[test]
+fn azure_v1_token_for_a_v2_issuer_names_the_manifest_setting() {
+    let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let (r, code) = diagnose(
+        json!({"iss": format!("https://sts.windows.net/{tenant}/"), "ver": "1.0"}),
+        &[
+            "--iss",
+            &format!("https://login.microsoftonline.com/{tenant}/v2.0"),
+        ],
+    );
+    assert_finding(&r, "issuer-mismatch", "error");
+    assert_detail(
+        &r,
+        "issuer-mismatch",
+        &["Azure AD v1.0 access token", "the v2.0 issuer"],
+    );
+    assert!(fix_of(&r, "issuer-mismatch").contains("`accessTokenAcceptedVersion` to 2"));
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn keycloak_reached_under_two_names() {
+    let (r, _) = diagnose(
+        json!({"iss": "http://localhost:8080/realms/demo"}),
+        &["--iss", "http://keycloak:8080/realms/demo"],
+    );
+    assert_detail(&r, "issuer-mismatch", &["one IdP reached under two names"]);
+    assert!(fix_of(&r, "issuer-mismatch").contains("KC_HOSTNAME"));
+}
+
+#[test]
+fn keycloak_account_audience_and_azp() {
+    let (r, _) = diagnose(
+        json!({"iss": "https://sso.example.com/realms/demo", "aud": "account", "azp": "orders-api"}),
+        &["--aud", "orders-api"],
+    );
+    assert_detail(
+        &r,
+        "audience-mismatch",
+        &["the token's `azp`", "Keycloak's default audience"],
+    );
+    assert!(fix_of(&r, "audience-mismatch").contains("Audience mapper"));
+}
+
+#[test]
+fn graph_token_sent_to_an_api() {
+    let (r, _) = diagnose(
+        json!({"aud": "00000003-0000-0000-c000-000000000000"}),
+        &["--aud", "api://orders"],
+    );
+    assert_detail(&r, "audience-mismatch", &["is Microsoft Graph"]);
+    assert!(!r.to_string().contains("looks like a client id"), "{r}");
+}
+
+#[test]
+fn cognito_access_token_without_aud() {
+    let (r, _) = diagnose(
+        json!({"aud": null, "token_use": "access", "client_id": "3n4b5urk1ft4fl3mg5e62d9ado"}),
+        &["--aud", "3n4b5urk1ft4fl3mg5e62d9ado"],
+    );
+    assert_finding(&r, "audience-missing", "error");
+    assert_detail(
+        &r,
+        "audience-missing",
+        &["Cognito access token", "(the expected value)"],
+    );
+    assert!(fix_of(&r, "audience-missing").contains("`client_id` instead of `aud`"));
+}
+
 #[test]
 fn issuer_mismatch_when_absent() {
     let (r, code) = diagnose(json!({"iss": null}), &["--iss", ISS]);

@@ -213,6 +213,24 @@ fn id_token_as_access_token() {
 }
 
 #[test]
+fn cognito_id_token_is_an_id_token() {
+    // Cognito's own sign-in API (InitiateAuth) returns ID tokens without
+    // nonce or at_hash; `token_use` is what marks them.
+    let claims = claims_with(json!({"aud": "3n4b5urk1ft4fl3mg5e62d9ado", "token_use": "id"}));
+    let (r, code) = report(&[&hs256(claims), "--aud", AUD]);
+    assert_finding(&r, "id-token-as-access-token", "error");
+    assert_detail(
+        &r,
+        "id-token-as-access-token",
+        &["`token_use` \"id\" (Amazon Cognito's ID token)"],
+    );
+    assert_exit(&r, code, 1);
+    let access = claims_with(json!({"token_use": "access"}));
+    let (r, _) = report(&[&hs256(access)]);
+    assert_absent(&r, "id-token-as-access-token");
+}
+
+#[test]
 fn access_token_typ_is_not_an_id_token() {
     let claims = claims_with(json!({"nonce": "n-0S6_WzA2Mj"}));
     let (r, _) = report(&[&token(json!({"alg": "HS256", "typ": "at+jwt"}), claims)]);

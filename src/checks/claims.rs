@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Context, show};
+use super::{Context, idp, show};
 use crate::findings::{Finding, Severity::*, Spec};
 use crate::sensitive::{self, Shape};
 use crate::token::json::Members;
@@ -168,14 +168,23 @@ fn issuer(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
         );
         return;
     }
-    let mut detail = format!("The token's iss is \"{iss}\"; the server expects {want}.");
-    if let Some(hint) = near_miss(iss, expected) {
-        detail.push(' ');
-        detail.push_str(&hint);
-    }
-    out.push(
+    let detail = format!("The token's iss is \"{iss}\"; the server expects {want}.");
+    out.push(hinted(
         Finding::new(&ISSUER_MISMATCH, detail).evidence(json!({"iss": iss, "expected": expected})),
-    );
+        idp::issuer(iss, expected),
+    ));
+}
+
+/// The finding with a near miss's explanation added, and its fix if it has one.
+fn hinted(mut f: Finding, hint: Option<idp::Hint>) -> Finding {
+    if let Some(hint) = hint {
+        f.detail.push(' ');
+        f.detail.push_str(&hint.detail);
+        if let Some(fix) = hint.fix {
+            f = f.fix(fix);
+        }
+    }
+    f
 }
 
 fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
@@ -186,13 +195,14 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
     let want = expected.join(" or ");
     let auds: Vec<String> = match claims.member("aud") {
         None | Some(Value::Null) => {
-            out.push(
+            out.push(hinted(
                 Finding::new(
                     &AUDIENCE_MISSING,
                     format!("The token has no `aud` claim; the server expects {want}."),
                 )
                 .evidence(json!({"expected": expected})),
-            );
+                idp::audience_absent(expected, claims),
+            ));
             return;
         }
         Some(v) => super::strings(v),
@@ -212,55 +222,18 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
         )
     };
     let mut detail = format!("The token's aud is {shown}; the server expects {want}.");
-    for a in &auds {
-        if let Some(hint) = near_miss(a, expected) {
-            detail.push(' ');
-            detail.push_str(&hint);
-            break;
-        }
-    }
-    if auds.iter().all(|a| !a.contains("://") && !a.contains(':'))
+    let hint = idp::audience(&auds, expected, claims);
+    if hint.is_none()
+        && auds.iter().all(|a| !a.contains("://") && !a.contains(':'))
         && expected.iter().any(|e| e.contains("://"))
     {
         detail.push_str(" The token's audience looks like a client id, not an API identifier: it may be an ID token, or a token requested without an API audience.");
     }
-    out.push(
+    out.push(hinted(
         Finding::new(&AUDIENCE_MISMATCH, detail)
             .evidence(json!({"aud": auds, "expected": expected})),
-    );
-}
-
-/// Explains a near miss between a value and what was expected.
-fn near_miss(value: &str, expected: &[String]) -> Option<String> {
-    for e in expected {
-        if e.eq_ignore_ascii_case(value) {
-            return Some(format!(
-                "They differ only in letter case (\"{e}\"): comparison is case-sensitive."
-            ));
-        }
-        if e.trim_end_matches('/') == value.trim_end_matches('/') {
-            return Some(format!("They differ only by a trailing slash (\"{e}\")."));
-        }
-        let strip = |s: &str| {
-            s.trim_start_matches("https://")
-                .trim_start_matches("http://")
-                .to_string()
-        };
-        if strip(e) == strip(value) {
-            return Some("They differ only in the URL scheme (http vs https).".into());
-        }
-        let host = |s: &str| strip(s).split('/').next().unwrap_or("").to_string();
-        let (hv, he) = (host(value), host(e));
-        if !hv.is_empty() && hv != he {
-            let base = |h: &str| h.rsplitn(3, '.').take(2).collect::<Vec<_>>().join(".");
-            if base(&hv) == base(&he) {
-                return Some(format!(
-                    "Same domain, different host ({hv} vs {he}): a token from another environment or tenant?"
-                ));
-            }
-        }
-    }
-    None
+        hint,
+    ));
 }
 
 fn scopes(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {

@@ -319,10 +319,16 @@ fn id_token_check(ctx: &Context, out: &mut Vec<Finding>) {
     if typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt") {
         return;
     }
-    let markers: Vec<&str> = ["nonce", "at_hash", "c_hash"]
+    let mut markers: Vec<&str> = ["nonce", "at_hash", "c_hash"]
         .into_iter()
         .filter(|k| claims.has(k))
         .collect();
+    // Amazon Cognito marks its ID tokens, which carry none of the above
+    // when they come from its own sign-in API.
+    let cognito_id = claims.member("token_use").and_then(|v| v.as_str()) == Some("id");
+    if cognito_id {
+        markers.push("token_use");
+    }
     if markers.is_empty() {
         return;
     }
@@ -334,7 +340,10 @@ fn id_token_check(ctx: &Context, out: &mut Vec<Finding>) {
         "The token carries {} — claims only OpenID Connect ID tokens have — and its audience is {aud}.",
         markers
             .iter()
-            .map(|m| format!("`{m}`"))
+            .map(|&m| match m {
+                "token_use" => "`token_use` \"id\" (Amazon Cognito's ID token)".to_string(),
+                m => format!("`{m}`"),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     );

@@ -8,6 +8,7 @@
 pub mod claims;
 pub mod errortext;
 pub mod header;
+pub mod idp;
 pub mod jwks;
 pub mod signature;
 pub mod structure;
