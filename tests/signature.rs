@@ -254,6 +254,32 @@ fn signature_invalid_with_the_key_its_kid_names_says_another_key_shares_the_kid(
 }
 
 #[test]
+fn microsoft_graph_token_is_not_a_stranger_under_the_kid() {
+    // A Graph access token checked against the tenant's JWKS: the kid is
+    // there, the key fits, and the signature fails by design (the header's
+    // nonce). Not "another key signed it under the same kid".
+    let ws = Workspace::new();
+    let (tenant, graph) = (key(Alg::RS256), key(Alg::RS256));
+    let set = ws.file("jwks.json", jwks(&[(&tenant, "k1")]));
+    let mut head = header(Alg::RS256, Some("k1"));
+    head["nonce"] = json!("AQABAAAAAAD-nonce");
+    let mut body = claims();
+    body["aud"] = json!("00000003-0000-0000-c000-000000000000");
+    let t = sign_token(&head, &body, &graph).expect("sign");
+    let out = ws.diagnose(&t, &["--key", &set]);
+    out.assert_signature_codes(&["signature-invalid"])
+        .assert_detail("signature-invalid", &["is Microsoft Graph", "`nonce`"]);
+    assert!(
+        !out.detail("signature-invalid")
+            .contains("names is among them")
+    );
+    let fix = out.finding("signature-invalid")["fix"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(fix.contains("api://<api-app-id>/.default"), "{fix}");
+}
+
+#[test]
 fn secret_whitespace_trailing_newline_in_file() {
     let ws = Workspace::new();
     let secret = text_secret(40);

@@ -681,10 +681,24 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
             " The token was re-encoded on its way (see above), which alone breaks the signature.",
         );
     }
+    // A token minted for Microsoft Graph fails everywhere but at Graph: no
+    // key to look for, whatever the kid says.
+    let graph = ctx.token.claims().and_then(super::idp::graph_audience);
+    if let Some(aud) = &graph {
+        let nonce = if ctx.token.header_str("nonce").is_some() {
+            " Its header carries a `nonce`, which Graph transforms before checking the signature, so no other verifier can check it."
+        } else {
+            ""
+        };
+        detail.push_str(&format!(
+            " The token's audience \"{aud}\" is Microsoft Graph: the token was minted for Graph, not for this API, and is not meant to be verified here.{nonce}"
+        ));
+    }
     // The key the kid names was tried, fits the algorithm, and fails: a
     // stranger under a familiar kid, not a missing key.
     let kid = ctx.token.kid().filter(|kid| {
-        !re_encoded
+        graph.is_none()
+            && !re_encoded
             && tried
                 .iter()
                 .any(|t| t.key.kid.as_deref() == Some(*kid) && t.error == VerifyError::Invalid)
@@ -695,6 +709,9 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
         ));
     }
     let mut finding = Finding::new(&SIGNATURE_INVALID, detail);
+    if graph.is_some() {
+        finding = finding.fix("Request a token for the API itself, with its own scope (`api://<api-app-id>/.default`), separately from any Graph token; leave Graph tokens to Graph.");
+    }
     if let Some(kid) = kid {
         finding = finding.fix(format!(
             "Check that the token's `iss` is the issuer whose JWKS you verify against (same environment, same tenant); if it is, the issuer must give a new key a new `kid` instead of reusing \"{kid}\"."
