@@ -18,6 +18,10 @@ pub enum VerifyError {
     /// The algorithm needs another kind of key.
     #[error("the algorithm needs {need}, but the key is {have}")]
     KeyTypeMismatch { need: &'static str, have: String },
+    /// The key's JWK `alg` names another algorithm: verifiers that honour
+    /// it (jose, go-jose, Nimbus) do not use the key for this one.
+    #[error("the key is declared for \"alg\": \"{0}\"")]
+    DeclaredFor(String),
     /// Right key type, wrong curve.
     #[error("the algorithm needs an EC {need} key, but the key is on {have}")]
     CurveMismatch { need: Curve, have: Curve },

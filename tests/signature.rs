@@ -1092,7 +1092,46 @@ fn jwk_alg_other_than_the_token_alg_is_a_mismatch() {
     let rs = key(Alg::RS256);
     let set = ws.file("jwks.json", jwks(&[(&rs, "k1")]));
     let ps = rs.with_alg(Alg::PS256).expect("same RSA key for PS256");
+    let out = ws.diagnose(&token(&ps, Some("k1")), &["--key", &set]);
+    out.assert_code("alg-key-mismatch")
+        .assert_exit(1, "rejected")
+        .assert_detail(
+            "alg-key-mismatch",
+            &[
+                "declared for \"alg\": \"RS256\"",
+                "Declaration aside, the PS256 signature verifies with it",
+            ],
+        );
+    assert!(
+        out.finding("alg-key-mismatch")["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("\"alg\": \"PS256\"")),
+        "{:?}",
+        out.finding("alg-key-mismatch")
+    );
+
+    // Another RSA key without `alg` beside it, tried and failing: the
+    // declared key that verifies is still the explanation.
+    let other = key(Alg::PS256);
+    let written = std::fs::read_to_string(ws.path("jwks.json")).expect("set");
+    let mut both: serde_json::Value = serde_json::from_str(&written).expect("json");
+    both["keys"]
+        .as_array_mut()
+        .expect("keys")
+        .push(other.public_jwk("k2"));
+    both["keys"][1].as_object_mut().expect("jwk").remove("alg");
+    let set = ws.file("both.json", both.to_string());
     ws.diagnose(&token(&ps, Some("k1")), &["--key", &set])
         .assert_code("alg-key-mismatch")
-        .assert_exit(1, "rejected");
+        .assert_absent("signature-invalid")
+        .assert_detail("alg-key-mismatch", &["Declaration aside"]);
+
+    // A declared key that does not verify either: said so, not "the right key".
+    let stranger = key(Alg::PS256);
+    ws.diagnose(
+        &token(&stranger, Some("k1")),
+        &["--key", &ws.path("jwks.json")],
+    )
+    .assert_code("alg-key-mismatch")
+    .assert_detail("alg-key-mismatch", &["does not verify with it either"]);
 }

@@ -238,10 +238,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         if let Some(declared) = c.alg.as_deref().filter(|a| *a != alg.name()) {
             tried.push(Tried {
                 key: c,
-                error: VerifyError::KeyTypeMismatch {
-                    need: alg.name(),
-                    have: format!("a key declared for \"alg\": \"{declared}\""),
-                },
+                error: VerifyError::DeclaredFor(declared.to_string()),
             });
             continue;
         }
@@ -568,7 +565,9 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
         .filter(|t| {
             !matches!(
                 t.error,
-                VerifyError::KeyTypeMismatch { .. } | VerifyError::CurveMismatch { .. }
+                VerifyError::KeyTypeMismatch { .. }
+                    | VerifyError::CurveMismatch { .. }
+                    | VerifyError::DeclaredFor(_)
             )
         })
         .collect();
@@ -584,10 +583,21 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
         }
     }
 
+    if let Some(f) = declared_for_another_alg(alg, input, sig, tried, fitting.is_empty()) {
+        out.push(f);
+        return;
+    }
     if fitting.is_empty() {
         let have: Vec<String> = tried
             .iter()
-            .map(|t| format!("{} ({})", t.key.label, t.key.material.describe()))
+            .map(|t| {
+                let what = t.key.material.describe();
+                if t.key.label.contains(&what) {
+                    t.key.label.clone()
+                } else {
+                    format!("{} ({what})", t.key.label)
+                }
+            })
             .collect();
         let need = tried.iter().find_map(|t| match &t.error {
             VerifyError::KeyTypeMismatch { need, .. } => Some(need.to_string()),
@@ -721,6 +731,65 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
         finding
             .evidence(json!({"tried": tried.iter().map(|t| json!({"key": t.key.label, "kid": t.key.kid, "thumbprint": public_thumbprint(t.key), "result": t.error.to_string()})).collect::<Vec<_>>()})),
     );
+}
+
+/// Keys of the right type that the key set declares for another `alg`:
+/// whether the signature verifies with one of them anyway tells a wrong
+/// declaration (or signing algorithm) from a wrong key. Without such a
+/// signer, a finding only when no other key could have been tried (`only`).
+fn declared_for_another_alg(
+    alg: Alg,
+    input: &[u8],
+    sig: &[u8],
+    tried: &[Tried],
+    only: bool,
+) -> Option<Finding> {
+    let declared: Vec<(&Tried, &str)> = tried
+        .iter()
+        .filter_map(|t| match &t.error {
+            VerifyError::DeclaredFor(a) => Some((t, a.as_str())),
+            _ => None,
+        })
+        .collect();
+    let (first, first_alg) = *declared.first()?;
+    let signer = declared
+        .iter()
+        .find(|(t, _)| verify::verify(alg, input, sig, &t.key.material).is_ok());
+    if signer.is_none() && !only {
+        return None;
+    }
+    let (detail, fix) = match signer {
+        Some((t, declared)) => (
+            format!(
+                "{} is declared for \"alg\": \"{declared}\", so verifiers that honour a key's `alg` (jose, go-jose, Nimbus) will not use it for this {alg} token. Declaration aside, the {alg} signature verifies with it: the key is the right one, and the issuer signs with {alg} while its key set says {declared}.",
+                t.key.label
+            ),
+            format!(
+                "Make the two agree: publish the key with \"alg\": \"{alg}\" (or without `alg`), or have the issuer sign with {declared}."
+            ),
+        ),
+        None => (
+            format!(
+                "{} is declared for \"alg\": \"{first_alg}\", not {alg}; declaration aside, the signature does not verify with {} either: another key signed this token.",
+                first.key.label,
+                if declared.len() == 1 {
+                    "it"
+                } else {
+                    "any of them"
+                }
+            ),
+            format!("Verify with the key that signed the token, and publish it for {alg}."),
+        ),
+    };
+    Some(
+        Finding::new(&ALG_KEY_MISMATCH, detail)
+            .fix(fix)
+            .evidence(json!({
+                "alg": alg.name(),
+                "declared": declared.iter().map(|(t, a)| json!({"key": t.key.label, "alg": a})).collect::<Vec<_>>(),
+                "verifies_without_declaration": signer.is_some(),
+            })),
+    )
 }
 
 /// Thumbprints identify public keys; for a shared secret it would be an
