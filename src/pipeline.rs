@@ -67,7 +67,18 @@ pub fn diagnose_owned(
 
 /// Strings that must never reach output: the input and the token's segments.
 pub fn scrub_list(raw: &str, token: &Token) -> Vec<String> {
-    let mut list = vec![raw.trim().to_string()];
+    let raw = raw.trim();
+    // An input that is only `undefined`, `Bearer` or `{{token}}` is no
+    // credential, and the finding must be able to quote it.
+    let quotable = matches!(
+        crate::token::foreign(raw),
+        Some(f) if f != crate::token::Foreign::GoogleAccessToken
+    );
+    let mut list = if quotable {
+        Vec::new()
+    } else {
+        vec![raw.to_string()]
+    };
     if let Some(sig) = &token.signature_segment {
         list.push(sig.clone());
     }

@@ -209,6 +209,83 @@ fn opaque_token() {
     }
 }
 
+/// Only `opaque-token`: decoding an opaque string as base64url says nothing.
+fn assert_only_opaque(r: &Value) {
+    let codes: Vec<&str> = r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["opaque-token"], "{r:#}");
+}
+
+#[test]
+fn opaque_token_is_not_also_invalid_json() {
+    // "2YotnFZFEjr1zCsicMWpAA" (RFC 6749's example) decodes to binary.
+    let (r, _) = report(&["2YotnFZFEjr1zCsicMWpAA"]);
+    assert_only_opaque(&r);
+}
+
+#[test]
+fn opaque_token_that_a_client_wrote_for_a_missing_value() {
+    for (input, said) in [
+        ("undefined", "the text `undefined`"),
+        ("Bearer null", "the text `null`"),
+        ("None", "the text `none`"),
+        ("[object Object]", "JavaScript's rendering of an object"),
+        ("Bearer", "the scheme `Bearer` with no token"),
+        ("Authorization: Bearer", "the scheme `Bearer` with no token"),
+    ] {
+        let (r, code) = report(&[input]);
+        assert_only_opaque(&r);
+        // Quoted as is, even in the redacted report: it is no credential.
+        assert_detail(&r, "opaque-token", &[said]);
+        assert!(
+            !r.to_string().contains("opaque access token"),
+            "{input}: {r:#}"
+        );
+        assert_exit(&r, code, 1);
+    }
+    let (r, _) = report(&["undefined"]);
+    let fix = r["findings"][0]["fix"].as_str().unwrap_or_default();
+    assert!(fix.contains("Fix the client"), "{fix}");
+}
+
+#[test]
+fn opaque_token_that_is_a_placeholder_never_filled_in() {
+    for input in [
+        "{{token}}",
+        "${ACCESS_TOKEN}",
+        "<token>",
+        "YOUR_TOKEN_HERE",
+        "%TOKEN%",
+    ] {
+        let (r, _) = report(&[input]);
+        assert_only_opaque(&r);
+        assert_detail(
+            &r,
+            "opaque-token",
+            &[&format!("`{input}`"), "never filled in"],
+        );
+    }
+    let (r, _) = report(&["$TOKEN"]);
+    assert_detail(&r, "opaque-token", &["inside single quotes"]);
+}
+
+#[test]
+fn google_access_token_is_named_and_not_quoted() {
+    let token = "ya29.a0AfH6SMBx3kLr9fQ-Zz8v4Wq";
+    let (r, _) = report(&[token]);
+    assert_only_opaque(&r);
+    assert_detail(&r, "opaque-token", &["Google OAuth 2.0 access token"]);
+    assert!(
+        !r.to_string().contains(token),
+        "a credential must not be echoed: {r:#}"
+    );
+}
+
 #[test]
 fn wrong_segment_count_two_segments() {
     let t = valid();

@@ -9,7 +9,7 @@ use super::Context;
 use crate::findings::{Finding, Severity::*, Spec};
 use crate::input::Wrapper;
 use crate::token::json::Members;
-use crate::token::{JsonIssue, Kind, LARGE_TOKEN_BYTES, Observation};
+use crate::token::{Foreign, JsonIssue, Kind, LARGE_TOKEN_BYTES, Observation};
 
 pub static INPUT_EXTRACTED: Spec = Spec {
     code: "input-extracted",
@@ -290,6 +290,9 @@ fn wrappers(wrappers: &[Wrapper], out: &mut Vec<Finding>) {
 
 fn opaque(ctx: &Context) -> Finding {
     let t = ctx.token;
+    if let Some(f) = &t.foreign {
+        return foreign(f);
+    }
     let mut detail = format!(
         "The input is one segment of {} characters with no dots: a JWT has three segments (header.payload.signature).",
         t.len
@@ -300,6 +303,45 @@ fn opaque(ctx: &Context) -> Finding {
         detail.push_str(" A short random string like this is an opaque access token, typical of an authorization request without an API audience.");
     }
     Finding::new(&OPAQUE_TOKEN, detail).evidence(json!({"length": t.len}))
+}
+
+/// The client's fix for a token variable that held nothing.
+const SEND_THE_TOKEN: &str = "Fix the client, not the server: read the token from where the login put it (the right storage key or response field: `access_token` of the token response), make the call wait until login or refresh has finished, and send no `Authorization` header at all while there is no token.";
+
+fn foreign(f: &Foreign) -> Finding {
+    let (detail, fix) = match f {
+        Foreign::Unset("[object object]") => (
+            "The token is the text `[object Object]`: JavaScript's rendering of an object put where the token string belongs, typically the whole token response or a token wrapper instead of its `access_token`.".to_string(),
+            "Send the token string: `Bearer ${tokens.access_token}`, not `Bearer ${tokens}`; then check the header in the browser's network tab.".to_string(),
+        ),
+        Foreign::Unset(word) => (
+            format!(
+                "The token is the text `{word}`, not a token: the client built the `Authorization` header from a variable that held no token, and its language wrote the missing value out as `{word}`. The server's JWT library can only call it malformed."
+            ),
+            SEND_THE_TOKEN.to_string(),
+        ),
+        Foreign::SchemeOnly => (
+            "The `Authorization` value is the scheme `Bearer` with no token after it: the client's token variable was empty when the header was built.".to_string(),
+            SEND_THE_TOKEN.to_string(),
+        ),
+        Foreign::Placeholder(text) => {
+            let mut detail = format!(
+                "The token is `{text}`, a placeholder that was never filled in: an unset environment variable, a Postman or Insomnia variable without a value, or an example copied as is."
+            );
+            if text.starts_with('$') {
+                detail.push_str(" A shell leaves `$NAME` unexpanded inside single quotes (`-H 'Authorization: Bearer $TOKEN'`).");
+            }
+            (
+                detail,
+                "Give the variable its value before sending (`export TOKEN=...` and double quotes in a shell; the current environment's variable in Postman or Insomnia), or paste the real token.".to_string(),
+            )
+        }
+        Foreign::GoogleAccessToken => (
+            "The token starts with `ya29.`: a Google OAuth 2.0 access token. Google issues these as opaque strings for Google's own APIs; they are not JWTs and no JWT library can verify them.".to_string(),
+            "To sign users in to your own API with Google, send the Google ID token (`id_token` of the token response, a JWT whose `aud` is your client id) and verify it with Google's keys; an access token can only be checked with Google's tokeninfo endpoint.".to_string(),
+        ),
+    };
+    Finding::new(&OPAQUE_TOKEN, detail).fix(fix)
 }
 
 fn segment_count(n: usize) -> Finding {

@@ -60,6 +60,87 @@ impl Kind {
     }
 }
 
+/// Text that is no token at all, recognised for what it is. A verifier
+/// calls all of these "jwt malformed"; each has its own cause, on the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Foreign {
+    /// What a client's code wrote for a missing value: `undefined`, `null`,
+    /// `None`, `[object Object]` (lower-cased here).
+    Unset(&'static str),
+    /// A template variable never filled in: `{{token}}`, `${TOKEN}`,
+    /// `$TOKEN`, `<token>`, `YOUR_TOKEN`. Short by construction.
+    Placeholder(String),
+    /// Only the `Bearer` scheme, with no token after it.
+    SchemeOnly,
+    /// A Google OAuth 2.0 access token (`ya29.`): opaque, not a JWT.
+    GoogleAccessToken,
+}
+
+/// What stringified missing values read as, in the languages clients are
+/// written in (JavaScript, Python, Ruby, Go, PHP...).
+const UNSET: [&str; 9] = [
+    "undefined",
+    "null",
+    "none",
+    "nil",
+    "nan",
+    "[object object]",
+    "false",
+    "<nil>",
+    "(null)",
+];
+
+/// Recognises [`Foreign`] text. Cheap for a JWT: one look at its start.
+pub fn foreign(text: &str) -> Option<Foreign> {
+    if text.starts_with("eyJ") || text.len() > 64 {
+        return None;
+    }
+    let text = text.trim();
+    let lower = text.to_ascii_lowercase();
+    if let Some(word) = UNSET.iter().find(|w| **w == lower) {
+        return Some(Foreign::Unset(word));
+    }
+    if lower == "bearer" {
+        return Some(Foreign::SchemeOnly);
+    }
+    if text.starts_with("ya29.") {
+        return Some(Foreign::GoogleAccessToken);
+    }
+    let name = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b' '))
+    };
+    let wrapped = |open: &str, close: &str| {
+        text.strip_prefix(open)
+            .and_then(|r| r.strip_suffix(close))
+            .is_some_and(|inner| name(inner.trim()))
+    };
+    let template = wrapped("{{", "}}")
+        || wrapped("${", "}")
+        || wrapped("<", ">")
+        || wrapped("%", "%")
+        || wrapped("$", "");
+    // A bare word that names a token: `TOKEN`, `YOUR_ACCESS_TOKEN`, `jwt_here`.
+    let word = lower
+        .trim_start_matches("your")
+        .trim_start_matches(['_', '-'])
+        .trim_end_matches("here")
+        .trim_end_matches(['_', '-']);
+    let named = [
+        "token",
+        "jwt",
+        "access_token",
+        "access-token",
+        "accesstoken",
+        "id_token",
+        "bearer_token",
+        "auth_token",
+    ]
+    .contains(&word);
+    (template || named).then(|| Foreign::Placeholder(text.to_string()))
+}
+
 /// Which segment an observation is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Segment {
@@ -148,6 +229,9 @@ pub struct Token {
     /// `BASE64URL(header) || '.' || BASE64URL(payload)` exactly as received.
     pub signing_input: Vec<u8>,
     pub observations: Vec<Observation>,
+    /// Set when the text is no token at all; `kind` is then `Opaque` and
+    /// nothing was decoded.
+    pub foreign: Option<Foreign>,
 }
 
 impl std::fmt::Debug for Token {
@@ -244,6 +328,21 @@ pub fn b64url_run(bytes: &[u8]) -> usize {
 
 /// Parses extracted token text. Never fails: what cannot be read is observed.
 pub fn parse(text: &str) -> Token {
+    if let Some(f) = foreign(text) {
+        // Decoding `undefined` as base64, or its spaces, would only add noise.
+        return Token {
+            kind: Kind::Opaque,
+            segment_count: text.split('.').count(),
+            len: text.len(),
+            header: None,
+            payload: None,
+            signature_segment: None,
+            signature: None,
+            signing_input: Vec::new(),
+            observations: Vec::new(),
+            foreign: Some(f),
+        };
+    }
     let mut observations = Vec::new();
     // The common case, checked in one pass: only base64url and dots, so no
     // whitespace, escapes or foreign characters to observe.
@@ -310,6 +409,21 @@ fn split(cleaned: &str, mut observations: Vec<Observation>, plain: bool) -> Toke
         .and_then(|h| h.object.as_ref())
         .is_some_and(|o| o.map.has("enc"));
 
+    // One segment that is no JSON's base64url (`{"` encodes to `eyJ`): a
+    // genuine opaque token, whose decoding says nothing. Kept only when it
+    // could be one copied segment of a JWT.
+    let opaque = segment_count == 1 && !segments[0].starts_with("ey");
+    let header = if opaque {
+        observations.retain(|o| {
+            matches!(
+                o,
+                Observation::WhitespaceInside { .. } | Observation::UrlEncoded { .. }
+            )
+        });
+        None
+    } else {
+        header
+    };
     let kind = match segment_count {
         1 => Kind::Opaque,
         3 if !is_jwe_header => Kind::Jws,
@@ -346,6 +460,7 @@ fn split(cleaned: &str, mut observations: Vec<Observation>, plain: bool) -> Toke
         signature,
         signing_input,
         observations,
+        foreign: None,
     }
 }
 
@@ -524,6 +639,36 @@ mod tests {
         assert!(t.observations.is_empty(), "{:?}", t.observations);
         assert_eq!(t.alg(), Some("HS256"));
         assert_eq!(t.signature.as_deref(), Some(&[1u8; 32][..]));
+    }
+
+    #[test]
+    fn foreign_text_is_recognised_and_jwts_never_are() {
+        for (text, want) in [
+            ("undefined", Some(Foreign::Unset("undefined"))),
+            ("NULL", Some(Foreign::Unset("null"))),
+            (" None ", Some(Foreign::Unset("none"))),
+            ("[object Object]", Some(Foreign::Unset("[object object]"))),
+            ("Bearer", Some(Foreign::SchemeOnly)),
+            ("{{token}}", Some(Foreign::Placeholder("{{token}}".into()))),
+            (
+                "${ACCESS_TOKEN}",
+                Some(Foreign::Placeholder("${ACCESS_TOKEN}".into())),
+            ),
+            ("$TOKEN", Some(Foreign::Placeholder("$TOKEN".into()))),
+            (
+                "your-jwt-here",
+                Some(Foreign::Placeholder("your-jwt-here".into())),
+            ),
+            ("ya29.a0AfH6SMBx3kLr9", Some(Foreign::GoogleAccessToken)),
+            ("2YotnFZFEjr1zCsicMWpAA", None),
+            ("tokenizer", None),
+            ("eyJhbGciOiJIUzI1NiJ9.e30.", None),
+        ] {
+            assert_eq!(foreign(text), want, "{text}");
+        }
+        let t = parse("[object Object]");
+        assert_eq!(t.kind, Kind::Opaque);
+        assert!(t.observations.is_empty(), "{:?}", t.observations);
     }
 
     #[test]
