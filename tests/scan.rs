@@ -571,6 +571,59 @@ fn a_line_with_more_tokens_than_a_batch_is_counted_exactly() {
 }
 
 /// `n` lines `Authorization: Bearer TOKEN`, each token distinct and valid.
+/// After a frontend deploy, part of the 401s carry no JWT at all: the
+/// client sent `Bearer undefined`, an object, an empty header, or an opaque
+/// token. The scan counts what was sent instead, and names it.
+#[test]
+fn bearer_values_that_are_no_jwt_are_counted_and_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opaque = "2YotnFZFEjr1zCsicMWpAA";
+    let mut log = bearer_lines(5);
+    for _ in 0..3 {
+        log.push_str("10.0.0.9 \"GET /orders\" 401 Authorization: Bearer undefined\n");
+    }
+    log.push_str("{\"authorization\":\"Bearer [object Object]\",\"status\":401}\n");
+    log.push_str("{\"authorization\":\"Bearer \",\"status\":401}\n");
+    log.push_str(&format!("401 Authorization: Bearer {opaque}\n"));
+    // Not requests: a challenge, prose, and a word after Bearer.
+    log.push_str("WWW-Authenticate: Bearer realm=\"api\", error=\"invalid_token\"\n");
+    log.push_str("Bearer tokens expire after an hour\n");
+    let path = dir.path().join("401.log");
+    std::fs::write(&path, &log).expect("write log");
+    let out = scan_cmd(dir.path())
+        .arg(&path)
+        .args(["--secret-file", &secret_file(dir.path())])
+        .args(["--aud", API, "--now", &NOW.to_string(), "--format", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let (reports, s) = parse_jsonl(&out.stdout);
+    assert_eq!(s["input"]["lines_with_tokens"], 11, "{s:#}");
+    assert_eq!(s["input"]["lines_without_token"], 2, "{s:#}");
+    assert_eq!(s["tokens"]["total"], 11, "{s:#}");
+    let codes = rows_by(&s, "findings", "code");
+    assert_eq!(codes["opaque-token"], (6, 4), "{s:#}");
+    assert_eq!(codes["signature-valid"], (5, 5), "{s:#}");
+    assert!(!codes.contains_key("audience-missing"), "{s:#}");
+    let details: Vec<String> = reports
+        .iter()
+        .filter_map(|r| r["findings"][0]["detail"].as_str().map(str::to_string))
+        .collect();
+    for said in [
+        "the text `undefined`",
+        "JavaScript's rendering of an object",
+        "the scheme `Bearer` with no token",
+        "22 characters",
+    ] {
+        assert!(
+            details.iter().any(|d| d.contains(said)),
+            "{said}: {details:#?}"
+        );
+    }
+    // An opaque token is a credential: counted, never printed.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(opaque));
+}
+
 fn bearer_lines(n: u32) -> String {
     (0..n)
         .map(|n| format!("Authorization: Bearer {}\n", token(n, "k1", API, NOW + 60)))

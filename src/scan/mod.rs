@@ -86,6 +86,78 @@ pub fn jwts(line: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
     })
 }
 
+/// The `Bearer` value of a line that holds no JWT, when it is a credential
+/// or what a client sent instead of one: an opaque token (16 or more
+/// token68 characters, RFC 7235), `undefined`, `null`, `[object Object]`, a
+/// placeholder such as `{{token}}`, or `Authorization: Bearer` with nothing
+/// after it (the range of `Bearer` itself). Prose (`Bearer tokens expire`)
+/// and challenges (`Bearer realm="api"`) are not.
+pub fn bearer_value(line: &[u8]) -> Option<std::ops::Range<usize>> {
+    let mut from = 0;
+    while let Some(i) = EARER.find(&line[from..]) {
+        let at = from + i;
+        from = at + 5;
+        // `earer` preceded by `b` or `B`, as a word of its own.
+        let Some(start) = at
+            .checked_sub(1)
+            .filter(|&s| line[s].eq_ignore_ascii_case(&b'b'))
+        else {
+            continue;
+        };
+        if start > 0 && line[start - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let scheme_end = at + 5;
+        let mut v = scheme_end;
+        while v < line.len() && line[v] == b' ' {
+            v += 1;
+        }
+        let rest = &line[v..];
+        let end = if rest.starts_with(b"[object ") {
+            memchr::memchr(b']', rest).map(|e| v + e + 1)
+        } else if rest.starts_with(b"{{") {
+            memchr::memmem::find(rest, b"}}").map(|e| v + e + 2)
+        } else {
+            None
+        }
+        .unwrap_or_else(|| {
+            v + rest
+                .iter()
+                .position(|&b| {
+                    b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b',' | b';' | b'\\')
+                })
+                .unwrap_or(rest.len())
+        });
+        let value = &line[v..end];
+        if value.is_empty() {
+            // Only where a header names it: a log line saying "Bearer" is no request.
+            let before = line[..start].to_ascii_lowercase();
+            if memchr::memmem::find(&before, b"authorization").is_some() {
+                return Some(start..scheme_end);
+            }
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(value) else {
+            continue;
+        };
+        if v == scheme_end {
+            continue;
+        }
+        let token68 = value.len() >= 16
+            && value.iter().all(|&b| {
+                b.is_ascii_alphanumeric()
+                    || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+            });
+        if token68 || token::foreign(text).is_some() {
+            return Some(v..end);
+        }
+    }
+    None
+}
+
+static EARER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"earer"));
+
 /// The searcher for `eyJ`, built once: building one per line cost as much
 /// as the search itself.
 static EYJ: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
@@ -479,7 +551,13 @@ impl<R: BufRead> Reader<R> {
                 self.counts.binary += 1;
             }
             let mut found = false;
-            for range in jwts(text) {
+            let mut ranges = jwts(text).peekable();
+            // No JWT: what the client sent instead, if a `Bearer` says.
+            let instead = match ranges.peek() {
+                None => bearer_value(text),
+                Some(_) => None,
+            };
+            for range in ranges.chain(instead) {
                 let jwt = &text[range.clone()];
                 found = true;
                 occurrences += 1;
@@ -1034,6 +1112,43 @@ mod tests {
                     SlotIs::Known(_) => panic!("pending read back as known"),
                 }
             }
+        }
+    }
+
+    #[test]
+    fn bearer_values_that_are_no_jwt() {
+        let value = |line: &str| bearer_value(line.as_bytes()).map(|r| line[r].to_string());
+        assert_eq!(
+            value("Authorization: Bearer undefined").as_deref(),
+            Some("undefined")
+        );
+        assert_eq!(
+            value("\"authorization\":\"bearer null\"").as_deref(),
+            Some("null")
+        );
+        assert_eq!(
+            value("Bearer [object Object] 401").as_deref(),
+            Some("[object Object]")
+        );
+        assert_eq!(value("Bearer {{ token }},").as_deref(), Some("{{ token }}"));
+        assert_eq!(value("Authorization: Bearer\t").as_deref(), Some("Bearer"));
+        assert_eq!(
+            value("{\"authorization\":\"Bearer \"}").as_deref(),
+            Some("Bearer")
+        );
+        assert_eq!(
+            value("auth=Bearer 2YotnFZFEjr1zCsicMWpAA;").as_deref(),
+            Some("2YotnFZFEjr1zCsicMWpAA")
+        );
+        for line in [
+            "WWW-Authenticate: Bearer realm=\"api\"",
+            "Bearer tokens expire",
+            "a Bearer",
+            "expected \"Bearer \" prefix",
+            "XBearer undefined",
+            "Bearerundefined",
+        ] {
+            assert_eq!(value(line), None, "{line}");
         }
     }
 
