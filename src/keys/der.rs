@@ -450,6 +450,20 @@ fn from_sec1(der: &[u8]) -> Option<Result<Extracted, MatErr>> {
     )
 }
 
+/// The key of a JWK's first `x5c` certificate (base64 DER, RFC 7517 §4.7).
+pub(crate) fn x5c_material(first: &str) -> Result<Extracted, MatErr> {
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(first.trim_end_matches('='))
+        .map_err(|_| MatErr::Invalid("its \"x5c\" certificate is not base64".into()))?;
+    match from_certificate(&der) {
+        Some(r) => r.map(|(ex, _)| ex),
+        None => Err(MatErr::Invalid(
+            "its \"x5c\" entry is not an X.509 certificate".into(),
+        )),
+    }
+}
+
 /// An X.509 certificate: the key and a printable subject.
 fn from_certificate(der: &[u8]) -> Option<Result<(Extracted, String), MatErr>> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;

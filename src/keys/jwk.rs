@@ -12,7 +12,7 @@ use secrecy::SecretSlice;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::der::{Extracted, MatErr, ec_material, ed25519_material, rsa_material};
+use super::der::{Extracted, MatErr, ec_material, ed25519_material, rsa_material, x5c_material};
 use super::{
     Candidate, Curve, JwkProblem, JwkSet, KeyError, KeyMaterial, MAX_KEY_FILE_BYTES,
     MAX_KEYS_IN_SET, MAX_RSA_BITS, ProblemKind, sanitize, thumbprint,
@@ -35,6 +35,7 @@ struct RawJwk {
     y: Option<Value>,
     d: Option<Value>,
     k: Option<Value>,
+    x5c: Option<Value>,
 }
 
 /// Parse a JWK Set (`{"keys":[...]}`) from a file or an HTTP body.
@@ -321,6 +322,7 @@ fn jwk_candidate(
         allow_secrets,
         &mut messages,
     );
+    let result = with_x5c(&raw, kty.as_deref(), result, &mut messages);
     let (extracted, from_private_key) = match result {
         Ok(ex) => {
             let private = has_private && !matches!(ex.material, KeyMaterial::Hmac(_));
@@ -390,6 +392,61 @@ fn jwk_candidate(
         material: extracted.material,
     };
     Ok((candidate, messages))
+}
+
+/// A JWK's `x5c` certificate against its key members: the certificate's key
+/// stands in for RSA or EC members that are missing (some verifiers build
+/// keys from the certificate, so such sets work for some clients only), and
+/// a certificate holding another key than the members is said.
+fn with_x5c(
+    raw: &RawJwk,
+    kty: Option<&str>,
+    result: Result<Extracted, MatErr>,
+    messages: &mut Vec<String>,
+) -> Result<Extracted, MatErr> {
+    let Some(first) = raw
+        .x5c
+        .as_ref()
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(Value::as_str)
+    else {
+        return result;
+    };
+    let members = if kty == Some("RSA") {
+        "\"n\"/\"e\""
+    } else {
+        "\"x\"/\"y\""
+    };
+    match result {
+        Err(MatErr::Invalid(reason))
+            if matches!(kty, Some("RSA") | Some("EC")) && reason.starts_with("missing \"") =>
+        {
+            let cert = x5c_material(first)?;
+            if cert.material.kty() != kty.unwrap_or_default() {
+                return Err(MatErr::Invalid(format!(
+                    "{reason}, and its \"x5c\" certificate holds an {} key",
+                    cert.material.describe()
+                )));
+            }
+            messages.push(format!(
+                "{reason}; only its \"x5c\" certificate gives the key: verifiers that build keys from the certificate can use it, those that read the key members ({members}, which RFC 7518 §6 requires) find no key"
+            ));
+            Ok(cert)
+        }
+        Ok(ex) => {
+            if let Ok(cert) = x5c_material(first) {
+                if thumbprint(&cert.material) != thumbprint(&ex.material) {
+                    messages.push(format!(
+                        "its \"x5c\" certificate holds another key ({}) than its {members} members: verifiers that take the certificate and those that take the members check against different keys",
+                        cert.material.describe()
+                    ));
+                }
+            }
+            Ok(ex)
+        }
+        other => other,
+    }
 }
 
 fn material_for(

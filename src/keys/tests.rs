@@ -487,3 +487,44 @@ fn compressed_ec_point_in_spki_is_expanded() {
         other => panic!("expected EC, got {}", other.describe()),
     }
 }
+
+#[test]
+fn x5c_certificate_gives_missing_members_and_disagreeing_members_are_said() {
+    // The OpenSSL-made certificate and its private key (tests/data/keys).
+    let pem_cert = include_str!("../../tests/data/keys/rsa-cert.pem");
+    let body: String = pem_cert
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let key = one(
+        include_bytes!("../../tests/data/keys/rsa-key.pem"),
+        "rsa-key.pem",
+    );
+    let mut other = rsa_key().public_jwk("k1");
+    other["x5c"] = json!([body]);
+    let set = json!({"keys": [
+        {"kty": "RSA", "kid": "only-x5c", "use": "sig", "x5c": [body]},
+        other,
+        {"kty": "RSA", "kid": "bad-x5c", "x5c": ["not base64!"]},
+        {"kty": "EC", "kid": "ec-with-rsa-cert", "crv": "P-256", "x5c": [body]},
+    ]});
+    let parsed = parse_jwk_set(set.to_string().as_bytes(), "jwks.json").expect("set parses");
+    let has = |index: usize, needle: &str| {
+        parsed
+            .problems
+            .iter()
+            .any(|p| p.index == index && p.message.contains(needle))
+    };
+    assert!(parsed.keys[0].is_usable());
+    assert!(same_material(&parsed.keys[0].material, &key.material));
+    assert!(has(0, "only its \"x5c\" certificate gives the key"));
+    assert!(parsed.keys[1].is_usable());
+    assert!(has(
+        1,
+        "holds another key (RSA 2048-bit) than its \"n\"/\"e\""
+    ));
+    assert!(!parsed.keys[2].is_usable());
+    assert!(has(2, "not base64"));
+    assert!(!parsed.keys[3].is_usable());
+    assert!(has(3, "certificate holds an RSA 2048-bit key"));
+}
