@@ -603,7 +603,12 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 pub(crate) fn parse_pem_file(bytes: &[u8], source: &str) -> Result<JwkSet, KeyError> {
     let blocks = pem::parse_many(bytes).map_err(|e| KeyError::Invalid {
         origin: source.to_string(),
-        detail: format!("malformed PEM: {}", pem_error_text(&e)),
+        detail: if find(bytes, b"-----\\n").is_some() {
+            // Copied from an environment variable, a JSON string or a .env file.
+            "the PEM's line breaks are written as `\\n` (a backslash and an n), as an environment variable, a JSON string or a .env file carries them; verifiers given this text fail to load the key too (e.g. \"Could not deserialize key data\", \"DECODER routines::unsupported\"). Turn them into real line breaks, here and where the verifier reads the key: `printf '%b' \"$(cat FILE)\" > key.pem`, or in code `key.replace(/\\\\n/g, '\\n')`.".to_string()
+        } else {
+            format!("malformed PEM: {}", pem_error_text(&e))
+        },
     })?;
     if blocks.is_empty() {
         return Err(KeyError::Invalid {

@@ -528,3 +528,20 @@ fn x5c_certificate_gives_missing_members_and_disagreeing_members_are_said() {
     assert!(!parsed.keys[3].is_usable());
     assert!(has(3, "certificate holds an RSA 2048-bit key"));
 }
+
+#[test]
+fn pem_with_escaped_line_breaks_says_so_and_how_to_fix_it() {
+    let pem = rsa_key().public_pem().expect("pem");
+    let escaped = pem.replace("\r\n", "\n").replace('\n', "\\n");
+    let err = parse_key_bytes(escaped.as_bytes(), "key.env").expect_err("escaped PEM");
+    let text = err.to_string();
+    assert!(text.contains("written as `\\n`"), "{text}");
+    assert!(text.contains("printf '%b'"), "{text}");
+    // Real line breaks read as before; other damage keeps the PEM parser's words.
+    assert!(parse_key_bytes(pem.as_bytes(), "key.pem").is_ok());
+    let broken = pem.replacen("MII", "M!I", 1);
+    let text = parse_key_bytes(broken.as_bytes(), "key.pem")
+        .expect_err("broken")
+        .to_string();
+    assert!(text.contains("malformed PEM"), "{text}");
+}
