@@ -279,6 +279,64 @@ fn microsoft_graph_token_is_not_a_stranger_under_the_kid() {
     assert!(fix.contains("api://<api-app-id>/.default"), "{fix}");
 }
 
+/// A signer that writes one `alg` and signs with a key of another type
+/// (a KMS key, a key file of the wrong kind): the signature's length gives
+/// it away, and verifying as the algorithm that length belongs to proves it.
+#[test]
+fn signature_made_with_another_alg_than_the_header_says() {
+    let ws = Workspace::new();
+    let (rsa, ec) = (key(Alg::RS256), key(Alg::ES256));
+    let set = ws.file("jwks.json", jwks(&[(&rsa, "r1"), (&ec, "e1")]));
+    // Header ES256, RSA signature.
+    let t = sign_token(&header(Alg::ES256, Some("e1")), &claims(), &rsa).expect("sign");
+    let out = ws.diagnose(&t, &["--key", &set]);
+    out.assert_code("signature-length-mismatch")
+        .assert_exit(1, "rejected")
+        .assert_detail(
+            "signature-length-mismatch",
+            &[
+                "verifies as RS256 with",
+                "kid r1",
+                "wrote ES256 into the header",
+            ],
+        );
+    // Header RS256, ECDSA signature: the RSA key-size path says the same.
+    let t = sign_token(&header(Alg::RS256, Some("r1")), &claims(), &ec).expect("sign");
+    ws.diagnose(&t, &["--key", &set])
+        .assert_code("signature-length-mismatch")
+        .assert_detail(
+            "signature-length-mismatch",
+            &[
+                "verifies as ES256 with",
+                "kid e1",
+                "wrote RS256 into the header",
+            ],
+        );
+    // Shorter than the header's algorithm makes, yet whole: an HS256
+    // signature under an HS512 header is no cut token.
+    let secret = text_secret(64);
+    let hs256 = hmac_key(Alg::HS256, secret.as_bytes());
+    let t = sign_token(&header(Alg::HS512, None), &claims(), &hs256).expect("sign");
+    let file = ws.file("hs-secret", &secret);
+    let out = ws.diagnose(&t, &["--secret-file", &file]);
+    out.assert_code("signature-length-mismatch")
+        .assert_absent("truncated")
+        .assert_detail(
+            "signature-length-mismatch",
+            &["not the 64 of an HS512 signature", "verifies as HS256"],
+        );
+    // No key verifies it: the length alone is named.
+    let other = key(Alg::RS256);
+    let t = sign_token(&header(Alg::HS256, None), &claims(), &other).expect("sign");
+    let secret = ws.file("secret", text_secret(32));
+    ws.diagnose(&t, &["--secret-file", &secret])
+        .assert_code("signature-length-mismatch")
+        .assert_detail(
+            "signature-length-mismatch",
+            &["256 bytes is the length of an RS256/PS256 signature"],
+        );
+}
+
 #[test]
 fn secret_whitespace_trailing_newline_in_file() {
     let ws = Workspace::new();

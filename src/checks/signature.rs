@@ -215,18 +215,21 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
     if let Some(need) = alg.fixed_signature_len() {
         if sig.len() > need && !shape_explains_failure {
-            out.push(
-                Finding::new(
-                    &SIGNATURE_LENGTH_MISMATCH,
-                    format!("The {alg} signature is {} bytes; {alg} signatures are exactly {need} bytes.", sig.len()),
-                )
-                .evidence(json!({"bytes": sig.len(), "expected": need})),
+            let detail = format!(
+                "The {alg} signature is {} bytes; {alg} signatures are exactly {need} bytes.",
+                sig.len()
             );
+            out.push(relabelled(alg, input, sig, &usable, detail, need));
             shape_explains_failure = true;
         }
         // Shorter: the structure check calls the token `truncated`, which
-        // already says why no key verifies a signature cut short.
+        // already says why no key verifies a signature cut short; unless it
+        // is whole, made with another algorithm (see `shorter_of_another_alg`).
         if !sig.is_empty() && sig.len() < need {
+            if let Some(other) = signed_as(alg, input, sig, &usable) {
+                out.push(relabelled_finding(alg, sig, other, need));
+                return;
+            }
             shape_explains_failure = true;
         }
     }
@@ -644,6 +647,11 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
             .filter_map(|t| t.key.material.rsa_bits().map(|b| (b.div_ceil(8), t.key)))
             .collect();
         if !sizes.is_empty() && sizes.iter().all(|(bytes, _)| *bytes != sig.len()) {
+            let keys: Vec<&Candidate> = tried.iter().map(|t| t.key).collect();
+            if let Some(other) = signed_as(alg, input, sig, &keys) {
+                out.push(relabelled_finding(alg, sig, other, sizes[0].0));
+                return;
+            }
             if let Some(f) = leading_zeros_dropped(alg, input, sig, &sizes) {
                 out.push(f);
                 return;
@@ -731,6 +739,102 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
         finding
             .evidence(json!({"tried": tried.iter().map(|t| json!({"key": t.key.label, "kid": t.key.kid, "thumbprint": public_thumbprint(t.key), "result": t.error.to_string()})).collect::<Vec<_>>()})),
     );
+}
+
+/// The algorithm (other than the header's) and key a signature verifies
+/// with. Only algorithms whose signatures have this length are tried, so a
+/// token whose signature length fits its header costs nothing here.
+fn signed_as<'k>(
+    alg: Alg,
+    input: &[u8],
+    sig: &[u8],
+    keys: &[&'k Candidate],
+) -> Option<(Alg, &'k Candidate)> {
+    Alg::ALL
+        .into_iter()
+        .filter(|other| *other != alg)
+        .filter(|other| other.fixed_signature_len().is_none_or(|n| n == sig.len()))
+        .find_map(|other| {
+            keys.iter()
+                .filter(|c| {
+                    c.material
+                        .rsa_bits()
+                        .is_none_or(|bits| bits.div_ceil(8) == sig.len())
+                })
+                .find(|c| verify::verify(other, input, sig, &c.material).is_ok())
+                .map(|c| (other, *c))
+        })
+}
+
+/// A fixed-length signature shorter than the header's algorithm makes
+/// that verifies as another algorithm (an HS256 signature under HS512): not
+/// cut short, so not `truncated`.
+pub(super) fn shorter_of_another_alg(ctx: &Context) -> bool {
+    let t = ctx.token;
+    let (Some(alg), Some(sig)) = (t.alg().and_then(Alg::from_name), t.signature.as_deref()) else {
+        return false;
+    };
+    let (usable, _) = keys_to_try(&ctx.keys.candidates, t.kid());
+    signed_as(alg, &t.signing_input, sig, &usable).is_some()
+}
+
+/// `signature-length-mismatch` for a signature longer than the header's
+/// algorithm makes: said with the algorithm it does verify as, if any.
+fn relabelled(
+    alg: Alg,
+    input: &[u8],
+    sig: &[u8],
+    keys: &[&Candidate],
+    detail: String,
+    need: usize,
+) -> Finding {
+    match signed_as(alg, input, sig, keys) {
+        Some(other) => relabelled_finding(alg, sig, other, need),
+        None => {
+            let mut detail = detail;
+            if let Some(like) = length_like(sig.len()) {
+                detail.push_str(&format!(" {} bytes is the length of {like}.", sig.len()));
+            }
+            Finding::new(&SIGNATURE_LENGTH_MISMATCH, detail)
+                .evidence(json!({"bytes": sig.len(), "expected": need}))
+        }
+    }
+}
+
+fn relabelled_finding(
+    alg: Alg,
+    sig: &[u8],
+    (real, key): (Alg, &Candidate),
+    need: usize,
+) -> Finding {
+    Finding::new(
+        &SIGNATURE_LENGTH_MISMATCH,
+        format!(
+            "The signature is {} bytes, not the {need} of an {alg} signature, and it verifies as {real} with {}: the issuer signed with {real} and wrote {alg} into the header it signed. Its signer is misconfigured: the key (a KMS or HSM key, a key file) is of another type than the `alg` it is told to write, or the library takes the algorithm and the key separately.",
+            sig.len(),
+            key.label
+        ),
+    )
+    .fix(format!(
+        "Make the issuer's signer write the algorithm it signs with (\"alg\": \"{real}\") into the header, or sign with a key for {alg}; verifiers rightly reject the token until then."
+    ))
+    .evidence(json!({"bytes": sig.len(), "expected": need, "verifies_as": real.name(), "key": key.label}))
+}
+
+/// What signatures have this length, when one kind is the likely one.
+fn length_like(len: usize) -> Option<&'static str> {
+    Some(match len {
+        32 => "an HS256 signature",
+        48 => "an HS384 signature",
+        64 => "an ES256, EdDSA or HS512 signature",
+        96 => "an ES384 signature",
+        132 => "an ES512 signature",
+        128 => "an RSA signature with a 1024-bit key",
+        256 => "an RS256/PS256 signature with a 2048-bit RSA key",
+        384 => "an RSA signature with a 3072-bit key",
+        512 => "an RSA signature with a 4096-bit key",
+        _ => return None,
+    })
 }
 
 /// Keys of the right type that the key set declares for another `alg`:
