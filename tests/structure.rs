@@ -347,7 +347,13 @@ fn jwe_token() {
     assert_detail(
         &r,
         "jwe-token",
-        &["A256GCM", "RSA-OAEP-256", "`enc-key-1`", "cty: JWT"],
+        &[
+            "A256GCM",
+            "RSA-OAEP-256",
+            "`enc-key-1`",
+            "cty: JWT",
+            "the recipient's private RSA key decrypts it",
+        ],
     );
     assert_eq!(r["token"]["kind"], "jwe");
     assert_eq!(
@@ -360,6 +366,39 @@ fn jwe_token() {
         assert_absent(&r, c);
     }
     assert_exit(&r, code, 0);
+}
+
+/// `dir` + A256GCM: an Auth.js / NextAuth session token, read with a JWT
+/// library or sent to an API; the human verdict says why nothing was checked.
+#[test]
+fn jwe_session_token_with_a_shared_key() {
+    let header = json!({"alg": "dir", "enc": "A256GCM"});
+    let jwe = format!(
+        "{}..{}.{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(&[0x11; 12]),
+        b64(b"ciphertext, not claims"),
+        b64(&[0x22; 16])
+    );
+    let (r, _) = report(&[&jwe]);
+    assert_detail(
+        &r,
+        "jwe-token",
+        &[
+            "directly under a symmetric key",
+            "NextAuth.js v4",
+            "that shared key decrypts it",
+        ],
+    );
+    let fix = r["findings"][0]["fix"].as_str().unwrap_or_default();
+    assert!(fix.contains("getToken()"), "{fix}");
+    let human = run(&["diagnose", &jwe, "--secret", "not-the-point"], None);
+    assert!(
+        human.stdout.contains("The token is encrypted (JWE)")
+            && !human.stdout.contains("pass --secret-file"),
+        "{}",
+        human.stdout
+    );
 }
 
 /// Standard base64 (with `+`, `/` and `=`) of claims chosen so that it holds all three.

@@ -372,22 +372,46 @@ fn jwe(ctx: &Context) -> Finding {
         .and_then(|m| m.member("cty"))
         .and_then(|v| v.as_str())
         .is_some_and(|c| c.eq_ignore_ascii_case("JWT"));
-    let mut detail = format!(
-        "Five segments and an `enc` header: the claims are encrypted with {enc}, the content key wrapped with {alg}"
-    );
+    let mut detail = if alg == "dir" {
+        format!(
+            "Five segments and an `enc` header: the claims are encrypted with {enc} directly under a symmetric key shared with the issuer (`alg` dir)"
+        )
+    } else {
+        format!(
+            "Five segments and an `enc` header: the claims are encrypted with {enc}, the content key wrapped with {alg}"
+        )
+    };
     if let Some(kid) = kid {
         detail.push_str(&format!(" for the recipient key `{kid}`"));
     }
-    detail.push_str(
-        ". Only the protected header is readable; the recipient's private key decrypts it.",
-    );
+    // Who can decrypt, from the key management algorithm (RFC 7518 §4).
+    let decrypts = match alg.as_str() {
+        "dir" => "that shared key",
+        a if a.starts_with("RSA") => "the recipient's private RSA key",
+        a if a.starts_with("ECDH-ES") => "the recipient's private EC or X25519 key",
+        a if a.starts_with("PBES2") => "a password (PBES2)",
+        a if a.ends_with("KW") => "a symmetric key-wrapping key shared with the issuer",
+        _ => "the recipient's key",
+    };
+    detail.push_str(&format!(
+        ". Only the protected header is readable; {decrypts} decrypts it."
+    ));
+    let session = alg == "dir" && (enc == "A256GCM" || enc == "A256CBC-HS512");
+    if session {
+        detail.push_str(" `dir` with A256GCM (NextAuth.js v4) or A256CBC-HS512 (Auth.js v5) is the shape of their session tokens: a session cookie sent where an access token belongs, or read with a JWT library's verify().");
+    }
     if nested {
         detail.push_str(
             " `cty: JWT` says a signed JWT is nested inside: verify that one after decrypting.",
         );
     }
-    Finding::new(&JWE_TOKEN, detail)
-        .evidence(json!({"alg": alg, "enc": enc, "kid": kid, "nested": nested}))
+    let f = Finding::new(&JWE_TOKEN, detail)
+        .evidence(json!({"alg": alg, "enc": enc, "kid": kid, "nested": nested}));
+    if session {
+        f.fix("Read an Auth.js/NextAuth session token with the library's own `getToken()` / `decode()` (same secret and salt); to call an API, send it an access token from the identity provider, not the session cookie.")
+    } else {
+        f
+    }
 }
 
 /// Evidence that the token was cut; `None` when there is none.

@@ -74,6 +74,12 @@ pub fn report(r: &Report, color: bool) -> String {
                 root.spec.title
             );
         }
+        (Verdict::Unverified, None) if r.token.kind == crate::token::Kind::Jwe => {
+            let _ = writeln!(
+                out,
+                "\nThe token is encrypted (JWE): only its header can be read, so neither its claims nor any signature inside were checked."
+            );
+        }
         (Verdict::Unverified, None) => {
             let _ = writeln!(
                 out,
