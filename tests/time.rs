@@ -241,3 +241,53 @@ fn huge_leeway_is_not_an_internal_error() {
         r.stderr
     );
 }
+
+/// A NumericDate off by almost exactly a whole (or half) time-zone offset is
+/// an issuer converting local time as if it were UTC, not a drifting clock.
+#[test]
+fn whole_hour_offsets_are_a_time_zone_not_clock_drift() {
+    let fix_of = |r: &serde_json::Value, code: &str| -> String {
+        r["findings"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["code"] == code))
+            .and_then(|f| f["fix"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    // UTC+2 issuer: iat and nbf two hours ahead (less a few seconds in transit).
+    let (r, _) = diagnose(
+        json!({"iat": NOW + 7200 - 3, "nbf": NOW + 7200 - 3, "exp": NOW + 10_800}),
+        &[],
+    );
+    assert_detail(
+        &r,
+        "issued-in-future",
+        &["almost exactly 2 h", "a time zone"],
+    );
+    assert_detail(&r, "not-yet-valid", &["almost exactly 2 h"]);
+    assert!(fix_of(&r, "not-yet-valid").contains("Instant.now()"));
+    // India (UTC+5:30).
+    let (r, _) = diagnose(json!({"iat": NOW + 19_800 + 40}), &[]);
+    assert_detail(&r, "issued-in-future", &["almost exactly 5:30 h"]);
+    // UTC-5 issuer, a token issued just now: expired by four hours, and said so.
+    let (r, _) = diagnose(
+        json!({"iat": NOW - 18_000 + 2, "exp": NOW - 14_400 + 2}),
+        &[],
+    );
+    assert_detail(
+        &r,
+        "expired",
+        &["reused", "almost exactly 5 h ago is not a drifting clock"],
+    );
+    let fix = fix_of(&r, "expired");
+    assert!(
+        fix.contains("Get a fresh token") && fix.contains("time zone"),
+        "{fix}"
+    );
+    // Issued 5 h 20 min ago: no time zone is that far off, so no zone.
+    let (r, _) = diagnose(json!({"iat": NOW - 19_200, "exp": NOW - 15_600}), &[]);
+    assert!(!r.to_string().contains("time zone"), "{r:#}");
+    // Ahead by an uneven 47 minutes: a clock, said as before.
+    let (r, _) = diagnose(json!({"iat": NOW + 2820}), &[]);
+    assert_detail(&r, "issued-in-future", &["the issuer's clock is ahead"]);
+}

@@ -153,46 +153,68 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
             } else if let Read::Seconds(i) = iat {
                 detail.push_str(&format!(" It was issued {} ago with a lifetime of {}: a cached or stored token is being reused instead of refreshed.", duration(now - i), duration(e - i)));
             }
-            out.push(
-                Finding::new(&EXPIRED, detail)
-                    .evidence(json!({"exp": e, "now": now, "seconds": late, "leeway": leeway})),
-            );
+            let mut f = Finding::new(&EXPIRED, detail);
+            // Shifted by a time zone, was the token fresh?
+            if let Read::Seconds(i) = iat {
+                if let Some(zone) = time_zone(now - i).filter(|z| e + z.shift > now) {
+                    f.detail.push_str(&format!(
+                        " If it was issued just now, though, an iat almost exactly {} h ago is {}",
+                        zone.hours, zone.said
+                    ));
+                    f = f.fix(format!(
+                        "{} If the token was fresh, the issuer's time zone is the cause. {TIME_ZONE_FIX}",
+                        EXPIRED.fix
+                    ));
+                }
+            }
+            out.push(f.evidence(json!({"exp": e, "now": now, "seconds": late, "leeway": leeway})));
         }
         _ => {}
     }
 
     if let Read::Seconds(n) = nbf {
         if now < n.saturating_sub(leeway) {
+            let mut detail = format!(
+                "nbf {}, {} after now ({}){}: the token only becomes valid then.",
+                utc(n),
+                duration(n - now),
+                utc(now),
+                leeway_note(leeway)
+            );
+            let zone = time_zone(n - now);
+            if let Some(zone) = &zone {
+                detail.push_str(&format!(
+                    " That is almost exactly {} h: {}",
+                    zone.hours, zone.said
+                ));
+            }
             out.push(
-                Finding::new(
-                    &NOT_YET_VALID,
-                    format!(
-                        "nbf {}, {} after now ({}){}: the token only becomes valid then.",
-                        utc(n),
-                        duration(n - now),
-                        utc(now),
-                        leeway_note(leeway)
-                    ),
-                )
-                .evidence(json!({"nbf": n, "now": now, "seconds": n - now, "leeway": leeway})),
+                with_zone_fix(Finding::new(&NOT_YET_VALID, detail), zone.is_some())
+                    .evidence(json!({"nbf": n, "now": now, "seconds": n - now, "leeway": leeway})),
             );
         }
     }
 
     if let Read::Seconds(i) = iat {
         if i > now.saturating_add(leeway) {
+            let zone = time_zone(i - now);
+            let mut detail = format!(
+                "iat {}, {} after now ({}){}",
+                utc(i),
+                duration(i - now),
+                utc(now),
+                leeway_note(leeway)
+            );
+            match &zone {
+                Some(zone) => detail.push_str(&format!(
+                    ". That is almost exactly {} h: {}",
+                    zone.hours, zone.said
+                )),
+                None => detail.push_str(": the issuer's clock is ahead of this one."),
+            }
             out.push(
-                Finding::new(
-                    &ISSUED_IN_FUTURE,
-                    format!(
-                        "iat {}, {} after now ({}){}: the issuer's clock is ahead of this one.",
-                        utc(i),
-                        duration(i - now),
-                        utc(now),
-                        leeway_note(leeway)
-                    ),
-                )
-                .evidence(json!({"iat": i, "now": now, "seconds": i - now})),
+                with_zone_fix(Finding::new(&ISSUED_IN_FUTURE, detail), zone.is_some())
+                    .evidence(json!({"iat": i, "now": now, "seconds": i - now})),
             );
         }
     }
@@ -218,6 +240,44 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
             );
         }
     }
+}
+
+/// A time claim off by (almost) a whole time-zone offset.
+struct Zone {
+    /// The offset, in seconds, signed like the distance it explains.
+    shift: i64,
+    /// The offset as said: `5`, `5:30`.
+    hours: String,
+    /// Its cause, as a sentence ending in `.`.
+    said: String,
+}
+
+/// Within this of a whole or half hour, an offset is a time zone, not drift
+/// (NTP keeps clocks within seconds; a token may take a minute to arrive).
+const ZONE_SLACK: i64 = 90;
+
+/// `distance` (seconds, either sign) as a time-zone offset of 1 to 14 hours,
+/// whole or half, if it is one.
+fn time_zone(distance: i64) -> Option<Zone> {
+    let d = distance.abs();
+    let half_hours = (d + 900) / 1800;
+    if !(2..=28).contains(&half_hours) || (d - half_hours * 1800).abs() > ZONE_SLACK {
+        return None;
+    }
+    let (h, m) = (half_hours / 2, if half_hours % 2 == 1 { ":30" } else { "" });
+    Some(Zone {
+        shift: distance.signum() * half_hours * 1800,
+        hours: format!("{h}{m}"),
+        said: format!(
+            "not a drifting clock (NTP keeps clocks within seconds) but a time zone. The issuer turns a local date-time into epoch seconds as if it were UTC, on a machine {h}{m} h from UTC (e.g. Java `LocalDateTime.now().toEpochSecond(ZoneOffset.UTC)`, Python `datetime.utcnow().timestamp()`)."
+        ),
+    })
+}
+
+const TIME_ZONE_FIX: &str = "Make the issuer take NumericDates from the current instant, not from a local date-time: `Math.floor(Date.now() / 1000)`, Python `int(time.time())`, Java `Instant.now().getEpochSecond()`, Go `time.Now().Unix()`.";
+
+fn with_zone_fix(f: Finding, zone: bool) -> Finding {
+    if zone { f.fix(TIME_ZONE_FIX) } else { f }
 }
 
 fn leeway_note(leeway: i64) -> String {
