@@ -125,6 +125,35 @@ fn input_extracted_from_json_body() {
 }
 
 #[test]
+fn input_extracted_from_a_redirect_url_or_form() {
+    let t = valid();
+    let r = assert_extracted(
+        &format!(
+            "https://app.example.com/callback#access_token={t}&token_type=Bearer&expires_in=3600"
+        ),
+        &["a URL or form parameter (`access_token=`)"],
+    );
+    assert_absent(&r, "invalid-base64url");
+    assert_extracted(&format!("id_token={t}&state=af0ifjsldkj"), &["`id_token=`"]);
+}
+
+#[test]
+fn input_extracted_from_another_scheme_says_servers_expect_bearer() {
+    let t = valid();
+    let r = assert_extracted(
+        &format!("Authorization: JWT {t}"),
+        &["the `JWT ` scheme prefix", "not `Bearer`"],
+    );
+    assert_absent(&r, "whitespace-in-token");
+    let fix = r["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["code"] == "input-extracted"))
+        .and_then(|f| f["fix"].as_str())
+        .unwrap_or_default();
+    assert!(fix.contains("Authorization: Bearer <token>"), "{fix}");
+}
+
+#[test]
 fn input_extracted_from_curl_command() {
     assert_extracted(
         &format!(

@@ -259,8 +259,16 @@ fn wrappers(wrappers: &[Wrapper], out: &mut Vec<Finding>) {
         "Removed {} around the token before diagnosing it.",
         list.join(", then ")
     );
+    let scheme = wrappers.iter().find_map(|w| match w {
+        Wrapper::OtherScheme(s) => Some(s.as_str()),
+        _ => None,
+    });
     if wrappers.contains(&Wrapper::DuplicateBearer) {
         detail.push_str(" The value carries the `Bearer ` scheme twice.");
+    } else if let Some(scheme) = scheme {
+        detail.push_str(&format!(
+            " The header's scheme is `{scheme}`, not `Bearer`: a server that reads bearer tokens as RFC 6750 defines them (OAuth 2.0 resource servers, ASP.NET JwtBearer, Spring Security, most JWT middleware) finds no token in it and answers 401. Only servers set up for that scheme accept it (`JWT` was djangorestframework-jwt's default)."
+        ));
     } else {
         detail.push_str(
             " A verifier given the whole string fails with 'jwt malformed' or 'invalid token'.",
@@ -272,6 +280,13 @@ fn wrappers(wrappers: &[Wrapper], out: &mut Vec<Finding>) {
         ),
         Some(Wrapper::Cookie(name)) => format!(
             "Read the `{name}` cookie's value (URL-decoded once) and pass only that to the verifier."
+        ),
+        Some(Wrapper::UrlParameter(name)) => format!(
+            "Read the `{name}` parameter's value (URL-decoded once) and pass only that to the verifier."
+        ),
+        _ if scheme.is_some() => format!(
+            "Send `Authorization: Bearer <token>`, unless the server is configured for the `{}` scheme.",
+            scheme.unwrap_or_default()
         ),
         _ => INPUT_EXTRACTED.fix.to_string(),
     };

@@ -27,6 +27,10 @@ pub enum Wrapper {
     Quotes(char),
     /// A curl command line.
     Curl,
+    /// A URL query or fragment parameter, or a form field (`access_token=...&...`).
+    UrlParameter(String),
+    /// An `Authorization` scheme other than `Bearer` (`JWT`, `Token`), as written.
+    OtherScheme(String),
     /// Text around a token-shaped substring (log line, sentence).
     SurroundingText,
 }
@@ -41,6 +45,8 @@ impl Wrapper {
             Wrapper::Cookie(name) => format!("a cookie (`{name}=`)"),
             Wrapper::Quotes(q) => format!("surrounding quotes ({q}...{q})"),
             Wrapper::Curl => "a curl command".into(),
+            Wrapper::UrlParameter(name) => format!("a URL or form parameter (`{name}=`)"),
+            Wrapper::OtherScheme(scheme) => format!("the `{scheme} ` scheme prefix"),
             Wrapper::SurroundingText => "surrounding text".into(),
         }
     }
@@ -109,6 +115,12 @@ fn unwrap_once(s: &str) -> Option<(String, Vec<Wrapper>)> {
         return Some(found);
     }
     if let Some(found) = unwrap_bearer(s) {
+        return Some(found);
+    }
+    if let Some(found) = unwrap_scheme(s) {
+        return Some(found);
+    }
+    if let Some(found) = unwrap_url_parameter(s) {
         return Some(found);
     }
     if let Some(found) = unwrap_cookie_pair(s) {
@@ -237,6 +249,51 @@ fn unwrap_bearer(s: &str) -> Option<(String, Vec<Wrapper>)> {
         rest = again;
     }
     Some((rest.to_string(), wrappers))
+}
+
+/// `JWT eyJ...`, `Token eyJ...`: one word, a space, then the token. Servers
+/// that implement RFC 6750 take only `Bearer`.
+fn unwrap_scheme(s: &str) -> Option<(String, Vec<Wrapper>)> {
+    let (scheme, rest) = s.split_once([' ', '\t'])?;
+    let rest = rest.trim_start();
+    let word = !scheme.is_empty()
+        && scheme.len() <= 16
+        && scheme.chars().all(|c| c.is_ascii_alphabetic())
+        && !scheme.eq_ignore_ascii_case("bearer");
+    (word && rest.starts_with("eyJ") && !rest.contains(char::is_whitespace)).then(|| {
+        (
+            rest.to_string(),
+            vec![Wrapper::OtherScheme(scheme.to_string())],
+        )
+    })
+}
+
+/// The token parameter of a URL (an implicit-flow redirect's fragment, a
+/// query string) or of a form body: up to the next `&` or `#`.
+fn unwrap_url_parameter(s: &str) -> Option<(String, Vec<Wrapper>)> {
+    let url = s.starts_with("http://") || s.starts_with("https://") || s.starts_with(['?', '#']);
+    if !url && !s.contains('&') {
+        return None;
+    }
+    for name in ["access_token", "id_token", "token", "jwt"] {
+        let key = format!("{name}=");
+        let at = s.match_indices(&key).find_map(|(i, _)| {
+            let before = s[..i].chars().next_back();
+            matches!(before, None | Some('?' | '#' | '&')).then_some(i + key.len())
+        });
+        if let Some(start) = at {
+            let rest = &s[start..];
+            let end = rest.find(['&', '#']).unwrap_or(rest.len());
+            let value = rest[..end].trim();
+            if !value.is_empty() {
+                return Some((
+                    value.to_string(),
+                    vec![Wrapper::UrlParameter(name.to_string())],
+                ));
+            }
+        }
+    }
+    None
 }
 
 fn unwrap_cookie_pair(s: &str) -> Option<(String, Vec<Wrapper>)> {
@@ -383,6 +440,54 @@ mod tests {
     fn line_wrapped_token_is_left_for_the_parser() {
         let wrapped = format!("{}\n{}", &T[..20], &T[20..]);
         assert_eq!(ex(&wrapped), (wrapped.clone(), vec![]));
+    }
+
+    #[test]
+    fn url_and_form_parameters() {
+        let redirect = format!(
+            "https://app.example.com/cb#access_token={T}&token_type=Bearer&expires_in=3600"
+        );
+        assert_eq!(
+            ex(&redirect),
+            (
+                T.to_string(),
+                vec![Wrapper::UrlParameter("access_token".into())]
+            )
+        );
+        let query = format!("https://api.example.com/x?a=1&token={T}");
+        assert_eq!(ex(&query).0, T);
+        let form = format!("id_token={T}&state=xyz");
+        assert_eq!(
+            ex(&form),
+            (
+                T.to_string(),
+                vec![Wrapper::UrlParameter("id_token".into())]
+            )
+        );
+        // `my_token=` is another parameter's name.
+        assert_ne!(
+            ex(&format!("https://x.example/?my_token={T}")).1,
+            vec![Wrapper::UrlParameter("token".into())]
+        );
+    }
+
+    #[test]
+    fn schemes_other_than_bearer() {
+        let (token, wrappers) = ex(&format!("Authorization: JWT {T}"));
+        assert_eq!(token, T);
+        assert_eq!(
+            wrappers,
+            [
+                Wrapper::AuthorizationHeader,
+                Wrapper::OtherScheme("JWT".into())
+            ]
+        );
+        assert_eq!(
+            ex(&format!("Token {T}")).1,
+            [Wrapper::OtherScheme("Token".into())]
+        );
+        // A wrapped token is no scheme: left for the parser.
+        assert_eq!(ex("eyJhbGciOiJIUzI1NiJ9 .eyJzdWIiOiIxIn0.c2ln").1, []);
     }
 
     #[test]
