@@ -124,6 +124,35 @@ fn input_extracted_from_json_body() {
     assert!(fix.contains("access_token"), "fix names the field: {fix}");
 }
 
+/// Copying through chat, a web page or a document: invisible characters,
+/// typographic quotes, a display's ellipsis.
+#[test]
+fn damage_from_copying_through_chat_or_a_document() {
+    let t = valid();
+    let zw = format!("{}\u{200B}{}", &t[..40], &t[40..]);
+    let secret = std::str::from_utf8(SECRET).expect("ASCII secret");
+    let (r, code) = report(&[&zw, "--secret", secret, "--iss", ISS, "--aud", AUD]);
+    assert_finding(&r, "invalid-base64url", "error");
+    assert_detail(
+        &r,
+        "invalid-base64url",
+        &["1 invisible character(s) (U+200B ZERO WIDTH SPACE)"],
+    );
+    assert_finding(&r, "signature-valid", "info");
+    assert_exit(&r, code, 1);
+
+    let quoted = format!("\u{201C}{t}\u{201D}");
+    let r = assert_extracted(&quoted, &["surrounding quotes (\u{201C}...\u{201D})"]);
+    assert_absent(&r, "invalid-base64url");
+
+    for cut in [format!("{}\u{2026}", &t[..60]), format!("{}...", &t[..60])] {
+        let (r, _) = report(&[&cut]);
+        assert_finding(&r, "truncated", "error");
+        assert_detail(&r, "truncated", &["ends in an ellipsis"]);
+        assert_absent(&r, "wrong-segment-count");
+    }
+}
+
 #[test]
 fn input_extracted_from_a_redirect_url_or_form() {
     let t = valid();

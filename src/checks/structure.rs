@@ -200,6 +200,17 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                     .evidence(json!({"segment": segment.name(), "plus_or_slash": plus_slash, "padding": padding})),
                 );
             }
+            Observation::Invisible { names, count } => out.push(
+                Finding::new(
+                    &INVALID_BASE64URL,
+                    format!(
+                        "The token holds {count} invisible character(s) ({}): they show as nothing, yet no base64url segment may contain them, so every verifier rejects the token. A chat app, web page or document inserts them when text is copied through it. jwtai removed them to read on.",
+                        names.join(", ")
+                    ),
+                )
+                .fix("Copy the token from its source (the HTTP response, the browser's storage, the token endpoint), not through chat or a document; or strip the characters (`perl -CSD -pe 's/[\\x{200B}-\\x{200D}\\x{2060}\\x{FEFF}\\x{AD}]//g'`).")
+                .evidence(json!({"invisible": names, "count": count})),
+            ),
             Observation::InvalidChar { segment, ch, offset } => out.push(
                 Finding::new(
                     &INVALID_BASE64URL,
@@ -444,6 +455,9 @@ pub(super) fn truncation(ctx: &Context) -> Option<Finding> {
             )),
             _ => {}
         }
+    }
+    if t.observations.contains(&Observation::Ellipsis) {
+        reasons.push("it ends in an ellipsis (`…` or `...`): a display shortened it (a log viewer, a UI column, a chat preview), and the rest of the token is not in the text".into());
     }
     if t.kind == Kind::Malformed && t.segment_count == 2 && !reasons.is_empty() {
         reasons.push("the signature segment is missing".into());

@@ -43,7 +43,16 @@ impl Wrapper {
             Wrapper::BearerPrefix => "the `Bearer ` scheme prefix".into(),
             Wrapper::DuplicateBearer => "a second `Bearer ` prefix".into(),
             Wrapper::Cookie(name) => format!("a cookie (`{name}=`)"),
-            Wrapper::Quotes(q) => format!("surrounding quotes ({q}...{q})"),
+            Wrapper::Quotes(q) => {
+                let close = match q {
+                    '“' => '”',
+                    '‘' => '’',
+                    '«' => '»',
+                    '„' => '“',
+                    q => *q,
+                };
+                format!("surrounding quotes ({q}...{close})")
+            }
             Wrapper::Curl => "a curl command".into(),
             Wrapper::UrlParameter(name) => format!("a URL or form parameter (`{name}=`)"),
             Wrapper::OtherScheme(scheme) => format!("the `{scheme} ` scheme prefix"),
@@ -223,6 +232,13 @@ fn unwrap_quotes(s: &str) -> Option<(String, Vec<Wrapper>)> {
     for q in ['"', '\'', '`'] {
         if s.len() >= 2 && s.starts_with(q) && s.ends_with(q) {
             return Some((s[1..s.len() - 1].to_string(), vec![Wrapper::Quotes(q)]));
+        }
+    }
+    // Typographic quotes, as a word processor or chat app writes them.
+    for (open, close) in [('“', '”'), ('‘', '’'), ('«', '»'), ('„', '“'), ('”', '”')]
+    {
+        if let Some(inner) = s.strip_prefix(open).and_then(|r| r.strip_suffix(close)) {
+            return Some((inner.to_string(), vec![Wrapper::Quotes(open)]));
         }
     }
     None

@@ -141,6 +141,20 @@ pub fn foreign(text: &str) -> Option<Foreign> {
     (template || named).then(|| Foreign::Placeholder(text.to_string()))
 }
 
+/// The Unicode name of a character that renders as nothing.
+fn invisible(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{200B}' => "U+200B ZERO WIDTH SPACE",
+        '\u{200C}' => "U+200C ZERO WIDTH NON-JOINER",
+        '\u{200D}' => "U+200D ZERO WIDTH JOINER",
+        '\u{2060}' => "U+2060 WORD JOINER",
+        '\u{FEFF}' => "U+FEFF BYTE ORDER MARK",
+        '\u{00AD}' => "U+00AD SOFT HYPHEN",
+        '\u{180E}' => "U+180E MONGOLIAN VOWEL SEPARATOR",
+        _ => return None,
+    })
+}
+
 /// Which segment an observation is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Segment {
@@ -179,6 +193,13 @@ pub enum Observation {
         spaces: usize,
         tabs: usize,
     },
+    /// Invisible characters, removed before reading on: their names, how many.
+    Invisible {
+        names: Vec<&'static str>,
+        count: usize,
+    },
+    /// The text ended in `…` or `...`, removed: shortened for display.
+    Ellipsis,
     /// Percent-escapes such as `%2E`; the distinct escapes seen.
     UrlEncoded { escapes: Vec<String> },
     /// Standard-base64 characters in a segment: `+`/`/` seen, `=` padding seen.
@@ -346,7 +367,7 @@ pub fn parse(text: &str) -> Token {
     let mut observations = Vec::new();
     // The common case, checked in one pass: only base64url and dots, so no
     // whitespace, escapes or foreign characters to observe.
-    let plain = only_b64url_and_dots(text.as_bytes());
+    let plain = only_b64url_and_dots(text.as_bytes()) && !text.ends_with("...");
     if plain {
         return split(text, observations, true);
     }
@@ -367,6 +388,38 @@ pub fn parse(text: &str) -> Token {
     } else {
         text.to_string()
     };
+
+    // Invisible characters a chat app, web page or document slipped in: no
+    // verifier sees them, every verifier chokes on them.
+    if cleaned.chars().any(|c| invisible(c).is_some()) {
+        let mut names: Vec<&'static str> = Vec::new();
+        let mut count = 0;
+        cleaned = cleaned
+            .chars()
+            .filter(|&c| match invisible(c) {
+                Some(name) => {
+                    count += 1;
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        observations.push(Observation::Invisible { names, count });
+    }
+    // Shortened for display (a log viewer, a UI column, a chat preview).
+    for ellipsis in ["\u{2026}", "..."] {
+        if let Some(kept) = cleaned.strip_suffix(ellipsis) {
+            if ellipsis != "..." || kept.matches('.').count() <= 2 {
+                let kept = kept.trim_end_matches('.').to_string();
+                observations.push(Observation::Ellipsis);
+                cleaned = kept;
+                break;
+            }
+        }
+    }
 
     let escapes = percent_escapes(&cleaned);
     if !escapes.is_empty() {
