@@ -174,10 +174,8 @@ fn input_extracted_from_another_scheme_says_servers_expect_bearer() {
         &["the `JWT ` scheme prefix", "not `Bearer`"],
     );
     assert_absent(&r, "whitespace-in-token");
-    let fix = r["findings"]
-        .as_array()
-        .and_then(|f| f.iter().find(|f| f["code"] == "input-extracted"))
-        .and_then(|f| f["fix"].as_str())
+    let fix = finding(&r, "input-extracted")["fix"]
+        .as_str()
         .unwrap_or_default();
     assert!(fix.contains("Authorization: Bearer <token>"), "{fix}");
 }

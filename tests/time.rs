@@ -247,10 +247,8 @@ fn huge_leeway_is_not_an_internal_error() {
 #[test]
 fn whole_hour_offsets_are_a_time_zone_not_clock_drift() {
     let fix_of = |r: &serde_json::Value, code: &str| -> String {
-        r["findings"]
-            .as_array()
-            .and_then(|f| f.iter().find(|f| f["code"] == code))
-            .and_then(|f| f["fix"].as_str())
+        finding(r, code)["fix"]
+            .as_str()
             .unwrap_or_default()
             .to_string()
     };
