@@ -368,6 +368,37 @@ fn secret_whitespace_trailing_crlf_in_env_var() {
     .assert_hidden(value.as_bytes());
 }
 
+/// `JWT_SECRET="s3cr3t"` read literally (docker --env-file) on one side and
+/// by a dotenv library (quotes stripped) on the other.
+#[test]
+fn secret_encoding_quotes_kept_on_one_side() {
+    let ws = Workspace::new();
+    let secret = text_secret(40);
+    let quoted = format!("\"{secret}\"");
+    // The verifier's value kept the quotes.
+    let tok = token(&hmac_key(Alg::HS256, secret.as_bytes()), None);
+    let file = ws.file("quoted.secret", &quoted);
+    ws.diagnose(&tok, &["--secret-file", &file])
+        .assert_signature_codes(&["secret-encoding"])
+        .assert_detail(
+            "secret-encoding",
+            &[
+                "its surrounding quotes removed",
+                "the verifier's value kept the quotes",
+            ],
+        )
+        .assert_hidden(secret.as_bytes());
+    // The signer's did.
+    let tok = token(&hmac_key(Alg::HS256, quoted.as_bytes()), None);
+    let file = ws.file("plain.secret", &secret);
+    ws.diagnose(&tok, &["--secret-file", &file])
+        .assert_signature_codes(&["secret-encoding"])
+        .assert_detail(
+            "secret-encoding",
+            &["quotes put around it", "the signer's value"],
+        );
+}
+
 #[test]
 fn secret_encoding_signer_decoded_the_base64_secret() {
     let ws = Workspace::new();

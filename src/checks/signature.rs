@@ -1023,6 +1023,19 @@ fn secret_variants(alg: Alg, input: &[u8], sig: &[u8], tried: &[Tried]) -> Optio
                 .evidence(json!({"key": t.key.label, "bytes": s.len(), "trimmed_bytes": trimmed.len()})),
             );
         }
+        if let Some((how, whose)) = quote_variant(alg, input, sig, trimmed) {
+            return Some(
+                Finding::new(
+                    &SECRET_ENCODING,
+                    format!(
+                        "The {alg} signature does not verify with {} as given, but does with {how}: the {whose} value kept the quotes of a line such as `JWT_SECRET=\"...\"`. `docker run --env-file` and Kubernetes secret data take such a line literally, quotes included; dotenv libraries and shells strip them.",
+                        t.key.label
+                    ),
+                )
+                .fix("Write the secret without quotes wherever it is read literally (an --env-file, a Kubernetes secret, a config map), so signer and verifier use the same bytes; then rotate it if the quoted form was ever shared.")
+                .evidence(json!({"key": t.key.label, "variant": how})),
+            );
+        }
         for (variant, how) in encodings(trimmed) {
             if verify::hmac_verify(alg, input, sig, &variant) {
                 return Some(
@@ -1036,6 +1049,29 @@ fn secret_variants(alg: Alg, input: &[u8], sig: &[u8], tried: &[Tried]) -> Optio
                     .fix(format!("Make the verifier use the secret {how} too (or the signer use it as plain text), so both sides use the same key bytes."))
                     .evidence(json!({"key": t.key.label, "variant": how})),
                 );
+            }
+        }
+    }
+    None
+}
+
+/// The secret with its surrounding quotes removed, or with quotes added,
+/// if that verifies: how it was changed, and whose value kept the quotes.
+fn quote_variant(
+    alg: Alg,
+    input: &[u8],
+    sig: &[u8],
+    s: &[u8],
+) -> Option<(&'static str, &'static str)> {
+    for q in [b'"', b'\''] {
+        if s.len() >= 2 && s[0] == q && s[s.len() - 1] == q {
+            if verify::hmac_verify(alg, input, sig, &s[1..s.len() - 1]) {
+                return Some(("its surrounding quotes removed", "verifier's"));
+            }
+        } else {
+            let quoted = [&[q], s, &[q]].concat();
+            if verify::hmac_verify(alg, input, sig, &quoted) {
+                return Some(("quotes put around it", "signer's"));
             }
         }
     }
