@@ -366,8 +366,9 @@ pub fn audience(auds: &[String], expected: &[String], claims: &Map<String, Value
             }
         }
     }
-    let client = client_claim(claims, expected)?;
-    let (name, value) = client;
+    let Some((name, value)) = client_claim(claims, expected) else {
+        return known_audience(auds);
+    };
     let keycloak = auds.iter().any(|a| a == "account")
         && claims
             .member("iss")
@@ -386,6 +387,25 @@ pub fn audience(auds: &[String], expected: &[String], claims: &Map<String, Value
             auds.join(", ")
         )))
     }
+}
+
+/// Audiences an identity provider gives tokens meant for something else.
+fn known_audience(auds: &[String]) -> Option<Hint> {
+    if let Some(a) = auds.iter().find(|a| {
+        Parts::of(a).is_some_and(|p| p.host_ends_with("auth0.com") && p.path == "/api/v2")
+    }) {
+        return Some(Hint::new(format!(
+            "\"{a}\" is the Auth0 Management API: the client asked for a Management API token (`audience={a}`, or a machine-to-machine application authorized only for it), not for this API."
+        ))
+        .fix("Request the token with `audience` set to this API's identifier (Auth0 dashboard, Applications > APIs), and authorize the client for that API.".into()));
+    }
+    if auds.iter().any(|a| a == "api://default") {
+        return Some(Hint::new(
+            "\"api://default\" is the audience of Okta's `default` authorization server: the token comes from /oauth2/default, whose audience the API does not accept.".into(),
+        )
+        .fix("Get the token from the authorization server whose audience is this API's, or set the API's expected audience to `api://default` if it trusts that server.".into()));
+    }
+    None
 }
 
 /// Why a token carries no `aud` although one is expected.
@@ -738,6 +758,29 @@ mod tests {
         let h = audience(&["api://default".into()], &["0oa1".into()], &claims).expect("hint");
         assert!(h.detail.contains("the token's `cid`"), "{}", h.detail);
         assert!(h.fix.expect("fix").contains("(api://default)"));
+    }
+
+    #[test]
+    fn management_api_and_okta_default_audiences() {
+        let mgmt = "https://acme.eu.auth0.com/api/v2/".to_string();
+        let h = audience(
+            std::slice::from_ref(&mgmt),
+            &["https://api.acme.com".into()],
+            &map(json!({})),
+        )
+        .expect("hint");
+        assert!(h.detail.contains("Auth0 Management API"), "{}", h.detail);
+        let h = audience(
+            &["api://default".into()],
+            &["https://api.acme.com".into()],
+            &map(json!({})),
+        )
+        .expect("hint");
+        assert!(
+            h.detail.contains("Okta's `default` authorization server"),
+            "{}",
+            h.detail
+        );
     }
 
     #[test]
