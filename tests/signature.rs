@@ -279,6 +279,26 @@ fn microsoft_graph_token_is_not_a_stranger_under_the_kid() {
     assert!(fix.contains("api://<api-app-id>/.default"), "{fix}");
 }
 
+/// Azure AD: an application with a custom signing key signs with a key the
+/// tenant's set does not list; only the `?appid=` set has it.
+#[test]
+fn azure_kid_not_in_the_tenant_set_points_at_the_appid_set() {
+    let ws = Workspace::new();
+    let (tenant_key, app_key) = (key(Alg::RS256), key(Alg::RS256));
+    let set = ws.file("jwks.json", jwks(&[(&tenant_key, "tenant-1")]));
+    let mut body = claims();
+    body["iss"] =
+        json!("https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0");
+    let t = sign_token(&header(Alg::RS256, Some("app-key")), &body, &app_key).expect("sign");
+    let out = ws.diagnose(&t, &["--key", &set]);
+    out.assert_code("kid-not-found")
+        .assert_detail("kid-not-found", &["custom signing key", "`?appid=`"]);
+    let fix = out.finding("kid-not-found")["fix"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(fix.contains("/discovery/v2.0/keys?appid="), "{fix}");
+}
+
 /// A signer that writes one `alg` and signs with a key of another type
 /// (a KMS key, a key file of the wrong kind): the signature's length gives
 /// it away, and verifying as the algorithm that length belongs to proves it.

@@ -349,6 +349,37 @@ fn path_only(iss: &str, e: &str, t: Parts, x: Parts) -> Hint {
     ))
 }
 
+/// Why an issuer's key set lacks the token's kid, when the issuer is one
+/// that publishes some keys elsewhere: Azure AD signs tokens of an
+/// application with a custom signing key (claims mapping, SAML-style apps)
+/// with a key listed only at the JWKS URI with `?appid=`.
+pub fn unlisted_kid(claims: &Map<String, Value>) -> Option<Hint> {
+    let iss = claims.member("iss")?.as_str()?;
+    let azure = Azure::of(iss)?;
+    let client = ["appid", "azp"]
+        .iter()
+        .find_map(|c| Some((c, claims.member(c)?.as_str()?)))
+        .map(|(c, v)| format!(" (the token's `{c}`, the client, is \"{v}\"; for an access token the application is the API's)"))
+        .unwrap_or_default();
+    let keys = if azure.v2 {
+        format!(
+            "https://login.microsoftonline.com/{}/discovery/v2.0/keys",
+            azure.tenant
+        )
+    } else {
+        format!(
+            "https://login.microsoftonline.com/{}/discovery/keys",
+            azure.tenant
+        )
+    };
+    Some(Hint::new(
+        "Azure AD signs the tokens of an application with a custom signing key (a claims-mapping policy, an app set up for SAML) with a key it lists only in that application's key set, `?appid=` added to the JWKS URI.".into(),
+    )
+    .fix(format!(
+        "If the application has a custom signing key, verify with {keys}?appid=<its application id>{client}; the metadata URL takes `?appid=` too. Otherwise get the token from the tenant whose keys you use."
+    )))
+}
+
 /// The claims that name the client a token was issued to, not the API it
 /// is for.
 const CLIENT_CLAIMS: [&str; 4] = ["azp", "client_id", "cid", "appid"];
@@ -781,6 +812,22 @@ mod tests {
             "{}",
             h.detail
         );
+    }
+
+    #[test]
+    fn azure_kid_missing_from_the_tenant_set_points_at_appid_keys() {
+        let claims = map(
+            json!({"iss": format!("https://login.microsoftonline.com/{TENANT}/v2.0"), "azp": "c1"}),
+        );
+        let h = unlisted_kid(&claims).expect("hint");
+        assert!(h.detail.contains("custom signing key"), "{}", h.detail);
+        let fix = h.fix.expect("fix");
+        assert!(
+            fix.contains(&format!("{TENANT}/discovery/v2.0/keys?appid=")),
+            "{fix}"
+        );
+        assert!(fix.contains("`azp`, the client, is \"c1\""), "{fix}");
+        assert!(unlisted_kid(&map(json!({"iss": "https://auth.example.com/"}))).is_none());
     }
 
     #[test]

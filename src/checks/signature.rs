@@ -626,17 +626,22 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
     if let Some(kid) = kid {
         if !set_keys.is_empty() && !set_keys.iter().any(|k| k.kid.as_deref() == Some(kid)) {
             let sources: Vec<&str> = dedup(set_keys.iter().map(|k| k.source.as_str()));
-            out.push(
-                Finding::new(
-                    &KID_NOT_FOUND,
-                    format!(
-                        "The header names kid \"{kid}\"; {} has {}. None of them verifies the signature either: the key was rotated out of the set, the verifier reads a stale copy, or the token comes from another tenant or environment.",
-                        sources.join(", "),
-                        kid_list(&set_keys)
-                    ),
-                )
-                .evidence(json!({"kid": kid, "available": set_keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>()})),
+            let mut finding = Finding::new(
+                &KID_NOT_FOUND,
+                format!(
+                    "The header names kid \"{kid}\"; {} has {}. None of them verifies the signature either: the key was rotated out of the set, the verifier reads a stale copy, or the token comes from another tenant or environment.",
+                    sources.join(", "),
+                    kid_list(&set_keys)
+                ),
             );
+            if let Some(hint) = ctx.token.claims().and_then(super::idp::unlisted_kid) {
+                finding.detail.push(' ');
+                finding.detail.push_str(&hint.detail);
+                if let Some(fix) = hint.fix {
+                    finding = finding.fix(fix);
+                }
+            }
+            out.push(finding.evidence(json!({"kid": kid, "available": set_keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>()})));
             return;
         }
     }
