@@ -239,7 +239,7 @@ fn azure_issuer(t: Azure, x: Azure) -> Hint {
 
 fn scheme_only(iss: &str, t: Parts, x: Parts) -> Hint {
     match (t.scheme, x.scheme) {
-        (None, Some(_)) if t.host_ends_with("accounts.google.com") => Hint::new(
+        (None, _) | (_, None) if t.host_ends_with("accounts.google.com") => Hint::new(
             "Google signs ID tokens with `iss` either \"accounts.google.com\" or \"https://accounts.google.com\"; both are genuine.".into(),
         )
         .fix("Accept both Google issuers, \"accounts.google.com\" and \"https://accounts.google.com\" (Google's own libraries do).".into()),
@@ -614,6 +614,8 @@ mod tests {
         let h = iss_hint("accounts.google.com", "https://accounts.google.com");
         assert!(h.detail.contains("both are genuine"), "{}", h.detail);
         assert!(!h.detail.contains("http vs https"), "{}", h.detail);
+        let h = iss_hint("https://accounts.google.com", "accounts.google.com");
+        assert!(h.detail.contains("both are genuine"), "{}", h.detail);
     }
 
     #[test]
