@@ -815,7 +815,7 @@ fn relabelled_finding(
     Finding::new(
         &SIGNATURE_LENGTH_MISMATCH,
         format!(
-            "The signature is {} bytes, not the {need} of an {alg} signature, and it verifies as {real} with {}: the issuer signed with {real} and wrote {alg} into the header it signed. Its signer is misconfigured: the key (a KMS or HSM key, a key file) is of another type than the `alg` it is told to write, or the library takes the algorithm and the key separately.",
+            "The signature is {} bytes where {alg} makes {need}, and it verifies as {real} with {}: the issuer signed with {real} and wrote {alg} into the header it signed. Its signer is misconfigured: the key (a KMS or HSM key, a key file) is of another type than the `alg` it is told to write, or the library takes the algorithm and the key separately.",
             sig.len(),
             key.label
         ),
