@@ -345,6 +345,24 @@ fn signature_made_with_another_alg_than_the_header_says() {
             "signature-length-mismatch",
             &["32 bytes where HS512 makes 64", "verifies as HS256"],
         );
+    // Same length, another padding: an RS256 header over a PS256 signature
+    // by the key its kid names.
+    let ps = rsa.with_alg(Alg::PS256).expect("same RSA key for PS256");
+    let t = sign_token(&header(Alg::RS256, Some("r1")), &claims(), &ps).expect("sign");
+    let out = ws.diagnose(&t, &["--key", &set]);
+    out.assert_signature_codes(&["signature-invalid"])
+        .assert_detail(
+            "signature-invalid",
+            &[
+                "It does verify as PS256 with",
+                "kid r1",
+                "wrote RS256 into the header",
+            ],
+        );
+    assert!(
+        !out.detail("signature-invalid")
+            .contains("another key signed the token under the same kid")
+    );
     // No key verifies it: the length alone is named.
     let other = key(Alg::RS256);
     let t = sign_token(&header(Alg::HS256, None), &claims(), &other).expect("sign");

@@ -726,6 +726,33 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
                 .iter()
                 .any(|t| t.key.kid.as_deref() == Some(*kid) && t.error == VerifyError::Invalid)
     });
+    // That key may have signed after all, under another algorithm of the
+    // same signature length (PS256 for RS256: a KMS signing mode that does
+    // not match the header). Only the kid's key is tried, so a scan of
+    // tokens from a rotated key (no such kid) pays nothing for it.
+    let named: Vec<&Candidate> = kid
+        .map(|kid| {
+            tried
+                .iter()
+                .filter(|t| t.key.kid.as_deref() == Some(kid) && t.error == VerifyError::Invalid)
+                .map(|t| t.key)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some((real, key)) = signed_as(alg, input, sig, &named) {
+        detail.push_str(&format!(
+            " It does verify as {real} with {}: the issuer signed with {real} and wrote {alg} into the header it signed. Its signer is misconfigured (a KMS or HSM signing mode other than the header's algorithm, or a library given the algorithm and the key separately).",
+            key.label
+        ));
+        out.push(
+            Finding::new(&SIGNATURE_INVALID, detail)
+                .fix(format!(
+                    "Make the issuer write the algorithm it signs with (\"alg\": \"{real}\") into the header, or sign with {alg}; verifiers rightly reject the token until then."
+                ))
+                .evidence(json!({"verifies_as": real.name(), "key": key.label})),
+        );
+        return;
+    }
     if let Some(kid) = kid {
         detail.push_str(&format!(
             " The key the header's kid \"{kid}\" names is among them and fits {alg}, yet does not verify it: another key signed the token under the same kid (another environment's or tenant's issuer, a staging token checked against production's set; or a key rotated without a new kid), or the token was altered after signing."
