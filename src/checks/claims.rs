@@ -169,22 +169,10 @@ fn issuer(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
         return;
     }
     let detail = format!("The token's iss is \"{iss}\"; the server expects {want}.");
-    out.push(hinted(
+    out.push(idp::hinted(
         Finding::new(&ISSUER_MISMATCH, detail).evidence(json!({"iss": iss, "expected": expected})),
         idp::issuer(iss, expected),
     ));
-}
-
-/// The finding with a near miss's explanation added, and its fix if it has one.
-fn hinted(mut f: Finding, hint: Option<idp::Hint>) -> Finding {
-    if let Some(hint) = hint {
-        f.detail.push(' ');
-        f.detail.push_str(&hint.detail);
-        if let Some(fix) = hint.fix {
-            f = f.fix(fix);
-        }
-    }
-    f
 }
 
 fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
@@ -195,7 +183,7 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
     let want = expected.join(" or ");
     let auds: Vec<String> = match claims.member("aud") {
         None | Some(Value::Null) => {
-            out.push(hinted(
+            out.push(idp::hinted(
                 Finding::new(
                     &AUDIENCE_MISSING,
                     format!("The token has no `aud` claim; the server expects {want}."),
@@ -229,7 +217,7 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
     {
         detail.push_str(" The token's audience looks like a client id, not an API identifier: it may be an ID token, or a token requested without an API audience.");
     }
-    out.push(hinted(
+    out.push(idp::hinted(
         Finding::new(&AUDIENCE_MISMATCH, detail)
             .evidence(json!({"aud": auds, "expected": expected})),
         hint,

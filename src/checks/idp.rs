@@ -9,6 +9,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::findings::Finding;
 use crate::token::json::Members;
 
 /// A near miss explained: text added to the finding's detail, and the fix
@@ -29,6 +30,22 @@ impl Hint {
         self
     }
 }
+
+/// The finding with a near miss's explanation added to its detail, and the
+/// hint's fix in place of its own when the hint has one.
+pub fn hinted(mut f: Finding, hint: Option<Hint>) -> Finding {
+    if let Some(hint) = hint {
+        f.detail.push(' ');
+        f.detail.push_str(&hint.detail);
+        if let Some(fix) = hint.fix {
+            f = f.fix(fix);
+        }
+    }
+    f
+}
+
+/// What to do with a token minted for Microsoft Graph.
+pub const GRAPH_FIX: &str = "Request a token for the API itself, with its own scope (`api://<api-app-id>/.default` or `api://<api-app-id>/<scope>`), separately from any Graph token; leave Graph tokens to Graph.";
 
 /// Microsoft Graph's application id, the `aud` of tokens minted for Graph.
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
@@ -480,7 +497,7 @@ fn graph_hint(graph: &str) -> Hint {
     Hint::new(format!(
         "The audience \"{graph}\" is Microsoft Graph: the token was minted for Graph, not for this API (the client asked for Graph scopes such as `User.Read`, or only `openid profile`). Graph tokens are for Graph alone; no other API can even validate their signature."
     ))
-    .fix("Request a token for the API itself, with its own scope (`api://<api-app-id>/.default` or `api://<api-app-id>/<scope>`), separately from any Graph token.".into())
+    .fix(GRAPH_FIX.into())
 }
 
 fn audience_pair(a: &str, e: &str, claims: &Map<String, Value>) -> Option<Hint> {

@@ -626,7 +626,7 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
     if let Some(kid) = kid {
         if !set_keys.is_empty() && !set_keys.iter().any(|k| k.kid.as_deref() == Some(kid)) {
             let sources: Vec<&str> = dedup(set_keys.iter().map(|k| k.source.as_str()));
-            let mut finding = Finding::new(
+            let finding = Finding::new(
                 &KID_NOT_FOUND,
                 format!(
                     "The header names kid \"{kid}\"; {} has {}. None of them verifies the signature either: the key was rotated out of the set, the verifier reads a stale copy, or the token comes from another tenant or environment.",
@@ -634,13 +634,10 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
                     kid_list(&set_keys)
                 ),
             );
-            if let Some(hint) = ctx.token.claims().and_then(super::idp::unlisted_kid) {
-                finding.detail.push(' ');
-                finding.detail.push_str(&hint.detail);
-                if let Some(fix) = hint.fix {
-                    finding = finding.fix(fix);
-                }
-            }
+            let finding = super::idp::hinted(
+                finding,
+                ctx.token.claims().and_then(super::idp::unlisted_kid),
+            );
             out.push(finding.evidence(json!({"kid": kid, "available": set_keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>()})));
             return;
         }
@@ -740,15 +737,11 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
         })
         .unwrap_or_default();
     if let Some((real, key)) = signed_as(alg, input, sig, &named) {
-        detail.push_str(&format!(
-            " It does verify as {real} with {}: the issuer signed with {real} and wrote {alg} into the header it signed. Its signer is misconfigured (a KMS or HSM signing mode other than the header's algorithm, or a library given the algorithm and the key separately).",
-            key.label
-        ));
+        let (why, fix) = relabel_said(alg, real, key);
+        detail.push_str(&format!(" It does verify as {real} with {why}"));
         out.push(
             Finding::new(&SIGNATURE_INVALID, detail)
-                .fix(format!(
-                    "Make the issuer write the algorithm it signs with (\"alg\": \"{real}\") into the header, or sign with {alg}; verifiers rightly reject the token until then."
-                ))
+                .fix(fix)
                 .evidence(json!({"verifies_as": real.name(), "key": key.label})),
         );
         return;
@@ -760,7 +753,7 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
     }
     let mut finding = Finding::new(&SIGNATURE_INVALID, detail);
     if graph.is_some() {
-        finding = finding.fix("Request a token for the API itself, with its own scope (`api://<api-app-id>/.default`), separately from any Graph token; leave Graph tokens to Graph.");
+        finding = finding.fix(super::idp::GRAPH_FIX);
     }
     if let Some(kid) = kid {
         finding = finding.fix(format!(
@@ -839,18 +832,30 @@ fn relabelled_finding(
     (real, key): (Alg, &Candidate),
     need: usize,
 ) -> Finding {
+    let (why, fix) = relabel_said(alg, real, key);
     Finding::new(
         &SIGNATURE_LENGTH_MISMATCH,
         format!(
-            "The signature is {} bytes where {alg} makes {need}, and it verifies as {real} with {}: the issuer signed with {real} and wrote {alg} into the header it signed. Its signer is misconfigured: the key (a KMS or HSM key, a key file) is of another type than the `alg` it is told to write, or the library takes the algorithm and the key separately.",
-            sig.len(),
-            key.label
+            "The signature is {} bytes where {alg} makes {need}, and it verifies as {real} with {why}",
+            sig.len()
         ),
     )
-    .fix(format!(
-        "Make the issuer's signer write the algorithm it signs with (\"alg\": \"{real}\") into the header, or sign with a key for {alg}; verifiers rightly reject the token until then."
-    ))
+    .fix(fix)
     .evidence(json!({"bytes": sig.len(), "expected": need, "verifies_as": real.name(), "key": key.label}))
+}
+
+/// The rest of "it verifies as `real` with …" for a header that says `alg`,
+/// and the fix.
+fn relabel_said(alg: Alg, real: Alg, key: &Candidate) -> (String, String) {
+    (
+        format!(
+            "{}: the issuer signed with {real} and wrote {alg} into the header it signed. Its signer is misconfigured: the key or signing mode (a KMS or HSM key, a key file) is another than the `alg` it is told to write, or the library takes the algorithm and the key separately.",
+            key.label
+        ),
+        format!(
+            "Make the issuer's signer write the algorithm it signs with (\"alg\": \"{real}\") into the header, or sign with {alg}; verifiers rightly reject the token until then."
+        ),
+    )
 }
 
 /// What signatures have this length, when one kind is the likely one.
