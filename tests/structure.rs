@@ -167,6 +167,17 @@ fn input_extracted_from_a_redirect_url_or_form() {
 }
 
 #[test]
+fn input_extracted_from_a_cookie_that_stored_the_url_encoded_header_value() {
+    let t = valid();
+    let r = assert_extracted(
+        &format!("Cookie: auth=Bearer%20{t}"),
+        &["`Bearer%20`", "stored the whole header value"],
+    );
+    assert_absent(&r, "url-encoded");
+    assert_absent(&r, "invalid-base64url");
+}
+
+#[test]
 fn input_extracted_from_another_scheme_says_servers_expect_bearer() {
     let t = valid();
     let r = assert_extracted(

@@ -172,11 +172,14 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
             Observation::UrlEncoded { escapes } => out.push(
                 Finding::new(
                     &URL_ENCODED,
-                    format!(
-                        "The token contains percent-escapes {}: {} It was URL-encoded and never decoded.",
-                        escapes.join(", "),
-                        escapes.iter().filter_map(|e| describe_escape(e)).collect::<Vec<_>>().join(", ")
-                    ),
+                    {
+                        let said: Vec<String> = escapes.iter().filter_map(|e| describe_escape(e)).collect();
+                        format!(
+                            "The token contains percent-escapes {}{} It was URL-encoded and never decoded.",
+                            escapes.join(", "),
+                            if said.is_empty() { ".".to_string() } else { format!(": {}.", said.join(", ")) }
+                        )
+                    },
                 )
                 .evidence(json!({"escapes": escapes})),
             ),
@@ -274,8 +277,13 @@ fn wrappers(wrappers: &[Wrapper], out: &mut Vec<Finding>) {
         Wrapper::OtherScheme(s) => Some(s.as_str()),
         _ => None,
     });
+    let encoded_bearer = wrappers
+        .iter()
+        .any(|w| matches!(w, Wrapper::EncodedBearer(_)));
     if wrappers.contains(&Wrapper::DuplicateBearer) {
         detail.push_str(" The value carries the `Bearer ` scheme twice.");
+    } else if encoded_bearer {
+        detail.push_str(" The value held `Bearer <token>`, URL-encoded: a cookie or parameter that stored the whole header value. A verifier handed the decoded value gets `Bearer eyJ...` and finds no JWT in it.");
     } else if let Some(scheme) = scheme {
         detail.push_str(&format!(
             " The header's scheme is `{scheme}`, not `Bearer`: a server that reads bearer tokens as RFC 6750 defines them (OAuth 2.0 resource servers, ASP.NET JwtBearer, Spring Security, most JWT middleware) finds no token in it and answers 401. Only servers set up for that scheme accept it (`JWT` was djangorestframework-jwt's default)."
@@ -295,6 +303,7 @@ fn wrappers(wrappers: &[Wrapper], out: &mut Vec<Finding>) {
         Some(Wrapper::UrlParameter(name)) => format!(
             "Read the `{name}` parameter's value (URL-decoded once) and pass only that to the verifier."
         ),
+        _ if encoded_bearer => "Store only the token in the cookie or parameter and add `Bearer ` only when building the Authorization header (or strip it after URL-decoding the value).".to_string(),
         _ if scheme.is_some() => format!(
             "Send `Authorization: Bearer <token>`, unless the server is configured for the `{}` scheme.",
             scheme.unwrap_or_default()
@@ -523,7 +532,10 @@ fn too_large(ctx: &Context) -> Finding {
 fn describe_escape(e: &str) -> Option<String> {
     let byte = u8::from_str_radix(e.get(1..3)?, 16).ok()?;
     let c = byte as char;
-    (c.is_ascii_graphic()).then(|| format!("{e} is '{c}'"))
+    match c {
+        ' ' => Some(format!("{e} is a space")),
+        c => c.is_ascii_graphic().then(|| format!("{e} is '{c}'")),
+    }
 }
 
 fn describe_char(c: char) -> String {

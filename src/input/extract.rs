@@ -19,6 +19,8 @@ pub enum Wrapper {
     AuthorizationHeader,
     /// A single `Bearer ` scheme prefix.
     BearerPrefix,
+    /// `Bearer%20` / `Bearer+`: the scheme, URL-encoded, as written.
+    EncodedBearer(String),
     /// `Bearer Bearer ...`: the prefix added twice.
     DuplicateBearer,
     /// A `Cookie:`/`Set-Cookie:` line or `name=value` pair; the cookie's name.
@@ -42,6 +44,9 @@ impl Wrapper {
             Wrapper::AuthorizationHeader => "an `Authorization:` header name".into(),
             Wrapper::BearerPrefix => "the `Bearer ` scheme prefix".into(),
             Wrapper::DuplicateBearer => "a second `Bearer ` prefix".into(),
+            Wrapper::EncodedBearer(written) => {
+                format!("the URL-encoded scheme prefix `{written}`")
+            }
             Wrapper::Cookie(name) => format!("a cookie (`{name}=`)"),
             Wrapper::Quotes(q) => {
                 let close = match q {
@@ -254,6 +259,19 @@ fn strip_bearer(s: &str) -> Option<&str> {
 }
 
 fn unwrap_bearer(s: &str) -> Option<(String, Vec<Wrapper>)> {
+    // `Bearer <token>` stored in a cookie or parameter, URL-encoded.
+    for encoded in ["bearer%20", "bearer+"] {
+        if s.len() > encoded.len()
+            && s.is_char_boundary(encoded.len())
+            && s[..encoded.len()].eq_ignore_ascii_case(encoded)
+            && s[encoded.len()..].starts_with("eyJ")
+        {
+            return Some((
+                s[encoded.len()..].to_string(),
+                vec![Wrapper::EncodedBearer(s[..encoded.len()].to_string())],
+            ));
+        }
+    }
     let rest = strip_bearer(s)?;
     let mut wrappers = vec![Wrapper::BearerPrefix];
     let mut rest = rest;
@@ -484,6 +502,24 @@ mod tests {
         assert_ne!(
             ex(&format!("https://x.example/?my_token={T}")).1,
             vec![Wrapper::UrlParameter("token".into())]
+        );
+    }
+
+    #[test]
+    fn url_encoded_bearer_prefix() {
+        assert_eq!(
+            ex(&format!("token=Bearer%20{T}")),
+            (
+                T.to_string(),
+                vec![
+                    Wrapper::Cookie("token".into()),
+                    Wrapper::EncodedBearer("Bearer%20".into())
+                ]
+            )
+        );
+        assert_eq!(
+            ex(&format!("bearer+{T}")).1,
+            [Wrapper::EncodedBearer("bearer+".into())]
         );
     }
 
