@@ -443,9 +443,13 @@ fn split(cleaned: &str, mut observations: Vec<Observation>, plain: bool) -> Toke
     }
     segments.push(&cleaned[start..]);
     let segment_count = segments.len();
-    let mut decoded: Vec<Option<Vec<u8>>> =
-        Vec::with_capacity(segment_count.min(MAX_DECODED_SEGMENTS));
-    for (i, seg) in segments.iter().take(MAX_DECODED_SEGMENTS).enumerate() {
+    // One segment that is no JSON's base64url (`{"` encodes to `eyJ`): a
+    // genuine opaque token, whose decoding would say nothing. Decoded only
+    // when it could be one copied segment of a JWT.
+    let opaque = segment_count == 1 && !segments[0].starts_with("ey");
+    let decodable = if opaque { 0 } else { MAX_DECODED_SEGMENTS };
+    let mut decoded: Vec<Option<Vec<u8>>> = Vec::with_capacity(segment_count.min(decodable));
+    for (i, seg) in segments.iter().take(decodable).enumerate() {
         let last = i + 1 == segment_count;
         decoded.push(if plain {
             decode_plain_segment(seg, Segment::at(i), last, &mut observations)
@@ -462,21 +466,6 @@ fn split(cleaned: &str, mut observations: Vec<Observation>, plain: bool) -> Toke
         .and_then(|h| h.object.as_ref())
         .is_some_and(|o| o.map.has("enc"));
 
-    // One segment that is no JSON's base64url (`{"` encodes to `eyJ`): a
-    // genuine opaque token, whose decoding says nothing. Kept only when it
-    // could be one copied segment of a JWT.
-    let opaque = segment_count == 1 && !segments[0].starts_with("ey");
-    let header = if opaque {
-        observations.retain(|o| {
-            matches!(
-                o,
-                Observation::WhitespaceInside { .. } | Observation::UrlEncoded { .. }
-            )
-        });
-        None
-    } else {
-        header
-    };
     let kind = match segment_count {
         1 => Kind::Opaque,
         3 if !is_jwe_header => Kind::Jws,
@@ -722,6 +711,23 @@ mod tests {
         let t = parse("[object Object]");
         assert_eq!(t.kind, Kind::Opaque);
         assert!(t.observations.is_empty(), "{:?}", t.observations);
+    }
+
+    #[test]
+    fn an_opaque_token_is_not_decoded_but_its_copy_damage_is_observed() {
+        // RFC 6749's example token, with a zero-width space copied into it.
+        let t = parse("2YotnFZFEjr1zC\u{200B}sicMWpAA");
+        assert_eq!(t.kind, Kind::Opaque);
+        assert!(t.header.is_none());
+        assert_eq!(
+            t.observations,
+            [Observation::Invisible {
+                names: vec!["U+200B ZERO WIDTH SPACE"],
+                count: 1
+            }]
+        );
+        // One copied segment of a JWT is still decoded.
+        assert!(parse("eyJhbGciOiJIUzI1NiJ9").header.is_some());
     }
 
     #[test]
