@@ -1262,3 +1262,28 @@ fn jwk_alg_other_than_the_token_alg_is_a_mismatch() {
     .assert_code("alg-key-mismatch")
     .assert_detail("alg-key-mismatch", &["does not verify with it either"]);
 }
+
+/// `JWT_SECRET` holding the public key PEM (node's jsonwebtoken takes key and
+/// secret through one parameter): an HS256 token that verifies with it is a
+/// forgery, however it is passed; an RS256 token verifies with it as a key.
+#[test]
+fn public_key_pem_passed_as_the_hmac_secret() {
+    let ws = Workspace::new();
+    let k = key(Alg::RS256);
+    let pem = spki_pem(&k);
+    let file = ws.file("public.pem", &pem);
+    let forged = token(&hmac_key(Alg::HS256, pem.as_bytes()), None);
+    ws.diagnose(&forged, &["--secret-file", &file])
+        .assert_signature_codes(&["signature-valid", "algorithm-confusion"])
+        .assert_exit(1, "rejected")
+        .assert_detail("algorithm-confusion", &["RSA 2048-bit key", &file]);
+    // The forger kept the newline; `$(cat public.pem)` drops it.
+    ws.diagnose_with(&forged, &["--secret-env", "PEM"], NOW, &[("PEM", pem.trim_end())])
+        .assert_signature_codes(&["algorithm-confusion"])
+        .assert_detail("algorithm-confusion", &["with a trailing newline"]);
+    let genuine = token(&k, None);
+    ws.diagnose(&genuine, &["--secret-file", &file])
+        .assert_signature_codes(&["signature-valid"])
+        .assert_exit(0, "accepted")
+        .assert_detail("signature-valid", &["RSA 2048-bit public key", &file]);
+}

@@ -318,7 +318,14 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
             secrets.push(SecretString::from(text.trim()));
             secrets.push(SecretString::from(text));
         }
-        candidates.push(keys::secret_candidate(bytes, label));
+        // A PEM or JWK in the secret flag: node's jsonwebtoken takes the key
+        // and the secret through one parameter, so JWT_SECRET often holds the
+        // public key. It verifies RS/ES tokens, and HMAC with it is a forgery.
+        let as_keys = secret_as_keys(&bytes, &label);
+        let mut secret = keys::secret_candidate(bytes, label);
+        secret.secret_is_key = as_keys.first().map(|c| c.material.describe() + " key");
+        candidates.push(secret);
+        candidates.extend(as_keys);
     };
     if let Some(s) = &k.secret {
         if s.expose_secret().is_empty() {
@@ -387,6 +394,25 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
         },
         secrets,
     })
+}
+
+/// The asymmetric keys a secret's bytes hold when they are a PEM block or a
+/// JWK, labelled by the flag they came from; none for an ordinary secret.
+fn secret_as_keys(bytes: &[u8], label: &str) -> Vec<keys::Candidate> {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if !(text.contains("-----BEGIN") || text.starts_with('{')) {
+        return Vec::new();
+    }
+    let source = label.strip_prefix("the secret from ").unwrap_or(label);
+    keys::parse_key_bytes(bytes, source)
+        .map(|found| {
+            found
+                .into_iter()
+                .filter(|c| c.is_usable() && !matches!(c.material, keys::KeyMaterial::Hmac(_)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub fn jwks_plan(k: &KeyArgs, expect: &Expectations) -> anyhow::Result<Option<jwks::Plan>> {

@@ -325,6 +325,18 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                     json!({"key": c.label, "kid": c.kid, "thumbprint": public_thumbprint(c)}),
                 ),
             );
+            if let Some(key) = &c.secret_is_key {
+                out.push(
+                    Finding::new(
+                        &ALGORITHM_CONFUSION,
+                        format!(
+                            "The {alg} signature verifies, but the HMAC secret ({}) is an {key}, not a secret: anyone holding the public key can sign tokens this verifier accepts. Either this token was forged from the public key, or the server uses its public key as HMAC secret.",
+                            c.label
+                        ),
+                    )
+                    .evidence(json!({"key": c.label, "secret_is": key})),
+                );
+            }
             kid_after_success(ctx, kid, c, out);
             weak_key(alg, c, out);
         }

@@ -518,6 +518,7 @@ fn candidate(
         from_private_key,
         from_set: false,
         raw_text: if from_private_key { None } else { raw_text },
+        secret_is_key: None,
         spki_der: ex.spki_der,
         material: ex.material,
     }

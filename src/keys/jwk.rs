@@ -224,6 +224,7 @@ fn unusable_candidate(
         from_private_key: false,
         from_set: true,
         raw_text: None,
+        secret_is_key: None,
         spki_der: None,
         material: KeyMaterial::Unusable {
             kty: kty.to_string(),
@@ -388,6 +389,7 @@ fn jwk_candidate(
         from_private_key,
         from_set: index.is_some(),
         raw_text: None,
+        secret_is_key: None,
         spki_der: extracted.spki_der,
         material: extracted.material,
     };

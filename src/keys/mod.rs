@@ -119,6 +119,10 @@ pub struct Candidate {
     /// the block's own text otherwise), for algorithm-confusion detection.
     /// Only for public keys and certificates; `None` for private keys and JWK.
     pub raw_text: Option<Vec<u8>>,
+    /// For a shared secret: what asymmetric key its bytes are (a PEM or JWK
+    /// passed as "the secret"), e.g. `RSA 2048-bit public key`. HMAC with it
+    /// is algorithm confusion: the public key is no secret.
+    pub secret_is_key: Option<String>,
     /// SubjectPublicKeyInfo DER for asymmetric keys.
     pub spki_der: Option<Vec<u8>>,
     pub material: KeyMaterial,
@@ -306,6 +310,7 @@ pub fn secret_candidate(bytes: Vec<u8>, label: String) -> Candidate {
         from_private_key: false,
         from_set: false,
         raw_text: None,
+        secret_is_key: None,
         spki_der: None,
         material,
     }
