@@ -10,7 +10,10 @@ pub mod cache;
 use std::error::Error as StdError;
 use std::io;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
+
+use regex::Regex;
 
 use reqwest::Url;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
@@ -515,7 +518,7 @@ pub fn excerpt(body: &[u8], max_chars: usize) -> String {
         .map(|c| if is_invisible(c) { ' ' } else { c })
         .collect();
     let collapsed = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
-    let redacted = redact(&collapsed);
+    let redacted = redact(&redact_named(&collapsed));
     let count = redacted.chars().count();
     if count <= max_chars {
         return redacted;
@@ -544,6 +547,29 @@ fn is_b64url(c: char) -> bool {
 /// so that `name=value` splits at the `=`).
 fn is_secretish(c: char) -> bool {
     is_b64url(c) || c == '+' || c == '/'
+}
+
+/// JSON members and `name=value` pairs whose name says the value is secret:
+/// a JWK's private and symmetric members (`k`, `d`, `p`, `q`, `dp`, `dq`,
+/// `qi`), and passwords, secrets, API keys and tokens of any length. Their
+/// values are replaced whatever they look like: `"k":"aHVudGVyMg"` is short
+/// and still the whole HMAC key.
+fn redact_named(text: &str) -> String {
+    static JSON_MEMBER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?i)("(?:k|d|p|q|dp|dq|qi|[a-z_-]*(?:password|passwd|secret|api_?key|token|private_?key|credential)[a-z_-]*)"\s*:\s*)"(?:[^"\\]|\\.)*("|$)"#,
+        )
+        .expect("static regex")
+    });
+    static PAIR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b([a-z_-]*(?:password|passwd|secret|api_?key|token|private_?key|credential)[a-z_-]*=)[^&\s;,]+",
+        )
+        .expect("static regex")
+    });
+    let text = JSON_MEMBER.replace_all(text, format!("${{1}}\"{REDACTED}\"").as_str());
+    PAIR.replace_all(&text, format!("${{1}}{REDACTED}").as_str())
+        .into_owned()
 }
 
 /// Replaces JWTs (`eyJ…` with at least two dots) and long high-entropy runs.

@@ -794,6 +794,37 @@ fn excerpt_redacts_long_high_entropy_strings_only() {
 }
 
 #[test]
+fn excerpt_redacts_secret_members_by_name_whatever_their_length() {
+    let jwk = br#"{"kty":"oct","kid":"hs","k":"c2VjcmV0LWtleS0xMjM0"}"#;
+    assert_eq!(
+        excerpt(jwk, 200),
+        r#"{"kty":"oct","kid":"hs","k":"«redacted»"}"#
+    );
+    let rsa = br#"{"kty":"RSA","n":"0vx7","e":"AQAB","d":"X4cT","p":"83i","dq":"s9l"}"#;
+    assert_eq!(
+        excerpt(rsa, 200),
+        r#"{"kty":"RSA","n":"0vx7","e":"AQAB","d":"«redacted»","p":"«redacted»","dq":"«redacted»"}"#
+    );
+    let creds = br#"{"password":"hunter2","api_key":"abc123","client_secret": "s3"}"#;
+    assert_eq!(
+        excerpt(creds, 200),
+        r#"{"password":"«redacted»","api_key":"«redacted»","client_secret": "«redacted»"}"#
+    );
+    // Cut mid-value by the body limit, still masked.
+    assert_eq!(
+        excerpt(br#"{"kty":"oct","k":"aHVudGVy"#, 200),
+        r#"{"kty":"oct","k":"«redacted»""#
+    );
+    assert_eq!(
+        excerpt(b"error: bad request password=hunter2&user=bob", 200),
+        "error: bad request password=«redacted»&user=bob"
+    );
+    // Public members and ordinary words stay.
+    let public = br#"{"keys":[{"kty":"EC","kid":"k1","x":"f83O","y":"x_FE","crv":"P-256"}]}"#;
+    assert_eq!(excerpt(public, 200), String::from_utf8_lossy(public));
+}
+
+#[test]
 fn excerpt_is_single_line_printable_and_bounded() {
     let e = excerpt(
         b"line one\r\n\tline\x00two\x1b[31m  red \xff\xfe \xe2\x80\xae end",
