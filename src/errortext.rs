@@ -158,7 +158,8 @@ impl Topic {
             | "whitespace-in-token"
             | "url-encoded" => Topic::Input,
             "jwks-fetch-failed" | "jwks-http-error" | "jwks-invalid" | "jwks-empty"
-            | "jwks-key-unusable" | "jwks-duplicate-kid" | "jwks-cache-stale" => Topic::Jwks,
+            | "jwks-key-unusable" | "jwks-duplicate-kid" | "jwks-cache-stale"
+            | "jwks-private-key" => Topic::Jwks,
             "missing-claim" | "scope-missing" | "claim-mismatch" | "id-token-as-access-token" => {
                 Topic::Claims
             }

@@ -1006,3 +1006,36 @@ fn scan_discovers_from_the_first_token_that_names_an_issuer() {
         "both signed tokens verify with the discovered set: {summary}"
     );
 }
+
+/// An issuer that serialised its signing key into the published set: the
+/// set's fault (`jwks-private-key`, an error), not the user's
+/// (`private-key-supplied`), and `jwtai jwks` lists it and exits 1.
+#[test]
+fn a_published_set_holding_a_private_key_is_an_error_of_the_issuer() {
+    let server = Server::start();
+    let k = key();
+    let mut jwk = k.public_jwk("k1");
+    // The scalar's value does not matter to the finding; its presence does.
+    jwk["d"] = json!("dGhpcy1pcy1hLTMyLWJ5dGUtcHJpdmF0ZS1zY2FsYXI");
+    server.route("/jwks", Reply::json(&set(&[jwk])));
+    let t = token(&k, Some("k1"), &valid_claims());
+
+    let out = diagnose_uri(&t, &server.url("/jwks"), &[]);
+    out.assert_has("jwks-private-key");
+    out.assert_has("signature-valid");
+    out.assert_lacks("private-key-supplied");
+    assert_eq!(out.finding("jwks-private-key")["severity"], "error");
+    assert!(out.detail("jwks-private-key").contains("kid \"k1\""));
+    assert!(!out.stdout.contains("dGhpcy1pcy1h"), "the private member leaked");
+    assert_eq!(out.code, 1);
+
+    let cache = tempfile::tempdir().expect("tempdir");
+    let listed = jwtai(cache.path())
+        .args(["jwks", &server.url("/jwks")])
+        .output()
+        .expect("run jwtai jwks");
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(text.contains("holds the private key"), "{text}");
+    assert!(!text.contains("dGhpcy1pcy1h"), "{text}");
+    assert_eq!(listed.status.code(), Some(1), "{text}");
+}

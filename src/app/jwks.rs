@@ -38,7 +38,11 @@ pub fn run(args: JwksArgs) -> anyhow::Result<u8> {
         _ => render::jwks::human(&args.source, &set),
     };
     emit(&text)?;
-    Ok(if set.keys.iter().any(|k| k.is_usable()) {
+    let leaks = set
+        .problems
+        .iter()
+        .any(|p| p.kind == keys::ProblemKind::PrivateKey);
+    Ok(if set.keys.iter().any(|k| k.is_usable()) && !leaks {
         exit::OK
     } else {
         exit::FINDINGS

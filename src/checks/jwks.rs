@@ -56,6 +56,14 @@ pub static JWKS_DUPLICATE_KID: Spec = Spec {
     fix: "Give every key of the set a unique `kid` (the RFC 7638 thumbprint is a good choice).",
     rank: 58,
 };
+pub static JWKS_PRIVATE_KEY: Spec = Spec {
+    code: "jwks-private-key",
+    severity: Error,
+    title: "The published key set holds a private key",
+    doc: "A JWK Set is public by design: every client and verifier fetches it. A key in it that carries its private members (`d`, and `p`, `q`, `dp`, `dq`, `qi` for RSA) lets anyone who fetches the set sign tokens every verifier of this issuer accepts. Usually the issuer serialised its signing key instead of its public part.",
+    fix: "Treat the key as compromised: remove the private members from the published set (publish only `kty`, `kid`, `use`, `alg` and the public members), rotate to a new signing key, and retire this kid.",
+    rank: 2,
+};
 pub static DISCOVERY_ISSUER_MISMATCH: Spec = Spec {
     code: "discovery-issuer-mismatch",
     severity: Error,
@@ -80,6 +88,7 @@ pub static SPECS: &[&Spec] = &[
     &JWKS_EMPTY,
     &JWKS_KEY_UNUSABLE,
     &JWKS_DUPLICATE_KID,
+    &JWKS_PRIVATE_KEY,
     &DISCOVERY_ISSUER_MISMATCH,
     &JWKS_CACHE_STALE,
 ];
@@ -92,8 +101,12 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     if let Some(r) = &resolved.remote {
         remote(ctx, r, out);
     }
+    // A local file holding a private key is `private-key-supplied`: the
+    // user's own copy, not something published.
     for (source, p) in &ctx.keys.file_problems {
-        out.push(problem(ctx, source, p));
+        if p.kind != ProblemKind::PrivateKey {
+            out.push(problem(ctx, source, p));
+        }
     }
 }
 
@@ -102,6 +115,7 @@ fn problem(ctx: &Context, source: &str, p: &crate::keys::JwkProblem) -> Finding 
         ProblemKind::Unusable => &JWKS_KEY_UNUSABLE,
         ProblemKind::DuplicateKid => &JWKS_DUPLICATE_KID,
         ProblemKind::Format => &JWKS_INVALID,
+        ProblemKind::PrivateKey => &JWKS_PRIVATE_KEY,
     };
     let who = p
         .kid

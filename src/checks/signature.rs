@@ -172,7 +172,13 @@ pub static SPECS: &[&Spec] = &[
 pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     let t = ctx.token;
     let keys = &ctx.keys.candidates;
-    for c in keys.iter().filter(|c| c.from_private_key) {
+    // A fetched set's private key is `jwks-private-key`: the issuer published
+    // it, the user supplied nothing.
+    let fetched = ctx.keys.remote.remote.as_ref().map(|r| r.url.as_str());
+    for c in keys
+        .iter()
+        .filter(|c| c.from_private_key && Some(c.source.as_str()) != fetched)
+    {
         out.push(
             Finding::new(
                 &PRIVATE_KEY_SUPPLIED,

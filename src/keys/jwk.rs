@@ -181,6 +181,15 @@ fn parse_items(
                 message,
             });
         }
+        if candidate.from_private_key {
+            problems.push(JwkProblem {
+                kind: ProblemKind::PrivateKey,
+                index,
+                kid: candidate.kid.clone(),
+                message: "the entry holds the private key (\"d\"): whoever reads this set can sign tokens"
+                    .to_string(),
+            });
+        }
         if let Some(kid) = &candidate.kid {
             if let Some(first) = seen_kids.get(kid) {
                 problems.push(JwkProblem {

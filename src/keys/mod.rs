@@ -165,6 +165,9 @@ pub enum ProblemKind {
     DuplicateKid,
     /// The set's own shape is off (a bare array instead of `{"keys": [...]}`).
     Format,
+    /// A member of the set carries private key members (`d`, `p`, `q`...):
+    /// a published set that holds one hands out the signing key.
+    PrivateKey,
 }
 
 /// Why a key source could not be read at all.
