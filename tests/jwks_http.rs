@@ -1026,7 +1026,10 @@ fn a_published_set_holding_a_private_key_is_an_error_of_the_issuer() {
     out.assert_lacks("private-key-supplied");
     assert_eq!(out.finding("jwks-private-key")["severity"], "error");
     assert!(out.detail("jwks-private-key").contains("kid \"k1\""));
-    assert!(!out.stdout.contains("dGhpcy1pcy1h"), "the private member leaked");
+    assert!(
+        !out.stdout.contains("dGhpcy1pcy1h"),
+        "the private member leaked"
+    );
     assert_eq!(out.code, 1);
 
     let cache = tempfile::tempdir().expect("tempdir");

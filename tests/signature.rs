@@ -1278,9 +1278,14 @@ fn public_key_pem_passed_as_the_hmac_secret() {
         .assert_exit(1, "rejected")
         .assert_detail("algorithm-confusion", &["RSA 2048-bit key", &file]);
     // The forger kept the newline; `$(cat public.pem)` drops it.
-    ws.diagnose_with(&forged, &["--secret-env", "PEM"], NOW, &[("PEM", pem.trim_end())])
-        .assert_signature_codes(&["algorithm-confusion"])
-        .assert_detail("algorithm-confusion", &["with a trailing newline"]);
+    ws.diagnose_with(
+        &forged,
+        &["--secret-env", "PEM"],
+        NOW,
+        &[("PEM", pem.trim_end())],
+    )
+    .assert_signature_codes(&["algorithm-confusion"])
+    .assert_detail("algorithm-confusion", &["with a trailing newline"]);
     let genuine = token(&k, None);
     ws.diagnose(&genuine, &["--secret-file", &file])
         .assert_signature_codes(&["signature-valid"])

@@ -150,9 +150,18 @@ pub fn free_text(text: &str) -> String {
 }
 
 /// Masks words in free text that are shaped like personal data or secrets.
+///
+/// Logs glue values to names (`user=alice@example.com`, `"ip":"203.0.113.7"`),
+/// so each whitespace-separated word is also looked at piece by piece,
+/// between `=`, quotes, commas and brackets; a piece is masked, never the
+/// whole word (`expired","time":"2025-10-09T08:53:20Z"` keeps `expired`).
+/// Values that span words are found first: card numbers written in groups,
+/// and values of fields named like a password or a person's name.
 fn mask_free_text(text: &str) -> String {
+    let text = mask_named_values(text);
+    let text = mask_grouped_cards(&text);
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
+    let mut rest = text.as_str();
     while !rest.is_empty() {
         let start = rest
             .find(|c: char| !c.is_whitespace())
@@ -160,19 +169,101 @@ fn mask_free_text(text: &str) -> String {
         out.push_str(&rest[..start]);
         rest = &rest[start..];
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        let word = &rest[..end];
-        let core = word.trim_matches(|c: char| "\"'`()[]{}<>,;:.!?".contains(c));
-        // Absolute and relative file paths name files, they are not secrets.
-        let path = core.starts_with('/') || core.starts_with("./") || core.starts_with("~/");
-        match sensitive::classify(core) {
-            Some(shape) if !core.is_empty() && !path => {
-                out.push_str(&word.replace(core, &format!("«masked:{}»", shape.label())));
-            }
-            _ => out.push_str(word),
-        }
+        mask_word(&rest[..end], &mut out);
         rest = &rest[end..];
     }
     out
+}
+
+/// Characters that separate a log word into name and value pieces.
+const PIECE_DELIMITERS: &str = "=\"'`,;()[]{}<>|";
+
+fn mask_word(word: &str, out: &mut String) {
+    let mut piece_start = 0;
+    for (i, c) in word.char_indices() {
+        if PIECE_DELIMITERS.contains(c) {
+            if !masked_core(&word[piece_start..i], out) {
+                out.push_str(&word[piece_start..i]);
+            }
+            out.push(c);
+            piece_start = i + c.len_utf8();
+        }
+    }
+    let last = &word[piece_start..];
+    if !masked_core(last, out) {
+        out.push_str(last);
+    }
+}
+
+/// Pushes `piece` with its sensitive core masked, if it has one.
+fn masked_core(piece: &str, out: &mut String) -> bool {
+    let core = piece.trim_matches(|c: char| "\"'`()[]{}<>,;:.!?".contains(c));
+    // Absolute and relative file paths name files, they are not secrets.
+    let path = core.starts_with('/') || core.starts_with("./") || core.starts_with("~/");
+    match sensitive::classify(core) {
+        Some(shape) if !core.is_empty() && !path => {
+            out.push_str(&piece.replace(core, &format!("«masked:{}»", shape.label())));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `password: hunter2`, `"client_secret":"s3"`, `name='Alice Smith'`: the
+/// value of a field whose name says what it holds, whatever its shape.
+fn mask_named_values(text: &str) -> String {
+    static SECRET: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?i)\b((?:password|passwd|pwd|passphrase|client_secret|secret|api[_-]?key|access[_-]?key|private[_-]?key)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
+        )
+        .expect("static regex")
+    });
+    static PERSON: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?i)\b((?:user|username|user_name|login|email|e-mail|mail|phone|phone_number|mobile|given_name|family_name|full_?name|display_?name)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
+        )
+        .expect("static regex")
+    });
+    // `name` alone also names error classes (`name: 'TokenExpiredError'`):
+    // only a value with a space in it is a person's name.
+    static FULL_NAME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\b(name"?\s*[:=]\s*)("[^"]* [^"]*"|'[^']* [^']*')"#)
+            .expect("static regex")
+    });
+    let mut text = SECRET
+        .replace_all(text, |c: &regex::Captures| {
+            format!("{}«masked:secret»", &c[1])
+        })
+        .into_owned();
+    for (re, label) in [(&*PERSON, "personal"), (&*FULL_NAME, "name")] {
+        text = re
+            .replace_all(&text, |c: &regex::Captures| {
+                // A value already masked, or empty, stays as it is.
+                if c[2].contains("«masked:") || c[2].trim_matches(['"', '\'']).is_empty() {
+                    c[0].to_string()
+                } else {
+                    format!("{}«masked:{label}»", &c[1])
+                }
+            })
+            .into_owned();
+    }
+    text
+}
+
+/// `4111 1111 1111 1111`, `4111-1111-1111-1111`: a card number in groups
+/// spans words; masked when its digits pass the Luhn check.
+fn mask_grouped_cards(text: &str) -> String {
+    static GROUPED: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\b[0-9]{4}(?:[ -][0-9]{3,6}){2,4}\b").expect("static regex"));
+    GROUPED
+        .replace_all(text, |c: &regex::Captures| {
+            if sensitive::classify(&c[0]) == Some(Shape::Card) {
+                "«masked:card»".to_string()
+            } else {
+                c[0].to_string()
+            }
+        })
+        .into_owned()
 }
 
 /// A report for local output: masked unless `--reveal`.
@@ -639,5 +730,39 @@ mod tests {
             shown.report().token.claims.as_ref().unwrap()["email"],
             "a@example.org"
         );
+    }
+
+    #[test]
+    fn free_text_masks_values_glued_to_names_and_keeps_the_message() {
+        let logfmt = "level=error msg=\"jwt expired\" user=alice.smith@contoso.com client_ip=203.0.113.57 phone=+14155550132";
+        let masked = free_text(logfmt);
+        for leak in ["alice", "203.0.113.57", "4155550132"] {
+            assert!(!masked.contains(leak), "{leak} in {masked}");
+        }
+        assert!(
+            masked.starts_with("level=error msg=\"jwt expired\" user=«masked:"),
+            "{masked}"
+        );
+        // A JSON log's timestamp sits in the same word as the message's last
+        // word: only a sensitive piece is masked, never the word around it.
+        let json = r#"{"msg":"jwt expired","time":"2025-10-09T08:53:20Z","ip":"198.51.100.4"}"#;
+        assert_eq!(
+            free_text(json),
+            r#"{"msg":"jwt expired","time":"2025-10-09T08:53:20Z","ip":"«masked:ip»"}"#
+        );
+    }
+
+    #[test]
+    fn free_text_masks_named_secrets_people_and_grouped_cards() {
+        let masked = free_text(
+            "login failed password: hunter2 for name='Alice Smith' card 4111 1111 1111 1111 \"client_secret\":\"s3\"",
+        );
+        for leak in ["hunter2", "Alice", "Smith", "4111", "s3\""] {
+            assert!(!masked.contains(leak), "{leak} in {masked}");
+        }
+        // An error class under `name`, and digits that fail Luhn, stay.
+        let node = "{ name: 'TokenExpiredError', message: 'jwt expired', at 1234 5678 9012 }";
+        assert_eq!(free_text(node), node);
+        assert_eq!(free_text("see /var/log/app.log"), "see /var/log/app.log");
     }
 }
