@@ -331,7 +331,8 @@ fn garbage_huge_and_binary_lines_are_counted_and_the_scan_goes_on() {
         s["input"],
         json!({
             "lines": 10, "bytes": log.len(), "lines_with_tokens": 3, "lines_without_token": 4,
-            "blank_lines": 2, "lines_too_long": 1, "binary_lines": 2, "max_line_bytes": 65536,
+            "blank_lines": 2, "lines_too_long": 1, "binary_lines": 2, "tokens_masked_by_log": 0,
+            "max_line_bytes": 65536,
             "compression": null, "ended_early": null,
             "files": [{"name": path.display().to_string(), "first_line": 1, "lines": 10,
                        "compression": null, "ended_early": null}]
@@ -924,4 +925,44 @@ fn a_cut_gzip_log_among_several_ends_only_itself() {
     let total = s["tokens"]["total"].as_u64().expect("total");
     assert!(total > 200 && total < 400, "{total}");
     assert_eq!(s["verdicts"]["accepted"]["tokens"].as_u64(), Some(total));
+}
+
+/// Tokens the logger masked or shortened are counted apart and never
+/// diagnosed: their missing signature is the logger's doing, and calling them
+/// `signature-missing` or `truncated` would invent the dominant failure.
+#[test]
+fn tokens_masked_or_shortened_by_the_log_are_counted_not_diagnosed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = bearer_lines(3);
+    for n in 10..14 {
+        let t = token(n, "k1", API, NOW + 60);
+        let (head, _sig) = t.rsplit_once('.').expect("three segments");
+        log.push_str(&format!("authorization=\"Bearer {head}.[REDACTED]\"\n"));
+        log.push_str(&format!("token={}... status=401\n", &t[..100]));
+    }
+    log.push_str("Authorization: Bearer eyJhbGci\u{2026}[REDACTED]\n");
+    log.push_str("{\"auth\":\"Bearer eyJ***\"}\n");
+    let path = dir.path().join("masked.log");
+    std::fs::write(&path, &log).expect("write log");
+    let (code, s, _) = scan_json(dir.path(), Some(&path), None);
+    assert_eq!(code, 0, "{s:#}");
+    assert_eq!(s["input"]["tokens_masked_by_log"], 10, "{s:#}");
+    assert_eq!(s["input"]["lines_with_tokens"], 13, "{s:#}");
+    assert_eq!(s["tokens"]["total"], 3, "{s:#}");
+    let codes = rows_by(&s, "findings", "code");
+    assert_eq!(codes["signature-valid"], (3, 3), "{s:#}");
+    for code in ["signature-missing", "truncated", "opaque-token"] {
+        assert!(!codes.contains_key(code), "{code}: {s:#}");
+    }
+    let human = scan_cmd(dir.path())
+        .arg(&path)
+        .args(["--secret-file", &secret_file(dir.path())])
+        .args(["--now", &NOW.to_string(), "--no-progress"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("10 token(s) were masked or shortened by the log"),
+        "{text}"
+    );
 }

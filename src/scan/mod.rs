@@ -155,6 +155,64 @@ pub fn bearer_value(line: &[u8]) -> Option<std::ops::Range<usize>> {
     None
 }
 
+/// What loggers put where they cut or mask a value, lower case.
+const LOG_MASKS: &[&[u8]] = &[
+    b"[redacted",
+    b"<redacted",
+    b"(redacted",
+    b"redacted",
+    b"[filtered",
+    b"[masked",
+    b"<masked",
+    b"[hidden",
+    b"[truncated",
+    b"(truncated",
+    b"[removed",
+    b"***",
+    b"...",
+    "\u{2026}".as_bytes(),
+];
+
+/// Whether `after`, the bytes right after a JWT, is a logger's mask: the
+/// token's remaining segments (or part of one) were replaced.
+fn masked_by_log(after: &[u8]) -> bool {
+    let starts = |s: &[u8]| {
+        LOG_MASKS
+            .iter()
+            .any(|m| s.len() >= m.len() && s[..m.len()].eq_ignore_ascii_case(m))
+    };
+    starts(after) || after.strip_prefix(b".").is_some_and(starts)
+}
+
+/// [`masked_by_log`] for the JWT at `range`: a `...` may begin with the
+/// dots the JWT's own range ended on (`eyJ….eyJhbGc...`).
+fn jwt_masked_by_log(line: &[u8], range: &std::ops::Range<usize>) -> bool {
+    let mut from = range.end;
+    while from > range.start && line[from - 1] == b'.' {
+        from -= 1;
+    }
+    masked_by_log(&line[from..]) || masked_by_log(&line[range.end..])
+}
+
+/// A line whose only token the log masked before it was complete:
+/// `eyJhbGci…[REDACTED]`, `eyJ***`.
+fn redacted_stub(line: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(i) = EYJ.find(&line[from..]) {
+        let start = from + i;
+        let mut end = run(line, start + 3);
+        // Whole segments may come before the mask: `eyJ….eyJ….[REDACTED]`.
+        while line.get(end) == Some(&b'.') && run(line, end + 1) > end + 1 {
+            end = run(line, end + 1);
+        }
+        if masked_by_log(&line[end..]) {
+            return true;
+        }
+        from = start + 3;
+    }
+    false
+}
+
 static EARER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"earer"));
 
@@ -237,6 +295,10 @@ pub struct LineCounts {
     pub too_long: u64,
     /// Not valid UTF-8 or holding NUL bytes (still searched for tokens).
     pub binary: u64,
+    /// JWTs the log itself masked or shortened (`[REDACTED]`, `***`, `...`
+    /// where a segment should go on): counted, never diagnosed, since what
+    /// is missing was removed by the logger, not by the client.
+    pub redacted: u64,
 }
 
 /// Reads the input and diagnoses every token in it.
@@ -552,14 +614,24 @@ impl<R: BufRead> Reader<R> {
             }
             let mut found = false;
             let mut ranges = jwts(text).peekable();
-            // No JWT: what the client sent instead, if a `Bearer` says.
+            // No JWT: one the log masked whole, or what the client sent
+            // instead, if a `Bearer` says.
             let instead = match ranges.peek() {
+                None if redacted_stub(text) => {
+                    self.counts.redacted += 1;
+                    found = true;
+                    None
+                }
                 None => bearer_value(text),
                 Some(_) => None,
             };
             for range in ranges.chain(instead) {
-                let jwt = &text[range.clone()];
                 found = true;
+                if jwt_masked_by_log(text, &range) {
+                    self.counts.redacted += 1;
+                    continue;
+                }
+                let jwt = &text[range.clone()];
                 occurrences += 1;
                 let duplicate_bearer = preceded_by_double_bearer(&text[..range.start]);
                 let digest = self.digester.digest(jwt, duplicate_bearer);

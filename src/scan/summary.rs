@@ -717,6 +717,7 @@ pub fn json(s: &Summary) -> Value {
             "blank_lines": l.blank,
             "lines_too_long": l.too_long,
             "binary_lines": l.binary,
+            "tokens_masked_by_log": l.redacted,
             "max_line_bytes": super::MAX_LINE_BYTES,
             // One log: its own; several: the compression they share (null
             // when it differs) and the first to end early, by name (`files`
@@ -840,6 +841,19 @@ pub fn human(s: &Summary, color: bool) -> String {
             l.binary
         ))
     );
+    if l.redacted > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.sev(
+                Severity::Warning,
+                &format!(
+                    "{} token(s) were masked or shortened by the log itself (`[REDACTED]`, `***`, `...` in place of a segment): not diagnosed, since the logger removed what is missing. Log whole tokens, or their header and claims, to diagnose them.",
+                    l.redacted
+                )
+            )
+        );
+    }
     for why in ended_early(s) {
         let _ = writeln!(
             out,
@@ -851,7 +865,15 @@ pub fn human(s: &Summary, color: bool) -> String {
         );
     }
     if s.total.tokens == 0 {
-        let _ = writeln!(out, "\nNo JWT found in the input.");
+        let _ = writeln!(
+            out,
+            "\n{}",
+            if l.redacted > 0 {
+                "No JWT left to diagnose: the log masked every one."
+            } else {
+                "No JWT found in the input."
+            }
+        );
         if l.binary * 2 > l.lines {
             let _ = writeln!(
                 out,
