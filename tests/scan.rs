@@ -966,3 +966,27 @@ fn tokens_masked_or_shortened_by_the_log_are_counted_not_diagnosed() {
         "{text}"
     );
 }
+
+/// A log of few distinct tokens repeated many times: a whole batch may be
+/// repeats of tokens still being diagnosed. Such a batch is no end of the
+/// input; the scan used to stop there, at 131072 of 900000 tokens.
+#[test]
+fn a_batch_of_only_repeats_of_pending_tokens_does_not_end_the_scan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let distinct = ["eyJ0.e30.", "eyJ1.e30.", "eyJ2.e30."];
+    let per_line = 1_000;
+    let lines = 200;
+    let line: Vec<&str> = distinct.iter().copied().cycle().take(per_line).collect();
+    let line = line.join(" ");
+    let log = format!("{line}\n").repeat(lines);
+    let out = scan_cmd(dir.path())
+        .args(["-", "--format", "json", "--now", &NOW.to_string()])
+        .write_stdin(log)
+        .output()
+        .expect("run");
+    let (_, s) = parse_jsonl(&out.stdout);
+    assert!(per_line * lines > 3 * 64 * 1024, "more than three batches");
+    assert_eq!(s["tokens"]["total"], per_line * lines, "{s:#}");
+    assert_eq!(s["tokens"]["distinct"], 3);
+    assert_eq!(s["input"]["lines"], lines);
+}

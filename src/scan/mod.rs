@@ -477,6 +477,9 @@ struct Batch {
     items: Vec<Pending>,
     /// Outcome ids of repeats of tokens diagnosed in earlier batches.
     known_hits: Vec<u32>,
+    /// Token occurrences read into this batch, repeats of still-pending
+    /// tokens included: a batch of only those is no end of the input.
+    occurrences: usize,
 }
 
 impl Batch {
@@ -485,11 +488,14 @@ impl Batch {
             seq,
             items: Vec::new(),
             known_hits: Vec::new(),
+            occurrences: 0,
         }
     }
 
+    /// Nothing read: `fill` stops early only at a token limit, so this is
+    /// the end of the input.
     fn is_empty(&self) -> bool {
-        self.items.is_empty() && self.known_hits.is_empty()
+        self.occurrences == 0
     }
 }
 
@@ -673,6 +679,7 @@ impl<R: BufRead> Reader<R> {
             }
         }
         self.counts.bytes = self.lines.bytes_read;
+        batch.occurrences = occurrences;
         Ok(batch)
     }
 
