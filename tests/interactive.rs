@@ -264,3 +264,56 @@ fn interactive_requires_explain() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--explain"));
 }
+
+/// `jwtai diagnose` with no token on a terminal asks for it, input hidden.
+fn spawn_prompt(cache: &Path, secret: &Path) -> Pty {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jwtai"));
+    hermetic(&mut cmd, cache);
+    cmd.env("TERM", "xterm")
+        .arg("diagnose")
+        .arg("--secret-file")
+        .arg(secret)
+        .args(["--now", NOW_ARG, "--color", "never"]);
+    let session = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn in a pty");
+    Pty { session }
+}
+
+/// A token pasted at the hidden prompt is diagnosed and never echoed.
+#[test]
+fn a_token_pasted_at_the_hidden_prompt_is_diagnosed() {
+    let w = Workdir::new();
+    let token = expired_token();
+    let mut pty = spawn_prompt(&w.cache(), &w.secret);
+    pty.expect("Paste the token (input hidden)");
+    pty.ask(&token);
+    let shown = pty.expect("Token has expired");
+    assert!(!shown.contains(signature_of(&token)), "{shown}");
+    assert_eq!(pty.exit_code(), 1);
+}
+
+/// The terminal's canonical mode hands a program at most 4095 bytes of one
+/// line: a longer pasted token (Azure AD with group claims) arrives cut.
+/// That is the terminal's doing, so it is a usage error saying so, not a
+/// `truncated` finding blaming the token.
+#[test]
+fn a_token_longer_than_the_terminal_line_limit_is_refused_not_called_truncated() {
+    let w = Workdir::new();
+    let token = expired_token();
+    let (head, sig) = token.rsplit_once('.').expect("JWS");
+    let padding = "A".repeat(6000);
+    let long = format!("{head}{padding}.{sig}");
+    let mut pty = spawn_prompt(&w.cache(), &w.secret);
+    pty.expect("Paste the token (input hidden)");
+    for chunk in long.as_bytes().chunks(512) {
+        pty.session
+            .send(std::str::from_utf8(chunk).expect("ASCII"))
+            .expect("type");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    pty.session.send("\r").expect("enter");
+    pty.session.flush().expect("flush");
+    let said = pty.expect("--token-file");
+    assert!(said.contains("cut the pasted line at 4095 bytes"), "{said}");
+    assert!(!said.contains("truncated"), "{said}");
+    assert_eq!(pty.exit_code(), 2);
+}

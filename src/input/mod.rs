@@ -36,7 +36,16 @@ pub enum InputError {
     Io { origin: String, message: String },
     #[error("no token given: pass it as an argument, with --token-file, or on stdin")]
     Missing,
+    #[error(
+        "the terminal cut the pasted line at {0} bytes (its line limit in canonical mode), so the token is incomplete; pass it another way: `pbpaste | jwtai diagnose -`, `jwtai diagnose --token-file token.txt`, or `jwtai diagnose \"$TOKEN\"`"
+    )]
+    TerminalLimit(usize),
 }
+
+/// Longest line a Linux terminal hands a program in canonical mode (the
+/// 4096-byte line buffer, less the newline): a pasted Azure AD token with
+/// group claims is longer, and arrives cut to exactly this.
+const TERMINAL_LINE_LIMIT: usize = 4095;
 
 /// Reads the token text from wherever the flags say.
 pub fn read(args: &TokenArgs) -> Result<SecretString, InputError> {
@@ -109,6 +118,9 @@ fn prompt() -> Result<SecretString, InputError> {
             origin: "the terminal".into(),
             message: e.to_string(),
         })?;
+    if text.len() >= TERMINAL_LINE_LIMIT {
+        return Err(InputError::TerminalLimit(text.len()));
+    }
     let text = SecretString::from(text);
     if text.expose_secret().trim().is_empty() {
         return Err(InputError::Missing);
