@@ -785,11 +785,43 @@ fn a_redirect_to_another_scheme_is_refused() {
 }
 
 #[test]
-fn a_non_http_jwks_uri_is_jwks_fetch_failed() {
+fn a_jwks_uri_that_is_no_http_url_is_a_bad_flag_value() {
     let t = token(&key(), Some("k1"), &expired_claims());
-    let out = diagnose_uri(&t, "file:///etc/passwd", &[]);
-    assert_fetch_failed(&out, "invalid-url");
-    assert!(out.detail("jwks-fetch-failed").contains("http"));
+    let cache = tempfile::tempdir().expect("tempdir");
+    let file = cache.path().join("jwks.json");
+    std::fs::write(&file, "{\"keys\":[]}").expect("write");
+    let file = file.display().to_string();
+    for (uri, says) in [
+        ("file:///etc/passwd", "the scheme is `file`"),
+        ("notaurl", "add the scheme"),
+        ("http://", "http:// or https://"),
+        (file.as_str(), "pass it with --key"),
+    ] {
+        let out = jwtai(cache.path())
+            .args(["diagnose", &t, "--now", NOW, "--jwks-uri", uri])
+            .output()
+            .expect("run jwtai");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{uri}: {stderr}");
+        assert!(stderr.contains(says), "{uri}: {stderr}");
+        assert!(out.stdout.is_empty(), "{uri}");
+    }
+    // And a URL given to --key names the flag that fetches it.
+    let out = jwtai(cache.path())
+        .args([
+            "diagnose",
+            &t,
+            "--now",
+            NOW,
+            "--key",
+            "https://issuer.example/jwks",
+        ])
+        .output()
+        .expect("run jwtai");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--jwks-uri https://issuer.example/jwks")
+    );
 }
 
 #[test]

@@ -368,6 +368,10 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
     let mut file_problems = Vec::new();
     let mut from_files = 0;
     for path in &k.key {
+        let text = path.to_string_lossy();
+        if (text.starts_with("http://") || text.starts_with("https://")) && !path.exists() {
+            bail!("--key takes a file; to fetch a JWK Set from {text}, pass --jwks-uri {text}");
+        }
         let set = keys::load_key_file_with_problems(path)?;
         from_files += set.keys.len();
         if from_files > keys::MAX_KEYS_IN_SET {
@@ -415,9 +419,32 @@ fn secret_as_keys(bytes: &[u8], label: &str) -> Vec<keys::Candidate> {
         .unwrap_or_default()
 }
 
+/// `--jwks-uri` must be an http(s) URL with a host: anything else is a bad
+/// flag value (exit 2), with the flag that takes what was given.
+fn check_jwks_uri(uri: &str) -> anyhow::Result<()> {
+    let parsed = reqwest::Url::parse(uri);
+    let ok = parsed
+        .as_ref()
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    if ok {
+        return Ok(());
+    }
+    let hint = if std::path::Path::new(uri).is_file() {
+        format!(" `{uri}` is a file: pass it with --key {uri} (it reads JWK Sets, JWKs and PEM)")
+    } else if let Ok(u) = parsed {
+        format!(" (the scheme is `{}`)", u.scheme())
+    } else {
+        " (add the scheme, e.g. https://issuer.example.com/.well-known/jwks.json)".to_string()
+    };
+    bail!("invalid --jwks-uri {uri:?}: expected an http:// or https:// URL{hint}")
+}
+
 pub fn jwks_plan(k: &KeyArgs, expect: &Expectations) -> anyhow::Result<Option<jwks::Plan>> {
     if k.jwks_uri.is_none() && !k.discover {
         return Ok(None);
+    }
+    if let Some(uri) = &k.jwks_uri {
+        check_jwks_uri(uri)?;
     }
     if !(k.timeout.is_finite() && k.timeout > 0.0 && k.timeout <= 3600.0) {
         bail!(
