@@ -139,11 +139,12 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     let cut = truncation(ctx);
     match t.kind {
         Kind::Opaque => out.push(opaque(ctx)),
-        Kind::Malformed if cut.is_none() => out.push(segment_count(t.segment_count)),
+        Kind::Malformed if cut.is_none() => out.push(segment_count(t)),
         Kind::Jwe => out.push(jwe(ctx)),
         _ => {}
     }
 
+    let mut alb_said = false;
     for o in &t.observations {
         match o {
             Observation::WhitespaceInside { newlines, spaces, tabs } => {
@@ -191,17 +192,23 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                 if *padding > 0 {
                     what.push(format!("{padding} '=' padding character(s)"));
                 }
-                out.push(
-                    Finding::new(
-                        &BASE64_STANDARD_ALPHABET,
-                        format!(
-                            "The {} segment has {}: it was encoded with standard base64, but JWS requires base64url without padding.",
-                            segment.name(),
-                            what.join(" and ")
-                        ),
-                    )
-                    .evidence(json!({"segment": segment.name(), "plus_or_slash": plus_slash, "padding": padding})),
-                );
+                let mut f = Finding::new(
+                    &BASE64_STANDARD_ALPHABET,
+                    format!(
+                        "The {} segment has {}: it was encoded with standard base64, but JWS requires base64url without padding.",
+                        segment.name(),
+                        what.join(" and ")
+                    ),
+                )
+                .evidence(json!({"segment": segment.name(), "plus_or_slash": plus_slash, "padding": padding}));
+                if alb_signer(t).is_some() && !alb_said {
+                    alb_said = true;
+                    f.detail.push_str(
+                        " The header's `signer` is a load balancer's ARN: this is the JWT an AWS Application Load Balancer puts in `x-amzn-oidc-data`, and the ALB itself adds the padding, which cannot be turned off.",
+                    );
+                    f = f.fix("Verify it as AWS documents for ALB user claims: strip the trailing `=` from each segment (or use a decoder that accepts padding), fetch the ES256 public key by the header's `kid` from `https://public-keys.auth.elb.<region>.amazonaws.com/<kid>`, and check that `signer` is your load balancer's ARN.");
+                }
+                out.push(f);
             }
             Observation::Invisible { names, count } => out.push(
                 Finding::new(
@@ -236,10 +243,18 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                 )
                 .evidence(json!({"segment": segment.name(), "length": len})),
             ),
-            Observation::Json { segment, issue } if !matches!(issue, JsonIssue::EndsEarly { .. }) => out.push(
-                Finding::new(&INVALID_JSON, format!("The {} {}.", segment.name(), issue))
-                    .evidence(json!({"segment": segment.name()})),
-            ),
+            Observation::Json { segment, issue } if !matches!(issue, JsonIssue::EndsEarly { .. }) => {
+                let mut f = Finding::new(&INVALID_JSON, format!("The {} {}.", segment.name(), issue))
+                    .evidence(json!({"segment": segment.name()}));
+                if *segment == crate::token::Segment::Payload && nested_jwt(t) {
+                    f.detail = format!(
+                        "The payload is not a JSON object but another JWT{}: a nested JWT (RFC 7519 §5.2), signed again around an inner token. A verifier must verify this token, then verify and read the inner one; most libraries do neither and report a malformed payload.",
+                        if t.header_str("cty").is_some_and(|c| c.eq_ignore_ascii_case("JWT")) { " (the header says `cty: JWT`)" } else { "" }
+                    );
+                    f = f.fix("Verify the outer token, then pass its payload (the inner JWT) to the verifier again; or make the issuer sign the claims once, without nesting.");
+                }
+                out.push(f)
+            }
             Observation::DuplicateKeys { segment, names } => out.push(
                 Finding::new(
                     &DUPLICATE_JSON_KEYS,
@@ -265,35 +280,68 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
 }
 
 fn wrappers(wrappers: &[Wrapper], out: &mut Vec<Finding>) {
-    if wrappers.is_empty() {
+    let others = wrappers.iter().find_map(|w| match w {
+        Wrapper::OtherTokens(o) => Some(o),
+        _ => None,
+    });
+    let removed: Vec<&Wrapper> = wrappers.iter().filter(|w| w.removed()).collect();
+    if removed.is_empty() && others.is_none() {
         return;
     }
-    let list: Vec<String> = wrappers.iter().map(Wrapper::describe).collect();
-    let mut detail = format!(
-        "Removed {} around the token before diagnosing it.",
-        list.join(", then ")
-    );
-    let scheme = wrappers.iter().find_map(|w| match w {
+    let list: Vec<String> = removed.iter().map(|w| w.describe()).collect();
+    let mut detail = if list.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Removed {} before diagnosing the token.",
+            list.join(", then ")
+        )
+    };
+    let has = |want: fn(&Wrapper) -> bool| removed.iter().any(|w| want(w));
+    let scheme = removed.iter().find_map(|w| match w {
         Wrapper::OtherScheme(s) => Some(s.as_str()),
         _ => None,
     });
-    let encoded_bearer = wrappers
-        .iter()
-        .any(|w| matches!(w, Wrapper::EncodedBearer(_)));
-    if wrappers.contains(&Wrapper::DuplicateBearer) {
+    let separator = removed.iter().find_map(|w| match w {
+        Wrapper::BearerSeparator(s) => Some(s.as_str()),
+        _ => None,
+    });
+    let encoded_bearer = has(|w| matches!(w, Wrapper::EncodedBearer(_)));
+    if removed.is_empty() {
+    } else if wrappers.contains(&Wrapper::DuplicateBearer) {
         detail.push_str(" The value carries the `Bearer ` scheme twice.");
     } else if encoded_bearer {
         detail.push_str(" The value held `Bearer <token>`, URL-encoded: a cookie or parameter that stored the whole header value. A verifier handed the decoded value gets `Bearer eyJ...` and finds no JWT in it.");
+    } else if let Some(sep) = separator {
+        detail.push_str(&if sep.is_empty() {
+            " Without the space, the header's value is one word: a server looking for the scheme `Bearer` followed by a space (RFC 6750) finds no bearer token and answers 401 as if none was sent.".to_string()
+        } else {
+            format!(" RFC 6750 separates the scheme from the token with ordinary spaces; with {sep} (typical of text copied from a document or chat) a server finds no bearer token and answers 401 as if none was sent.")
+        });
     } else if let Some(scheme) = scheme {
         detail.push_str(&format!(
             " The header's scheme is `{scheme}`, not `Bearer`: a server that reads bearer tokens as RFC 6750 defines them (OAuth 2.0 resource servers, ASP.NET JwtBearer, Spring Security, most JWT middleware) finds no token in it and answers 401. Only servers set up for that scheme accept it (`JWT` was djangorestframework-jwt's default)."
         ));
+    } else if has(|w| matches!(w, Wrapper::BytesLiteral)) {
+        detail.push_str(" `b'...'` is Python's rendering of bytes: the client formatted a bytes token into a string (`f\"Bearer {token}\"`; PyJWT before 2.0 returned bytes from `jwt.encode`), so the server received the `b'` and `'` as part of the token.");
+    } else if has(|w| matches!(w, Wrapper::Base64Encoded)) {
+        detail.push_str(" The whole JWT was base64-encoded once more (a Kubernetes Secret's `data` holds values that way; `kubectl get secret -o yaml` shows them encoded): decoded once, it is the token below.");
+    } else if has(|w| matches!(w, Wrapper::BasicCredentials)) {
+        detail.push_str(" The token was sent as the user name or password of HTTP Basic authentication: a server that expects `Authorization: Bearer <token>` finds no bearer token.");
     } else {
         detail.push_str(
             " A verifier given the whole string fails with 'jwt malformed' or 'invalid token'.",
         );
     }
-    let fix = match wrappers.first() {
+    if let Some(others) = others {
+        detail.push_str(&format!(
+            "{}The input holds {} more JWT(s), not diagnosed here: {}. The server authenticates with one token: pass that one alone (or use `jwtai scan` for many).",
+            if detail.is_empty() { "" } else { " " },
+            others.len(),
+            others.join("; ")
+        ));
+    }
+    let fix = match removed.first() {
         Some(Wrapper::JsonField(f)) => format!(
             "Read `{f}` from the token response and send only its value; the JSON body itself is not a token."
         ),
@@ -303,17 +351,25 @@ fn wrappers(wrappers: &[Wrapper], out: &mut Vec<Finding>) {
         Some(Wrapper::UrlParameter(name)) => format!(
             "Read the `{name}` parameter's value (URL-decoded once) and pass only that to the verifier."
         ),
+        Some(Wrapper::EnvVar(name)) => format!(
+            "Pass only the value of `{name}` to the verifier (e.g. `jwtai diagnose \"${name}\"`)."
+        ),
         _ if encoded_bearer => "Store only the token in the cookie or parameter and add `Bearer ` only when building the Authorization header (or strip it after URL-decoding the value).".to_string(),
+        _ if separator.is_some() => "Build the header as `\"Bearer \" + token`, with one ordinary ASCII space.".to_string(),
         _ if scheme.is_some() => format!(
             "Send `Authorization: Bearer <token>`, unless the server is configured for the `{}` scheme.",
             scheme.unwrap_or_default()
         ),
+        _ if has(|w| matches!(w, Wrapper::BytesLiteral)) => "Decode the token to a string before formatting it (`token.decode()`), or upgrade to PyJWT 2, whose `jwt.encode` returns `str`.".to_string(),
+        _ if has(|w| matches!(w, Wrapper::Base64Encoded)) => "Decode the value once before use (`kubectl get secret NAME -o jsonpath='{.data.token}' | base64 -d`); mount the Secret as a file or env var, where Kubernetes decodes it.".to_string(),
+        _ if has(|w| matches!(w, Wrapper::BasicCredentials)) => "Send the token as `Authorization: Bearer <token>`.".to_string(),
+        None => "Diagnose each token on its own: pass the one the server received (the Authorization header's).".to_string(),
         _ => INPUT_EXTRACTED.fix.to_string(),
     };
     out.push(
         Finding::new(&INPUT_EXTRACTED, detail)
             .fix(fix)
-            .evidence(json!({"removed": list})),
+            .evidence(json!({"removed": list, "other_tokens": others})),
     );
     if wrappers.contains(&Wrapper::DuplicateBearer) {
         out.push(Finding::new(
@@ -379,11 +435,39 @@ fn foreign(f: &Foreign) -> Finding {
     Finding::new(&OPAQUE_TOKEN, detail).fix(fix)
 }
 
-fn segment_count(n: usize) -> Finding {
+fn segment_count(t: &crate::token::Token) -> Finding {
+    let n = t.segment_count;
+    let empty = t.observations.iter().find_map(|o| match o {
+        Observation::EmptySegments(e) => Some(e.as_slice()),
+        _ => None,
+    });
+    // An empty segment says where the extra `.` is.
+    if let Some(empty) = empty {
+        let at: Vec<String> = empty
+            .iter()
+            .map(|&i| match i {
+                1 => "a `.` before the first segment".to_string(),
+                i if i == n => "a trailing `.` after the last segment".to_string(),
+                i => format!("two dots in a row (`..`) before segment {}", i + 1),
+            })
+            .collect();
+        let without = n - empty.len();
+        return Finding::new(
+            &WRONG_SEGMENT_COUNT,
+            format!(
+                "The token has {n} dot-separated segments, {} of them empty: {}. Without the empty one(s) it has {without} segment(s){}.",
+                empty.len(),
+                at.join(", "),
+                if without == 3 { ", as a signed JWT should: a stray `.` was added around or inside it (string concatenation with a separator, a sentence's full stop)" } else { "" }
+            ),
+        )
+        .evidence(json!({"segments": n, "empty": empty}));
+    }
     let which = match n {
         2 => "the signature segment is missing (a signed JWT ends with `.signature`; an unsigned one still ends with a `.`)".to_string(),
         4 => "one segment too many for a signed JWT (3) and one too few for an encrypted one (5): two tokens joined, or a stray '.' inside a segment".to_string(),
         n if n > 5 => format!("{} segments more than an encrypted JWT has: several tokens joined together?", n - 5),
+        5 => "the shape of an encrypted JWT (JWE), but its header is no JWE header (no `enc`): two tokens joined, or a stray `.`?".to_string(),
         _ => "segments are missing".to_string(),
     };
     Finding::new(
@@ -494,6 +578,21 @@ pub(super) fn truncation(ctx: &Context) -> Option<Finding> {
     )
 }
 
+/// The `signer` header of an AWS ALB `x-amzn-oidc-data` token: the load
+/// balancer's ARN.
+fn alb_signer(t: &crate::token::Token) -> Option<&str> {
+    t.header_str("signer")
+        .filter(|s| s.starts_with("arn:aws") && s.contains(":elasticloadbalancing:"))
+}
+
+/// The payload is itself a compact JWT (`eyJ…` with two or four dots).
+fn nested_jwt(t: &crate::token::Token) -> bool {
+    t.payload.as_ref().is_some_and(|p| {
+        let b = p.bytes.trim_ascii();
+        b.starts_with(b"eyJ") && matches!(b.iter().filter(|&&c| c == b'.').count(), 2 | 4)
+    })
+}
+
 fn too_large(ctx: &Context) -> Finding {
     let t = ctx.token;
     let mut biggest: Vec<(String, usize)> = ctx
@@ -512,7 +611,13 @@ fn too_large(ctx: &Context) -> Finding {
         t.len,
         t.len as f64 / 1024.0
     );
-    if !biggest.is_empty() {
+    let header_len = t.header.as_ref().map_or(0, |h| h.bytes.len());
+    let payload_len = t.payload.as_ref().map_or(0, |p| p.bytes.len());
+    if header_len > payload_len {
+        detail.push_str(&format!(
+            " The header is the large part ({header_len} bytes of JSON, the claims {payload_len}): an embedded key or certificate chain (`jwk`, `x5c`) or custom header members."
+        ));
+    } else if !biggest.is_empty() {
         let list: Vec<String> = biggest
             .iter()
             .map(|(k, n)| format!("`{k}` ({n} bytes of JSON)"))

@@ -8,6 +8,7 @@
 
 use std::sync::LazyLock;
 
+use base64::Engine;
 use regex::Regex;
 
 /// One wrapper that was removed, outermost first.
@@ -35,6 +36,27 @@ pub enum Wrapper {
     OtherScheme(String),
     /// Text around a token-shaped substring (log line, sentence).
     SurroundingText,
+    /// `Bearer` with no ordinary space before the token: glued
+    /// (`BearereyJ…`) or separated by another space character; what it was.
+    BearerSeparator(String),
+    /// A header other than `Authorization` that carries a token
+    /// (`X-Amzn-Oidc-Data`, `Cf-Access-Jwt-Assertion`...), as written.
+    Header(String),
+    /// A line of an env file or shell (`TOKEN=…`, `export TOKEN=…`).
+    EnvVar(String),
+    /// A Python bytes literal, `b'…'`: `str()` of bytes.
+    BytesLiteral,
+    /// E-mail quoting (`> ` at the start of every line).
+    EmailQuote,
+    /// Standard base64 around the whole token (a Kubernetes Secret's `data`,
+    /// a value encoded twice).
+    Base64Encoded,
+    /// HTTP Basic credentials (`Basic base64(user:password)`) holding the token.
+    BasicCredentials,
+    /// Characters after the token's last segment (`.`, `,`, `";`...), as written.
+    Trailing(String),
+    /// Other JWTs in the input, not diagnosed: where each one is.
+    OtherTokens(Vec<String>),
 }
 
 impl Wrapper {
@@ -54,6 +76,7 @@ impl Wrapper {
                     '‘' => '’',
                     '«' => '»',
                     '„' => '“',
+                    '<' => '>',
                     q => *q,
                 };
                 format!("surrounding quotes ({q}...{close})")
@@ -62,7 +85,33 @@ impl Wrapper {
             Wrapper::UrlParameter(name) => format!("a URL or form parameter (`{name}=`)"),
             Wrapper::OtherScheme(scheme) => format!("the `{scheme} ` scheme prefix"),
             Wrapper::SurroundingText => "surrounding text".into(),
+            Wrapper::BearerSeparator(sep) if sep.is_empty() => {
+                "the `Bearer` scheme, glued to the token with no space".into()
+            }
+            Wrapper::BearerSeparator(sep) => {
+                format!("the `Bearer` scheme, separated from the token by {sep}")
+            }
+            Wrapper::Header(name) => format!("a `{name}:` header name"),
+            Wrapper::EnvVar(name) => format!("an environment variable line (`{name}=`)"),
+            Wrapper::BytesLiteral => "a Python bytes literal (b'...')".into(),
+            Wrapper::EmailQuote => "e-mail quoting (`> `)".into(),
+            Wrapper::Base64Encoded => "a layer of standard base64 around the whole JWT".into(),
+            Wrapper::BasicCredentials => {
+                "HTTP Basic credentials (`Basic base64(user:password)`)".into()
+            }
+            Wrapper::Trailing(chars) => format!("`{chars}` after the token's last segment"),
+            Wrapper::OtherTokens(others) => format!(
+                "{} other JWT(s) in the input ({})",
+                others.len(),
+                others.join("; ")
+            ),
         }
+    }
+
+    /// Whether this wrapper was text removed around the token (everything
+    /// but the note about other tokens).
+    pub fn removed(&self) -> bool {
+        !matches!(self, Wrapper::OtherTokens(_))
     }
 }
 
@@ -99,8 +148,14 @@ static JWT_LIKE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Unwraps `input` until no known wrapper is left (bounded: wrappers nest a few deep).
 pub fn extract(input: &str) -> Extracted {
-    let mut s = input.trim().to_string();
     let mut wrappers = Vec::new();
+    let mut s = match unquote_email(input.trim()) {
+        Some(inner) => {
+            wrappers.push(Wrapper::EmailQuote);
+            inner
+        }
+        None => input.trim().to_string(),
+    };
     for _ in 0..8 {
         match unwrap_once(&s) {
             Some((inner, found)) => {
@@ -110,12 +165,127 @@ pub fn extract(input: &str) -> Extracted {
             None => break,
         }
     }
+    if let Some(clean) = strip_trailing_punctuation(&s) {
+        wrappers.push(Wrapper::Trailing(s[clean.len()..].to_string()));
+        s = clean;
+    }
+    let others = other_tokens(input, &s);
+    if !others.is_empty() {
+        wrappers.push(Wrapper::OtherTokens(others));
+    }
     Extracted { token: s, wrappers }
+}
+
+/// Complete JWTs in a text: a JWS with a signature, or a JWE.
+fn complete_jwts(text: &str) -> impl Iterator<Item = regex::Match<'_>> {
+    JWT_LIKE
+        .find_iter(text)
+        .filter(|m| is_complete_jwt(m.as_str()))
+}
+
+fn is_complete_jwt(t: &str) -> bool {
+    let parts: Vec<&str> = t.split('.').collect();
+    t.starts_with("eyJ")
+        && match parts.len() {
+            3 => parts.iter().all(|p| !p.is_empty()),
+            5 => !parts[0].is_empty() && !parts[4].is_empty(),
+            _ => false,
+        }
+}
+
+/// Where the other complete JWTs of `input` are, when it holds several:
+/// the token diagnosed is one of them, and the user should know the rest
+/// were not looked at (a request dump with a cookie and a header, a token
+/// response with an access and an ID token).
+fn other_tokens(input: &str, chosen: &str) -> Vec<String> {
+    if chosen.contains(char::is_whitespace) {
+        return Vec::new();
+    }
+    let mut seen: Vec<&str> = vec![chosen];
+    let mut out = Vec::new();
+    for m in complete_jwts(input) {
+        if seen
+            .iter()
+            .any(|s| *s == m.as_str() || chosen.contains(m.as_str()))
+        {
+            continue;
+        }
+        seen.push(m.as_str());
+        out.push(where_in(input, m.start()));
+        if out.len() == 5 {
+            break;
+        }
+    }
+    out
+}
+
+/// A short description of where a token starting at `at` sits.
+fn where_in(input: &str, at: usize) -> String {
+    static JSON_FIELD: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#""([A-Za-z0-9_.-]{1,40})"\s*:\s*"$"#).expect("static regex"));
+    static NAME_EQ: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"([A-Za-z0-9_.-]{1,40})=$").expect("static regex"));
+    let line_start = input[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_no = input[..at].matches('\n').count() + 1;
+    let before = &input[line_start..at];
+    let header = before
+        .trim_start()
+        .split_once(':')
+        .map(|(name, _)| name)
+        .filter(|name| {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if let Some(c) = JSON_FIELD.captures(before) {
+        format!("JSON field \"{}\", line {line_no}", &c[1])
+    } else if let (Some(name), Some(c)) = (
+        header.filter(|n| n.eq_ignore_ascii_case("cookie") || n.eq_ignore_ascii_case("set-cookie")),
+        NAME_EQ.captures(before),
+    ) {
+        format!("the {name} `{}`, line {line_no}", &c[1])
+    } else if let Some(name) = header {
+        format!("the {name} header, line {line_no}")
+    } else if let Some(c) = NAME_EQ.captures(before) {
+        format!("`{}=`, line {line_no}", &c[1])
+    } else {
+        format!("line {line_no}")
+    }
+}
+
+/// `eyJ….eyJ….sig,` / `…sig";` / a sentence's full stop: punctuation after
+/// a complete JWT is no part of it.
+fn strip_trailing_punctuation(s: &str) -> Option<String> {
+    let core = s.trim_end_matches([
+        ',', ';', '"', '\'', '`', ')', '>', ']', '}', '!', '?', '.', ':',
+    ]);
+    (core.len() < s.len() && is_complete_jwt(core)).then(|| core.to_string())
+}
+
+/// The text inside e-mail quoting: every non-blank line starts with `>`.
+fn unquote_email(s: &str) -> Option<String> {
+    let lines: Vec<&str> = s.lines().collect();
+    let quoted = lines.len() >= 2
+        && lines
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .all(|l| l.trim_start().starts_with('>'));
+    quoted.then(|| {
+        lines
+            .iter()
+            .map(|l| {
+                let l = l.trim_start().trim_start_matches('>');
+                l.strip_prefix(' ').unwrap_or(l)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
 }
 
 fn unwrap_once(s: &str) -> Option<(String, Vec<Wrapper>)> {
     if s.starts_with("curl ") || s.starts_with("curl\t") {
         return unwrap_curl(s);
+    }
+    if let Some(found) = unwrap_several(s) {
+        return Some(found);
     }
     if s.starts_with('{') {
         if let Some(found) = unwrap_json(s) {
@@ -131,16 +301,36 @@ fn unwrap_once(s: &str) -> Option<(String, Vec<Wrapper>)> {
     if let Some(found) = unwrap_bearer(s) {
         return Some(found);
     }
+    if let Some(found) = unwrap_basic(s) {
+        return Some(found);
+    }
     if let Some(found) = unwrap_scheme(s) {
         return Some(found);
     }
     if let Some(found) = unwrap_url_parameter(s) {
         return Some(found);
     }
+    if let Some(found) = unwrap_env_line(s) {
+        return Some(found);
+    }
     if let Some(found) = unwrap_cookie_pair(s) {
         return Some(found);
     }
+    if let Some(found) = unwrap_base64(s) {
+        return Some(found);
+    }
     unwrap_surrounding(s)
+}
+
+/// Several complete JWTs and nothing else, one per line or word: the first
+/// is diagnosed ([`other_tokens`] names the rest). Not a wrapped token:
+/// each piece is a whole JWT on its own.
+fn unwrap_several(s: &str) -> Option<(String, Vec<Wrapper>)> {
+    let mut pieces = s.split_whitespace();
+    let first = pieces.next()?;
+    let mut rest = pieces.peekable();
+    rest.peek()?;
+    (is_complete_jwt(first) && rest.all(is_complete_jwt)).then(|| (first.to_string(), Vec::new()))
 }
 
 fn unwrap_curl(s: &str) -> Option<(String, Vec<Wrapper>)> {
@@ -172,40 +362,144 @@ fn unwrap_curl(s: &str) -> Option<(String, Vec<Wrapper>)> {
 }
 
 fn unwrap_json(s: &str) -> Option<(String, Vec<Wrapper>)> {
-    let value: serde_json::Value = serde_json::from_str(s).ok()?;
+    let value: serde_json::Value = match serde_json::from_str(s) {
+        Ok(v) => v,
+        // A JSON body pasted as an escaped string (`{\"access_token\":…}`).
+        Err(_) if s.contains("\\\"") => {
+            serde_json::from_str(&s.replace("\\\"", "\"").replace("\\\\", "\\")).ok()?
+        }
+        // A body wrapped over lines by a terminal or mail client: the raw
+        // line breaks inside the string make it invalid JSON. Keep them; the
+        // parser reports the token as line-wrapped.
+        Err(_) => return json_field_in_text(s),
+    };
+    json_token(&value, "", 0).map(|(path, t)| (t, vec![Wrapper::JsonField(path)]))
+}
+
+/// The token a JSON value holds: a known field first (at the top, then one
+/// level down), then any string holding a JWT, also inside a string that is
+/// itself JSON (a log line whose `body` is the escaped response).
+fn json_token(value: &serde_json::Value, prefix: &str, depth: usize) -> Option<(String, String)> {
+    let join = |name: &str| {
+        if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}.{name}")
+        }
+    };
     let obj = value.as_object()?;
     for field in JSON_FIELDS {
         if let Some(serde_json::Value::String(t)) = obj.get(*field) {
-            return Some((t.clone(), vec![Wrapper::JsonField((*field).to_string())]));
+            return Some((join(field), t.clone()));
         }
     }
-    // One level down: {"data": {"access_token": ...}}, {"tokens": {...}}
     for (outer, inner) in obj {
         if let Some(inner) = inner.as_object() {
             for field in JSON_FIELDS {
                 if let Some(serde_json::Value::String(t)) = inner.get(*field) {
-                    return Some((
-                        t.clone(),
-                        vec![Wrapper::JsonField(format!("{outer}.{field}"))],
-                    ));
+                    return Some((format!("{}.{field}", join(outer)), t.clone()));
                 }
             }
+        }
+    }
+    if depth >= 4 {
+        return None;
+    }
+    for (name, v) in obj {
+        match v {
+            serde_json::Value::Object(_) => {
+                if let Some(found) = json_token(v, &join(name), depth + 1) {
+                    return Some(found);
+                }
+            }
+            serde_json::Value::String(text) if text.trim_start().starts_with('{') => {
+                if let Ok(inner) = serde_json::from_str::<serde_json::Value>(text) {
+                    if let Some(found) = json_token(&inner, &join(name), depth + 1) {
+                        return Some(found);
+                    }
+                }
+            }
+            serde_json::Value::String(text) => {
+                if let Some(m) = complete_jwts(text).next() {
+                    return Some((join(name), m.as_str().to_string()));
+                }
+            }
+            _ => {}
         }
     }
     None
 }
 
+/// A known token field's string value read from text that is not valid
+/// JSON, line breaks and all.
+fn json_field_in_text(s: &str) -> Option<(String, Vec<Wrapper>)> {
+    for field in JSON_FIELDS {
+        let key = format!("\"{field}\"");
+        let Some(at) = s.find(&key) else { continue };
+        let rest = s[at + key.len()..]
+            .trim_start()
+            .strip_prefix(':')?
+            .trim_start();
+        let body = rest.strip_prefix('"')?;
+        let end = body.find('"')?;
+        return Some((
+            body[..end].to_string(),
+            vec![Wrapper::JsonField((*field).to_string())],
+        ));
+    }
+    None
+}
+
+/// Headers other than `Authorization` that carry a JWT: load balancers and
+/// identity-aware proxies (AWS ALB, Cloudflare Access, Google IAP, Azure App
+/// Service, oauth2-proxy, Istio) and common custom ones.
+const TOKEN_HEADERS: &[&str] = &[
+    "x-amzn-oidc-data",
+    "x-amzn-oidc-accesstoken",
+    "cf-access-jwt-assertion",
+    "x-goog-iap-jwt-assertion",
+    "x-ms-token-aad-id-token",
+    "x-ms-token-aad-access-token",
+    "x-forwarded-access-token",
+    "x-auth-request-access-token",
+    "x-jwt-assertion",
+    "x-jwt-payload",
+    "x-access-token",
+    "x-auth-token",
+    "x-id-token",
+    "proxy-authorization",
+];
+
 fn unwrap_header_line(s: &str) -> Option<(String, Vec<Wrapper>)> {
-    // A pasted request dump may hold many header lines: find the interesting one.
-    for line in s.lines() {
+    // A pasted request dump may hold many header lines: the Authorization
+    // header is what a server authenticates with, then other token
+    // headers, then cookies.
+    let lines: Vec<&str> = s.lines().collect();
+    let header_value = |i: usize, name: &str| -> Option<String> {
+        let line = lines[i].trim();
+        let lower = line.to_ascii_lowercase();
+        let rest = lower.strip_prefix(name)?.strip_prefix(':')?;
+        let value = &line[line.len() - rest.len()..];
+        Some(with_continuation(
+            value.trim(),
+            lines[i].len(),
+            &lines[i + 1..],
+        ))
+    };
+    if let Some(v) = (0..lines.len()).find_map(|i| header_value(i, "authorization")) {
+        return Some((v, vec![Wrapper::AuthorizationHeader]));
+    }
+    for (i, line) in lines.iter().enumerate() {
+        for name in TOKEN_HEADERS {
+            if let Some(v) = header_value(i, name) {
+                let written = &line.trim()[..name.len()];
+                return Some((v, vec![Wrapper::Header(written.to_string())]));
+            }
+        }
+    }
+    for line in &lines {
         let line = line.trim();
         let lower = line.to_ascii_lowercase();
-        if let Some(rest) = lower
-            .strip_prefix("authorization:")
-            .map(|r| &line[line.len() - r.len()..])
-        {
-            return Some((rest.trim().to_string(), vec![Wrapper::AuthorizationHeader]));
-        }
         for prefix in ["cookie:", "set-cookie:"] {
             if lower.starts_with(prefix) {
                 let rest = &line[prefix.len()..];
@@ -215,6 +509,35 @@ fn unwrap_header_line(s: &str) -> Option<(String, Vec<Wrapper>)> {
         }
     }
     None
+}
+
+/// `value` plus the lines after it that continue it: a token wrapped by a
+/// terminal, a mail client or header folding goes on over lines of only
+/// token characters, each as long as the first, the last one shorter. The
+/// line breaks are kept: the parser reports them (`whitespace-in-token`).
+fn with_continuation(value: &str, first_len: usize, next: &[&str]) -> String {
+    let mut out = value.to_string();
+    if !value.starts_with("eyJ") && !value.contains(" eyJ") {
+        return out;
+    }
+    let token_line = |l: &str| {
+        let t = l.trim();
+        !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    for line in next {
+        if !token_line(line) {
+            break;
+        }
+        out.push('\n');
+        out.push_str(line);
+        // The wrap's last line is the short one.
+        if line.trim_end().len() + 1 < first_len {
+            break;
+        }
+    }
+    out
 }
 
 /// Picks the cookie that holds a JWT from `a=1; session=eyJ...; Path=/`.
@@ -234,6 +557,23 @@ fn cookie_value(list: &str) -> Option<(String, String)> {
 }
 
 fn unwrap_quotes(s: &str) -> Option<(String, Vec<Wrapper>)> {
+    // `f"Bearer {token}"` with bytes: PyJWT 1.x's encode() returned bytes.
+    for q in ['\'', '"'] {
+        if let Some(inner) = s
+            .strip_prefix('b')
+            .and_then(|r| r.strip_prefix(q))
+            .and_then(|r| r.strip_suffix(q))
+        {
+            if inner.starts_with("eyJ") {
+                return Some((inner.to_string(), vec![Wrapper::BytesLiteral]));
+            }
+        }
+    }
+    if let Some(inner) = s.strip_prefix('<').and_then(|r| r.strip_suffix('>')) {
+        if inner.starts_with("eyJ") {
+            return Some((inner.to_string(), vec![Wrapper::Quotes('<')]));
+        }
+    }
     for q in ['"', '\'', '`'] {
         if s.len() >= 2 && s.starts_with(q) && s.ends_with(q) {
             return Some((s[1..s.len() - 1].to_string(), vec![Wrapper::Quotes(q)]));
@@ -272,6 +612,9 @@ fn unwrap_bearer(s: &str) -> Option<(String, Vec<Wrapper>)> {
             ));
         }
     }
+    if let Some(found) = unwrap_odd_bearer(s) {
+        return Some(found);
+    }
     let rest = strip_bearer(s)?;
     let mut wrappers = vec![Wrapper::BearerPrefix];
     let mut rest = rest;
@@ -283,6 +626,95 @@ fn unwrap_bearer(s: &str) -> Option<(String, Vec<Wrapper>)> {
         rest = again;
     }
     Some((rest.to_string(), wrappers))
+}
+
+/// `BearereyJ…` (no space), `Bearer\u{a0}eyJ…` (a no-break space from a
+/// document or chat): RFC 6750 separates scheme and token by one or more
+/// ordinary spaces, so the server finds no bearer token.
+fn unwrap_odd_bearer(s: &str) -> Option<(String, Vec<Wrapper>)> {
+    let head = s.get(..6)?;
+    if !head.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let rest = &s[6..];
+    if rest.starts_with("eyJ") {
+        return Some((
+            rest.to_string(),
+            vec![Wrapper::BearerSeparator(String::new())],
+        ));
+    }
+    let sep_len = rest.find("eyJ")?;
+    let sep = &rest[..sep_len];
+    let odd: Vec<char> = sep.chars().filter(|c| *c != ' ' && *c != '\t').collect();
+    if sep.is_empty() || odd.is_empty() || !sep.chars().all(char::is_whitespace) {
+        return None;
+    }
+    let named: Vec<String> = odd
+        .iter()
+        .map(|c| match *c {
+            '\u{a0}' => "U+00A0 NO-BREAK SPACE".to_string(),
+            '\u{2009}' => "U+2009 THIN SPACE".to_string(),
+            '\u{202f}' => "U+202F NARROW NO-BREAK SPACE".to_string(),
+            '\u{3000}' => "U+3000 IDEOGRAPHIC SPACE".to_string(),
+            c => format!("U+{:04X}", c as u32),
+        })
+        .collect();
+    Some((
+        rest[sep_len..].to_string(),
+        vec![Wrapper::BearerSeparator(named.join(", "))],
+    ))
+}
+
+/// `Basic base64(user:token)`: a token sent as HTTP Basic credentials.
+fn unwrap_basic(s: &str) -> Option<(String, Vec<Wrapper>)> {
+    let head = s.get(..6)?;
+    if !head.eq_ignore_ascii_case("basic ") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(s[6..].trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let m = complete_jwts(&text).next()?;
+    Some((m.as_str().to_string(), vec![Wrapper::BasicCredentials]))
+}
+
+/// A JWT encoded once more with standard base64 (`ZXlK` is the base64 of
+/// `eyJ`): a Kubernetes Secret's `data`, or a value encoded twice.
+fn unwrap_base64(s: &str) -> Option<(String, Vec<Wrapper>)> {
+    static ENCODED: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"ZXlK[A-Za-z0-9+/]{20,}={0,2}").expect("static regex"));
+    if JWT_LIKE.is_match(s) {
+        return None;
+    }
+    let m = ENCODED.find(s)?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(m.as_str())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let token = text.trim();
+    if !token.starts_with("eyJ") || token.contains(char::is_whitespace) {
+        return None;
+    }
+    let mut wrappers = vec![Wrapper::Base64Encoded];
+    if m.as_str() != s {
+        wrappers.insert(0, Wrapper::SurroundingText);
+    }
+    Some((token.to_string(), wrappers))
+}
+
+/// `TOKEN=eyJ…` lines of an env file or shell: the variable holding a JWT.
+fn unwrap_env_line(s: &str) -> Option<(String, Vec<Wrapper>)> {
+    static ENV_LINE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:export\s+)?([A-Z_][A-Z0-9_]*)=(.*)$").expect("static regex")
+    });
+    s.lines().find_map(|line| {
+        let c = ENV_LINE.captures(line.trim())?;
+        let value = c[2].trim().trim_matches(['"', '\'']);
+        value
+            .starts_with("eyJ")
+            .then(|| (value.to_string(), vec![Wrapper::EnvVar(c[1].to_string())]))
+    })
 }
 
 /// `JWT eyJ...`, `Token eyJ...`: one word, a space, then the token. Servers
@@ -352,20 +784,65 @@ fn unwrap_cookie_pair(s: &str) -> Option<(String, Vec<Wrapper>)> {
     Some((value, vec![Wrapper::Cookie(name)]))
 }
 
+/// Where a token that runs to the end of its line and goes on over the next
+/// lines starts and where its first line ends.
+fn wrapped_start(s: &str) -> Option<(usize, usize)> {
+    static LINE_END_TOKEN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?m)eyJ[A-Za-z0-9_.-]*\r?$").expect("static regex"));
+    LINE_END_TOKEN.find_iter(s).find_map(|m| {
+        let end = m.start() + m.as_str().trim_end_matches('\r').len();
+        let next = s[m.end()..].lines().nth(1)?;
+        let t = next.trim();
+        let continues = !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        (continues && !is_complete_jwt(&s[m.start()..end])).then_some((m.start(), end))
+    })
+}
+
 fn unwrap_surrounding(s: &str) -> Option<(String, Vec<Wrapper>)> {
     // A token wrapped over lines is only token characters and whitespace: leave it
     // to the parser, which reports `whitespace-in-token`.
-    // One word is the token itself, however damaged: the parser reports what is wrong.
     let token_chars =
         |c: char| c.is_ascii_alphanumeric() || "-_.+/=%".contains(c) || c.is_whitespace();
-    if s.chars().all(token_chars) || s.split_whitespace().count() < 2 {
+    if s.chars().all(token_chars) {
         return None;
+    }
+    // A token wrapped inside its first segment: no dot on its first line.
+    if let Some((start, end)) = wrapped_start(s) {
+        if JWT_LIKE.find(s).is_none_or(|m| start <= m.start()) {
+            let line_start = s[..start].rfind('\n').map_or(0, |i| i + 1);
+            let next: Vec<&str> = s[end..].lines().skip(1).collect();
+            let token = with_continuation(&s[start..end], end - line_start, &next);
+            return Some((token, vec![Wrapper::SurroundingText]));
+        }
     }
     let m = JWT_LIKE.find(s)?;
     if m.as_str() == s {
         return None;
     }
-    Some((m.as_str().to_string(), vec![Wrapper::SurroundingText]))
+    // One word is the token itself, however damaged (the parser reports
+    // what is wrong), unless text that is no token comes before it
+    // (`{"a":"eyJ…`).
+    if s.split_whitespace().count() < 2
+        && (m.start() == 0 || s[..m.start()].chars().all(token_chars))
+    {
+        return None;
+    }
+    // A sentence's full stop is not a fourth segment.
+    let mut token = m.as_str();
+    if token.ends_with('.') && is_complete_jwt(&token[..token.len() - 1]) {
+        token = &token[..token.len() - 1];
+    }
+    let line_start = s[..m.start()].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = s[m.end()..].find('\n').map_or(s.len(), |i| m.end() + i);
+    let token = if m.end() == line_end && !is_complete_jwt(token) {
+        let next: Vec<&str> = s[line_end..].lines().skip(1).collect();
+        with_continuation(token, line_end - line_start, &next)
+    } else {
+        token.to_string()
+    };
+    Some((token, vec![Wrapper::SurroundingText]))
 }
 
 #[cfg(test)]
@@ -546,5 +1023,165 @@ mod tests {
     fn token_inside_a_log_line() {
         let line = format!("2024-01-01T00:00:00Z WARN auth failed token={T} reason=expired");
         assert_eq!(ex(&line).0, T);
+    }
+
+    const U: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.b3RoZXI";
+
+    #[test]
+    fn the_authorization_header_wins_and_other_tokens_are_named() {
+        let dump = format!("Cookie: theme=dark; session={U}\nAuthorization: Bearer {T}\n");
+        let (t, w) = ex(&dump);
+        assert_eq!(t, T);
+        assert_eq!(
+            w,
+            [
+                Wrapper::AuthorizationHeader,
+                Wrapper::BearerPrefix,
+                Wrapper::OtherTokens(vec!["the Cookie `session`, line 1".into()])
+            ]
+        );
+        let body = format!("{{\"access_token\":\"{T}\",\"id_token\":\"{U}\"}}");
+        assert_eq!(
+            ex(&body).1.last(),
+            Some(&Wrapper::OtherTokens(vec![
+                "JSON field \"id_token\", line 1".into()
+            ]))
+        );
+        // Two bare tokens, one per line: the first, and the second named.
+        assert_eq!(
+            ex(&format!("{T}\n{U}\n")),
+            (
+                T.to_string(),
+                vec![Wrapper::OtherTokens(vec!["line 2".into()])]
+            )
+        );
+        // The same token twice is one token.
+        assert_eq!(ex(&format!("{T}\n{T}")).0, T);
+    }
+
+    #[test]
+    fn a_token_wrapped_after_its_header_name_keeps_its_continuation_lines() {
+        let (a, b) = T.split_at(30);
+        let (t, _) = ex(&format!("Authorization: Bearer {a}\n{b}\nAccept: */*"));
+        assert_eq!(t, format!("{a}\n{b}"));
+        // Header folding: the continuation starts with a space.
+        assert_eq!(
+            ex(&format!("Authorization: Bearer {a}\r\n {b}")).0,
+            format!("{a}\n {b}")
+        );
+        // A JSON body wrapped inside its string.
+        let (t, w) = ex(&format!("{{\"access_token\": \"{a}\n{b}\"}}"));
+        assert_eq!(
+            (t, w),
+            (
+                format!("{a}\n{b}"),
+                vec![Wrapper::JsonField("access_token".into())]
+            )
+        );
+        // E-mail quoting, a sentence before and a word after the token.
+        let lines: Vec<&str> = T
+            .as_bytes()
+            .chunks(16)
+            .map(|c| std::str::from_utf8(c).expect("ASCII"))
+            .collect();
+        let quoted: Vec<String> = lines.iter().map(|l| format!("> {l}")).collect();
+        let mail = format!("> Here is the token:\n{}\n> thanks", quoted.join("\n"));
+        let (t, w) = ex(&mail);
+        assert_eq!(t, lines.join("\n"));
+        assert_eq!(w, [Wrapper::EmailQuote, Wrapper::SurroundingText]);
+    }
+
+    #[test]
+    fn punctuation_after_a_complete_token_is_not_part_of_it() {
+        let sentence = format!("Hi team, the API rejects this token: {T}. Any idea?");
+        assert_eq!(
+            ex(&sentence),
+            (T.to_string(), vec![Wrapper::SurroundingText])
+        );
+        assert_eq!(
+            ex(&format!("{T}.")),
+            (T.to_string(), vec![Wrapper::Trailing(".".into())])
+        );
+        assert_eq!(
+            ex(&format!("token={T},")),
+            (
+                T.to_string(),
+                vec![
+                    Wrapper::Cookie("token".into()),
+                    Wrapper::Trailing(",".into())
+                ]
+            )
+        );
+        // An unsigned token's final dot belongs to it.
+        assert_eq!(ex("eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.").1, []);
+    }
+
+    #[test]
+    fn bearer_glued_or_separated_by_an_odd_space() {
+        assert_eq!(
+            ex(&format!("Authorization:Bearer{T}")),
+            (
+                T.to_string(),
+                vec![
+                    Wrapper::AuthorizationHeader,
+                    Wrapper::BearerSeparator(String::new())
+                ]
+            )
+        );
+        assert_eq!(
+            ex(&format!("Bearer\u{a0}{T}")).1,
+            [Wrapper::BearerSeparator("U+00A0 NO-BREAK SPACE".into())]
+        );
+    }
+
+    #[test]
+    fn language_and_encoding_wrappers() {
+        assert_eq!(
+            ex(&format!("b'{T}'")),
+            (T.to_string(), vec![Wrapper::BytesLiteral])
+        );
+        assert_eq!(
+            ex(&format!("<{T}>")),
+            (T.to_string(), vec![Wrapper::Quotes('<')])
+        );
+        let escaped = format!("\"{{\\\"access_token\\\":\\\"{T}\\\"}}\"");
+        assert_eq!(ex(&escaped).0, T);
+        let log =
+            format!("{{\"level\":\"info\",\"body\":\"{{\\\"access_token\\\":\\\"{T}\\\"}}\"}}");
+        assert_eq!(
+            ex(&log),
+            (
+                T.to_string(),
+                vec![Wrapper::JsonField("body.access_token".into())]
+            )
+        );
+        let b64 = base64::engine::general_purpose::STANDARD.encode(T);
+        assert_eq!(ex(&b64), (T.to_string(), vec![Wrapper::Base64Encoded]));
+        let secret = format!("apiVersion: v1\nkind: Secret\ndata:\n  token: {b64}\n");
+        assert_eq!(
+            ex(&secret),
+            (
+                T.to_string(),
+                vec![Wrapper::SurroundingText, Wrapper::Base64Encoded]
+            )
+        );
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("user:{T}"));
+        assert_eq!(
+            ex(&format!("Authorization: Basic {basic}")).1,
+            [Wrapper::AuthorizationHeader, Wrapper::BasicCredentials]
+        );
+        assert_eq!(
+            ex(&format!(
+                "API_URL=https://api.example.com\nexport TOKEN=\"{T}\"\n"
+            )),
+            (T.to_string(), vec![Wrapper::EnvVar("TOKEN".into())])
+        );
+        assert_eq!(
+            ex(&format!("x-amzn-oidc-data: {T}")),
+            (
+                T.to_string(),
+                vec![Wrapper::Header("x-amzn-oidc-data".into())]
+            )
+        );
     }
 }

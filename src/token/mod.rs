@@ -200,6 +200,9 @@ pub enum Observation {
     },
     /// The text ended in `…` or `...`, removed: shortened for display.
     Ellipsis,
+    /// Empty segments (1-based positions) of a token with neither 3 nor 5
+    /// segments: `..` inside it, or a `.` at an end.
+    EmptySegments(Vec<usize>),
     /// Percent-escapes such as `%2E`; the distinct escapes seen.
     UrlEncoded { escapes: Vec<String> },
     /// Standard-base64 characters in a segment: `+`/`/` seen, `=` padding seen.
@@ -443,6 +446,14 @@ fn split(cleaned: &str, mut observations: Vec<Observation>, plain: bool) -> Toke
     }
     segments.push(&cleaned[start..]);
     let segment_count = segments.len();
+    if segment_count != 3 && segment_count != 5 {
+        let empty: Vec<usize> = (1..=segment_count)
+            .filter(|&i| segments[i - 1].is_empty())
+            .collect();
+        if !empty.is_empty() && segment_count > 1 {
+            observations.push(Observation::EmptySegments(empty));
+        }
+    }
     // One segment that is no JSON's base64url (`{"` encodes to `eyJ`): a
     // genuine opaque token, whose decoding would say nothing. Decoded only
     // when it could be one copied segment of a JWT.
