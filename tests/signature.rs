@@ -1292,3 +1292,69 @@ fn public_key_pem_passed_as_the_hmac_secret() {
         .assert_exit(0, "accepted")
         .assert_detail("signature-valid", &["RSA 2048-bit public key", &file]);
 }
+
+/// Keys given that cannot verify this token are a rejection with the reason,
+/// never "no key given": a key-agreement key, a JWK whose `kty` is written in
+/// the wrong case, a set holding no key, and a signing key published with
+/// `use: enc` (said to verify once `use` is ignored).
+#[test]
+fn keys_given_that_cannot_verify_say_why_instead_of_no_key_given() {
+    let ws = Workspace::new();
+    let k = key(Alg::RS256);
+    let tok = token(&k, Some("k1"));
+    // X25519: a key-agreement key, as an SPKI PEM (RFC 8410).
+    let x25519 = ws.file(
+        "x25519.pem",
+        "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VuAyEAQ5yMcWcTpebpbKCQXzrsy2JO9WRwNivHbY9MYj2zU0I=\n-----END PUBLIC KEY-----\n",
+    );
+    ws.diagnose(&tok, &["--key", &x25519])
+        .assert_signature_codes(&["alg-key-mismatch"])
+        .assert_exit(1, "rejected")
+        .assert_detail("alg-key-mismatch", &["key-agreement"]);
+
+    let mut lower = k.public_jwk("k1");
+    lower["kty"] = json!("rsa");
+    let lower = ws.file("lower.json", json!({"keys": [lower]}).to_string());
+    ws.diagnose(&tok, &["--key", &lower])
+        .assert_code("alg-key-mismatch")
+        .assert_exit(1, "rejected")
+        .assert_detail("alg-key-mismatch", &["must be written \"RSA\""]);
+
+    let empty = ws.file("empty.json", r#"{"keys": []}"#);
+    let out = ws.diagnose(&tok, &["--key", &empty]);
+    assert_eq!(out.finding("jwks-empty")["severity"], "error");
+    out.assert_exit(1, "rejected")
+        .assert_lacks("signature-not-checked");
+
+    let mut enc = k.public_jwk("k1");
+    enc["use"] = json!("enc");
+    let enc = ws.file("enc.json", json!({"keys": [enc]}).to_string());
+    ws.diagnose(&tok, &["--key", &enc])
+        .assert_code("alg-key-mismatch")
+        .assert_exit(1, "rejected")
+        .assert_detail(
+            "alg-key-mismatch",
+            &["\"use\": \"enc\"", "verifies the signature"],
+        );
+}
+
+/// Algorithms the registry has and jwtai does not verify are named as such,
+/// not as unregistered or malformed.
+#[test]
+fn registered_algorithms_jwtai_cannot_verify_are_unchecked_not_malformed() {
+    let ws = Workspace::new();
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let payload = b64(&json!({"sub": "1"}));
+    for (alg, sig_len, says) in [("ES256K", 64, "RFC 8812"), ("EdDSA", 114, "Ed448")] {
+        let header = b64(&json!({"alg": alg}));
+        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(vec![7u8; sig_len]);
+        let tok = format!("{header}.{payload}.{sig}");
+        ws.diagnose(&tok, &[])
+            .assert_code("signature-not-checked")
+            .assert_lacks("alg-unknown")
+            .assert_lacks("signature-length-mismatch")
+            .assert_detail("signature-not-checked", &[says]);
+    }
+}

@@ -372,7 +372,15 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
         if (text.starts_with("http://") || text.starts_with("https://")) && !path.exists() {
             bail!("--key takes a file; to fetch a JWK Set from {text}, pass --jwks-uri {text}");
         }
-        let set = keys::load_key_file_with_problems(path)?;
+        let mut set = keys::load_key_file_with_problems(path)?;
+        if set.keys.is_empty() {
+            set.problems.push(keys::JwkProblem {
+                kind: keys::ProblemKind::Empty,
+                index: 0,
+                kid: None,
+                message: "the set has no keys".to_string(),
+            });
+        }
         from_files += set.keys.len();
         if from_files > keys::MAX_KEYS_IN_SET {
             bail!(
@@ -388,7 +396,8 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
                 .map(|p| (path.display().to_string(), p)),
         );
     }
-    let attempted = !candidates.is_empty() || k.jwks_uri.is_some() || k.discover;
+    let attempted =
+        !candidates.is_empty() || !k.key.is_empty() || k.jwks_uri.is_some() || k.discover;
     Ok(Gathered {
         keys: checks::Keys {
             candidates,

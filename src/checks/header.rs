@@ -168,6 +168,17 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     id_token_check(ctx, out);
 }
 
+/// JWS algorithms in the IANA registry that jwtai does not verify, with
+/// where they are defined.
+fn registered_unsupported(alg: &str) -> Option<&'static str> {
+    match alg {
+        "ES256K" => Some("RFC 8812: ECDSA on secp256k1 with SHA-256"),
+        "Ed25519" => Some("RFC 9864: EdDSA with Ed25519, named in full"),
+        "Ed448" => Some("RFC 9864: EdDSA with Ed448"),
+        _ => None,
+    }
+}
+
 fn alg_checks(ctx: &Context, alg: &str, out: &mut Vec<Finding>) {
     let t = ctx.token;
     let sig_empty = t.signature_segment.as_deref().is_some_and(str::is_empty);
@@ -194,6 +205,19 @@ fn alg_checks(ctx: &Context, alg: &str, out: &mut Vec<Finding>) {
                 format!(
                     "`alg` is \"{alg}\"; the registered name is \"{known}\". Algorithm names are case-sensitive (RFC 7515 §4.1.1), so verifiers reject it."
                 )
+            } else if let Some(spec) = registered_unsupported(alg) {
+                // Registered, just not verifiable here: no error of the token.
+                out.push(
+                    Finding::new(
+                        &crate::checks::signature::SIGNATURE_NOT_CHECKED,
+                        format!(
+                            "`alg` is \"{alg}\", registered for JWS ({spec}), which jwtai cannot verify; many JWT libraries do not implement it either, so check that the server's does."
+                        ),
+                    )
+                    .fix(format!("Verify it with a library that implements {alg}, or have the issuer sign with an algorithm every verifier supports (ES256, RS256, EdDSA)."))
+                    .evidence(json!({"alg": alg})),
+                );
+                return;
             } else if JWE_ALGS.contains(&alg) {
                 format!(
                     "`alg` is \"{alg}\", a JWE key-management algorithm, in a three-segment signed token: the header and the token format disagree."

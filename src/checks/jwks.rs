@@ -116,7 +116,15 @@ fn problem(ctx: &Context, source: &str, p: &crate::keys::JwkProblem) -> Finding 
         ProblemKind::DuplicateKid => &JWKS_DUPLICATE_KID,
         ProblemKind::Format => &JWKS_INVALID,
         ProblemKind::PrivateKey => &JWKS_PRIVATE_KEY,
+        ProblemKind::Empty => &JWKS_EMPTY,
     };
+    if p.kind == ProblemKind::Empty {
+        return Finding::new(
+            spec,
+            format!("{source} is a JWK Set with no keys, so no token can verify against it."),
+        )
+        .evidence(json!({"source": source}));
+    }
     let who = p
         .kid
         .as_deref()

@@ -26,7 +26,7 @@ pub static SIGNATURE_VALID: Spec = Spec {
 pub static SIGNATURE_NOT_CHECKED: Spec = Spec {
     code: "signature-not-checked",
     severity: Info,
-    title: "Signature not checked: no key given",
+    title: "Signature not checked",
     doc: "Without key material jwtai cannot tell a genuine token from a forged one; the other findings still hold.",
     fix: "Pass the key the server uses: `--secret-file PATH` (HS*), `--key public.pem` or a JWK/JWKS file, or `--jwks-uri URL` / `--discover`.",
     rank: 85,
@@ -219,6 +219,17 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
             shape_explains_failure = true;
         }
     }
+    if alg == Alg::EdDSA && sig.len() == ED448_SIGNATURE_LEN {
+        out.push(
+            Finding::new(
+                &SIGNATURE_NOT_CHECKED,
+                format!("The EdDSA signature is {ED448_SIGNATURE_LEN} bytes: an Ed448 signature (RFC 8037), which jwtai cannot verify; many JWT libraries cannot either (they implement EdDSA with Ed25519 only), so check that the server's does."),
+            )
+            .fix("Verify it with a library that implements Ed448 (or have the issuer sign with EdDSA over Ed25519, ES256 or RS256, which every verifier supports).")
+            .evidence(json!({"bytes": sig.len(), "curve": "Ed448"})),
+        );
+        return;
+    }
     if let Some(need) = alg.fixed_signature_len() {
         if sig.len() > need && !shape_explains_failure {
             let detail = format!(
@@ -279,6 +290,10 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
 
     if usable.is_empty() && !keys.is_empty() {
+        if let Some(f) = no_key_fits(alg, input, sig, keys) {
+            out.push(f);
+            return;
+        }
         let why: Vec<String> = keys
             .iter()
             .map(|c| match &c.material {
@@ -353,6 +368,70 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
             explain_failure(ctx, alg, sig, &tried, out);
         }
     }
+}
+
+/// Length of an Ed448 signature (RFC 8032 §5.2.6).
+const ED448_SIGNATURE_LEN: usize = 114;
+
+/// When no key given can verify signatures: the error a server using those
+/// keys fails with, if jwtai can name it. Keys published for encryption
+/// (`use: enc`) are skipped by verifiers that honour `use`: whether one
+/// would verify this signature says what to change. A key of a kind no JWS
+/// algorithm verifies with (X25519, DSA) cannot verify this token at all.
+/// Keys jwtai merely does not support (Ed448, secp256k1) are left to
+/// `signature-not-checked`.
+fn no_key_fits(alg: Alg, input: &[u8], sig: &[u8], keys: &[Candidate]) -> Option<Finding> {
+    let enc: Vec<&Candidate> = keys
+        .iter()
+        .filter(|c| c.is_usable() && c.key_use.as_deref() == Some("enc"))
+        .collect();
+    if !enc.is_empty() {
+        let verifying = enc
+            .iter()
+            .find(|c| verify::verify(alg, input, sig, &c.material).is_ok());
+        let mut detail = format!(
+            "Every key given that could verify {alg} is marked `\"use\": \"enc\"` (for encryption): {}. Verifiers that honour `use` (jose, jwks-rsa, Nimbus, Microsoft.IdentityModel) skip such keys, find none to verify with, and reject the token.",
+            enc.iter()
+                .map(|c| c.label.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        let fix = match verifying {
+            Some(c) => {
+                detail.push_str(&format!(
+                    " With `use` ignored, {} verifies the signature: it is the signing key, published with the wrong `use`.",
+                    c.label
+                ));
+                "Publish the signing key with `\"use\": \"sig\"` (or without `use`) in the issuer's JWK Set."
+            }
+            None => {
+                detail.push_str(" With `use` ignored, none of them verifies the signature either.");
+                "Publish the issuer's signing key (`\"use\": \"sig\"`) in the JWK Set the server reads."
+            }
+        };
+        return Some(
+            Finding::new(&ALG_KEY_MISMATCH, detail)
+                .fix(fix)
+                .evidence(json!({"enc_keys": enc.iter().map(|c| &c.label).collect::<Vec<_>>(), "verifies_ignoring_use": verifying.map(|c| &c.label)})),
+        );
+    }
+    let never: Vec<String> = keys
+        .iter()
+        .filter_map(|c| match &c.material {
+            KeyMaterial::Unusable { .. } => Some(c.label.clone()),
+            _ => None,
+        })
+        .collect();
+    (never.len() == keys.len()).then(|| {
+        Finding::new(
+            &ALG_KEY_MISMATCH,
+            format!(
+                "The token is {alg}, and no key given can verify it: {}.",
+                never.join("; ")
+            ),
+        )
+        .evidence(json!({"keys": never}))
+    })
 }
 
 /// The usable keys to try, at most [`MAX_KEYS_TRIED`] (those whose `kid`

@@ -540,10 +540,18 @@ fn material_for(
                 spki_der: None,
             })
         }
-        Some(other) => Err(MatErr::Invalid(format!(
-            "unknown kty \"{}\"",
-            sanitize(other, 32)
-        ))),
+        Some(other) => {
+            let known = ["RSA", "EC", "OKP", "oct"]
+                .into_iter()
+                .find(|k| k.eq_ignore_ascii_case(other));
+            Err(MatErr::Invalid(match known {
+                Some(k) => format!(
+                    "kty \"{}\" must be written \"{k}\": member values are case-sensitive (RFC 7517 §4.1)",
+                    sanitize(other, 32)
+                ),
+                None => format!("unknown kty \"{}\"", sanitize(other, 32)),
+            }))
+        }
     }
 }
 

@@ -165,6 +165,8 @@ pub enum ProblemKind {
     DuplicateKid,
     /// The set's own shape is off (a bare array instead of `{"keys": [...]}`).
     Format,
+    /// The set holds no key at all (`{"keys": []}`).
+    Empty,
     /// A member of the set carries private key members (`d`, `p`, `q`...):
     /// a published set that holds one hands out the signing key.
     PrivateKey,

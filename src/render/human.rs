@@ -81,9 +81,22 @@ pub fn report(r: &Report, color: bool) -> String {
             );
         }
         (Verdict::Unverified, None) => {
+            // Keys were given (the finding names them) or the algorithm is
+            // one jwtai cannot verify: asking for a key would mislead.
+            let keys_given = r.findings.iter().any(|f| {
+                f.code() == "signature-not-checked"
+                    && ["keys", "untried", "alg", "curve"]
+                        .iter()
+                        .any(|k| f.evidence.get(k).is_some())
+            });
             let _ = writeln!(
                 out,
-                "\nNo error found, but the signature was not checked: pass --secret-file, --key or --jwks-uri to verify it."
+                "\n{}",
+                if keys_given {
+                    "No error found, but the signature was not checked: see signature-not-checked below."
+                } else {
+                    "No error found, but the signature was not checked: pass --secret-file, --key or --jwks-uri to verify it."
+                }
             );
         }
         _ => {}

@@ -318,6 +318,16 @@ impl Outcome {
             .unwrap_or_else(|| panic!("`{code}` has no detail\n{}", self.context()))
     }
 
+    /// The finding is absent.
+    pub fn assert_lacks(&self, code: &str) -> &Self {
+        assert!(
+            !self.codes().iter().any(|c| c == code),
+            "unexpected `{code}`\n{}",
+            self.context()
+        );
+        self
+    }
+
     /// The finding is present, with the severity `findings.md` gives it.
     pub fn assert_code(&self, code: &str) -> &Self {
         let expected = SIGNATURE_CODES
