@@ -393,3 +393,121 @@ fn secret_in_claims_card_number() {
     assert!(!r.to_string().contains(&card), "card number in the report");
     assert_exit(&r, code, 1);
 }
+
+#[test]
+fn claim_string_is_compared_whole_not_word_by_word() {
+    let claims = json!({"org_name": "Acme Corp"});
+    // The whole value, space included, is a match.
+    let (r, code) = diagnose(claims.clone(), &["--claim", "org_name=Acme Corp"]);
+    assert_absent(&r, "claim-mismatch");
+    assert_exit(&r, code, 0);
+    // One word of it is not.
+    let (r, code) = diagnose(claims, &["--claim", "org_name=Acme"]);
+    assert_finding(&r, "claim-mismatch", "error");
+    assert_detail(
+        &r,
+        "claim-mismatch",
+        &[
+            "`org_name`",
+            "\"Acme\"",
+            "\"Acme Corp\"",
+            "compared as a whole string",
+        ],
+    );
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn claim_scope_word_points_at_the_scope_flag() {
+    let (r, _) = diagnose(json!({}), &["--claim", "scope=read:orders"]);
+    assert_absent(&r, "claim-mismatch");
+    let (r, _) = diagnose(
+        json!({"scope": "read:orders write:orders"}),
+        &["--claim", "scope=read:orders"],
+    );
+    assert_detail(&r, "claim-mismatch", &["`--scope read:orders`"]);
+}
+
+#[test]
+fn claim_numbers_booleans_and_arrays() {
+    let claims = json!({
+        "tenant": 42,
+        "big": 9007199254740993u64,
+        "beta": false,
+        "groups": ["Acme Corp", "staff"],
+        "org": "42",
+    });
+    // Numbers compare as numbers, booleans as true/false, arrays by member.
+    let (r, code) = diagnose(
+        claims.clone(),
+        &[
+            "--claim",
+            "tenant=42.0",
+            "--claim",
+            "big=9007199254740993",
+            "--claim",
+            "beta=false",
+            "--claim",
+            "groups=Acme Corp",
+            "--claim",
+            "groups=[\"Acme Corp\",\"staff\"]",
+            "--claim",
+            "org=42",
+        ],
+    );
+    assert_absent(&r, "claim-mismatch");
+    assert_exit(&r, code, 0);
+    for flag in [
+        "tenant=4",
+        "big=9007199254740992",
+        "beta=0",
+        "groups=Acme",
+        "org=42.0",
+    ] {
+        let (r, code) = diagnose(claims.clone(), &["--claim", flag]);
+        assert_finding(&r, "claim-mismatch", "error");
+        let name = flag.split('=').next().unwrap_or_default();
+        assert_detail(&r, "claim-mismatch", &[&format!("`{name}`")]);
+        assert_exit(&r, code, 1);
+    }
+}
+
+#[test]
+fn require_null_claim_counts_as_missing() {
+    let mut claims = claims_with(json!({}));
+    claims["tenant"] = serde_json::Value::Null;
+    let (r, code) = report(&[&hs256(claims), "--require", "tenant"]);
+    assert_finding(&r, "missing-claim", "error");
+    assert_detail(&r, "missing-claim", &["`tenant`: null", "counts as absent"]);
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn claim_names_holding_dots_are_reached() {
+    let claims = json!({
+        "kubernetes.io": {"namespace": "payments", "serviceaccount": {"name": "builder"}},
+        "https://example.com/roles": ["admin"],
+    });
+    let (r, code) = diagnose(
+        claims.clone(),
+        &[
+            "--claim",
+            "kubernetes.io.namespace=payments",
+            "--claim",
+            "kubernetes.io.serviceaccount.name=builder",
+            "--claim",
+            "https://example.com/roles=admin",
+            "--require",
+            "kubernetes.io.namespace",
+        ],
+    );
+    assert_absent(&r, "claim-mismatch");
+    assert_absent(&r, "missing-claim");
+    assert_exit(&r, code, 0);
+    let (r, _) = diagnose(claims, &["--claim", "kubernetes.io.namespace=billing"]);
+    assert_detail(
+        &r,
+        "claim-mismatch",
+        &["`kubernetes.io.namespace`", "\"billing\"", "\"payments\""],
+    );
+}

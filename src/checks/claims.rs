@@ -100,18 +100,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     issuer(ctx, claims, out);
     audience(ctx, claims, out);
     for name in &ctx.expect.require {
-        if lookup(claims, name).is_none() {
-            out.push(
-                Finding::new(
-                    &MISSING_CLAIM,
-                    format!(
-                        "The server requires `{name}`; the payload has {}.",
-                        list_names(claims)
-                    ),
-                )
-                .evidence(json!({"claim": name})),
-            );
-        }
+        required_claim(claims, name, out);
     }
     scopes(ctx, claims, out);
     for (name, want) in &ctx.expect.claims {
@@ -277,20 +266,55 @@ fn scopes(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
     }
 }
 
+/// A claim by name, or by a dotted path into nested objects
+/// (`realm_access.roles`). Names may themselves hold dots (`kubernetes.io`):
+/// a literal member wins, then the longest prefix that names an object.
 fn lookup<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    if let Some(v) = claims.member(name) {
+    lookup_in(claims, name, 0)
+}
+
+fn lookup_in<'a>(obj: &'a Map<String, Value>, path: &str, depth: usize) -> Option<&'a Value> {
+    if let Some(v) = obj.member(path) {
         return Some(v);
     }
-    // Dotted path into nested objects: `realm_access.roles`.
-    let mut cur: Option<&Value> = None;
-    for (i, part) in name.split('.').enumerate() {
-        cur = if i == 0 {
-            claims.member(part)
-        } else {
-            cur?.get(part)
-        };
+    if depth > 16 {
+        return None;
     }
-    cur
+    path.rmatch_indices('.').find_map(|(i, _)| {
+        let (head, rest) = (&path[..i], &path[i + 1..]);
+        match obj.member(head)? {
+            Value::Object(inner) if !rest.is_empty() => lookup_in(inner, rest, depth + 1),
+            _ => None,
+        }
+    })
+}
+
+fn required_claim(claims: &Map<String, Value>, name: &str, out: &mut Vec<Finding>) {
+    match lookup(claims, name) {
+        Some(Value::Null) => out.push(
+            Finding::new(
+                &MISSING_CLAIM,
+                format!(
+                    "The server requires `{name}`; the token has `{name}`: null. A null claim counts as absent (PyJWT's `require`, and any check that reads the value, sees none)."
+                ),
+            )
+            .fix(format!(
+                "Make the issuer put a value in `{name}` (or leave null claims out and stop requiring it); a null is no value."
+            ))
+            .evidence(json!({"claim": name, "actual": null})),
+        ),
+        Some(_) => {}
+        None => out.push(
+            Finding::new(
+                &MISSING_CLAIM,
+                format!(
+                    "The server requires `{name}`; the payload has {}.",
+                    list_names(claims)
+                ),
+            )
+            .evidence(json!({"claim": name})),
+        ),
+    }
 }
 
 fn expected_claim(claims: &Map<String, Value>, name: &str, want: &str, out: &mut Vec<Finding>) {
@@ -306,27 +330,63 @@ fn expected_claim(claims: &Map<String, Value>, name: &str, want: &str, out: &mut
         );
         return;
     };
-    let matches = |v: &Value| match v {
+    if claim_matches(have, want) {
+        return;
+    }
+    let mut detail = format!(
+        "The server expects `{name}` = \"{want}\"; the token has {}.",
+        show(have)
+    );
+    match have {
+        Value::String(s) if s != want && s.split_whitespace().any(|w| w == want) => {
+            detail.push_str(&format!(
+                " \"{want}\" is one word of that string, but a claim value is compared as a whole string."
+            ));
+            if matches!(name, "scope" | "scp") {
+                detail.push_str(&format!(
+                    " To require one scope of a space-separated list, use `--scope {want}`."
+                ));
+            }
+        }
+        Value::String(s) if s.trim() == want.trim() => {
+            detail.push_str(" They differ only in whitespace at the start or end, which a string comparison does not ignore.");
+        }
+        Value::Null => detail.push_str(" The claim is present but null: no value equals it."),
+        _ => {}
+    }
+    out.push(
+        Finding::new(&CLAIM_MISMATCH, detail)
+            .evidence(json!({"claim": name, "expected": want, "actual": have})),
+    );
+}
+
+/// Whether a claim value is the expected one, given as command-line text:
+/// a string equals it exactly; a number equals it as a number (`42` and
+/// `42.0`); a boolean as `true`/`false`; an array when one member equals it
+/// (role and group lists) or when the text is that very JSON array; an
+/// object only as equal JSON text.
+fn claim_matches(have: &Value, want: &str) -> bool {
+    let scalar = |v: &Value| match v {
         Value::String(s) => s == want,
-        Value::Number(_) | Value::Bool(_) => *v.to_string() == *want,
+        Value::Number(n) => {
+            if let (Some(h), Ok(w)) = (n.as_i64(), want.parse::<i64>()) {
+                return h == w;
+            }
+            if let (Some(h), Ok(w)) = (n.as_u64(), want.parse::<u64>()) {
+                return h == w;
+            }
+            let w = want.parse::<f64>().ok().filter(|w| w.is_finite());
+            w.zip(n.as_f64()).is_some_and(|(w, h)| w == h)
+        }
+        Value::Bool(b) => want == if *b { "true" } else { "false" },
         _ => false,
     };
-    let ok = match have {
-        Value::Array(a) => a.iter().any(matches),
-        Value::String(s) if s.contains(' ') => s.split_whitespace().any(|p| p == want),
-        v => matches(v),
-    };
-    if !ok {
-        out.push(
-            Finding::new(
-                &CLAIM_MISMATCH,
-                format!(
-                    "The server expects `{name}` = \"{want}\"; the token has {}.",
-                    show(have)
-                ),
-            )
-            .evidence(json!({"claim": name, "expected": want, "actual": have})),
-        );
+    match have {
+        Value::Array(a) => {
+            a.iter().any(scalar) || serde_json::from_str::<Value>(want).is_ok_and(|w| w == *have)
+        }
+        Value::Object(_) => serde_json::from_str::<Value>(want).is_ok_and(|w| w == *have),
+        v => scalar(v),
     }
 }
 
