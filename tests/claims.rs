@@ -511,3 +511,80 @@ fn claim_names_holding_dots_are_reached() {
         &["`kubernetes.io.namespace`", "\"billing\"", "\"payments\""],
     );
 }
+
+#[test]
+fn numeric_audience_is_the_wrong_type_even_when_its_text_matches() {
+    let (r, code) = diagnose(json!({"aud": 12345}), &["--aud", "12345"]);
+    assert_finding(&r, "audience-mismatch", "error");
+    assert_detail(
+        &r,
+        "audience-mismatch",
+        &["`aud` is 12345, a JSON number", "RFC 7519", "type is wrong"],
+    );
+    assert!(fix_of(&r, "audience-mismatch").contains("\"aud\": \"12345\""));
+    assert_exit(&r, code, 1);
+    // A number inside the array is as wrong.
+    let (r, code) = diagnose(json!({"aud": [AUD, 7]}), &["--aud", AUD]);
+    assert_detail(&r, "audience-mismatch", &["which holds 7, a JSON number"]);
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn whitespace_in_an_expected_value_is_named() {
+    let (r, code) = diagnose(json!({}), &["--iss", &format!("{ISS} ")]);
+    assert_finding(&r, "issuer-mismatch", "error");
+    assert_detail(
+        &r,
+        "issuer-mismatch",
+        &[&format!("\"{ISS} \""), "ends with \" \" (a space)"],
+    );
+    assert!(!detail(&r, "issuer-mismatch").contains("other path"));
+    assert!(fix_of(&r, "issuer-mismatch").contains("Trim the configured issuer"));
+    assert_exit(&r, code, 1);
+
+    let (r, code) = diagnose(json!({}), &["--aud", &format!("{AUD}\n")]);
+    assert_finding(&r, "audience-mismatch", "error");
+    assert_detail(
+        &r,
+        "audience-mismatch",
+        &[&format!("\"{AUD}\\n\""), "ends with \"\\n\" (a newline)"],
+    );
+    assert!(fix_of(&r, "audience-mismatch").contains("Trim the configured audience"));
+    assert_exit(&r, code, 1);
+
+    // Another issuer, read with a newline: both are said.
+    let (r, _) = diagnose(
+        json!({"iss": "https://auth.staging.example.com/"}),
+        &["--iss", &format!("{ISS}\n")],
+    );
+    assert_detail(
+        &r,
+        "issuer-mismatch",
+        &["different host", "ends with \"\\n\" (a newline)"],
+    );
+}
+
+#[test]
+fn default_port_written_out_is_the_same_origin_but_another_string() {
+    let (r, code) = diagnose(json!({}), &["--iss", "https://auth.example.com:443/"]);
+    assert_finding(&r, "issuer-mismatch", "error");
+    assert_detail(
+        &r,
+        "issuer-mismatch",
+        &["Same origin", "default port 443", "exact strings"],
+    );
+    let d = detail(&r, "issuer-mismatch");
+    assert!(!d.contains("another environment"), "{d}");
+    assert!(fix_of(&r, "issuer-mismatch").contains(&format!("\"{ISS}\" exactly")));
+    assert_exit(&r, code, 1);
+
+    let (r, _) = diagnose(
+        json!({"aud": "https://api.example.com:443"}),
+        &["--aud", AUD],
+    );
+    assert_detail(
+        &r,
+        "audience-mismatch",
+        &["Same origin", "default port 443"],
+    );
+}

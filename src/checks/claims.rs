@@ -114,7 +114,7 @@ fn issuer(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
     if expected.is_empty() {
         return;
     }
-    let want = expected.join(" or ");
+    let want = expected_list(expected);
     let Some(iss) = claims.member("iss") else {
         out.push(
             Finding::new(
@@ -138,6 +138,15 @@ fn issuer(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
     if expected.iter().any(|e| e == iss) {
         return;
     }
+    if let Some(e) = expected.iter().find(|e| e.trim() == iss.trim()) {
+        let (detail, fix) = whitespace_only("iss", "issuer", iss, e);
+        out.push(
+            Finding::new(&ISSUER_MISMATCH, detail)
+                .fix(fix)
+                .evidence(json!({"iss": iss, "expected": expected})),
+        );
+        return;
+    }
     if let Some(e) = expected
         .iter()
         .find(|e| e.trim_end_matches('/') == iss.trim_end_matches('/'))
@@ -157,11 +166,112 @@ fn issuer(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
         );
         return;
     }
-    let detail = format!("The token's iss is \"{iss}\"; the server expects {want}.");
+    let mut detail = format!("The token's iss is \"{iss}\"; the server expects {want}.");
+    detail.push_str(&stray_whitespace(expected));
     out.push(idp::hinted(
         Finding::new(&ISSUER_MISMATCH, detail).evidence(json!({"iss": iss, "expected": expected})),
-        idp::issuer(iss, expected),
+        idp::issuer(iss, &trimmed(expected)),
     ));
+}
+
+/// The expected values as said in a detail: bare when plain, quoted and
+/// escaped when whitespace or control characters would hide in them.
+fn expected_list(expected: &[String]) -> String {
+    expected
+        .iter()
+        .map(|e| {
+            if e.is_empty() || e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                Value::String(e.clone()).to_string()
+            } else {
+                e.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// Expected values without the whitespace at their ends, for the near-miss
+/// hints (the whitespace is said separately).
+fn trimmed(expected: &[String]) -> Vec<String> {
+    expected.iter().map(|e| e.trim().to_string()).collect()
+}
+
+/// What whitespace a value starts or ends with, said so it can be seen:
+/// `ends with "\n" (a newline)`.
+fn edge_whitespace(s: &str) -> Option<String> {
+    let name = |c: char| match c {
+        ' ' => "a space",
+        '\n' => "a newline",
+        '\r' => "a carriage return",
+        '\t' => "a tab",
+        '\u{a0}' => "a no-break space",
+        _ => "a whitespace character",
+    };
+    let said = |part: &str| {
+        let mut names: Vec<&str> = Vec::new();
+        for c in part.chars() {
+            if !names.contains(&name(c)) {
+                names.push(name(c));
+            }
+        }
+        format!("{} ({})", Value::String(part.to_string()), names.join(", "))
+    };
+    let lead_len = s.len() - s.trim_start().len();
+    let trail_len = s.len() - s.trim_end().len();
+    let mut parts = Vec::new();
+    if lead_len > 0 {
+        parts.push(format!("starts with {}", said(&s[..lead_len])));
+    }
+    if trail_len > 0 && lead_len < s.len() {
+        parts.push(format!("ends with {}", said(&s[s.len() - trail_len..])));
+    }
+    (!parts.is_empty()).then(|| parts.join(" and "))
+}
+
+/// A token value and an expected one equal but for whitespace at their ends.
+fn whitespace_only(claim: &str, what: &str, have: &str, e: &str) -> (String, String) {
+    let shown = |v: &str| Value::String(v.to_string()).to_string();
+    let mut said = Vec::new();
+    if let Some(w) = edge_whitespace(e) {
+        said.push(format!("The expected {what} {} {w}", shown(e)));
+    }
+    if let Some(w) = edge_whitespace(have) {
+        said.push(format!("the token's {claim} {} {w}", shown(have)));
+    }
+    let detail = format!(
+        "The token's {claim} is {}; the server expects {}. {}; apart from that whitespace they are equal, but {what}s are compared as exact strings, whitespace included.",
+        shown(have),
+        shown(e),
+        said.join(", and ")
+    );
+    let fix = if edge_whitespace(e).is_some() {
+        format!(
+            "Trim the configured {what}: a value read from an environment variable or a file often keeps a trailing newline or space (`.trim()` it, or fix the file), so the verifier expects {} exactly.",
+            shown(have.trim())
+        )
+    } else {
+        format!(
+            "Fix the issuer's configuration so `{claim}` carries no whitespace, then get a new token; the verifier expects {}.",
+            shown(e)
+        )
+    };
+    (detail, fix)
+}
+
+/// A note on expected values that carry whitespace at their ends, which no
+/// identity provider writes.
+fn stray_whitespace(expected: &[String]) -> String {
+    expected
+        .iter()
+        .filter_map(|e| {
+            edge_whitespace(e).map(|w| {
+                format!(
+                    " The expected value {} {w}: a configuration value read with its trailing newline or space.",
+                    Value::String(e.clone())
+                )
+            })
+        })
+        .collect()
 }
 
 fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
@@ -169,7 +279,7 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
     if expected.is_empty() {
         return;
     }
-    let want = expected.join(" or ");
+    let want = expected_list(expected);
     let auds: Vec<String> = match claims.member("aud") {
         None | Some(Value::Null) => {
             out.push(idp::hinted(
@@ -182,7 +292,13 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
             ));
             return;
         }
-        Some(v) => super::strings(v),
+        Some(v) => match audience_strings(v) {
+            Ok(auds) => auds,
+            Err(bad) => {
+                out.push(audience_type(v, bad, expected, &want));
+                return;
+            }
+        },
     };
     if auds.iter().any(|a| expected.contains(a)) {
         return;
@@ -198,8 +314,21 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
                 .join(", ")
         )
     };
+    let near = auds
+        .iter()
+        .find_map(|a| Some((a, expected.iter().find(|e| e.trim() == a.trim())?)));
+    if let Some((a, e)) = near {
+        let (detail, fix) = whitespace_only("aud", "audience", a, e);
+        out.push(
+            Finding::new(&AUDIENCE_MISMATCH, detail)
+                .fix(fix)
+                .evidence(json!({"aud": auds, "expected": expected})),
+        );
+        return;
+    }
     let mut detail = format!("The token's aud is {shown}; the server expects {want}.");
-    let hint = idp::audience(&auds, expected, claims);
+    detail.push_str(&stray_whitespace(expected));
+    let hint = idp::audience(&auds, &trimmed(expected), claims);
     if hint.is_none()
         && auds.iter().all(|a| !a.contains("://") && !a.contains(':'))
         && expected.iter().any(|e| e.contains("://"))
@@ -211,6 +340,64 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
             .evidence(json!({"aud": auds, "expected": expected})),
         hint,
     ));
+}
+
+/// `aud` as RFC 7519 §4.1.3 allows it, a string or an array of strings;
+/// otherwise the first value of another JSON type.
+fn audience_strings(v: &Value) -> Result<Vec<String>, &Value> {
+    match v {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map(str::to_string).ok_or(x))
+            .collect(),
+        other => Err(other),
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a JSON boolean",
+        Value::Number(_) => "a JSON number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "a JSON object",
+    }
+}
+
+/// `aud` of a type RFC 7519 does not allow: verifiers reject it as
+/// malformed, whatever its value.
+fn audience_type(aud: &Value, bad: &Value, expected: &[String], want: &str) -> Finding {
+    let what = if std::ptr::eq(aud, bad) {
+        format!("`aud` is {}, {}", show(aud), json_type(aud))
+    } else {
+        format!(
+            "`aud` is {}, which holds {}, {}",
+            show(aud),
+            show(bad),
+            json_type(bad)
+        )
+    };
+    let text = bad.as_str().map_or_else(|| bad.to_string(), str::to_string);
+    let same = if expected.contains(&text) {
+        format!(
+            " Its text equals the expected {want}, but the type is wrong, and a verifier does not convert it."
+        )
+    } else {
+        format!(" The server expects {want}.")
+    };
+    Finding::new(
+        &AUDIENCE_MISMATCH,
+        format!(
+            "{what}: RFC 7519 §4.1.3 allows only a string or an array of strings, so the claim's type is wrong. Verifiers reject it as malformed (PyJWT: \"Invalid claim format in token\"; node jsonwebtoken compares with === and finds no match).{same}"
+        ),
+    )
+    .fix(format!(
+        "Make the issuer write `aud` as a string or an array of strings, e.g. \"aud\": {}.",
+        Value::String(text)
+    ))
+    .evidence(json!({"aud": aud, "expected": expected}))
 }
 
 fn scopes(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {

@@ -101,6 +101,31 @@ impl<'a> Parts<'a> {
         }
     }
 
+    /// The port written after the host, if any.
+    fn port(&self) -> Option<&'a str> {
+        let after = match self.host.strip_prefix('[') {
+            Some(v6) => v6.split_once(']')?.1,
+            None => self.host,
+        };
+        after.rsplit_once(':').map(|(_, p)| p)
+    }
+
+    /// The same server as `other`, written with the scheme's default port
+    /// on one side and without it on the other (`:443` for https).
+    fn default_port_only(&self, other: &Parts) -> Option<&'a str> {
+        let default = match self.scheme? {
+            s if s.eq_ignore_ascii_case("https") => "443",
+            s if s.eq_ignore_ascii_case("http") => "80",
+            _ => return None,
+        };
+        let same = self.scheme == other.scheme
+            && self.path == other.path
+            && self.host != other.host
+            && self.hostname().eq_ignore_ascii_case(other.hostname())
+            && self.port().unwrap_or(default) == other.port().unwrap_or(default);
+        same.then_some(default)
+    }
+
     /// Reached only from the same machine or container network: `localhost`,
     /// a loopback address, Docker's host alias, or a single-label name such
     /// as a Compose service (`keycloak`).
@@ -208,6 +233,9 @@ fn issuer_pair(iss: &str, e: &str) -> Option<Hint> {
         return Some(azure_issuer(t, x));
     }
     let (t, x) = (Parts::of(iss)?, Parts::of(e)?);
+    if let Some(port) = t.default_port_only(&x) {
+        return Some(default_port(iss, e, "iss", t, x, port));
+    }
     if t.host == x.host && t.path == x.path {
         return Some(scheme_only(iss, t, x));
     }
@@ -251,6 +279,33 @@ fn azure_issuer(t: Azure, x: Azure) -> Hint {
         x.tenant,
         t.tenant,
         Azure::issuer(t.tenant, t.v2)
+    ))
+}
+
+/// One server written with its default port on one side only: the same
+/// origin, and still a different string.
+fn default_port(have: &str, e: &str, claim: &str, t: Parts, x: Parts, port: &str) -> Hint {
+    let (with, without) = if t.port().is_some() {
+        (
+            format!("the token's `{claim}` (\"{have}\")"),
+            "the expected value".to_string(),
+        )
+    } else {
+        (
+            format!("the expected value (\"{e}\")"),
+            format!("the token's `{claim}`"),
+        )
+    };
+    let what = if claim == "iss" { "issuer" } else { "audience" };
+    Hint::new(format!(
+        "Same origin: {with} writes out {}'s default port {port} ({} vs {}), {without} does not. Both name the same server, but {what}s are compared as exact strings, so the comparison still fails.",
+        t.scheme.unwrap_or_default(),
+        t.host,
+        x.host
+    ))
+    .fix(format!(
+        "Set the verifier's {what} to \"{have}\" exactly, as the token carries it{}.",
+        if t.port().is_some() { "" } else { ", without the port" }
     ))
 }
 
@@ -536,6 +591,9 @@ fn audience_pair(a: &str, e: &str, claims: &Map<String, Value>) -> Option<Hint> 
         )));
     }
     let (t, x) = (Parts::of(a)?, Parts::of(e)?);
+    if let Some(port) = t.default_port_only(&x) {
+        return Some(default_port(a, e, "aud", t, x, port));
+    }
     if t.host == x.host && t.path == x.path {
         return Some(Hint::new(format!(
             "They differ only in the URL scheme (\"{e}\")."
