@@ -588,3 +588,92 @@ fn default_port_written_out_is_the_same_origin_but_another_string() {
         &["Same origin", "default port 443"],
     );
 }
+
+#[test]
+fn graph_token_issuer_defers_to_its_audience() {
+    let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let (r, code) = diagnose(
+        json!({
+            "aud": "00000003-0000-0000-c000-000000000000",
+            "iss": format!("https://sts.windows.net/{tenant}/"),
+            "ver": "1.0",
+            "tid": tenant,
+        }),
+        &[
+            "--iss",
+            &format!("https://login.microsoftonline.com/{tenant}/v2.0"),
+            "--aud",
+            "6e74172b-be56-4843-9ff4-e66a39bb12e3",
+        ],
+    );
+    assert_finding(&r, "issuer-mismatch", "error");
+    assert_detail(
+        &r,
+        "issuer-mismatch",
+        &[
+            "\"00000003-0000-0000-c000-000000000000\" is Microsoft Graph",
+            "(`ver` \"1.0\")",
+        ],
+    );
+    let fix = fix_of(&r, "issuer-mismatch");
+    assert!(!fix.contains("accessTokenAcceptedVersion"), "{fix}");
+    assert!(fix.contains("api://<api-app-id>/.default"), "{fix}");
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn azure_app_only_permission_is_in_roles() {
+    let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let app_only = json!({
+        "iss": format!("https://login.microsoftonline.com/{tenant}/v2.0"),
+        "tid": tenant,
+        "idtyp": "app",
+        "roles": ["Orders.Read.All"],
+        "scope": null,
+    });
+    let (r, code) = diagnose(app_only.clone(), &["--scope", "Orders.Read.All"]);
+    assert_finding(&r, "scope-missing", "error");
+    assert_detail(
+        &r,
+        "scope-missing",
+        &[
+            "app-only token (`idtyp` \"app\"",
+            "`roles` \"Orders.Read.All\"",
+            "is granted, in `roles`",
+        ],
+    );
+    let fix = fix_of(&r, "scope-missing");
+    assert!(fix.contains("from `roles` for app-only tokens"), "{fix}");
+    assert!(!fix.starts_with("Request the scope"), "{fix}");
+    assert_exit(&r, code, 1);
+    // A permission the app was not granted: grant it as an application permission.
+    let (r, _) = diagnose(app_only, &["--scope", "Orders.Write"]);
+    assert_detail(&r, "scope-missing", &["without `Orders.Write`"]);
+    assert!(fix_of(&r, "scope-missing").contains("application permission"));
+}
+
+#[test]
+fn id_token_checked_by_a_verifier_of_id_tokens_is_not_misused() {
+    let google = json!({
+        "iss": "https://accounts.google.com",
+        "aud": "1234567890-android.apps.googleusercontent.com",
+        "azp": "1234567890-web.apps.googleusercontent.com",
+        "at_hash": "HK6E_P6Dh8Y93mRNtsDB1Q",
+    });
+    // The backend verifies Google ID tokens for its own client id.
+    let (r, code) = diagnose(
+        google.clone(),
+        &["--aud", "1234567890-android.apps.googleusercontent.com"],
+    );
+    assert_absent(&r, "id-token-as-access-token");
+    assert_exit(&r, code, 0);
+    // An API that expects its own audience still gets told.
+    let (r, code) = diagnose(google, &["--aud", AUD]);
+    assert_finding(&r, "id-token-as-access-token", "error");
+    assert_exit(&r, code, 1);
+    // aws-jwt-verify with tokenUse "id".
+    let cognito = json!({"aud": "4k2h8a1b2c3d4e5f6g7h8i9j0k", "token_use": "id"});
+    let (r, code) = diagnose(cognito, &["--claim", "token_use=id"]);
+    assert_absent(&r, "id-token-as-access-token");
+    assert_exit(&r, code, 0);
+}

@@ -170,7 +170,10 @@ fn issuer(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
     detail.push_str(&stray_whitespace(expected));
     out.push(idp::hinted(
         Finding::new(&ISSUER_MISMATCH, detail).evidence(json!({"iss": iss, "expected": expected})),
-        idp::issuer(iss, &trimmed(expected)),
+        match idp::graph_audience(claims) {
+            Some(graph) => Some(idp::graph_issuer(&graph, claims)),
+            None => idp::issuer(iss, &trimmed(expected)),
+        },
     ));
 }
 
@@ -446,10 +449,11 @@ fn scopes(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
         if permissions.contains(want) {
             detail.push_str(" It is in `permissions` (Auth0 RBAC) instead: check that claim, or enable \"Add Permissions in the Access Token\" and read the right one.");
         }
-        out.push(
+        out.push(idp::hinted(
             Finding::new(&SCOPE_MISSING, detail)
                 .evidence(json!({"required": want, "granted": granted})),
-        );
+            idp::scope_in_roles(want, claims),
+        ));
     }
 }
 

@@ -353,7 +353,9 @@ fn id_token_check(ctx: &Context, out: &mut Vec<Finding>) {
     if cognito_id {
         markers.push("token_use");
     }
-    if markers.is_empty() {
+    if markers.is_empty()
+        || super::idp::verifies_id_tokens(&ctx.expect.aud, &ctx.expect.claims, claims)
+    {
         return;
     }
     let aud = claims

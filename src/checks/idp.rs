@@ -511,6 +511,31 @@ fn known_audience(auds: &[String]) -> Option<Hint> {
     None
 }
 
+/// The verifier's job is checking ID tokens, not access tokens: it expects
+/// the token's own audience when that is a client id (the audience of an
+/// ID token, as in a Google Sign-In or Sign in with Apple backend), or
+/// demands the ID-token marker itself (`token_use` "id", aws-jwt-verify's
+/// `tokenUse: "id"`). A URL-shaped audience names an API, which wants
+/// access tokens.
+pub fn verifies_id_tokens(
+    expected_aud: &[String],
+    expected_claims: &[(String, String)],
+    claims: &Map<String, Value>,
+) -> bool {
+    let own_audience = claims
+        .member("aud")
+        .map(super::strings)
+        .is_some_and(|auds| {
+            auds.iter()
+                .any(|a| !a.contains("://") && expected_aud.contains(a))
+        });
+    let demands_id = expected_claims.iter().any(|(name, value)| {
+        (name == "token_use" && value == "id")
+            || (name == "typ" && value.eq_ignore_ascii_case("id"))
+    });
+    own_audience || demands_id
+}
+
 /// Why a token carries no `aud` although one is expected.
 pub fn audience_absent(expected: &[String], claims: &Map<String, Value>) -> Option<Hint> {
     let cognito_access = claims.member("token_use").and_then(Value::as_str) == Some("access");
@@ -545,6 +570,82 @@ fn client_claim<'c>(
     CLIENT_CLAIMS.iter().find_map(|name| {
         let v = claims.member(name)?.as_str()?;
         expected.iter().any(|e| e == v).then_some((*name, v))
+    })
+}
+
+/// Why a token minted for Microsoft Graph has an issuer the API does not
+/// expect: its version follows Graph's registration, not the API's.
+pub fn graph_issuer(graph: &str, claims: &Map<String, Value>) -> Hint {
+    let ver = claims
+        .member("ver")
+        .and_then(Value::as_str)
+        .map(|v| format!(" (`ver` \"{v}\")"))
+        .unwrap_or_default();
+    Hint::new(format!(
+        "The token's audience \"{graph}\" is Microsoft Graph: the token was minted for Graph, and Azure AD gives a token the version{ver} and issuer that the registration of the resource it is for asks for, Graph's here, not this API's. Changing this API's registration (`accessTokenAcceptedVersion`) or its issuer does not make a Graph token acceptable: the wrong audience is the cause."
+    ))
+    .fix(GRAPH_FIX.into())
+}
+
+/// A scope the API requires that an Azure AD token carries as an
+/// application permission in `roles` (app-only tokens have no `scp`), or
+/// any token carries as a role.
+pub fn scope_in_roles(want: &str, claims: &Map<String, Value>) -> Option<Hint> {
+    let roles: Vec<String> = claims
+        .member("roles")
+        .map(super::strings)
+        .unwrap_or_default();
+    let has = roles.iter().any(|r| r == want);
+    let azure = claims
+        .member("iss")
+        .and_then(Value::as_str)
+        .and_then(Azure::of)
+        .is_some()
+        || claims.has("tid");
+    let idtyp = claims.member("idtyp").and_then(Value::as_str);
+    let app_only = azure
+        && (idtyp == Some("app") || (idtyp.is_none() && !claims.has("scp") && claims.has("roles")));
+    let listed = if roles.is_empty() {
+        "no `roles`".to_string()
+    } else {
+        format!(
+            "`roles` {}",
+            roles
+                .iter()
+                .map(|r| format!("\"{r}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    if app_only {
+        let marker = match idtyp {
+            Some(t) => format!("`idtyp` \"{t}\""),
+            None => "no `scp`".into(),
+        };
+        let hint = Hint::new(format!(
+            "This is an Azure AD app-only token ({marker}; client credentials): application permissions arrive in `roles`, never as scopes, and client credentials can only request `/.default`. The token has {listed}{}",
+            if has {
+                format!(
+                    ": `{want}` is granted, in `roles`; the API looks for it in the wrong claim."
+                )
+            } else {
+                format!(", without `{want}`.")
+            }
+        ));
+        return Some(if has {
+            hint.fix(format!(
+                "Make the API accept `{want}` from `roles` for app-only tokens (`idtyp` \"app\", or no `scp`) and from `scp` for delegated ones (Microsoft.Identity.Web: `[RequiredScopeOrAppPermission]`); requesting the scope cannot help, client credentials get no scopes."
+            ))
+        } else {
+            hint.fix(format!(
+                "Add `{want}` as an application permission (app role) to the client's API permissions in Azure AD, grant admin consent, get a new token, and have the API check `roles` for app-only tokens."
+            ))
+        });
+    }
+    has.then(|| {
+        Hint::new(format!(
+            "`{want}` is in the token's `roles` instead, a role granted to the caller, not a scope."
+        ))
     })
 }
 
