@@ -289,3 +289,67 @@ fn whole_hour_offsets_are_a_time_zone_not_clock_drift() {
     let (r, _) = diagnose(json!({"iat": NOW + 2820}), &[]);
     assert_detail(&r, "issued-in-future", &["the issuer's clock is ahead"]);
 }
+
+#[test]
+fn year_9999_is_seconds_not_milliseconds() {
+    // .NET DateTime.MaxValue as a NumericDate: far away, but seconds.
+    let (r, code) = diagnose(json!({"exp": 253_402_300_799i64}), &[]);
+    assert_absent(&r, "timestamp-in-milliseconds");
+    assert_absent(&r, "timestamp-not-numeric");
+    assert_absent(&r, "expired");
+    assert_detail(&r, "lifetime-too-long", &["9999-12-31 23:59:59 UTC"]);
+    assert_exit(&r, code, 0);
+}
+
+#[test]
+fn microseconds_and_nanoseconds_are_divided_by_their_unit() {
+    let exp = NOW + 3600;
+    for (unit, factor) in [
+        ("microseconds", 1_000_000i64),
+        ("nanoseconds", 1_000_000_000),
+    ] {
+        let value = exp * factor;
+        let (r, code) = diagnose(json!({"exp": value}), &[]);
+        assert_finding(&r, "timestamp-in-milliseconds", "error");
+        assert_detail(
+            &r,
+            "timestamp-in-milliseconds",
+            &[
+                &value.to_string(),
+                &format!("as {unit}"),
+                "2023-11-14 23:13:20 UTC",
+            ],
+        );
+        let f = finding(&r, "timestamp-in-milliseconds");
+        let fix = f["fix"].as_str().unwrap_or("");
+        assert!(fix.contains(&format!("{exp} instead of {value}")), "{fix}");
+        assert_eq!(f["evidence"]["as_seconds"], exp, "{f:#}");
+        assert_exit(&r, code, 1);
+    }
+}
+
+#[test]
+fn a_value_sensible_in_no_unit_is_said_so() {
+    let (r, code) = diagnose(json!({"exp": 1e23}), &[]);
+    assert_finding(&r, "timestamp-not-numeric", "error");
+    assert_detail(
+        &r,
+        "timestamp-not-numeric",
+        &["1e+23", "not a sensible NumericDate"],
+    );
+    assert_absent(&r, "timestamp-in-milliseconds");
+    let f = finding(&r, "timestamp-not-numeric");
+    let fix = f["fix"].as_str().unwrap_or("");
+    assert!(!fix.contains(&i64::MAX.to_string()), "{fix}");
+    assert!(fix.contains(&(NOW + 3600).to_string()), "{fix}");
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn negative_exp_is_a_date_long_past() {
+    let (r, code) = diagnose(json!({"exp": -1, "iat": null}), &[]);
+    assert_absent(&r, "timestamp-not-numeric");
+    assert_finding(&r, "expired", "error");
+    assert_detail(&r, "expired", &["1969-12-31 23:59:59 UTC"]);
+    assert_exit(&r, code, 1);
+}

@@ -8,8 +8,35 @@ use crate::clock::{duration, relative, utc};
 use crate::findings::{Finding, Severity::*, Spec};
 use crate::token::json::Members;
 
-/// Above this a NumericDate is surely milliseconds (year 5138 in seconds).
-const MILLIS_THRESHOLD: f64 = 100_000_000_000.0;
+/// The last second of the year 9999 (.NET `DateTime.MaxValue`, Python's
+/// `datetime.max`): a NumericDate up to here is seconds, however far away,
+/// since verifiers take it as such (`exp` 253402300799 means "never").
+const MAX_SECONDS: f64 = 253_402_300_799.0;
+/// The first second of the year 1: below it no library holds a date.
+const MIN_SECONDS: f64 = -62_135_596_800.0;
+/// Where a value written in a finer unit than seconds lands once converted
+/// (1990 to 2200): any later token's time. The windows of the finer units
+/// do not overlap, so at most one unit fits.
+const PLAUSIBLE: std::ops::RangeInclusive<f64> = 631_152_000.0..=7_258_118_400.0;
+/// Units finer than seconds that issuers write by mistake: name, divisor,
+/// the calls that produce it.
+const FINER_UNITS: [(&str, f64, &str); 3] = [
+    (
+        "milliseconds",
+        1e3,
+        "JavaScript `Date.now()`, Java `System.currentTimeMillis()`",
+    ),
+    (
+        "microseconds",
+        1e6,
+        "Python `time.time_ns() // 1000`, PostgreSQL/ClickHouse microsecond timestamps",
+    ),
+    (
+        "nanoseconds",
+        1e9,
+        "Go `time.Now().UnixNano()`, Python `time.time_ns()`",
+    ),
+];
 /// Expired by less than this: clock skew or a missed refresh, not a stale token.
 const SKEW_WINDOW: i64 = 300;
 const MAX_ACCESS_LIFETIME: i64 = 24 * 3600;
@@ -41,8 +68,8 @@ pub static ISSUED_IN_FUTURE: Spec = Spec {
 pub static TIMESTAMP_IN_MILLISECONDS: Spec = Spec {
     code: "timestamp-in-milliseconds",
     severity: Error,
-    title: "Time claim in milliseconds",
-    doc: "NumericDate is seconds since the epoch (RFC 7519 §2). A value in milliseconds (JavaScript `Date.now()`, Java `System.currentTimeMillis()`) lands tens of thousands of years in the future: `exp` never expires, `nbf`/`iat` are never reached.",
+    title: "Time claim in milliseconds (or a finer unit), not seconds",
+    doc: "NumericDate is seconds since the epoch (RFC 7519 §2). A value in milliseconds (JavaScript `Date.now()`, Java `System.currentTimeMillis()`), or in microseconds or nanoseconds (Go `UnixNano()`), lands tens of thousands of years in the future or more: `exp` never expires, `nbf`/`iat` are never reached.",
     fix: "Write seconds: `Math.floor(Date.now() / 1000)`, `Instant.now().getEpochSecond()`, `int(time.time())`.",
     rank: 8,
 };
@@ -292,33 +319,52 @@ fn read(value: Option<&Value>, name: &str, now: i64, out: &mut Vec<Finding>) -> 
     let Some(v) = value else { return Read::Absent };
     match v {
         Value::Number(n) => {
-            let Some(f) = n.as_f64() else {
+            let Some(f) = n.as_f64().filter(|f| f.is_finite()) else {
                 return Read::Bad;
             };
-            if f >= MILLIS_THRESHOLD {
-                let secs = (f / 1000.0) as i64;
+            if (MIN_SECONDS..=MAX_SECONDS).contains(&f) {
+                // Negative too: a date before 1970, long past, not a type error.
+                return Read::Seconds(f.floor() as i64);
+            }
+            let finer = FINER_UNITS
+                .iter()
+                .find(|(_, div, _)| f > 0.0 && PLAUSIBLE.contains(&(f / div)));
+            if let Some((unit, div, calls)) = finer {
+                let secs = (f / div).floor() as i64;
                 out.push(
                     Finding::new(
                         &TIMESTAMP_IN_MILLISECONDS,
                         format!(
-                            "{name} is {n}: as seconds that is tens of thousands of years away; as milliseconds it is {} ({}). The issuer wrote milliseconds.",
+                            "{name} is {n}: as seconds that lies beyond the year 9999; as {unit} it is {} ({}). The issuer wrote {unit} ({calls}).",
                             utc(secs),
                             relative(secs, now)
                         ),
                     )
-                    .fix(format!("Write `{name}` in seconds: {secs} instead of {n} (e.g. `Math.floor(Date.now() / 1000)`)."))
-                    .evidence(json!({"claim": name, "value": v, "as_seconds": secs})),
+                    .fix(format!(
+                        "Write `{name}` in seconds: {secs} instead of {n} (the {unit} divided by {}), e.g. `Math.floor(Date.now() / 1000)`, `int(time.time())`, Go `time.Now().Unix()`.",
+                        *div as i64
+                    ))
+                    .evidence(json!({"claim": name, "value": v, "unit": unit, "as_seconds": secs})),
                 );
-                Read::Bad
-            } else if f < 0.0 {
-                out.push(Finding::new(
-                    &TIMESTAMP_NOT_NUMERIC,
-                    format!("{name} is {n}, a negative NumericDate (before 1970)."),
-                ));
-                Read::Bad
-            } else {
-                Read::Seconds(f.floor() as i64)
+                return Read::Bad;
             }
+            out.push(
+                Finding::new(
+                    &TIMESTAMP_NOT_NUMERIC,
+                    format!(
+                        "{name} is {n}: not a sensible NumericDate. As seconds it lies {} the year {}, and read as milliseconds, microseconds or nanoseconds it is no date between 1990 and 2200 either.",
+                        if f < 0.0 { "before" } else { "beyond" },
+                        if f < 0.0 { 1 } else { 9999 }
+                    ),
+                )
+                .fix(format!(
+                    "Emit `{name}` as whole seconds since 1970-01-01 UTC, e.g. {} for one hour after now ({}).",
+                    now.saturating_add(3600),
+                    utc(now.saturating_add(3600))
+                ))
+                .evidence(json!({"claim": name, "value": v})),
+            );
+            Read::Bad
         }
         other => {
             let mut detail = format!("{name} is {}, not a JSON number of seconds.", show(other));
