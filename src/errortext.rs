@@ -695,7 +695,11 @@ mod tests {
             let topic = Topic::of_code(code);
             let expected_other = matches!(
                 code,
-                "pii-in-claims" | "secret-in-claims" | "error-text-matched" | "error-text-unknown"
+                "pii-in-claims"
+                    | "secret-in-claims"
+                    | "service-role-key"
+                    | "error-text-matched"
+                    | "error-text-unknown"
             );
             assert_eq!(topic == Topic::Other, expected_other, "{code}: {topic:?}");
         }

@@ -677,3 +677,155 @@ fn id_token_checked_by_a_verifier_of_id_tokens_is_not_misused() {
     assert_absent(&r, "id-token-as-access-token");
     assert_exit(&r, code, 0);
 }
+
+#[test]
+fn keycloak_refresh_token_is_named_and_its_audience_not_recommended() {
+    let realm = "https://sso.example.com/realms/acme";
+    let (r, code) = diagnose(
+        json!({"iss": realm, "aud": realm, "typ": "Refresh", "azp": "frontend", "scope": "openid"}),
+        &["--iss", realm, "--aud", "orders-api"],
+    );
+    assert_finding(&r, "audience-mismatch", "error");
+    assert_detail(
+        &r,
+        "audience-mismatch",
+        &[
+            "Keycloak refresh token of realm \"acme\"",
+            "`typ` \"Refresh\"",
+            realm,
+        ],
+    );
+    let fix = fix_of(&r, "audience-mismatch");
+    assert!(fix.contains("Send the `access_token`"), "{fix}");
+    assert!(
+        !fix.contains("add the token's audience to the verifier"),
+        "{fix}"
+    );
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn firebase_custom_token_is_to_be_exchanged() {
+    let sa = "firebase-adminsdk-abcde@my-proj-123.iam.gserviceaccount.com";
+    let (r, code) = report(&[
+        &hs256(json!({
+            "iss": sa,
+            "sub": sa,
+            "aud": "https://identitytoolkit.googleapis.com/google.identity.identitytoolkit.v1.IdentityToolkit",
+            "uid": "user-42",
+            "iat": NOW - 60,
+            "exp": NOW + 3600,
+        })),
+        "--iss",
+        "https://securetoken.google.com/my-proj-123",
+        "--aud",
+        "my-proj-123",
+        "--reveal",
+    ]);
+    for code in ["issuer-mismatch", "audience-mismatch"] {
+        assert_detail(
+            &r,
+            code,
+            &["Firebase custom token", "`createCustomToken()`"],
+        );
+        assert!(fix_of(&r, code).contains("signInWithCustomToken"), "{code}");
+    }
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn supabase_anon_key_is_not_a_session() {
+    let (r, code) = report(&[
+        &hs256(json!({
+            "iss": "supabase",
+            "ref": "abcdefghijklmnop",
+            "role": "anon",
+            "iat": NOW - 86_400,
+            "exp": NOW + 10 * 365 * 86_400,
+        })),
+        "--iss",
+        "https://abcdefghijklmnop.supabase.co/auth/v1",
+        "--aud",
+        "authenticated",
+    ]);
+    assert_finding(&r, "audience-missing", "error");
+    for code in ["issuer-mismatch", "audience-missing", "lifetime-too-long"] {
+        assert_detail(
+            &r,
+            code,
+            &[
+                "Supabase anon API key of project \"abcdefghijklmnop\"",
+                "`role` \"anon\"",
+            ],
+        );
+        assert!(fix_of(&r, code).contains("session.access_token"), "{code}");
+    }
+    assert_absent(&r, "service-role-key");
+    assert_exit(&r, code, 1);
+}
+
+#[test]
+fn supabase_service_role_key_is_warned_about() {
+    let (r, code) = report(&[&hs256(json!({
+        "iss": "supabase",
+        "ref": "abcdefghijklmnop",
+        "role": "service_role",
+        "iat": NOW - 60,
+        "exp": NOW + 3600,
+    }))]);
+    assert_finding(&r, "service-role-key", "warning");
+    assert_detail(
+        &r,
+        "service-role-key",
+        &[
+            "\"service_role\"",
+            "project \"abcdefghijklmnop\"",
+            "Row Level Security",
+        ],
+    );
+    assert!(fix_of(&r, "service-role-key").contains("rotate"));
+    assert_exit(&r, code, 0);
+    // A user's session token is no service key.
+    let (r, _) = diagnose(
+        json!({"iss": "https://abcdefghijklmnop.supabase.co/auth/v1", "role": "authenticated"}),
+        &[],
+    );
+    assert_absent(&r, "service-role-key");
+}
+
+#[test]
+fn legacy_kubernetes_service_account_token() {
+    let (r, code) = report(&[
+        &hs256(json!({
+            "iss": "kubernetes/serviceaccount",
+            "kubernetes.io/serviceaccount/namespace": "payments",
+            "kubernetes.io/serviceaccount/secret.name": "builder-token-x7k2p",
+            "kubernetes.io/serviceaccount/service-account.name": "builder",
+            "kubernetes.io/serviceaccount/service-account.uid": "5f4c2e1a-0000-1111-2222-333344445555",
+            "sub": "system:serviceaccount:payments:builder",
+        })),
+        "--iss",
+        "https://kubernetes.default.svc.cluster.local",
+        "--aud",
+        "vault",
+        "--reveal",
+    ]);
+    for code in ["issuer-mismatch", "audience-missing", "exp-missing"] {
+        assert_detail(
+            &r,
+            code,
+            &[
+                "legacy secret-based Kubernetes service-account token",
+                "\"builder-token-x7k2p\"",
+            ],
+        );
+        assert!(
+            fix_of(&r, code).contains("kubectl create token builder --audience vault"),
+            "{code}: {}",
+            fix_of(&r, code)
+        );
+    }
+    // Service-account and secret names are no personal data.
+    assert_absent(&r, "pii-in-claims");
+    assert_exit(&r, code, 1);
+}

@@ -80,6 +80,14 @@ pub static SECRET_IN_CLAIMS: Spec = Spec {
     fix: "Remove the secret from the claims at the issuer, rotate the exposed secret now, and purge logs that stored these tokens.",
     rank: 25,
 };
+pub static SERVICE_ROLE_KEY: Spec = Spec {
+    code: "service-role-key",
+    severity: Warning,
+    title: "Supabase service_role key: bypasses Row Level Security",
+    doc: "A Supabase project's service_role key is a JWT with `role` \"service_role\". Supabase's APIs give it full access and skip Row Level Security, so whoever holds it reads and writes every table. It belongs on trusted servers only; in a browser, app or request from a client it is a leaked admin credential, and an API that accepts it from clients grants admin to anyone who finds it.",
+    fix: idp::SERVICE_ROLE_FIX,
+    rank: 26,
+};
 
 pub static SPECS: &[&Spec] = &[
     &ISSUER_MISMATCH,
@@ -91,6 +99,7 @@ pub static SPECS: &[&Spec] = &[
     &CLAIM_MISMATCH,
     &PII_IN_CLAIMS,
     &SECRET_IN_CLAIMS,
+    &SERVICE_ROLE_KEY,
 ];
 
 pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
@@ -107,6 +116,29 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         expected_claim(claims, name, want, out);
     }
     sensitive_claims(claims, out);
+    service_role(claims, out);
+}
+
+/// A Supabase service_role key, which bypasses Row Level Security.
+fn service_role(claims: &Map<String, Value>, out: &mut Vec<Finding>) {
+    let text = |name: &str| claims.member(name).and_then(Value::as_str);
+    let Some(iss) = text("iss") else { return };
+    let supabase = iss == "supabase" || iss.contains(".supabase.co/");
+    if !supabase || text("role") != Some("service_role") {
+        return;
+    }
+    let project = text("ref")
+        .map(|r| format!(", project \"{r}\""))
+        .unwrap_or_default();
+    out.push(
+        Finding::new(
+            &SERVICE_ROLE_KEY,
+            format!(
+                "`role` is \"service_role\" (`iss` \"{iss}\"{project}): this is the project's service_role key. Supabase gives it full access and skips Row Level Security; whoever holds it reads and writes every table. It must never reach a client, and an API must not accept it from one."
+            ),
+        )
+        .evidence(json!({"iss": iss, "role": "service_role", "ref": text("ref")})),
+    );
 }
 
 fn issuer(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
@@ -170,10 +202,10 @@ fn issuer(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
     detail.push_str(&stray_whitespace(expected));
     out.push(idp::hinted(
         Finding::new(&ISSUER_MISMATCH, detail).evidence(json!({"iss": iss, "expected": expected})),
-        match idp::graph_audience(claims) {
+        idp::token_kind(claims, &ctx.expect.aud).or_else(|| match idp::graph_audience(claims) {
             Some(graph) => Some(idp::graph_issuer(&graph, claims)),
             None => idp::issuer(iss, &trimmed(expected)),
-        },
+        }),
     ));
 }
 
@@ -291,7 +323,8 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
                     format!("The token has no `aud` claim; the server expects {want}."),
                 )
                 .evidence(json!({"expected": expected})),
-                idp::audience_absent(expected, claims),
+                idp::token_kind(claims, expected)
+                    .or_else(|| idp::audience_absent(expected, claims)),
             ));
             return;
         }
@@ -331,7 +364,8 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
     }
     let mut detail = format!("The token's aud is {shown}; the server expects {want}.");
     detail.push_str(&stray_whitespace(expected));
-    let hint = idp::audience(&auds, &trimmed(expected), claims);
+    let hint = idp::token_kind(claims, expected)
+        .or_else(|| idp::audience(&auds, &trimmed(expected), claims));
     if hint.is_none()
         && auds.iter().all(|a| !a.contains("://") && !a.contains(':'))
         && expected.iter().any(|e| e.contains("://"))
@@ -596,7 +630,9 @@ fn sensitive_claims(claims: &Map<String, Value>, out: &mut Vec<Finding>) {
             secrets.push(format!("`{name}`"));
             continue;
         }
-        if sensitive::is_pii_name(name) {
+        // `kubernetes.io/serviceaccount/service-account.name` names a
+        // workload identity, not a person.
+        if sensitive::is_pii_name(name) && !name.starts_with("kubernetes.io/") {
             pii.push(format!("`{name}`"));
             continue;
         }

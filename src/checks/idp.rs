@@ -587,6 +587,118 @@ pub fn graph_issuer(graph: &str, claims: &Map<String, Value>) -> Hint {
     .fix(GRAPH_FIX.into())
 }
 
+/// The audience of a Firebase custom token: the Identity Toolkit API that
+/// exchanges it for an ID token.
+const FIREBASE_CUSTOM_AUD: &str =
+    "https://identitytoolkit.googleapis.com/google.identity.identitytoolkit.v1.IdentityToolkit";
+
+/// A token of a kind no API should take as a user's access token, known by
+/// the claims its issuer always writes: a Keycloak refresh token, a
+/// Firebase custom token, a Supabase project API key, a legacy Kubernetes
+/// service-account token. `expected_aud` is what the API expects, if said.
+pub fn token_kind(claims: &Map<String, Value>, expected_aud: &[String]) -> Option<Hint> {
+    let text = |name: &str| claims.member(name).and_then(Value::as_str);
+    let iss = text("iss").unwrap_or_default();
+    let auds: Vec<String> = claims.member("aud").map(super::strings).unwrap_or_default();
+
+    if let Some(typ @ ("Refresh" | "Offline")) = text("typ") {
+        if let Some((_, realm)) = Parts::of(iss).and_then(|p| p.keycloak_realm()) {
+            let aud = auds
+                .iter()
+                .map(|a| format!("\"{a}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let what = if typ == "Offline" {
+                "offline (refresh)"
+            } else {
+                "refresh"
+            };
+            return Some(Hint::new(format!(
+                "This is a Keycloak {what} token of realm \"{realm}\" (`typ` \"{typ}\"), not an access token: its audience {aud} is the realm itself, because only Keycloak's token endpoint takes it, to issue new access tokens. The client sent the `refresh_token` of the token response."
+            ))
+            .fix("Send the `access_token` from the token response (keycloak-js: `keycloak.token`, not `keycloak.refreshToken`). Do not add the realm URL to the API's audiences: that would make the API accept refresh tokens.".into()));
+        }
+    }
+
+    if auds.iter().any(|a| a == FIREBASE_CUSTOM_AUD) {
+        let signer = if iss.ends_with(".iam.gserviceaccount.com") {
+            format!(", signed by the service account \"{iss}\"")
+        } else {
+            String::new()
+        };
+        let uid = text("uid")
+            .map(|u| format!(" for user `uid` \"{u}\""))
+            .unwrap_or_default();
+        return Some(Hint::new(format!(
+            "This is a Firebase custom token{uid} (`aud` the Identity Toolkit API{signer}), made by the Admin SDK's `createCustomToken()`: it only signs the user in to Firebase, it is not the ID token an API verifies."
+        ))
+        .fix("On the client, exchange it with `signInWithCustomToken(auth, token)` and send the ID token that returns (`user.getIdToken()`) to the API, which verifies it with `verifyIdToken()`.".into()));
+    }
+
+    if iss == "supabase" {
+        let project = text("ref")
+            .map(|r| format!(" of project \"{r}\""))
+            .unwrap_or_default();
+        let lifetime = match (
+            claims.member("iat").and_then(Value::as_i64),
+            claims.member("exp").and_then(Value::as_i64),
+        ) {
+            (Some(i), Some(e)) if e > i => format!(", valid for {}", crate::clock::duration(e - i)),
+            _ => String::new(),
+        };
+        match text("role") {
+            Some("anon") => {
+                return Some(Hint::new(format!(
+                    "This is the Supabase anon API key{project} (`iss` \"supabase\", `role` \"anon\"{lifetime}): the public key every client of the project ships with, not a user's session. It names no user and has no `aud`."
+                ))
+                .fix("Send the signed-in user's `session.access_token` (supabase-js: `(await supabase.auth.getSession()).data.session.access_token`) in `Authorization`; the anon key belongs only in the `apikey` header.".into()));
+            }
+            Some("service_role") => {
+                return Some(Hint::new(format!(
+                    "This is the Supabase service_role API key{project} (`iss` \"supabase\", `role` \"service_role\"{lifetime}), not a user's session: it bypasses Row Level Security."
+                ))
+                .fix(SERVICE_ROLE_FIX.into()));
+            }
+            _ => {}
+        }
+    }
+
+    if iss == "kubernetes/serviceaccount" {
+        let secret = text("kubernetes.io/serviceaccount/secret.name")
+            .map(|s| format!(", stored in secret \"{s}\""))
+            .unwrap_or_default();
+        let account = text("kubernetes.io/serviceaccount/service-account.name")
+            .unwrap_or("<service-account>");
+        let audience = expected_aud
+            .first()
+            .map(|a| a.trim().to_string())
+            .unwrap_or_else(|| "<audience>".into());
+        let lacks: Vec<&str> = [
+            ("aud", "no `aud` (valid for any audience)"),
+            ("exp", "no `exp` (it never expires)"),
+        ]
+        .into_iter()
+        .filter(|(c, _)| !claims.has(c))
+        .map(|(_, said)| said)
+        .collect();
+        let lacks = if lacks.is_empty() {
+            String::new()
+        } else {
+            format!(" It has {}.", lacks.join(" and "))
+        };
+        return Some(Hint::new(format!(
+            "This is a legacy secret-based Kubernetes service-account token (`iss` \"kubernetes/serviceaccount\"{secret}), not a projected one.{lacks} Kubernetes no longer creates them (1.24+) and consumers that check `iss`/`aud` reject them."
+        ))
+        .fix(format!(
+            "Use a projected service-account token with the audience the consumer expects (a `serviceAccountToken` volume projection with `audience: {audience}`, or `kubectl create token {account} --audience {audience}`), and delete the legacy token secret."
+        )));
+    }
+    None
+}
+
+/// What to do about a Supabase service_role key that reached a client or an API.
+pub const SERVICE_ROLE_FIX: &str = "Keep the service_role key on trusted servers only (never in a browser, mobile app, repository or request from a client); if it reached one, rotate it (JWT secret / API keys in the project settings). Clients send the user's `session.access_token`, to which Row Level Security applies.";
+
 /// A scope the API requires that an Azure AD token carries as an
 /// application permission in `roles` (app-only tokens have no `scp`), or
 /// any token carries as a role.

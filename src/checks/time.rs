@@ -158,9 +158,12 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
 
     match exp {
-        Read::Absent => out.push(Finding::new(
-            &EXP_MISSING,
-            "The payload has no `exp` claim: this token is valid forever unless the verifier requires `exp`.",
+        Read::Absent => out.push(super::idp::hinted(
+            Finding::new(
+                &EXP_MISSING,
+                "The payload has no `exp` claim: this token is valid forever unless the verifier requires `exp`.",
+            ),
+            super::idp::token_kind(claims, &ctx.expect.aud),
         )),
         Read::Seconds(e) if empty_window.is_none() && now >= e.saturating_add(leeway) => {
             let late = now - e;
@@ -253,7 +256,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     };
     if let (Read::Seconds(e), Some((name, s))) = (&exp, start) {
         if e - s > MAX_ACCESS_LIFETIME {
-            out.push(
+            out.push(super::idp::hinted(
                 Finding::new(
                     &LIFETIME_TOO_LONG,
                     format!(
@@ -264,7 +267,8 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                     ),
                 )
                 .evidence(json!({"lifetime_seconds": e - s})),
-            );
+                super::idp::token_kind(claims, &ctx.expect.aud),
+            ));
         }
     }
 }
