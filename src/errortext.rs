@@ -198,6 +198,52 @@ impl Expected {
     }
 }
 
+/// Text from an `--error-file`: UTF-8 (a BOM is dropped), or UTF-16 when the file starts
+/// with a UTF-16 byte-order mark (PowerShell's `>` writes UTF-16LE) or is plainly UTF-16
+/// without one (every other byte of ASCII text is zero).
+pub fn decode_text(bytes: &[u8]) -> Cow<'_, str> {
+    let utf16 = |body: &[u8], little: bool| {
+        let units = body.chunks_exact(2).map(|pair| {
+            if little {
+                u16::from_le_bytes([pair[0], pair[1]])
+            } else {
+                u16::from_be_bytes([pair[0], pair[1]])
+            }
+        });
+        Cow::Owned(
+            char::decode_utf16(units)
+                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect(),
+        )
+    };
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => return utf16(rest, true),
+        [0xFE, 0xFF, rest @ ..] => return utf16(rest, false),
+        [0xEF, 0xBB, 0xBF, rest @ ..] => return String::from_utf8_lossy(rest),
+        _ => {}
+    }
+    if bytes.len() >= 4 && bytes.len() % 2 == 0 {
+        let pairs = bytes.len() / 2;
+        let zero_at = |parity: usize| {
+            bytes
+                .iter()
+                .skip(parity)
+                .step_by(2)
+                .filter(|&&b| b == 0)
+                .count()
+        };
+        let (even, odd) = (zero_at(0), zero_at(1));
+        // ASCII text as UTF-16: nearly every high byte is zero, no low byte is.
+        if odd * 10 >= pairs * 9 && even == 0 {
+            return utf16(bytes, true);
+        }
+        if even * 10 >= pairs * 9 && odd == 0 {
+            return utf16(bytes, false);
+        }
+    }
+    String::from_utf8_lossy(bytes)
+}
+
 /// One recognised message in the user's error text.
 #[derive(Debug, Clone)]
 pub struct ErrorMatch {
@@ -733,6 +779,26 @@ mod tests {
                 entry.codes
             );
         }
+    }
+
+    #[test]
+    fn utf16_error_files_are_decoded() {
+        let text = "IDX10223: Lifetime validation failed. The token is expired.\r\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let with_bom = |bom: &[u8], body: &[u8]| [bom, body].concat();
+        assert_eq!(decode_text(&with_bom(&[0xFF, 0xFE], &le)), text);
+        assert_eq!(decode_text(&with_bom(&[0xFE, 0xFF], &be)), text);
+        assert_eq!(decode_text(&le), text, "UTF-16LE without a BOM");
+        assert_eq!(decode_text(&be), text, "UTF-16BE without a BOM");
+        assert_eq!(
+            decode_text(&with_bom(&[0xEF, 0xBB, 0xBF], text.as_bytes())),
+            text
+        );
+        assert_eq!(decode_text(text.as_bytes()), text);
+        assert_eq!(decode_text(b"caf\xe9"), "caf\u{fffd}");
+        let m = first(&decode_text(&with_bom(&[0xFF, 0xFE], &le)));
+        assert_eq!(m.entry.id, "identitymodel-idx10223-expired");
     }
 
     #[test]

@@ -479,6 +479,23 @@ fn error_file_with_crlf_and_non_utf8_bytes_is_matched() {
 }
 
 #[test]
+fn a_utf16_error_file_from_powershell_is_matched() {
+    let text = "IDX10223: Lifetime validation failed. The token is expired.\r\n";
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("err.txt");
+    std::fs::write(&path, bytes).expect("write error file");
+    let t = token(&expired_claims());
+
+    let report = diagnose(&t, &["--error-file", path.to_str().expect("utf-8 path")]);
+
+    assert!(!report.has("error-text-unknown"), "{:?}", report.codes());
+    let matched = report.finding("error-text-matched");
+    assert_eq!(matched["evidence"]["library"], "Microsoft.IdentityModel");
+}
+
+#[test]
 fn error_and_error_file_together_are_a_usage_error() {
     let t = token(&valid_claims());
     let dir = tempfile::tempdir().expect("tempdir");

@@ -250,7 +250,7 @@ fn error_text(
 ) -> anyhow::Result<checks::errortext::ErrorText> {
     let text = match (&args.error, &args.error_file) {
         (Some(t), _) => t.clone(),
-        (None, Some(path)) => String::from_utf8_lossy(&input::read_small_file(
+        (None, Some(path)) => errortext::decode_text(&input::read_small_file(
             path,
             "error file",
             MAX_ERROR_FILE_BYTES,
