@@ -18,7 +18,14 @@
 //!   `got_alg` (what the message says the token carried); any other name (`x1`, ...) only
 //!   marks variable text, which does not count as "fixed text" when ranking matches;
 //! - an entry may carry `priority` (default 0): wrappers around other messages use a
-//!   negative priority so that the wrapped message wins when it is known too.
+//!   negative priority so that the wrapped message wins when it is known too;
+//! - a message printed word for word by several libraries (`Signature has expired`:
+//!   PyJWT, python-jose, Ruby jwt) has one entry whose `library` names them all, and
+//!   meaning that holds for all of them. Each library's own entry then needs evidence of
+//!   that library: its exception class in the `pattern` (`JWT::ExpiredSignature`), or its
+//!   namespace anywhere in the text through `context` (`Lcobucci\`, `Firebase\JWT`),
+//!   a regex that must match the text for the entry to count at all. An entry whose
+//!   context matched beats one without, at equal priority, so the namespace decides.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -60,6 +67,11 @@ pub struct Entry {
     /// Ranking bias: a higher priority wins over more fixed text (default 0).
     #[serde(default)]
     pub priority: i32,
+    /// A regex (compiled case-insensitively) that must match somewhere in the text for
+    /// this entry to count: the library's namespace or exception class, for a message
+    /// other libraries print word for word.
+    #[serde(default)]
+    pub context: Option<String>,
 }
 
 impl Entry {
@@ -281,6 +293,7 @@ pub enum KbError {
 struct Compiled {
     entries: Vec<Entry>,
     regexes: Vec<Regex>,
+    contexts: Vec<Option<Regex>>,
 }
 
 static KB: OnceLock<Result<Compiled, KbError>> = OnceLock::new();
@@ -296,6 +309,7 @@ fn compile(json: &str) -> Result<Compiled, KbError> {
         serde_json::from_str(json).map_err(|e| KbError::Json(e.to_string()))?;
     let mut seen = HashSet::new();
     let mut regexes = Vec::with_capacity(entries.len());
+    let mut contexts = Vec::with_capacity(entries.len());
     for entry in &entries {
         if !seen.insert(entry.id.as_str()) {
             return Err(KbError::DuplicateId(entry.id.clone()));
@@ -311,8 +325,25 @@ fn compile(json: &str) -> Result<Compiled, KbError> {
                 message: e.to_string(),
             })?;
         regexes.push(regex);
+        let context = match &entry.context {
+            None => None,
+            Some(context) => Some(
+                RegexBuilder::new(context)
+                    .case_insensitive(true)
+                    .build()
+                    .map_err(|e| KbError::Pattern {
+                        id: entry.id.clone(),
+                        message: format!("context: {e}"),
+                    })?,
+            ),
+        };
+        contexts.push(context);
     }
-    Ok(Compiled { entries, regexes })
+    Ok(Compiled {
+        entries,
+        regexes,
+        contexts,
+    })
 }
 
 /// All known messages. Parsed and compiled on first use, then cached.
@@ -320,62 +351,97 @@ pub fn knowledge_base() -> Result<&'static [Entry], KbError> {
     compiled().map(|kb| kb.entries.as_slice())
 }
 
+/// At most this many occurrences of one entry's pattern are weighed.
+const MAX_OCCURRENCES: usize = 64;
+
 /// Recognise the messages in `text` (one message, or a whole pasted log or stack trace).
 ///
-/// Returns the best matches first: a higher entry priority first, then the match with more
-/// fixed (non-variable) text, which prefers the most specific message and the library
-/// whose exception class name is in the text. Matches overlapping a better one are dropped,
-/// as is a second match of the same library on the same line, and each entry appears at
-/// most once. An empty vector means the text is unknown (or the knowledge base is broken,
-/// which the tests rule out).
+/// Returns the best matches first: a higher entry priority first, then an entry whose
+/// `context` (the library's namespace) matched, then the match with more fixed
+/// (non-variable) text, which prefers the most specific message and the library whose
+/// exception class name is in the message. Of the occurrences of one pattern the one with
+/// most fixed text counts (the last of equals: a trace ends with the root cause, and a
+/// Python traceback quotes the `raise` line before the exception). Matches overlapping a
+/// better one are dropped, as are repetitions of a better match's text (the `raise` line,
+/// a wrapper quoting its cause) and a second match of the same library on the same line;
+/// each entry appears at most once. An empty vector means the text is unknown (or the
+/// knowledge base is broken, which the tests rule out).
 pub fn match_error(text: &str) -> Vec<ErrorMatch> {
+    match_error_in(text, text)
+}
+
+/// [`match_error`] on `text`, with entries' `context` looked up in `evidence` instead:
+/// the text as the user gave it, before secrets and personal data were masked in `text`.
+/// Masking can hide a namespace (a dotted exception class looks like a random string),
+/// and a context only decides which library printed the message: nothing of `evidence`
+/// reaches the matches.
+pub fn match_error_in(text: &str, evidence: &str) -> Vec<ErrorMatch> {
     let Ok(kb) = compiled() else {
         return Vec::new();
     };
     let cleaned = prepare(text);
+    let evidence = if evidence == text {
+        Cow::Borrowed(cleaned.as_str())
+    } else {
+        Cow::Owned(prepare(evidence))
+    };
 
     struct Candidate<'h> {
         index: usize,
         start: usize,
         end: usize,
         fixed: usize,
+        in_context: bool,
         caps: regex::Captures<'h>,
     }
 
     let mut candidates = Vec::new();
     for (index, regex) in kb.regexes.iter().enumerate() {
-        let Some(caps) = regex.captures(&cleaned) else {
-            continue;
+        let in_context = match &kb.contexts[index] {
+            Some(context) if !context.is_match(&evidence) => continue,
+            Some(_) => true,
+            None => false,
         };
-        let Some(whole) = caps.get(0) else {
-            continue;
-        };
-        if whole.is_empty() {
-            continue;
+        let mut best: Option<Candidate> = None;
+        for caps in regex.captures_iter(&cleaned).take(MAX_OCCURRENCES) {
+            let Some(whole) = caps.get(0) else {
+                continue;
+            };
+            if whole.is_empty() {
+                continue;
+            }
+            let variable: usize = regex
+                .capture_names()
+                .flatten()
+                .filter_map(|name| caps.name(name))
+                .map(|m| m.len())
+                .sum();
+            let fixed = whole.len().saturating_sub(variable);
+            if best.as_ref().is_some_and(|b| b.fixed > fixed) {
+                continue;
+            }
+            best = Some(Candidate {
+                index,
+                start: whole.start(),
+                end: whole.end(),
+                fixed,
+                in_context,
+                caps,
+            });
         }
-        let variable: usize = regex
-            .capture_names()
-            .flatten()
-            .filter_map(|name| caps.name(name))
-            .map(|m| m.len())
-            .sum();
-        candidates.push(Candidate {
-            index,
-            start: whole.start(),
-            end: whole.end(),
-            fixed: whole.len().saturating_sub(variable),
-            caps,
-        });
+        candidates.extend(best);
     }
     candidates.sort_by(|a, b| {
         let pa = kb.entries[a.index].priority;
         let pb = kb.entries[b.index].priority;
         pb.cmp(&pa)
+            .then(b.in_context.cmp(&a.in_context))
             .then(b.fixed.cmp(&a.fixed))
             .then(a.index.cmp(&b.index))
     });
 
     let mut taken: Vec<(usize, usize)> = Vec::new();
+    let mut taken_texts: Vec<String> = Vec::new();
     let mut library_lines: HashSet<(&str, usize)> = HashSet::new();
     let mut matches = Vec::new();
     for candidate in candidates {
@@ -385,16 +451,22 @@ pub fn match_error(text: &str) -> Vec<ErrorMatch> {
         {
             continue;
         }
+        let matched = &cleaned[candidate.start..candidate.end];
+        let lower = matched.to_lowercase();
+        if taken_texts.iter().any(|t| t.contains(&lower)) {
+            continue;
+        }
         let entry = &kb.entries[candidate.index];
         let line = 1 + cleaned[..candidate.start].matches('\n').count();
         if !library_lines.insert((entry.library.as_str(), line)) {
             continue;
         }
         taken.push((candidate.start, candidate.end));
+        taken_texts.push(lower);
         let regex = &kb.regexes[candidate.index];
         matches.push(ErrorMatch {
             entry,
-            matched_text: cleaned[candidate.start..candidate.end].to_string(),
+            matched_text: matched.to_string(),
             line,
             expected: extract(regex, &candidate.caps),
         });
@@ -779,6 +851,181 @@ mod tests {
                 entry.codes
             );
         }
+    }
+
+    #[test]
+    fn every_example_names_its_own_library() {
+        // A shared message's entry names every library that prints it, so a library's
+        // own example is never attributed to another library.
+        let mut wrong = Vec::new();
+        for entry in kb() {
+            let best = first(&entry.example);
+            if best.entry.library != entry.library {
+                wrong.push(format!(
+                    "{} ({}) -> {} ({})",
+                    entry.id, entry.library, best.entry.id, best.entry.library
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
+    fn a_shared_message_without_its_class_names_every_library_that_prints_it() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "Signature verification failed",
+                &[
+                    "PyJWT",
+                    "python-jose",
+                    "Ruby jwt",
+                    "firebase/php-jwt",
+                    "jose (panva)",
+                ],
+            ),
+            (
+                "error: signature verification failed",
+                &[
+                    "PyJWT",
+                    "python-jose",
+                    "Ruby jwt",
+                    "firebase/php-jwt",
+                    "jose (panva)",
+                ],
+            ),
+            (
+                "Signature has expired",
+                &["PyJWT", "python-jose", "Ruby jwt"],
+            ),
+            ("Jwt is expired", &["Envoy", "njwt"]),
+            ("The token is expired", &["lcobucci/jwt", "Authlib"]),
+            ("Expired token", &["firebase/php-jwt", "hapi-auth-jwt2"]),
+        ];
+        for (text, libraries) in cases {
+            let m = first(text);
+            for library in *libraries {
+                assert!(m.library().contains(library), "{text}: {}", m.library());
+            }
+        }
+    }
+
+    #[test]
+    fn the_exception_class_or_namespace_decides_the_library() {
+        let cases: &[(&str, &str)] = &[
+            ("JWT::ExpiredSignature: Signature has expired", "Ruby jwt"),
+            (
+                "E, [2025-10-09T08:53:20 #1] ERROR -- : JWT::ExpiredSignature (Signature has expired):",
+                "Ruby jwt",
+            ),
+            (
+                "JWT::VerificationError: Signature verification failed",
+                "Ruby jwt",
+            ),
+            (
+                "jwt.exceptions.ExpiredSignatureError: Signature has expired",
+                "PyJWT",
+            ),
+            ("ExpiredSignatureError: Signature has expired", "PyJWT"),
+            (
+                "jose.exceptions.ExpiredSignatureError: Signature has expired.",
+                "python-jose",
+            ),
+            (
+                "jwt.exceptions.InvalidSignatureError: Signature verification failed",
+                "PyJWT",
+            ),
+            (
+                "Firebase\\JWT\\SignatureInvalidException: Signature verification failed",
+                "firebase/php-jwt",
+            ),
+            (
+                "Firebase\\JWT\\ExpiredException: Expired token",
+                "firebase/php-jwt",
+            ),
+            (
+                "authlib.jose.errors.ExpiredTokenError: expired_token: The token is expired",
+                "Authlib or joserfc",
+            ),
+            (
+                "authlib.jose.errors.InvalidTokenError: invalid_token: The token is not valid yet",
+                "Authlib",
+            ),
+            (
+                "PHP Fatal error:  Uncaught Lcobucci\\JWT\\Validation\\RequiredConstraintsViolated: The token violates some mandatory constraints, details:\n- The token is expired in /var/www/vendor/lcobucci/jwt/src/Validation/RequiredConstraintsViolated.php:24",
+                "lcobucci/jwt",
+            ),
+            (
+                "2025-10-09T08:53:20.123Z\tdebug\tenvoy jwt\tjwt_authn: Jwt authentication completed with: Jwt is expired",
+                "Envoy/Istio jwt_authn",
+            ),
+            ("JwtParseError: Jwt is expired", "njwt"),
+            (
+                "token has invalid claims: token is missing required claim: exp claim is required",
+                "golang-jwt",
+            ),
+            ("Invalid audience. Expected api, received other", "Ruby jwt"),
+        ];
+        for (text, library) in cases {
+            assert_eq!(first(text).library(), *library, "{text}");
+        }
+        // ASP.NET Core JwtBearer prints "The token expired at '...'", never the Authlib or
+        // lcobucci texts.
+        assert_ne!(
+            first("The token is expired").library(),
+            "ASP.NET Core JwtBearer"
+        );
+        assert_ne!(
+            first("invalid_token: The token is not valid yet").library(),
+            "ASP.NET Core JwtBearer"
+        );
+        let m = first(
+            "token has invalid claims: token is missing required claim: exp claim is required",
+        );
+        assert_eq!(m.expected.claims, ["exp"]);
+        let m = first(
+            "JWT::InvalidAudError: Invalid audience. Expected [\"api\", \"web\"], received <none>",
+        );
+        assert_eq!(m.expected.aud, ["api", "web"]);
+        assert!(m.expected.found_aud.is_empty(), "{:?}", m.expected);
+        let m = first("Invalid audience. Expected api, received other");
+        assert_eq!(m.expected.aud, ["api"]);
+        assert_eq!(m.expected.found_aud, ["other"]);
+    }
+
+    #[test]
+    fn a_masked_namespace_still_decides_through_the_original_text() {
+        // Masking secrets turns the dotted class name into a placeholder; the context is
+        // looked up in the text as given, and nothing of it reaches the match.
+        let masked = "«masked:secret»: Signature has expired";
+        let given = "jwt.exceptions.ExpiredSignatureError: Signature has expired";
+        assert_eq!(
+            first(masked).library(),
+            "PyJWT, python-jose or Ruby jwt",
+            "without evidence the message is shared"
+        );
+        let m = match match_error_in(masked, given).into_iter().next() {
+            Some(m) => m,
+            None => panic!("no match"),
+        };
+        assert_eq!(m.library(), "PyJWT");
+        assert!(
+            !m.matched_text.contains("jwt.exceptions"),
+            "{}",
+            m.matched_text
+        );
+    }
+
+    #[test]
+    fn a_python_traceback_is_attributed_by_its_last_line_once() {
+        let trace = r#"Traceback (most recent call last):
+  File "/app/venv/lib/python3.11/site-packages/jwt/api_jws.py", line 446, in _verify_signature
+    raise InvalidSignatureError("Signature verification failed")
+jwt.exceptions.InvalidSignatureError: Signature verification failed
+"#;
+        let matches = match_error(trace);
+        assert_eq!(matches.len(), 1, "{matches:?}");
+        assert_eq!(matches[0].library(), "PyJWT");
+        assert_eq!(matches[0].line, 4);
     }
 
     #[test]

@@ -368,7 +368,11 @@ fn agreeing_error_ranks_the_explaining_finding_first() {
         report.errors()
     );
     let matched = report.finding("error-text-matched");
-    assert_eq!(matched["evidence"]["library"], "PyJWT");
+    // Without its exception class the message is PyJWT's, python-jose's or Ruby jwt's.
+    assert_eq!(
+        matched["evidence"]["library"],
+        "PyJWT, python-jose or Ruby jwt"
+    );
     assert!(
         matched["evidence"]["explained_by"]
             .as_array()
@@ -417,6 +421,46 @@ fn a_message_quoting_another_kid_says_a_different_token_reached_the_server() {
     );
     let detail = report.detail("error-text-matched");
     assert!(detail.contains("different token"), "{detail}");
+}
+
+#[test]
+fn the_class_name_in_a_real_traceback_decides_the_library() {
+    let trace = r#"Traceback (most recent call last):
+  File "/srv/venv/lib/python3.11/site-packages/jwt/api_jws.py", line 446, in _verify_signature
+    raise InvalidSignatureError("Signature verification failed")
+jwt.exceptions.InvalidSignatureError: Signature verification failed
+"#;
+    let t = token(&valid_claims());
+    let report = diagnose(&t, &["--error", trace]);
+    let matched = report.finding("error-text-matched");
+    assert_eq!(matched["evidence"]["library"], "PyJWT", "{matched}");
+    assert_eq!(matched["evidence"]["line"], 4, "{matched}");
+
+    for (text, library) in [
+        ("JWT::ExpiredSignature: Signature has expired", "Ruby jwt"),
+        (
+            "authlib.jose.errors.ExpiredTokenError: expired_token: The token is expired",
+            "Authlib or joserfc",
+        ),
+        (
+            "Lcobucci\\JWT\\Validation\\RequiredConstraintsViolated: The token violates some mandatory constraints, details:\n- The token is expired",
+            "lcobucci/jwt",
+        ),
+        (
+            "token has invalid claims: token is missing required claim: exp claim is required",
+            "golang-jwt",
+        ),
+        ("Invalid audience. Expected api, received other", "Ruby jwt"),
+        ("Signature has expired", "PyJWT, python-jose or Ruby jwt"),
+        ("Jwt is expired", "Envoy/Istio jwt_authn or njwt"),
+    ] {
+        let report = diagnose(&t, &["--error", text]);
+        assert_eq!(
+            report.finding("error-text-matched")["evidence"]["library"],
+            library,
+            "{text}"
+        );
+    }
 }
 
 #[test]
