@@ -17,6 +17,9 @@
 //!   expected or names), `kid` (the kid the message names), `got_aud`, `got_iss`,
 //!   `got_alg` (what the message says the token carried); any other name (`x1`, ...) only
 //!   marks variable text, which does not count as "fixed text" when ranking matches;
+//!   Four names carry instants the message quotes, parsed by [`QuotedTime`]: `got_exp`,
+//!   `got_nbf`, `got_iat` (the token's exp / nbf / iat as the library printed them) and
+//!   `now` (the verifier's clock when it rejected the token);
 //! - an entry may carry `priority` (default 0): wrappers around other messages use a
 //!   negative priority so that the wrapped message wins when it is known too;
 //! - a message printed word for word by several libraries (`Signature has expired`:
@@ -201,6 +204,18 @@ pub struct Expected {
     pub found_iss: Vec<String>,
     /// The algorithm the message says the token used.
     pub found_alg: Vec<String>,
+    /// Audiences the verifier expected given as JavaScript regular expressions
+    /// (`/api.*/`, node jsonwebtoken prints a RegExp audience that way); kept apart from
+    /// `aud` because they are patterns, not values.
+    pub aud_patterns: Vec<String>,
+    /// The token's exp as the message prints it.
+    pub found_exp: Option<QuotedTime>,
+    /// The token's nbf as the message prints it.
+    pub found_nbf: Option<QuotedTime>,
+    /// The token's iat as the message prints it.
+    pub found_iat: Option<QuotedTime>,
+    /// The verifier's clock when it rejected the token, as the message prints it.
+    pub server_now: Option<QuotedTime>,
 }
 
 impl Expected {
@@ -208,6 +223,136 @@ impl Expected {
     pub fn is_empty(&self) -> bool {
         *self == Expected::default()
     }
+}
+
+/// An instant a message quotes, read the ways the libraries print instants: unix seconds,
+/// RFC 3339 (`2024-01-15T10:30:00.000Z`), ISO 8601 with a `+0000` offset (PHP), a zoneless
+/// ISO date-time, and .NET's `1/15/2024 10:30:00 AM` / `01/15/2024 10:30:00`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotedTime {
+    /// The text as quoted.
+    pub text: String,
+    /// Unix seconds (for a .NET date, read month first).
+    pub unix: i64,
+    /// Another reading of the same text (a .NET date read day first), if there is one.
+    pub other_reading: Option<i64>,
+    /// True when the text says its time zone (a `Z`, an offset, or unix seconds); a
+    /// zoneless text may be local time.
+    pub zoned: bool,
+}
+
+impl QuotedTime {
+    /// Read `raw`; `None` when it is no instant jwtai can read.
+    pub fn parse(raw: &str) -> Option<QuotedTime> {
+        let text = raw
+            .trim()
+            .trim_matches(['\'', '"', '`'])
+            .trim_end_matches(['.', ',', ';'])
+            .trim();
+        if text.is_empty() {
+            return None;
+        }
+        let quoted = |unix: i64, other_reading: Option<i64>, zoned: bool| {
+            Some(QuotedTime {
+                text: text.to_string(),
+                unix,
+                other_reading: other_reading.filter(|&o| o != unix),
+                zoned,
+            })
+        };
+        if text.bytes().all(|b| b.is_ascii_digit()) {
+            let n: i64 = text.parse().ok()?;
+            // 13 digits: milliseconds.
+            let secs = if text.len() >= 13 { n / 1000 } else { n };
+            return quoted(secs, None, true);
+        }
+        if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(text) {
+            return quoted(dt.timestamp(), None, true);
+        }
+        for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+            if let Ok(dt) = chrono::DateTime::parse_from_str(text, fmt) {
+                return quoted(dt.timestamp(), None, true);
+            }
+        }
+        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+            if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(text, fmt) {
+                return quoted(dt.and_utc().timestamp(), None, false);
+            }
+        }
+        let (month_first, day_first) = dotnet_date(text)?;
+        match month_first {
+            Some(m) => quoted(m, day_first, false),
+            None => quoted(day_first?, None, false),
+        }
+    }
+
+    /// Whether this quoted instant can be the token's `secs`: one reading within a second
+    /// (the libraries print whole seconds), or, for a zoneless text, off by whole quarter
+    /// hours up to 14 h (the verifier printed local time).
+    pub fn can_be(&self, secs: i64) -> bool {
+        let readings = std::iter::once(self.unix).chain(self.other_reading);
+        readings.into_iter().any(|r| {
+            let d = (r - secs).abs();
+            d <= 1 || (!self.zoned && d <= 14 * 3600 && (d % 900 <= 1 || d % 900 >= 899))
+        })
+    }
+}
+
+/// A .NET `M/d/yyyy h:mm:ss tt` or `MM/dd/yyyy HH:mm:ss` date-time: (month first, day
+/// first) readings, either `None` when impossible.
+fn dotnet_date(text: &str) -> Option<(Option<i64>, Option<i64>)> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    let re = RE
+        .get_or_init(|| {
+            Regex::new(
+                r"^(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?(?: ?([AaPp][Mm]))?(?: ?(?:UTC|GMT|Z))?$",
+            )
+            .ok()
+        })
+        .as_ref()?;
+    let caps = re.captures(text)?;
+    let num = |i: usize| caps.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+    let (a, b, year) = (num(1)?, num(2)?, i32::try_from(num(3)?).ok()?);
+    let (mut hour, minute, second) = (num(4)?, num(5)?, num(6)?);
+    if let Some(ampm) = caps.get(7) {
+        if !(1..=12).contains(&hour) {
+            return None;
+        }
+        let pm = ampm.as_str().eq_ignore_ascii_case("pm");
+        hour = match (hour, pm) {
+            (12, false) => 0,
+            (12, true) => 12,
+            (h, true) => h + 12,
+            (h, false) => h,
+        };
+    }
+    let at = |month: u32, day: u32| {
+        chrono::NaiveDate::from_ymd_opt(year, month, day)
+            .and_then(|d| d.and_hms_opt(hour, minute, second))
+            .map(|dt| dt.and_utc().timestamp())
+    };
+    let readings = (at(a, b), at(b, a));
+    (readings.0.is_some() || readings.1.is_some()).then_some(readings)
+}
+
+/// Read a JavaScript regular expression literal (`/api.*/`, `/^api$/i`), as node
+/// jsonwebtoken prints a RegExp audience; `None` for an ordinary value (a plain `/api/`
+/// without any regex syntax is taken as a value).
+pub fn js_regex(value: &str) -> Option<Regex> {
+    let body_and_flags = value.strip_prefix('/')?;
+    let close = body_and_flags.rfind('/')?;
+    let (body, flags) = (&body_and_flags[..close], &body_and_flags[close + 1..]);
+    if body.is_empty() || !flags.chars().all(|c| "dgimsuyv".contains(c)) {
+        return None;
+    }
+    if flags.is_empty() && !body.chars().any(|c| ".*+?[](){}|^$\\".contains(c)) {
+        return None;
+    }
+    RegexBuilder::new(body)
+        .case_insensitive(flags.contains('i'))
+        .size_limit(1 << 20)
+        .build()
+        .ok()
 }
 
 /// Text from an `--error-file`: UTF-8 (a BOM is dropped), or UTF-16 when the file starts
@@ -572,6 +717,10 @@ enum Slot {
     FoundAud,
     FoundIss,
     FoundAlg,
+    FoundExp,
+    FoundNbf,
+    FoundIat,
+    Now,
 }
 
 fn slot(name: &str) -> Option<Slot> {
@@ -585,6 +734,10 @@ fn slot(name: &str) -> Option<Slot> {
         "got_aud" => Some(Slot::FoundAud),
         "got_iss" => Some(Slot::FoundIss),
         "got_alg" => Some(Slot::FoundAlg),
+        "got_exp" => Some(Slot::FoundExp),
+        "got_nbf" => Some(Slot::FoundNbf),
+        "got_iat" => Some(Slot::FoundIat),
+        "now" => Some(Slot::Now),
         _ => None,
     }
 }
@@ -597,7 +750,13 @@ fn extract(regex: &Regex, caps: &regex::Captures<'_>) -> Expected {
         };
         let value = value.as_str();
         match slot {
-            Slot::Aud => push_all(&mut expected.aud, split_list(value, false)),
+            Slot::Aud => {
+                let (patterns, values): (Vec<String>, Vec<String>) = split_list(value, false)
+                    .into_iter()
+                    .partition(|v| js_regex(v).is_some());
+                push_all(&mut expected.aud, values);
+                push_all(&mut expected.aud_patterns, patterns);
+            }
             Slot::Iss => push_all(&mut expected.iss, split_list(value, false)),
             Slot::Alg => push_all(&mut expected.alg, split_list(value, false)),
             Slot::Claim => push_all(&mut expected.claims, split_list(value, false)),
@@ -610,9 +769,19 @@ fn extract(regex: &Regex, caps: &regex::Captures<'_>) -> Expected {
                     expected.kid = clean_value(value);
                 }
             }
+            Slot::FoundExp => set_once(&mut expected.found_exp, value),
+            Slot::FoundNbf => set_once(&mut expected.found_nbf, value),
+            Slot::FoundIat => set_once(&mut expected.found_iat, value),
+            Slot::Now => set_once(&mut expected.server_now, value),
         }
     }
     expected
+}
+
+fn set_once(into: &mut Option<QuotedTime>, value: &str) {
+    if into.is_none() {
+        *into = QuotedTime::parse(value);
+    }
 }
 
 fn push_all(into: &mut Vec<String>, values: Vec<String>) {
@@ -1026,6 +1195,99 @@ jwt.exceptions.InvalidSignatureError: Signature verification failed
         assert_eq!(matches.len(), 1, "{matches:?}");
         assert_eq!(matches[0].library(), "PyJWT");
         assert_eq!(matches[0].line, 4);
+    }
+
+    #[test]
+    fn quoted_instants_are_read_in_the_libraries_formats() {
+        let at = |raw: &str| match QuotedTime::parse(raw) {
+            Some(q) => q,
+            None => panic!("{raw} is not read"),
+        };
+        // 2024-01-15T10:30:00Z
+        let t = 1_705_314_600;
+        assert_eq!(at("2024-01-15T10:30:00Z").unix, t);
+        assert_eq!(at("2024-01-15T10:30:00.000Z.").unix, t);
+        assert_eq!(at("2024-01-15T10:30:00+0000").unix, t);
+        assert_eq!(at("2024-01-15T11:30:00+01:00").unix, t);
+        assert_eq!(at("1705314600").unix, t);
+        assert_eq!(at("1705314600000").unix, t);
+        assert!(at("2024-01-15T10:30:00Z").zoned);
+        // .NET: invariant culture and en-US.
+        assert_eq!(at("01/15/2024 10:30:00").unix, t);
+        assert_eq!(at("1/15/2024 10:30:00 AM").unix, t);
+        assert_eq!(at("1/15/2024 10:30:00 PM").unix, t + 12 * 3600);
+        assert_eq!(at("1/15/2024 12:05:00 AM").unix, t - 10 * 3600 - 25 * 60);
+        assert!(!at("01/15/2024 10:30:00").zoned);
+        // Day and month both under 13: either reading may be the one.
+        let q = at("10/8/2025 6:06:40 AM");
+        assert_eq!(q.unix, 1_759_903_600);
+        assert_eq!(q.other_reading, Some(1_754_806_000));
+        assert!(q.can_be(1_754_806_000));
+        assert!(q.can_be(1_759_903_600));
+        assert!(!q.can_be(1_760_003_600));
+        // A zoneless text may be local time: whole quarter hours away is no proof.
+        assert!(at("01/15/2024 10:30:00").can_be(t + 2 * 3600));
+        assert!(!at("2024-01-15T10:30:00Z").can_be(t + 2 * 3600));
+        assert!(QuotedTime::parse("Mon Jan 15 10:30:00 UTC 2024").is_none());
+        assert!(QuotedTime::parse("").is_none());
+    }
+
+    #[test]
+    fn messages_quoting_times_fill_them_in() {
+        let m = first(
+            "IDX10223: Lifetime validation failed. The token is expired. ValidTo (UTC): '10/8/2025 6:06:40 AM', Current time (UTC): '10/9/2025 8:53:20 AM'.",
+        );
+        let x = &m.expected;
+        assert_eq!(x.found_exp.as_ref().map(|q| q.unix), Some(1_759_903_600));
+        assert_eq!(
+            x.server_now.as_ref().map(|q| q.unix),
+            Some(1_759_999_999 + 1)
+        );
+        let m = first(
+            "io.jsonwebtoken.ExpiredJwtException: JWT expired 37255119 milliseconds ago at 2021-09-10T21:36:54.000Z. Current time: 2021-09-11T07:57:49.119Z. Allowed clock skew: 0 milliseconds.",
+        );
+        assert_eq!(
+            m.expected.found_exp.as_ref().map(|q| q.unix),
+            Some(1_631_309_814)
+        );
+        assert_eq!(
+            m.expected.server_now.as_ref().map(|q| q.unix),
+            Some(1_631_347_069)
+        );
+        let m = first(
+            "Bearer error=\"invalid_token\", error_description=\"The token expired at '01/15/2024 10:30:00'\"",
+        );
+        assert_eq!(
+            m.expected.found_exp.as_ref().map(|q| q.unix),
+            Some(1_705_314_600)
+        );
+        let m = first("Cannot handle token with nbf prior to 2024-01-15T10:30:00+0000");
+        assert_eq!(
+            m.expected.found_nbf.as_ref().map(|q| q.unix),
+            Some(1_705_314_600)
+        );
+        let m = first("Jwt expired at 2024-01-15T10:30:00Z");
+        assert_eq!(
+            m.expected.found_exp.as_ref().map(|q| q.unix),
+            Some(1_705_314_600)
+        );
+    }
+
+    #[test]
+    fn a_regular_expression_audience_is_a_pattern_not_a_value() {
+        let m = first(
+            "JsonWebTokenError: jwt audience invalid. expected: /api.*/ or https://b.example.com",
+        );
+        assert_eq!(m.expected.aud, ["https://b.example.com"]);
+        assert_eq!(m.expected.aud_patterns, ["/api.*/"]);
+        let re = match js_regex("/^API$/i") {
+            Some(re) => re,
+            None => panic!("not read"),
+        };
+        assert!(re.is_match("api"));
+        assert!(js_regex("/api/").is_none(), "a plain path is a value");
+        assert!(js_regex("https://api.example.com/").is_none());
+        assert!(js_regex("/api.*/x").is_none(), "x is no RegExp flag");
     }
 
     #[test]

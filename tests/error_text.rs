@@ -423,6 +423,13 @@ fn a_message_quoting_another_kid_says_a_different_token_reached_the_server() {
     assert!(detail.contains("different token"), "{detail}");
 }
 
+/// The error-text-matched detail for TOKEN with --error TEXT.
+fn matched_detail(token: &str, text: &str) -> String {
+    diagnose(token, &["--error", text])
+        .detail("error-text-matched")
+        .to_string()
+}
+
 #[test]
 fn the_class_name_in_a_real_traceback_decides_the_library() {
     let trace = r#"Traceback (most recent call last):
@@ -461,6 +468,120 @@ jwt.exceptions.InvalidSignatureError: Signature verification failed
             "{text}"
         );
     }
+}
+
+#[test]
+fn an_exp_error_for_a_token_without_exp_is_certainly_another_token() {
+    let mut c = valid_claims();
+    c.as_object_mut().expect("object").remove("exp");
+    let detail = matched_detail(&token(&c), "TokenExpiredError: jwt expired");
+    assert!(detail.contains("has no exp"), "{detail}");
+    assert!(detail.contains("certainly"), "{detail}");
+    assert!(!detail.contains("clock differs"), "{detail}");
+}
+
+#[test]
+fn an_nbf_error_for_a_token_without_nbf_is_certainly_another_token() {
+    let detail = matched_detail(&token(&valid_claims()), "NotBeforeError: jwt not active");
+    assert!(detail.contains("has no nbf"), "{detail}");
+    assert!(detail.contains("certainly"), "{detail}");
+    assert!(!detail.contains("clock differs"), "{detail}");
+}
+
+#[test]
+fn a_missing_exp_error_for_a_token_with_exp_is_certainly_another_token() {
+    let t = token(&valid_claims());
+    for text in [
+        "IDX10225: Lifetime validation failed. The token is missing an Expiration Time. Tokentype: 'System.IdentityModel.Tokens.Jwt.JwtSecurityToken'.",
+        "token has invalid claims: token is missing required claim: exp claim is required",
+    ] {
+        let detail = matched_detail(&t, text);
+        assert!(detail.contains("this token has exp"), "{detail}");
+        assert!(detail.contains("certainly"), "{detail}");
+    }
+}
+
+#[test]
+fn a_max_age_error_gives_the_token_age() {
+    let mut c = valid_claims();
+    c["iat"] = json!(1_700_000_000 - 10_000);
+    let t = token(&c);
+    for text in [
+        "TokenExpiredError: maxAge exceeded",
+        "JWTExpired: \"iat\" claim timestamp check failed (too far in the past)",
+    ] {
+        let detail = matched_detail(&t, text);
+        assert!(detail.contains("2 h 46 min"), "{detail}");
+        assert!(detail.contains("below"), "{detail}");
+        assert!(!detail.contains("no such problem"), "{detail}");
+    }
+}
+
+#[test]
+fn a_quoted_exp_of_another_token_proves_a_different_token() {
+    // This token expires 2023-11-14 23:13:20 UTC; the message quotes 2025-10-08.
+    let detail = matched_detail(
+        &token(&valid_claims()),
+        "IDX10223: Lifetime validation failed. The token is expired. ValidTo: '10/8/2025 6:06:40 AM', Current time: '10/9/2025 8:53:20 AM'.",
+    );
+    assert!(detail.contains("10/8/2025 6:06:40 AM"), "{detail}");
+    assert!(detail.contains("different token"), "{detail}");
+    assert!(!detail.contains("clock differs"), "{detail}");
+}
+
+#[test]
+fn the_current_time_in_the_message_is_the_server_clock() {
+    // exp 2023-11-14 23:13:20; the server's time 2023-11-14 23:20:00 is 6 min 40 s later,
+    // and 1 h 6 min 40 s after jwtai's now.
+    let detail = matched_detail(
+        &token(&valid_claims()),
+        "IDX10223: Lifetime validation failed. The token is expired. ValidTo (UTC): '11/14/2023 11:13:20 PM', Current time (UTC): '11/14/2023 11:20:00 PM'.",
+    );
+    assert!(detail.contains("server's time"), "{detail}");
+    assert!(detail.contains("6 min 40 s"), "{detail}");
+    assert!(detail.contains("ahead"), "{detail}");
+    assert!(detail.contains("--now 1700004000"), "{detail}");
+    assert!(!detail.contains("different token"), "{detail}");
+}
+
+#[test]
+fn an_audience_message_quoting_only_the_token_audience_says_so() {
+    let t = token(&valid_claims());
+    for text in [
+        "The audience 'other' is invalid",
+        "com.nimbusds.jwt.proc.BadJWTException: JWT audience rejected: [other]",
+    ] {
+        let detail = matched_detail(&t, text);
+        assert!(!detail.contains("quotes none"), "{detail}");
+        assert!(detail.contains("does not say which audience"), "{detail}");
+        assert!(detail.contains("different token"), "{detail}");
+    }
+    // Quoting this token's own audience: the server expects another one.
+    let detail = matched_detail(&t, "The audience 'https://api.example.com' is invalid");
+    assert!(detail.contains("expects a different one"), "{detail}");
+    assert!(!detail.contains("different token"), "{detail}");
+}
+
+#[test]
+fn a_regular_expression_audience_matching_the_token_is_no_audience_mismatch() {
+    let t = token(&valid_claims());
+    let report = diagnose(
+        &t,
+        &[
+            "--error",
+            "JsonWebTokenError: jwt audience invalid. expected: /api.*/",
+        ],
+    );
+    assert!(!report.has("audience-mismatch"), "{:?}", report.codes());
+    let detail = report.detail("error-text-matched");
+    assert!(detail.contains("/api.*/"), "{detail}");
+    assert!(detail.contains("matches this token's audience"), "{detail}");
+
+    let detail = matched_detail(
+        &t,
+        "JsonWebTokenError: jwt audience invalid. expected: /^web$/",
+    );
+    assert!(detail.contains("matches none"), "{detail}");
 }
 
 #[test]

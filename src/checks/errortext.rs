@@ -8,8 +8,10 @@
 use serde_json::json;
 
 use super::Context;
-use crate::errortext::{ErrorMatch, Topic};
-use crate::findings::{Finding, Severity, Severity::*, Spec};
+use crate::clock::{duration, utc};
+use crate::errortext::{ErrorMatch, QuotedTime, Topic};
+use crate::findings::{Finding, Severity::*, Spec};
+use crate::token::json::Members;
 
 pub static ERROR_TEXT_MATCHED: Spec = Spec {
     code: "error-text-matched",
@@ -121,16 +123,19 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
 
 /// Why the library's error and this token's findings disagree.
 fn disagreement(ctx: &Context, m: &ErrorMatch, found: &[Finding]) -> Option<String> {
+    if let Some(why) = missing_but_present(ctx, m) {
+        return Some(why);
+    }
     let topic = m.entry.topic();
     let mut why = Vec::new();
-    let now = crate::clock::utc(ctx.expect.now);
     match topic {
-        Topic::Expiry | Topic::NotBefore | Topic::IssuedAt => why.push(format!(
-            "But at now ({now}) this token has no such problem: the server's clock differs from this one (check NTP on the server, or pass --now with the time of the failure), or a different (older) token reached the server."
-        )),
-        Topic::Audience | Topic::Issuer if ctx.expect.aud.is_empty() && ctx.expect.iss.is_empty() => why.push(
-            "Pass the expected value (--aud / --iss) to compare; the message quotes none.".to_string(),
-        ),
+        Topic::Expiry | Topic::NotBefore | Topic::IssuedAt => why.extend(time_disagreement(ctx, m)),
+        Topic::Audience if !m.expected.aud_patterns.is_empty() => {
+            why.push(audience_patterns(ctx, m));
+        }
+        Topic::Audience | Topic::Issuer if ctx.expect.aud.is_empty() && ctx.expect.iss.is_empty() => {
+            why.push(unquoted_expectation(ctx, m, topic));
+        }
         Topic::Audience | Topic::Issuer => why.push(
             "But this token matches the expected value given: the server is configured with another value than you think, or a different token reached it.".to_string(),
         ),
@@ -142,10 +147,245 @@ fn disagreement(ctx: &Context, m: &ErrorMatch, found: &[Finding]) -> Option<Stri
         Topic::Other => {}
         _ => why.push("But jwtai finds no such problem in this token: a different token, or a different configuration than the flags given, reached the server.".to_string()),
     }
-    if found.iter().all(|f| f.severity() != Severity::Error) && why.is_empty() {
+    if why.is_empty() {
         return None;
     }
     Some(why.join(" "))
+}
+
+/// A claim of the token as whole seconds, when it is a number.
+fn claim_secs(ctx: &Context, name: &str) -> Option<i64> {
+    ctx.token
+        .claims()?
+        .member(name)?
+        .as_f64()
+        .filter(|f| f.is_finite())
+        .map(|f| f.floor() as i64)
+}
+
+/// Whether the token carries the claim with a non-null value.
+fn has_claim(ctx: &Context, name: &str) -> bool {
+    ctx.token
+        .claims()
+        .and_then(|c| c.member(name))
+        .is_some_and(|v| !v.is_null())
+}
+
+/// The message says a claim is missing, but this token has it: libraries report a
+/// missing claim only for a token without it, so no clock or setting explains it.
+fn missing_but_present(ctx: &Context, m: &ErrorMatch) -> Option<String> {
+    let first = m.entry.codes.first()?.as_str();
+    if !matches!(first, "missing-claim" | "exp-missing" | "audience-missing") {
+        return None;
+    }
+    let names = if m.expected.claims.is_empty() {
+        &m.entry.claims
+    } else {
+        &m.expected.claims
+    };
+    if names.is_empty() || !names.iter().all(|n| has_claim(ctx, n)) {
+        return None;
+    }
+    let shown: Vec<String> = names
+        .iter()
+        .map(|n| match ctx.token.claims().and_then(|c| c.member(n)) {
+            Some(v) => format!("{n} ({})", super::show(v)),
+            None => n.clone(),
+        })
+        .collect();
+    Some(format!(
+        "But this token has {}: {} reports a claim missing only when the token has none, so the server certainly saw a different token than the one given here.",
+        shown.join(", "),
+        m.entry.library
+    ))
+}
+
+/// The error is about exp, nbf or iat but jwtai, at its now, finds no such problem.
+/// `None` when the message quotes the claim with another value than this token's:
+/// [`different_token`] says so, and no clock is to blame.
+fn time_disagreement(ctx: &Context, m: &ErrorMatch) -> Option<String> {
+    let now = ctx.expect.now;
+    let lib = &m.entry.library;
+    let claims = &m.entry.claims;
+    let first = m.entry.codes.first().map_or("", String::as_str);
+    // maxAge: the token's age against an option jwtai cannot see.
+    if first == "expired" && claims.len() == 1 && claims[0] == "iat" {
+        return Some(match claim_secs(ctx, "iat") {
+            Some(iat) if iat < now => format!(
+                "This token was issued {} before now ({}; iat {}): {lib} rejects a token older than its maximum age option (maxAge, maxTokenAge), so the verifier's is below {}. Raise it, or send a fresher token.",
+                duration(now - iat),
+                utc(now),
+                utc(iat),
+                duration(now - iat)
+            ),
+            Some(iat) => format!(
+                "But this token's iat ({}) is not before now ({}), so no maxAge rejects it here: the server's clock is ahead of this one, or it saw an older token.",
+                utc(iat),
+                utc(now)
+            ),
+            None if has_claim(ctx, "iat") => format!(
+                "This token's iat is not a number of seconds, so its age cannot be computed; {lib} compares it with its maximum age option."
+            ),
+            None => format!(
+                "But this token has no iat, and {lib} refuses a token without iat with another error when a maximum age is set: the server certainly saw a different token than the one given here."
+            ),
+        });
+    }
+    if first == "exp-missing" {
+        return Some("But jwtai finds no such problem in this token: a different token, or a different configuration than the flags given, reached the server.".to_string());
+    }
+    if !claims.is_empty() && !claims.iter().any(|c| has_claim(ctx, c)) {
+        return Some(format!(
+            "But this token has no {} claim, and {lib} checks {} only when the token carries it: no clock can cause this error for this token, so the server certainly saw a different token than the one given here.",
+            claims.join(" or "),
+            if claims.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    if quoted_time_differs(ctx, m) {
+        return None;
+    }
+    if let Some(note) = server_clock(ctx, m) {
+        return Some(note);
+    }
+    Some(format!(
+        "But at now ({}) this token has no such problem: the server's clock differs from this one (check NTP on the server, or pass --now with the time of the failure), or a different (older) token reached the server.",
+        utc(now)
+    ))
+}
+
+/// The message quotes this error's time claim with a value this token does not have.
+fn quoted_time_differs(ctx: &Context, m: &ErrorMatch) -> bool {
+    let x = &m.expected;
+    let quoted = match m.entry.topic() {
+        Topic::Expiry => &x.found_exp,
+        Topic::NotBefore => &x.found_nbf,
+        Topic::IssuedAt => &x.found_iat,
+        _ => return false,
+    };
+    match (quoted, time_claim(ctx, m)) {
+        (Some(q), Some((_, value))) => !q.can_be(value),
+        _ => false,
+    }
+}
+
+/// The claim an expiry / not-before / issued-at error is about, and the token's value.
+fn time_claim(ctx: &Context, m: &ErrorMatch) -> Option<(&'static str, i64)> {
+    let name = match m.entry.topic() {
+        Topic::Expiry => "exp",
+        Topic::NotBefore => "nbf",
+        Topic::IssuedAt => "iat",
+        _ => return None,
+    };
+    Some((name, claim_secs(ctx, name)?))
+}
+
+/// The reading of a quoted instant nearest to `anchor` (a .NET date may read two ways).
+fn nearest(q: &QuotedTime, anchor: i64) -> i64 {
+    match q.other_reading {
+        Some(o) if (o - anchor).abs() < (q.unix - anchor).abs() => o,
+        _ => q.unix,
+    }
+}
+
+/// The message quotes the verifier's clock: judge the token at that instant.
+fn server_clock(ctx: &Context, m: &ErrorMatch) -> Option<String> {
+    let q = m.expected.server_now.as_ref()?;
+    let (name, value) = time_claim(ctx, m)?;
+    let server = nearest(q, value);
+    let now = ctx.expect.now;
+    let failing = match name {
+        "exp" => server >= value,
+        _ => server < value,
+    };
+    let at_server = match (name, failing) {
+        ("exp", true) => format!(
+            "this token had expired {} earlier",
+            duration(server - value)
+        ),
+        ("exp", false) => format!(
+            "this token still had {} before exp",
+            duration(value - server)
+        ),
+        (_, true) => format!("this token's {name} was {} ahead", duration(value - server)),
+        (_, false) => format!(
+            "this token's {name} had passed {} earlier",
+            duration(server - value)
+        ),
+    };
+    let mut note = format!(
+        "The message gives the server's time as {} ({}); at that time {at_server} ({name} {}).",
+        q.text,
+        utc(server),
+        utc(value)
+    );
+    if !failing {
+        note.push_str(&format!(
+            " So by the server's own clock this token passes the {name} check: the server certainly rejected a different token than the one given here."
+        ));
+    } else if server != now {
+        note.push_str(&format!(
+            " jwtai judged at {} instead: the server's clock is {} {} that (if the error is fresh; check NTP), or the error is from {}; pass --now {server} to judge at the server's time.",
+            utc(now),
+            duration(server - now),
+            if server > now { "ahead of" } else { "behind" },
+            if server > now { "later" } else { "earlier" }
+        ));
+    }
+    Some(note)
+}
+
+/// Audience or issuer error, no expectation given: say what the message does quote.
+fn unquoted_expectation(ctx: &Context, m: &ErrorMatch, topic: Topic) -> String {
+    let (what, flag, found, claim) = if topic == Topic::Audience {
+        ("audience", "--aud", &m.expected.found_aud, "aud")
+    } else {
+        ("issuer", "--iss", &m.expected.found_iss, "iss")
+    };
+    let token: Vec<String> = ctx
+        .token
+        .claims()
+        .and_then(|c| c.member(claim))
+        .map(super::strings)
+        .unwrap_or_default();
+    let mut out = format!(
+        "The message does not say which {what} the server expects; pass it with {flag} to compare."
+    );
+    if !found.is_empty() && found.iter().all(|f| token.contains(f)) {
+        out.push_str(&format!(
+            " It names this token's {what} ({}), so the server expects a different one.",
+            found.join(", ")
+        ));
+    }
+    out
+}
+
+/// node jsonwebtoken printed a RegExp audience: test it against this token's audiences.
+fn audience_patterns(ctx: &Context, m: &ErrorMatch) -> String {
+    let token: Vec<String> = ctx
+        .token
+        .claims()
+        .and_then(|c| c.member("aud"))
+        .map(super::strings)
+        .unwrap_or_default();
+    let mut notes = Vec::new();
+    for pattern in &m.expected.aud_patterns {
+        let Some(re) = crate::errortext::js_regex(pattern) else {
+            continue;
+        };
+        match token.iter().find(|a| re.is_match(a)) {
+            Some(hit) => notes.push(format!(
+                "The verifier's audience is the regular expression {pattern}, and it matches this token's audience \"{hit}\": this token passes that check, so the server saw a different token, or is configured with another pattern."
+            )),
+            None if token.is_empty() => notes.push(format!(
+                "The verifier's audience is the regular expression {pattern}, and this token has no aud: that is the rejection."
+            )),
+            None => notes.push(format!(
+                "The verifier's audience is the regular expression {pattern}, which matches none of this token's audiences ({}): that is the rejection; issue the token with an audience the pattern accepts, or change the pattern.",
+                token.join(", ")
+            )),
+        }
+    }
+    notes.join(" ")
 }
 
 /// Values the message quotes *from the token* that this token does not have:
@@ -168,6 +408,23 @@ fn different_token(ctx: &Context, m: &ErrorMatch) -> Vec<String> {
                 "The message quotes the token issuer {} but this token's is {}: the server saw a different token.",
                 x.found_iss.join(", "),
                 token_iss.unwrap_or("absent")
+            ));
+        }
+    }
+    for (name, quoted) in [
+        ("exp", &x.found_exp),
+        ("nbf", &x.found_nbf),
+        ("iat", &x.found_iat),
+    ] {
+        let (Some(q), Some(value)) = (quoted, claim_secs(ctx, name)) else {
+            continue;
+        };
+        if !q.can_be(value) {
+            notes.push(format!(
+                "The message gives the rejected token's {name} as {} ({}), but this token's {name} is {}: the server saw a different token.",
+                q.text,
+                utc(q.unix),
+                utc(value)
             ));
         }
     }
