@@ -1198,6 +1198,167 @@ jwt.exceptions.InvalidSignatureError: Signature verification failed
     }
 
     #[test]
+    fn lcobucci_reports_every_violated_constraint() {
+        let text = "Lcobucci\\JWT\\Validation\\RequiredConstraintsViolated: The token violates some mandatory constraints, details:\n- The token was not issued by the given issuers\n- The token is not allowed to be used by this audience";
+        let ids: Vec<&str> = match_error(text)
+            .iter()
+            .map(|m| m.entry.id.as_str())
+            .collect();
+        assert!(ids.contains(&"lcobucci-issued-by"), "{ids:?}");
+        assert!(ids.contains(&"lcobucci-permitted-for"), "{ids:?}");
+        assert_ne!(ids[0], "lcobucci-constraints-violated", "{ids:?}");
+    }
+
+    #[test]
+    fn common_gateway_and_library_messages_are_recognised() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "jwt.exceptions.InvalidAudienceError: Audience doesn't match",
+                "PyJWT",
+                "audience-mismatch",
+            ),
+            (
+                "Jwt issuer is not configured",
+                "Envoy/Istio jwt_authn",
+                "issuer-mismatch",
+            ),
+            (
+                "Audiences in Jwt are not allowed",
+                "Envoy/Istio jwt_authn",
+                "audience-mismatch",
+            ),
+            (
+                "Jwt verification fails",
+                "Envoy/Istio jwt_authn",
+                "signature-invalid",
+            ),
+            ("Jwt is missing", "Envoy/Istio jwt_authn", "input-extracted"),
+            (
+                "Jwt not yet valid",
+                "Envoy/Istio jwt_authn",
+                "not-yet-valid",
+            ),
+            (
+                "Jwks doesn't have key to match kid or alg from Jwt",
+                "Envoy/Istio jwt_authn",
+                "kid-not-found",
+            ),
+            (
+                "IDX10503: Signature validation failed. Token does not have a kid. Keys tried: 'x'. Number of keys in TokenValidationParameters: '1'.",
+                "Microsoft.IdentityModel",
+                "signature-invalid",
+            ),
+            (
+                "IDX10516: Signature validation failed. Unable to match key: \nkid: 'k1'.",
+                "Microsoft.IdentityModel",
+                "kid-not-found",
+            ),
+            (
+                "IDX10204: Unable to validate issuer. validationParameters.ValidIssuer is null or whitespace AND validationParameters.ValidIssuers is null or empty.",
+                "Microsoft.IdentityModel",
+                "error-text-matched",
+            ),
+            (
+                "IDX10603: The algorithm: 'HS256' requires the SecurityKey.KeySize to be greater than '128' bits. KeySize reported: '96'.",
+                "Microsoft.IdentityModel",
+                "weak-secret",
+            ),
+            (
+                "UnexpectedValueException: Wrong number of segments",
+                "firebase/php-jwt",
+                "wrong-segment-count",
+            ),
+            (
+                "Firebase\\JWT\\BeforeValidException: Cannot handle token with nbf prior to 2024-01-15T10:30:00+0000",
+                "firebase/php-jwt",
+                "not-yet-valid",
+            ),
+            (
+                "\"kid\" invalid, unable to lookup correct key",
+                "firebase/php-jwt",
+                "kid-not-found",
+            ),
+            (
+                "{\"message\":\"No credentials found for given 'iss'\"}",
+                "Kong jwt plugin",
+                "issuer-mismatch",
+            ),
+            ("{\"exp\":\"token expired\"}", "Kong jwt plugin", "expired"),
+            (
+                "authlib.jose.errors.InvalidClaimError: invalid_claim: Invalid claim \"aud\"",
+                "Authlib or joserfc",
+                "audience-mismatch",
+            ),
+            (
+                "authlib.jose.errors.MissingClaimError: missing_claim: Missing \"exp\" claim",
+                "Authlib or joserfc",
+                "missing-claim",
+            ),
+            (
+                "authlib.jose.errors.BadSignatureError: bad_signature: ",
+                "Authlib or joserfc",
+                "signature-invalid",
+            ),
+            (
+                "- The token cannot be used yet",
+                "lcobucci/jwt",
+                "not-yet-valid",
+            ),
+            (
+                "- Token signature mismatch",
+                "lcobucci/jwt",
+                "signature-invalid",
+            ),
+            (
+                "JWT::DecodeError: Not enough or too many segments",
+                "Ruby jwt",
+                "wrong-segment-count",
+            ),
+            (
+                "JWT::ImmatureSignature: Signature nbf has not been reached",
+                "Ruby jwt",
+                "not-yet-valid",
+            ),
+            (
+                "JWT::IncorrectAlgorithm: Expected a different algorithm",
+                "Ruby jwt",
+                "alg-not-allowed",
+            ),
+            (
+                "NotAuthorizedException: Access Token has expired",
+                "Amazon Cognito API",
+                "expired",
+            ),
+            (
+                "{\"message\":\"The incoming token has expired\"}",
+                "AWS API Gateway (Cognito authorizer)",
+                "expired",
+            ),
+            (
+                "{\"message\":\"Unauthorized\"}",
+                "AWS API Gateway or Kong",
+                "error-text-matched",
+            ),
+            ("JwtExpiredError", "aws-jwt-verify (Cognito)", "expired"),
+            ("code: 'ERR_JWT_EXPIRED'", "jose (panva)", "expired"),
+            (
+                "code: 'ERR_JWKS_NO_MATCHING_KEY'",
+                "jose (panva)",
+                "kid-not-found",
+            ),
+            ("exp not satisfied", "lestrrat-go/jwx", "expired"),
+            ("iss not satisfied", "lestrrat-go/jwx", "issuer-mismatch"),
+        ];
+        for (text, library, code) in cases {
+            let m = first(text);
+            assert_eq!(m.library(), *library, "{text}");
+            assert_eq!(m.codes()[0], *code, "{text}");
+        }
+        let m = first("{\"message\":\"Unauthorized\"}");
+        assert!(m.entry.meaning.contains("logs"), "{}", m.entry.meaning);
+    }
+
+    #[test]
     fn quoted_instants_are_read_in_the_libraries_formats() {
         let at = |raw: &str| match QuotedTime::parse(raw) {
             Some(q) => q,
