@@ -249,7 +249,7 @@ fn high_entropy(s: &str) -> bool {
     if s.len() < 32 || s.contains(char::is_whitespace) || s.contains("://") {
         return false;
     }
-    if is_uuid(s) {
+    if is_uuid(s) || is_qualified_name(s) {
         return false;
     }
     let mut counts = [0u32; 256];
@@ -274,6 +274,23 @@ fn high_entropy(s: &str) -> bool {
     .filter(|x| **x)
     .count();
     entropy > 4.0 && classes >= 2
+}
+
+/// A qualified name from code: words joined by `.`, `::`, `\\` or `$`
+/// (`jwt.exceptions.InvalidSignatureError`, `Firebase\\JWT\\ExpiredException`,
+/// `Microsoft.IdentityModel.Tokens.SecurityTokenExpiredException`). Each part
+/// starts with a letter; secrets are one unbroken run.
+fn is_qualified_name(s: &str) -> bool {
+    let parts: Vec<&str> = s
+        .split(['.', '\\', '$'])
+        .flat_map(|p| p.split("::"))
+        .collect();
+    parts.len() >= 2
+        && parts.iter().all(|p| {
+            p.len() >= 2
+                && p.starts_with(|c: char| c.is_ascii_alphabetic())
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
 }
 
 /// `8-4-4-4-12` hex digits: an identifier, not a secret.
@@ -327,6 +344,10 @@ mod tests {
     #[test]
     fn ordinary_values_are_not_sensitive() {
         for v in [
+            "jwt.exceptions.InvalidSignatureError",
+            "Firebase\\JWT\\ExpiredException",
+            "Microsoft.IdentityModel.Tokens.SecurityTokenExpiredException",
+            "Lcobucci::JWT::Validation::RequiredConstraintsViolated",
             "https://auth.example.com/",
             "read:orders write:orders",
             "30aada55-3070-5f13-bfe6-19698e12e1df",
