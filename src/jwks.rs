@@ -234,6 +234,18 @@ fn read<T>(
 fn not_json_reason(f: &Fetched) -> String {
     let head = String::from_utf8_lossy(&f.body[..f.body.len().min(512)]).to_ascii_lowercase();
     let ct = f.content_type.as_deref().unwrap_or("no content type");
+    if f.body.starts_with(&[0x1f, 0x8b]) {
+        return format!(
+            "the body is gzip-compressed ({ct}) although jwtai asked for no compression: a server or CDN that sends gzip unasked breaks every verifier that does not decompress"
+        );
+    }
+    if f.body.starts_with(b"\xEF\xBB\xBF")
+        && serde_json::from_slice::<serde_json::Value>(&f.body[3..]).is_ok()
+    {
+        return format!(
+            "the body starts with a UTF-8 byte-order mark ({ct}): the JSON after it is fine, but strict parsers (Go's encoding/json, JavaScript's JSON.parse) reject the whole body"
+        );
+    }
     if head.contains("<html") || head.contains("<!doctype") {
         let login = ["login", "sign in", "password", "signin"]
             .iter()

@@ -1074,3 +1074,44 @@ fn a_published_set_holding_a_private_key_is_an_error_of_the_issuer() {
     assert!(!text.contains("dGhpcy1pcy1h"), "{text}");
     assert_eq!(listed.status.code(), Some(1), "{text}");
 }
+
+/// What JWKS URLs answer in practice besides a JWK Set: a discovery
+/// document (its jwks_uri named), gzip nobody asked for, a byte-order mark
+/// strict parsers reject.
+#[test]
+fn discovery_documents_gzip_and_a_bom_at_the_jwks_url() {
+    let server = Server::start();
+    let k = SigningKey::generate(Alg::RS256).expect("RSA key");
+    let t = token(&k, Some("k1"), &valid_claims());
+    let jwks = set(&[k.public_jwk("k1")]).to_string();
+    server.route(
+        "/discovery",
+        Reply::json(
+            &json!({"issuer": "https://auth.example.com/", "jwks_uri": server.url("/jwks")}),
+        ),
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, jwks.as_bytes()).expect("gzip");
+    server.route(
+        "/gzip",
+        Reply::new(200, "application/json", gz.finish().expect("gzip"))
+            .header("Content-Encoding", "gzip"),
+    );
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(jwks.as_bytes());
+    server.route("/bom", Reply::new(200, "application/json", bom));
+
+    let out = diagnose_uri(&t, &server.url("/discovery"), &[]);
+    assert!(
+        out.detail("jwks-invalid")
+            .contains(&format!("pass --jwks-uri {}", server.url("/jwks"))),
+        "{}",
+        out.detail("jwks-invalid")
+    );
+    let out = diagnose_uri(&t, &server.url("/gzip"), &[]);
+    let detail = out.detail("jwks-invalid");
+    assert!(detail.contains("gzip-compressed"), "{detail}");
+    assert!(detail.contains("bytes of binary data"), "{detail}");
+    let out = diagnose_uri(&t, &server.url("/bom"), &[]);
+    assert!(out.detail("jwks-invalid").contains("byte-order mark"));
+}

@@ -513,6 +513,11 @@ pub const REDACTED: &str = "«redacted»";
 /// then cut to `max_chars` characters (ending in `…` when cut).
 pub fn excerpt(body: &[u8], max_chars: usize) -> String {
     let text = String::from_utf8_lossy(body);
+    // Compressed or binary: quoting it shows only replacement characters.
+    let unreadable = text.chars().filter(|&c| c == '\u{FFFD}').count();
+    if unreadable * 10 > text.chars().count() {
+        return format!("({} bytes of binary data)", body.len());
+    }
     let cleaned: String = text
         .chars()
         .map(|c| if is_invisible(c) { ' ' } else { c })

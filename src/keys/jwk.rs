@@ -55,8 +55,25 @@ pub fn parse_jwk_set(bytes: &[u8], source: &str) -> Result<JwkSet, KeyError> {
         origin: source.to_string(),
         detail: json_error_text(&e),
     })?;
+    if let Some(set) = certificate_map(&value, source) {
+        return set;
+    }
     match &value {
         Value::Object(map) if map.contains_key("keys") => parse_json_value(value, source, false),
+        Value::Object(map) if map.get("jwks_uri").is_some_and(Value::is_string) => {
+            let jwks_uri = map
+                .get("jwks_uri")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            Err(KeyError::Invalid {
+                origin: source.to_string(),
+                detail: format!(
+                    "an OpenID Connect discovery document, not the JWK Set: its jwks_uri is {}; pass --jwks-uri {} (or --discover with the issuer)",
+                    sanitize(jwks_uri, 200),
+                    sanitize(jwks_uri, 200)
+                ),
+            })
+        }
         Value::Object(map) if map.contains_key("kty") => Err(KeyError::Invalid {
             origin: source.to_string(),
             detail: "a single JWK, not a JWK Set; a set is {\"keys\": [ ... ]}".to_string(),
@@ -66,6 +83,42 @@ pub fn parse_jwk_set(bytes: &[u8], source: &str) -> Result<JwkSet, KeyError> {
             detail: "not a JWK Set: expected a JSON object with a \"keys\" array".to_string(),
         }),
     }
+}
+
+/// `{"<kid>": "-----BEGIN CERTIFICATE-----…", …}`: Google's and Firebase's
+/// `x509` key endpoints (firebase-admin and google-auth verify with them).
+/// Each certificate's key, under its kid.
+pub(crate) fn certificate_map(value: &Value, source: &str) -> Option<Result<JwkSet, KeyError>> {
+    let map = value.as_object()?;
+    let is_cert = |v: &Value| {
+        v.as_str()
+            .is_some_and(|s| s.trim_start().starts_with("-----BEGIN CERTIFICATE-----"))
+    };
+    if map.is_empty() || !map.values().all(is_cert) {
+        return None;
+    }
+    let mut keys = Vec::with_capacity(map.len());
+    for (kid, pem) in map.iter().take(MAX_KEYS_IN_SET) {
+        let pem = pem.as_str().unwrap_or_default();
+        let found = match super::der::parse_pem_file(pem.as_bytes(), source) {
+            Ok(set) => set.keys,
+            Err(e) => return Some(Err(e)),
+        };
+        for mut c in found {
+            c.label = format!(
+                "{source}: kid {} ({})",
+                sanitize(kid, 64),
+                c.material.describe()
+            );
+            c.kid = Some(kid.clone());
+            c.from_set = true;
+            keys.push(c);
+        }
+    }
+    Some(Ok(JwkSet {
+        keys,
+        problems: Vec::new(),
+    }))
 }
 
 /// serde_json messages for type errors can quote the offending value: keep

@@ -358,6 +358,9 @@ pub fn parse_key_bytes_with_problems(bytes: &[u8], source: &str) -> Result<JwkSe
     }
     if trimmed.first() == Some(&b'{') || trimmed.first() == Some(&b'[') {
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(trimmed) {
+            if let Some(set) = jwk::certificate_map(&value, source) {
+                return set;
+            }
             return jwk::parse_json_value(value, source, true);
         }
     }

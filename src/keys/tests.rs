@@ -545,3 +545,41 @@ fn pem_with_escaped_line_breaks_says_so_and_how_to_fix_it() {
         .to_string();
     assert!(text.contains("malformed PEM"), "{text}");
 }
+
+/// Google's and Firebase's `x509` endpoints answer `{kid: certificate PEM}`;
+/// each certificate's key is a candidate under its kid, from a set.
+#[test]
+fn a_map_of_kid_to_certificate_is_a_key_set() {
+    let pem = include_str!("../../tests/data/keys/rsa-cert.pem");
+    let body = json!({"k-2024": pem}).to_string();
+    let from_cert = one(pem.as_bytes(), "cert.pem");
+    for set in [
+        parse_jwk_set(body.as_bytes(), "https://x509.example").expect("a set"),
+        parse_key_bytes_with_problems(body.as_bytes(), "certs.json").expect("a set"),
+    ] {
+        assert_eq!(set.keys.len(), 1);
+        let c = &set.keys[0];
+        assert_eq!(c.kid.as_deref(), Some("k-2024"));
+        assert!(c.from_set);
+        assert!(same_material(&c.material, &from_cert.material));
+    }
+    // Not every value a certificate: not this form.
+    let mixed = json!({"k": pem, "other": 1}).to_string();
+    assert!(parse_jwk_set(mixed.as_bytes(), "x").is_err());
+}
+
+/// A discovery document at the JWKS URL names its jwks_uri.
+#[test]
+fn a_discovery_document_is_no_key_set_and_names_its_jwks_uri() {
+    let doc = json!({"issuer": "https://a.example/", "jwks_uri": "https://a.example/keys"});
+    let err = parse_jwk_set(
+        doc.to_string().as_bytes(),
+        "https://a.example/.well-known/openid-configuration",
+    )
+    .expect_err("not a set")
+    .to_string();
+    assert!(
+        err.contains("pass --jwks-uri https://a.example/keys"),
+        "{err}"
+    );
+}
