@@ -1358,3 +1358,50 @@ fn registered_algorithms_jwtai_cannot_verify_are_unchecked_not_malformed() {
             .assert_detail("signature-not-checked", &[says]);
     }
 }
+
+/// Secrets written down in a convention one side undoes and the other does
+/// not: the signer's copy with a trailing newline, Laravel's `base64:`
+/// prefix, `0x` hex, and a secret file holding a whole env line.
+#[test]
+fn secret_conventions_one_side_undoes_are_named() {
+    let ws = Workspace::new();
+    let raw: Vec<u8> = (0u8..32).map(|b| b.wrapping_mul(37) ^ 0x5a).collect();
+    let text = "a-configured-secret-of-forty-bytes-long!";
+    let cases: Vec<(Vec<u8>, String, &str, &str)> = vec![
+        (
+            format!("{text}\n").into_bytes(),
+            text.to_string(),
+            "secret-whitespace",
+            "trailing newline added",
+        ),
+        (
+            raw.clone(),
+            format!("base64:{}", STANDARD.encode(&raw)),
+            "secret-encoding",
+            "`base64:` prefix",
+        ),
+        (
+            raw.clone(),
+            format!(
+                "0x{}",
+                raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            ),
+            "secret-encoding",
+            "`0x` prefix",
+        ),
+        (
+            text.as_bytes().to_vec(),
+            format!("JWT_SECRET={text}"),
+            "secret-encoding",
+            "`NAME=value` line",
+        ),
+    ];
+    for (signed_with, file_text, code, says) in cases {
+        let tok = token(&hmac_key(Alg::HS256, &signed_with), None);
+        let file = ws.file("secret", &file_text);
+        ws.diagnose(&tok, &["--secret-file", &file])
+            .assert_signature_codes(&[code])
+            .assert_exit(1, "rejected")
+            .assert_detail(code, &[says]);
+    }
+}

@@ -1157,6 +1157,26 @@ fn secret_variants(alg: Alg, input: &[u8], sig: &[u8], tried: &[Tried]) -> Optio
                 .evidence(json!({"key": t.key.label, "bytes": s.len(), "trimmed_bytes": trimmed.len()})),
             );
         }
+        // The other way round: the signer's copy ends in a newline (a file
+        // written by `echo`, a heredoc), the verifier's was trimmed.
+        for (added, what) in [
+            (&b"\n"[..], "a trailing newline"),
+            (b"\r\n", "a trailing CRLF"),
+        ] {
+            let longer = [trimmed, added].concat();
+            if verify::hmac_verify(alg, input, sig, &longer) {
+                return Some(
+                    Finding::new(
+                        &SECRET_WHITESPACE,
+                        format!(
+                            "The {alg} signature does not verify with {} as given, but does with {what} added: the signer reads the secret with {what} (a file written by `echo` or a heredoc, read whole), the verifier without.",
+                            t.key.label
+                        ),
+                    )
+                    .evidence(json!({"key": t.key.label, "added": what})),
+                );
+            }
+        }
         if let Some((how, whose)) = quote_variant(alg, input, sig, trimmed) {
             return Some(
                 Finding::new(
@@ -1247,6 +1267,41 @@ fn encodings(s: &[u8]) -> Vec<(Vec<u8>, &'static str)> {
         ] {
             if let Ok(d) = engine.decode(text.trim_end_matches('=')) {
                 v.push((d, how));
+            }
+        }
+        // Conventions that prefix the secret: Laravel's `base64:`, `0x` hex.
+        if let Some(rest) = text.strip_prefix("base64:") {
+            if let Ok(d) = STANDARD.decode(rest) {
+                v.push((d, "its base64 decoding after the `base64:` prefix (Laravel's convention: the framework decodes it, other verifiers do not)"));
+            }
+            v.push((
+                rest.as_bytes().to_vec(),
+                "the text after its `base64:` prefix",
+            ));
+        }
+        if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            if hex.len() % 2 == 0 && !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                let bytes: Option<Vec<u8>> = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+                    .collect();
+                if let Some(b) = bytes {
+                    v.push((b, "its hex decoding after the `0x` prefix"));
+                }
+            }
+        }
+        // A whole env line (`JWT_SECRET=...`) where only the value belongs.
+        if let Some((name, value)) = text.split_once('=') {
+            let is_name = !name.is_empty()
+                && name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if is_name && !value.is_empty() {
+                v.push((
+                    value.trim_matches(['"', '\'']).as_bytes().to_vec(),
+                    "only the value of its `NAME=value` line (the secret file holds a whole env line)",
+                ));
             }
         }
         if text.len() % 2 == 0 && text.len() >= 16 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
