@@ -376,10 +376,14 @@ pub fn parse_key_bytes_with_problems(bytes: &[u8], source: &str) -> Result<JwkSe
     let mut detail = String::from("no PEM block, not JSON, not DER");
     if trimmed.first() == Some(&b'{') || trimmed.first() == Some(&b'[') {
         detail = "looks like JSON but does not parse as JSON".to_string();
+    } else if let Some(what) = foreign_key_format(bytes, trimmed) {
+        detail = what;
     } else if looks_like_bare_base64(trimmed) {
         detail.push_str(
             " (it looks like base64 without the -----BEGIN/END----- lines; add them, or pass the secret with --secret-file)",
         );
+    } else if (8..=512).contains(&trimmed.len()) && trimmed.iter().all(u8::is_ascii_graphic) {
+        detail.push_str(": one word of text; if it is the HMAC secret, pass it with --secret-file");
     }
     Err(KeyError::NotAKey {
         origin: source.to_string(),
@@ -414,6 +418,40 @@ fn read_limited(path: &Path, origin: &str) -> Result<Vec<u8>, KeyError> {
         });
     }
     Ok(bytes)
+}
+
+/// Key files in a format jwtai does not read, with the command that
+/// converts them to one it does.
+fn foreign_key_format(bytes: &[u8], trimmed: &[u8]) -> Option<String> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Some(
+            "the file is UTF-16 text (PowerShell's `>` writes it); convert it: `iconv -f UTF-16 -t UTF-8 FILE > key.pem`"
+                .to_string(),
+        );
+    }
+    for prefix in ["ssh-rsa ", "ssh-ed25519 ", "ecdsa-sha2-nistp"] {
+        if trimmed.starts_with(prefix.as_bytes()) {
+            return Some(format!(
+                "an OpenSSH public key (`{}`); convert it: `ssh-keygen -e -m PKCS8 -f FILE > public.pem`",
+                prefix.trim_end()
+            ));
+        }
+    }
+    // PFX: SEQUENCE { INTEGER 3, SEQUENCE { OID pkcs7-data ... } }.
+    const PKCS7_DATA: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
+    ];
+    let head = &bytes[..bytes.len().min(32)];
+    if bytes.first() == Some(&0x30)
+        && contains(head, &[0x02, 0x01, 0x03])
+        && contains(head, PKCS7_DATA)
+    {
+        return Some(
+            "a PKCS#12 bundle (.p12/.pfx); extract the certificate: `openssl pkcs12 -in FILE -nokeys -clcerts -out cert.pem`"
+                .to_string(),
+        );
+    }
+    None
 }
 
 fn trim_ascii_and_bom(bytes: &[u8]) -> &[u8] {

@@ -583,3 +583,24 @@ fn a_discovery_document_is_no_key_set_and_names_its_jwks_uri() {
         "{err}"
     );
 }
+
+/// Key files in formats jwtai does not read name the format and the
+/// command that converts them, instead of "not DER".
+#[test]
+fn foreign_key_formats_are_named_with_their_conversion() {
+    let err = |bytes: &[u8]| {
+        parse_key_bytes(bytes, "f")
+            .expect_err("not read")
+            .to_string()
+    };
+    let ssh = b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@host\n";
+    assert!(err(ssh).contains("ssh-keygen -e -m PKCS8"), "{}", err(ssh));
+    let p12 = include_bytes!("../../tests/data/keys/rsa-cert.p12");
+    assert!(err(p12).contains("PKCS#12"), "{}", err(p12));
+    let pem = include_str!("../../tests/data/keys/rsa-cert.pem");
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(pem.encode_utf16().flat_map(u16::to_le_bytes));
+    assert!(err(&utf16).contains("UTF-16"), "{}", err(&utf16));
+    let secret = b"supersecret-value-that-is-long-enough-32b";
+    assert!(err(secret).contains("--secret-file"), "{}", err(secret));
+}

@@ -32,3 +32,5 @@ input="$(printf '%s' '{"alg":"RS256","typ":"JWT"}' | b64url).$(printf '%s' '{"su
 sig="$(printf '%s' "$input" | openssl dgst -sha256 -sign rsa1024-key.pem -binary | b64url)"
 printf '%s.%s\n' "$input" "$sig" > rsa1024-rs256.jwt
 rm rsa1024-key.pem
+# PKCS#12 bundle of the certificate alone (jwtai names the format and the extraction command).
+openssl pkcs12 -export -in rsa-cert.pem -nokeys -out rsa-cert.p12 -passout pass:jwtai
