@@ -457,7 +457,7 @@ pub fn jwks_plan(k: &KeyArgs, expect: &Expectations) -> anyhow::Result<Option<jw
     }
     if !(k.timeout.is_finite() && k.timeout > 0.0 && k.timeout <= 3600.0) {
         bail!(
-            "invalid --timeout {}: expected seconds between 0 and 3600",
+            "invalid --timeout {}: expected seconds above 0, at most 3600",
             k.timeout
         );
     }

@@ -20,7 +20,7 @@ use crate::redact::Policy;
 
 pub(crate) fn timeout(secs: f64) -> anyhow::Result<std::time::Duration> {
     if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
-        bail!("invalid --timeout {secs}: expected seconds between 0 and 3600");
+        bail!("invalid --timeout {secs}: expected seconds above 0, at most 3600");
     }
     Ok(std::time::Duration::from_secs_f64(secs))
 }

@@ -24,7 +24,7 @@ pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
 pub enum InputError {
     #[error("no token: {origin} is empty")]
     Empty { origin: String },
-    #[error("{origin} is larger than {} KiB; a JWT is a few hundred bytes to a few KiB (pass one token, not a log: see `jwtai diagnose --help`)", MAX_INPUT_BYTES / 1024)]
+    #[error("{origin} is larger than {} KiB; a JWT is a few hundred bytes to a few KiB (pass one token; for a log of many, use `jwtai scan FILE`)", MAX_INPUT_BYTES / 1024)]
     TooLarge { origin: String },
     #[error(
         "{origin} is not text: invalid UTF-8 at byte {offset} (a JWT is plain ASCII; is this a binary file?)"
