@@ -582,6 +582,39 @@ fn a_regular_expression_audience_matching_the_token_is_no_audience_mismatch() {
         "JsonWebTokenError: jwt audience invalid. expected: /^web$/",
     );
     assert!(detail.contains("matches none"), "{detail}");
+
+    // A pattern beside a plain value: the plain value alone is no
+    // expectation, since the token passes by the pattern.
+    let report = diagnose(
+        &t,
+        &[
+            "--error",
+            "JsonWebTokenError: jwt audience invalid. expected: /api.*/ or https://b.example.com",
+        ],
+    );
+    assert!(!report.has("audience-mismatch"), "{:?}", report.codes());
+}
+
+/// With only `--iss` given, an audience error is weighed as one whose
+/// expected audience nobody stated, not as "the token matches the
+/// expected value given".
+#[test]
+fn an_audience_error_is_weighed_against_the_audience_flag_alone() {
+    let t = token(&valid_claims());
+    let report = diagnose(
+        &t,
+        &[
+            "--iss",
+            "https://auth.example.com/",
+            "--error",
+            "jwt.exceptions.InvalidAudienceError: Invalid audience",
+        ],
+    );
+    let detail = report.detail("error-text-matched");
+    assert!(
+        !detail.contains("matches the expected value given"),
+        "{detail}"
+    );
 }
 
 #[test]
@@ -776,5 +809,38 @@ fn another_token_quoted_by_the_error_text_never_appears_in_the_output() {
         assert_ne!(out.code, 2, "{}", out.stderr);
         assert_absent(&other, &out.stdout, format);
         assert_absent(&other, &out.stderr, format);
+    }
+}
+
+/// A detail quotes a long claim value cut short; the cut value is masked
+/// like the whole one, in every format (it used to print 116 characters of
+/// an API key in a claim the error text names).
+#[test]
+fn a_long_secret_quoted_cut_short_is_still_masked() {
+    let mut claims = valid_claims();
+    let key = format!("sk_live_{}", "Ab3dEf9hIj".repeat(20));
+    claims["api_key"] = json!(key);
+    let t = token(&claims);
+    for format in ["json", "human", "markdown"] {
+        let out = run(&[
+            "diagnose",
+            &t,
+            "--now",
+            NOW,
+            "--format",
+            format,
+            "--error",
+            "Token is missing the \"api_key\" claim",
+        ]);
+        assert!(
+            !out.stdout.contains("Ab3dEf9hIj"),
+            "{format}: {}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("«masked:apikey"),
+            "{format}: {}",
+            out.stdout
+        );
     }
 }

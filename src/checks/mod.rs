@@ -107,11 +107,18 @@ pub(crate) fn strings(v: &serde_json::Value) -> Vec<String> {
     }
 }
 
+/// Longest JSON text [`show`] quotes whole.
+pub const SHOW_MAX_CHARS: usize = 120;
+/// How many characters of a longer one it keeps: a string's opening quote
+/// and its first `SHOW_CUT_CHARS - 1` characters. Redaction masks these
+/// prefixes too (`redact`), since a cut value no longer matches whole.
+pub const SHOW_CUT_CHARS: usize = 117;
+
 /// Short, quoted rendering of a JSON value for details ("\"abc\"", "[1, 2]", "42").
 pub(crate) fn show(v: &serde_json::Value) -> String {
     let s = v.to_string();
-    if s.chars().count() > 120 {
-        let cut: String = s.chars().take(117).collect();
+    if s.chars().count() > SHOW_MAX_CHARS {
+        let cut: String = s.chars().take(SHOW_CUT_CHARS).collect();
         format!("{cut}...")
     } else {
         s

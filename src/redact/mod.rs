@@ -372,6 +372,15 @@ impl Scrubber {
             .into_iter()
             .filter(|(from, _)| long_enough(from))
             .collect();
+        // A detail quotes a long value cut short (`checks::show`): its
+        // prefix must be masked as the whole value is.
+        let cut = crate::checks::SHOW_CUT_CHARS - 1;
+        let prefixes: Vec<(String, String)> = masked
+            .iter()
+            .filter(|(from, _)| from.chars().count() > cut)
+            .map(|(from, to)| (from.chars().take(cut).collect(), to.clone()))
+            .collect();
+        masked.extend(prefixes);
         masked.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
         let (masked, masked_to): (Vec<String>, Vec<String>) = masked.into_iter().unzip();
         Scrubber {
