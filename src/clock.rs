@@ -63,7 +63,8 @@ pub fn duration(secs: i64) -> String {
         (0, 0, m) => format!("{m} min {sec} s"),
         (0, h, 0) => format!("{h} h"),
         (0, h, m) => format!("{h} h {m} min"),
-        (d, 0, _) if d >= 365 => format!("{} years", d / 365),
+        // A year on, hours and minutes are noise.
+        (d, _, _) if d >= 365 => format!("{} years", d / 365),
         (d, 0, _) => format!("{d} d"),
         (d, h, _) => format!("{d} d {h} h"),
     }

@@ -1261,7 +1261,7 @@ jwt.exceptions.InvalidSignatureError: Signature verification failed
             (
                 "IDX10603: The algorithm: 'HS256' requires the SecurityKey.KeySize to be greater than '128' bits. KeySize reported: '96'.",
                 "Microsoft.IdentityModel",
-                "weak-secret",
+                "key-too-weak",
             ),
             (
                 "UnexpectedValueException: Wrong number of segments",

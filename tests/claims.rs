@@ -523,10 +523,16 @@ fn numeric_audience_is_the_wrong_type_even_when_its_text_matches() {
     );
     assert!(fix_of(&r, "audience-mismatch").contains("\"aud\": \"12345\""));
     assert_exit(&r, code, 1);
-    // A number inside the array is as wrong.
-    let (r, code) = diagnose(json!({"aud": [AUD, 7]}), &["--aud", AUD]);
+    // A number inside the array, with no string member matching.
+    let (r, code) = diagnose(
+        json!({"aud": ["https://other.example", 7]}),
+        &["--aud", "7"],
+    );
     assert_detail(&r, "audience-mismatch", &["which holds 7, a JSON number"]);
     assert_exit(&r, code, 1);
+    // A string member that matches passes node jsonwebtoken and jose.
+    let (r, _) = diagnose(json!({"aud": [AUD, 7]}), &["--aud", AUD]);
+    assert!(!codes(&r).contains(&"audience-mismatch".to_string()), "{r}");
 }
 
 #[test]
@@ -676,6 +682,17 @@ fn id_token_checked_by_a_verifier_of_id_tokens_is_not_misused() {
     let (r, code) = diagnose(cognito, &["--claim", "token_use=id"]);
     assert_absent(&r, "id-token-as-access-token");
     assert_exit(&r, code, 0);
+    // An Azure AD API expects its client id, which an ID token of the same
+    // registration carries too: still an ID token sent to an API.
+    let app = "6e74172b-be56-4843-9ff4-e66a39bb12e3";
+    let azure_id = json!({
+        "iss": "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+        "aud": app,
+        "nonce": "n-0S6_WzA2Mj",
+    });
+    let (r, code) = diagnose(azure_id, &["--aud", app]);
+    assert_finding(&r, "id-token-as-access-token", "error");
+    assert_exit(&r, code, 1);
 }
 
 #[test]
@@ -828,4 +845,19 @@ fn legacy_kubernetes_service_account_token() {
     // Service-account and secret names are no personal data.
     assert_absent(&r, "pii-in-claims");
     assert_exit(&r, code, 1);
+}
+
+/// Hints that must not fire: a host differing only in case has no port to
+/// blame, and a timestamp fix for `iat` is "now", not an hour ahead.
+#[test]
+fn near_miss_hints_only_where_their_evidence_is() {
+    let (r, _) = diagnose(
+        json!({"iss": "https://Auth.example.com/"}),
+        &["--iss", "https://auth.example.com/"],
+    );
+    assert!(!detail(&r, "issuer-mismatch").contains("port"), "{r}");
+    let (r, _) = diagnose(json!({"iat": 1e30}), &[]);
+    let fix = fix_of(&r, "timestamp-not-numeric");
+    assert!(fix.contains("for now"), "{fix}");
+    assert!(!fix.contains("one hour after now"), "{fix}");
 }

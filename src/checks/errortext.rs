@@ -133,7 +133,11 @@ fn disagreement(ctx: &Context, m: &ErrorMatch, found: &[Finding]) -> Option<Stri
         Topic::Audience if !m.expected.aud_patterns.is_empty() => {
             why.push(audience_patterns(ctx, m));
         }
-        Topic::Audience | Topic::Issuer if ctx.expect.aud.is_empty() && ctx.expect.iss.is_empty() => {
+        // Only the flag of this topic says what the server expects.
+        Topic::Audience if ctx.expect.aud.is_empty() => {
+            why.push(unquoted_expectation(ctx, m, topic));
+        }
+        Topic::Issuer if ctx.expect.iss.is_empty() => {
             why.push(unquoted_expectation(ctx, m, topic));
         }
         Topic::Audience | Topic::Issuer => why.push(

@@ -122,6 +122,7 @@ impl<'a> Parts<'a> {
             && self.path == other.path
             && self.host != other.host
             && self.hostname().eq_ignore_ascii_case(other.hostname())
+            && self.port().is_some() != other.port().is_some()
             && self.port().unwrap_or(default) == other.port().unwrap_or(default);
         same.then_some(default)
     }
@@ -511,24 +512,31 @@ fn known_audience(auds: &[String]) -> Option<Hint> {
     None
 }
 
-/// The verifier's job is checking ID tokens, not access tokens: it expects
-/// the token's own audience when that is a client id (the audience of an
-/// ID token, as in a Google Sign-In or Sign in with Apple backend), or
+/// The verifier's job is checking ID tokens, not access tokens: it
 /// demands the ID-token marker itself (`token_use` "id", aws-jwt-verify's
-/// `tokenUse: "id"`). A URL-shaped audience names an API, which wants
-/// access tokens.
+/// `tokenUse: "id"`), or it expects the token's own client-id audience from
+/// an issuer that has no JWT access tokens to send instead (Google Sign-In,
+/// Sign in with Apple: their backends verify the ID token by design). An
+/// Azure AD or Keycloak API expects its client id too, and an ID token of
+/// the same registration carries it: there the finding stands.
 pub fn verifies_id_tokens(
     expected_aud: &[String],
     expected_claims: &[(String, String)],
     claims: &Map<String, Value>,
 ) -> bool {
-    let own_audience = claims
-        .member("aud")
-        .map(super::strings)
-        .is_some_and(|auds| {
-            auds.iter()
-                .any(|a| !a.contains("://") && expected_aud.contains(a))
-        });
+    let iss = claims.member("iss").and_then(Value::as_str).unwrap_or("");
+    let id_token_issuer = matches!(
+        iss.trim_end_matches('/'),
+        "https://accounts.google.com" | "accounts.google.com" | "https://appleid.apple.com"
+    );
+    let own_audience = id_token_issuer
+        && claims
+            .member("aud")
+            .map(super::strings)
+            .is_some_and(|auds| {
+                auds.iter()
+                    .any(|a| !a.contains("://") && expected_aud.contains(a))
+            });
     let demands_id = expected_claims.iter().any(|(name, value)| {
         (name == "token_use" && value == "id")
             || (name == "typ" && value.eq_ignore_ascii_case("id"))

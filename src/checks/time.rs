@@ -319,6 +319,27 @@ fn leeway_note(leeway: i64) -> String {
     }
 }
 
+/// A NumericDate in seconds, however it was written: seconds up to the
+/// year 9999, else the finer unit (ms, µs, ns) that lands between 1990
+/// and 2200; `None` when no reading is a sensible date. For showing and
+/// mirroring times; [`check`] reports the unit.
+pub fn numeric_date_seconds(f: f64) -> Option<i64> {
+    if !f.is_finite() {
+        return None;
+    }
+    if (MIN_SECONDS..=MAX_SECONDS).contains(&f) {
+        return Some(f.floor() as i64);
+    }
+    finer_unit(f).map(|(_, div, _)| (f / div).floor() as i64)
+}
+
+/// The unit finer than seconds in which `f` is a date between 1990 and 2200.
+fn finer_unit(f: f64) -> Option<&'static (&'static str, f64, &'static str)> {
+    FINER_UNITS
+        .iter()
+        .find(|(_, div, _)| f > 0.0 && PLAUSIBLE.contains(&(f / div)))
+}
+
 fn read(value: Option<&Value>, name: &str, now: i64, out: &mut Vec<Finding>) -> Read {
     let Some(v) = value else { return Read::Absent };
     match v {
@@ -330,10 +351,7 @@ fn read(value: Option<&Value>, name: &str, now: i64, out: &mut Vec<Finding>) -> 
                 // Negative too: a date before 1970, long past, not a type error.
                 return Read::Seconds(f.floor() as i64);
             }
-            let finer = FINER_UNITS
-                .iter()
-                .find(|(_, div, _)| f > 0.0 && PLAUSIBLE.contains(&(f / div)));
-            if let Some((unit, div, calls)) = finer {
+            if let Some((unit, div, calls)) = finer_unit(f) {
                 let secs = (f / div).floor() as i64;
                 out.push(
                     Finding::new(
@@ -361,11 +379,18 @@ fn read(value: Option<&Value>, name: &str, now: i64, out: &mut Vec<Finding>) -> 
                         if f < 0.0 { 1 } else { 9999 }
                     ),
                 )
-                .fix(format!(
-                    "Emit `{name}` as whole seconds since 1970-01-01 UTC, e.g. {} for one hour after now ({}).",
-                    now.saturating_add(3600),
-                    utc(now.saturating_add(3600))
-                ))
+                .fix({
+                    // `exp` lies ahead; `iat` and `nbf` are the moment of issue.
+                    let (example, when) = if name == "exp" {
+                        (now.saturating_add(3600), "one hour after now")
+                    } else {
+                        (now, "now")
+                    };
+                    format!(
+                        "Emit `{name}` as whole seconds since 1970-01-01 UTC, e.g. {example} for {when} ({}).",
+                        utc(example)
+                    )
+                })
                 .evidence(json!({"claim": name, "value": v})),
             );
             Read::Bad

@@ -23,11 +23,9 @@ pub(crate) fn time_note(name: &str, value: &serde_json::Value, now: i64) -> Opti
     if !matches!(name, "exp" | "nbf" | "iat" | "auth_time" | "updated_at") {
         return None;
     }
-    let secs = value.as_f64()?;
-    if !(0.0..100_000_000_000.0).contains(&secs) {
-        return None;
-    }
-    let secs = secs as i64;
+    // As the time checks read it: `exp` 253402300799 is 9999-12-31, a
+    // millisecond value is shown as the date it means.
+    let secs = crate::checks::time::numeric_date_seconds(value.as_f64()?)?;
     let rel = if name == "exp" && secs <= now {
         format!("expired {} ago", crate::clock::duration(now - secs))
     } else {

@@ -31,8 +31,6 @@ const ATTACKER_KID: &str = "attacker-key";
 const ATTACKER_URL: &str = "https://attacker.example.com/keys.json";
 /// Lifetime used when the token does not reveal one.
 const DEFAULT_LIFETIME: i64 = 3600;
-/// Above this a NumericDate is milliseconds (as in `checks::time`).
-const MILLIS: f64 = 100_000_000_000.0;
 /// Longest lifetime mirrored (keeps every fixture time in range).
 const MAX_LIFETIME: i64 = 100 * 365 * 86_400;
 const MAX_ARRAY: usize = 20;
@@ -324,13 +322,10 @@ impl Mirror {
         }
 
         let secs = |name: &str| {
-            claims.get(name).and_then(Value::as_f64).map(|f| {
-                if f > MILLIS {
-                    (f / 1000.0) as i64
-                } else {
-                    f as i64
-                }
-            })
+            claims
+                .get(name)
+                .and_then(Value::as_f64)
+                .and_then(crate::checks::time::numeric_date_seconds)
         };
         let (exp, iat, nbf) = (secs("exp"), secs("iat"), secs("nbf"));
         let mut lifetime = match (exp, iat.or(nbf)) {
