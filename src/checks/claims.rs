@@ -123,8 +123,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
 fn service_role(claims: &Map<String, Value>, out: &mut Vec<Finding>) {
     let text = |name: &str| claims.member(name).and_then(Value::as_str);
     let Some(iss) = text("iss") else { return };
-    let supabase = iss == "supabase" || iss.contains(".supabase.co/");
-    if !supabase || text("role") != Some("service_role") {
+    if !super::idp::is_supabase(iss) || text("role") != Some("service_role") {
         return;
     }
     let project = text("ref")

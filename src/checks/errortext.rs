@@ -345,12 +345,7 @@ fn unquoted_expectation(ctx: &Context, m: &ErrorMatch, topic: Topic) -> String {
     } else {
         ("issuer", "--iss", &m.expected.found_iss, "iss")
     };
-    let token: Vec<String> = ctx
-        .token
-        .claims()
-        .and_then(|c| c.member(claim))
-        .map(super::strings)
-        .unwrap_or_default();
+    let token = claim_strings(ctx, claim);
     let mut out = format!(
         "The message does not say which {what} the server expects; pass it with {flag} to compare."
     );
@@ -363,14 +358,18 @@ fn unquoted_expectation(ctx: &Context, m: &ErrorMatch, topic: Topic) -> String {
     out
 }
 
+/// This token's claim as strings (`aud` may be one or an array); none when absent.
+fn claim_strings(ctx: &Context, claim: &str) -> Vec<String> {
+    ctx.token
+        .claims()
+        .and_then(|c| c.member(claim))
+        .map(super::strings)
+        .unwrap_or_default()
+}
+
 /// node jsonwebtoken printed a RegExp audience: test it against this token's audiences.
 fn audience_patterns(ctx: &Context, m: &ErrorMatch) -> String {
-    let token: Vec<String> = ctx
-        .token
-        .claims()
-        .and_then(|c| c.member("aud"))
-        .map(super::strings)
-        .unwrap_or_default();
+    let token = claim_strings(ctx, "aud");
     let mut notes = Vec::new();
     for pattern in &m.expected.aud_patterns {
         let Some(re) = crate::errortext::js_regex(pattern) else {
@@ -398,7 +397,7 @@ fn different_token(ctx: &Context, m: &ErrorMatch) -> Vec<String> {
     let mut notes = Vec::new();
     let x = &m.expected;
     if let Some(c) = ctx.token.claims() {
-        let token_aud: Vec<String> = c.get("aud").map(super::strings).unwrap_or_default();
+        let token_aud = claim_strings(ctx, "aud");
         if !x.found_aud.is_empty() && !x.found_aud.iter().any(|a| token_aud.contains(a)) {
             notes.push(format!(
                 "The message quotes the token audience {} but this token's is {}: the server saw a different token.",

@@ -544,6 +544,13 @@ pub fn verifies_id_tokens(
     own_audience || demands_id
 }
 
+/// A Supabase issuer: a project's API keys (`supabase`, and
+/// `supabase-demo` for the local development stack) or its Auth server
+/// (`https://<ref>.supabase.co/auth/v1`).
+pub fn is_supabase(iss: &str) -> bool {
+    matches!(iss, "supabase" | "supabase-demo") || iss.contains(".supabase.co/")
+}
+
 /// Why a token carries no `aud` although one is expected.
 pub fn audience_absent(expected: &[String], claims: &Map<String, Value>) -> Option<Hint> {
     let cognito_access = claims.member("token_use").and_then(Value::as_str) == Some("access");
@@ -643,7 +650,7 @@ pub fn token_kind(claims: &Map<String, Value>, expected_aud: &[String]) -> Optio
         .fix("On the client, exchange it with `signInWithCustomToken(auth, token)` and send the ID token that returns (`user.getIdToken()`) to the API, which verifies it with `verifyIdToken()`.".into()));
     }
 
-    if iss == "supabase" {
+    if is_supabase(iss) {
         let project = text("ref")
             .map(|r| format!(" of project \"{r}\""))
             .unwrap_or_default();
@@ -657,13 +664,13 @@ pub fn token_kind(claims: &Map<String, Value>, expected_aud: &[String]) -> Optio
         match text("role") {
             Some("anon") => {
                 return Some(Hint::new(format!(
-                    "This is the Supabase anon API key{project} (`iss` \"supabase\", `role` \"anon\"{lifetime}): the public key every client of the project ships with, not a user's session. It names no user and has no `aud`."
+                    "This is the Supabase anon API key{project} (`iss` \"{iss}\", `role` \"anon\"{lifetime}): the public key every client of the project ships with, not a user's session. It names no user and has no `aud`."
                 ))
                 .fix("Send the signed-in user's `session.access_token` (supabase-js: `(await supabase.auth.getSession()).data.session.access_token`) in `Authorization`; the anon key belongs only in the `apikey` header.".into()));
             }
             Some("service_role") => {
                 return Some(Hint::new(format!(
-                    "This is the Supabase service_role API key{project} (`iss` \"supabase\", `role` \"service_role\"{lifetime}), not a user's session: it bypasses Row Level Security."
+                    "This is the Supabase service_role API key{project} (`iss` \"{iss}\", `role` \"service_role\"{lifetime}), not a user's session: it bypasses Row Level Security."
                 ))
                 .fix(SERVICE_ROLE_FIX.into()));
             }
