@@ -861,3 +861,14 @@ fn near_miss_hints_only_where_their_evidence_is() {
     assert!(fix.contains("for now"), "{fix}");
     assert!(!fix.contains("one hour after now"), "{fix}");
 }
+
+/// Profile claims in an ID token are there by design; the fix is about
+/// where the ID token goes, not about taking them out.
+#[test]
+fn personal_data_in_an_id_token_gets_the_id_token_fix() {
+    let (r, _) = diagnose(json!({"nonce": "n-0S6", "email": "alice@example.org"}), &[]);
+    assert_detail(&r, "pii-in-claims", &["This is an ID token (`nonce`)"]);
+    assert!(fix_of(&r, "pii-in-claims").starts_with("Keep the ID token with the client"));
+    let (r, _) = diagnose(json!({"email": "alice@example.org"}), &[]);
+    assert!(fix_of(&r, "pii-in-claims").contains("access tokens"));
+}

@@ -665,13 +665,21 @@ fn sensitive_claims(claims: &Map<String, Value>, out: &mut Vec<Finding>) {
         );
     }
     if !pii.is_empty() {
-        out.push(
-            Finding::new(
-                &PII_IN_CLAIMS,
-                format!("The payload carries personal data in {}; a JWT is encoded, not encrypted. Values are masked in this report.", pii.join(", ")),
-            )
-            .evidence(json!({"claims": pii})),
-        );
+        let mut f = Finding::new(
+            &PII_IN_CLAIMS,
+            format!("The payload carries personal data in {}; a JWT is encoded, not encrypted. Values are masked in this report.", pii.join(", ")),
+        )
+        .evidence(json!({"claims": pii}));
+        // OIDC puts profile claims in ID tokens on purpose, for the client.
+        let markers = super::idp::id_token_markers(claims);
+        if !markers.is_empty() {
+            f.detail.push_str(&format!(
+                " This is an ID token ({}): OpenID Connect puts profile claims in it by design, for the client that signed the user in.",
+                markers.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+            ));
+            f = f.fix("Keep the ID token with the client that received it: do not send it to APIs, store it in shared places or log it. Request only the scopes (`profile`, `email`) the client needs.");
+        }
+        out.push(f);
     }
 }
 

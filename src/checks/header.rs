@@ -343,16 +343,7 @@ fn id_token_check(ctx: &Context, out: &mut Vec<Finding>) {
     if typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt") {
         return;
     }
-    let mut markers: Vec<&str> = ["nonce", "at_hash", "c_hash"]
-        .into_iter()
-        .filter(|k| claims.has(k))
-        .collect();
-    // Amazon Cognito marks its ID tokens, which carry none of the above
-    // when they come from its own sign-in API.
-    let cognito_id = claims.member("token_use").and_then(|v| v.as_str()) == Some("id");
-    if cognito_id {
-        markers.push("token_use");
-    }
+    let markers = super::idp::id_token_markers(claims);
     if markers.is_empty()
         || super::idp::verifies_id_tokens(&ctx.expect.aud, &ctx.expect.claims, claims)
     {

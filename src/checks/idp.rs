@@ -512,6 +512,20 @@ fn known_audience(auds: &[String]) -> Option<Hint> {
     None
 }
 
+/// The claims that make a token an OpenID Connect ID token: `nonce`,
+/// `at_hash`, `c_hash`, or Amazon Cognito's `token_use` "id" (its own
+/// sign-in API's ID tokens carry none of the others).
+pub fn id_token_markers(claims: &Map<String, Value>) -> Vec<&'static str> {
+    let mut markers: Vec<&'static str> = ["nonce", "at_hash", "c_hash"]
+        .into_iter()
+        .filter(|k| claims.has(k))
+        .collect();
+    if claims.member("token_use").and_then(Value::as_str) == Some("id") {
+        markers.push("token_use");
+    }
+    markers
+}
+
 /// The verifier's job is checking ID tokens, not access tokens: it
 /// demands the ID-token marker itself (`token_use` "id", aws-jwt-verify's
 /// `tokenUse: "id"`), or it expects the token's own client-id audience from
