@@ -633,3 +633,35 @@ fn redaction_masks_emails_nested_in_registered_claims() {
         );
     }
 }
+
+/// `jwtai jwks` on a private key file says only its public part is listed
+/// and exits 1; `--format markdown` is a Markdown table for a ticket.
+#[test]
+fn jwks_names_a_private_key_file_and_renders_markdown() {
+    let r = run(&["jwks", "tests/data/keys/rsa-key.pem"], None);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("a private key: only its public part is listed"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("PRIVATE KEY"), "{}", r.stdout);
+    let r = run(
+        &[
+            "jwks",
+            "tests/data/keys/rsa-cert.pem",
+            "--format",
+            "markdown",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("| KID | KTY | ALG | USE | SIZE | THUMBPRINT (RFC 7638) |"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("| `RSA` |"), "{}", r.stdout);
+}

@@ -33,9 +33,27 @@ pub fn run(args: JwksArgs) -> anyhow::Result<u8> {
     } else {
         keys::load_key_file_with_problems(std::path::Path::new(&args.source))?
     };
+    let mut set = set;
+    // A private key file (PEM, DER): only its public part is listed. A set
+    // says so per key already (`keys::jwk`).
+    for (index, c) in set.keys.iter().enumerate() {
+        let said = set
+            .problems
+            .iter()
+            .any(|p| p.index == index && p.kind == keys::ProblemKind::PrivateKey);
+        if c.from_private_key && !said && !c.from_set {
+            set.problems.push(keys::JwkProblem {
+                kind: keys::ProblemKind::PrivateKey,
+                index,
+                kid: c.kid.clone(),
+                message: "a private key: only its public part is listed; publish only that (`openssl pkey -in FILE -pubout`)".to_string(),
+            });
+        }
+    }
     let text = match args.format {
         Format::Json => render::jwks::json(&args.source, &set),
-        _ => render::jwks::human(&args.source, &set),
+        Format::Markdown => render::jwks::markdown(&args.source, &set),
+        Format::Human => render::jwks::human(&args.source, &set),
     };
     emit(&text)?;
     let leaks = set

@@ -44,11 +44,9 @@ pub fn json(source: &str, set: &JwkSet) -> String {
     format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
 }
 
-pub fn human(source: &str, set: &JwkSet) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{source}: {} key(s)\n", set.keys.len());
-    let rows: Vec<[String; 6]> = set
-        .keys
+/// One row per key: kid, kty, alg, use, size, thumbprint.
+fn rows(set: &JwkSet) -> Vec<[String; 6]> {
+    set.keys
         .iter()
         .map(|c| {
             [
@@ -60,8 +58,44 @@ pub fn human(source: &str, set: &JwkSet) -> String {
                 c.thumbprint.clone().unwrap_or_else(|| "-".into()),
             ]
         })
-        .collect();
-    let head = ["KID", "KTY", "ALG", "USE", "SIZE", "THUMBPRINT (RFC 7638)"];
+        .collect()
+}
+
+const HEAD: [&str; 6] = ["KID", "KTY", "ALG", "USE", "SIZE", "THUMBPRINT (RFC 7638)"];
+
+fn who(p: &crate::keys::JwkProblem) -> String {
+    p.kid
+        .as_deref()
+        .map_or(format!("key #{}", p.index + 1), |k| {
+            format!("key #{} ({k})", p.index + 1)
+        })
+}
+
+/// The listing as a Markdown table, for a ticket.
+pub fn markdown(source: &str, set: &JwkSet) -> String {
+    let cell = |c: &str| c.replace('|', "\\|");
+    let mut out = String::new();
+    let _ = writeln!(out, "### `{}`: {} key(s)\n", cell(source), set.keys.len());
+    let _ = writeln!(out, "| {} |", HEAD.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(HEAD.len()));
+    for r in rows(set) {
+        let cells: Vec<String> = r.iter().map(|c| format!("`{}`", cell(c))).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    if !set.problems.is_empty() {
+        let _ = writeln!(out, "\n**Problems**\n");
+        for p in &set.problems {
+            let _ = writeln!(out, "- {}: {}", who(p), cell(&p.message));
+        }
+    }
+    out
+}
+
+pub fn human(source: &str, set: &JwkSet) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{source}: {} key(s)\n", set.keys.len());
+    let rows = rows(set);
+    let head = HEAD;
     let mut widths: Vec<usize> = head.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
@@ -85,13 +119,7 @@ pub fn human(source: &str, set: &JwkSet) -> String {
     if !set.problems.is_empty() {
         let _ = writeln!(out, "\nProblems:");
         for p in &set.problems {
-            let who = p
-                .kid
-                .as_deref()
-                .map_or(format!("key #{}", p.index + 1), |k| {
-                    format!("key #{} ({k})", p.index + 1)
-                });
-            let _ = writeln!(out, "  ! {who}: {}", p.message);
+            let _ = writeln!(out, "  ! {}: {}", who(p), p.message);
         }
     }
     out
