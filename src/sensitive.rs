@@ -285,11 +285,17 @@ fn is_qualified_name(s: &str) -> bool {
         .split(['.', '\\', '$'])
         .flat_map(|p| p.split("::"))
         .collect();
+    // Words, not random runs: no part holds three digits in a row, so
+    // `ya29.a0AfB_byC1234567890…` (a Google access token) is no name.
     parts.len() >= 2
         && parts.iter().all(|p| {
-            p.len() >= 2
+            (2..=48).contains(&p.len())
                 && p.starts_with(|c: char| c.is_ascii_alphabetic())
                 && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !p
+                    .as_bytes()
+                    .windows(3)
+                    .any(|w| w.iter().all(u8::is_ascii_digit))
         })
 }
 

@@ -159,7 +159,7 @@ pub fn free_text(text: &str) -> String {
 /// and values of fields named like a password or a person's name.
 fn mask_free_text(text: &str) -> String {
     let text = mask_named_values(text);
-    let text = mask_grouped_cards(&text);
+    let text = mask_grouped_numbers(&text);
     let mut out = String::with_capacity(text.len());
     let mut rest = text.as_str();
     while !rest.is_empty() {
@@ -214,13 +214,13 @@ fn masked_core(piece: &str, out: &mut String) -> bool {
 fn mask_named_values(text: &str) -> String {
     static SECRET: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)\b((?:password|passwd|pwd|passphrase|client_secret|secret|api[_-]?key|access[_-]?key|private[_-]?key)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
+            r#"(?i)\b((?:password|passwd|pwd|pass|passphrase|client_secret|secret|api[_-]?key|access[_-]?key|private[_-]?key)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
         )
         .expect("static regex")
     });
     static PERSON: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)\b((?:user|username|user_name|login|email|e-mail|mail|phone|phone_number|mobile|given_name|family_name|full_?name|display_?name)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
+            r#"(?i)\b((?:user|username|user_name|login|email|e-mail|mail|phone|phone_number|mobile|given_name|family_name|first_?name|last_?name|full_?name|display_?name)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
         )
         .expect("static regex")
     });
@@ -230,9 +230,27 @@ fn mask_named_values(text: &str) -> String {
         Regex::new(r#"(?i)\b(name"?\s*[:=]\s*)("[^"]* [^"]*"|'[^']* [^']*')"#)
             .expect("static regex")
     });
+    // Tokens and passwords in forms where a bare `token:` would be prose
+    // (`invalid_token: The token is expired`): `name=value` and JSON members
+    // for tokens, a `Bearer` credential, a password flag.
+    static CREDENTIAL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?i)(\b[a-z_]*token=|"[a-z_]*token"\s*:\s*"|\bbearer\s+|--?(?:password|passwd|pass|secret)[= ]\s*)([A-Za-z0-9._~+/:-]{6,}=*)"#,
+        )
+        .expect("static regex")
+    });
     let mut text = SECRET
         .replace_all(text, |c: &regex::Captures| {
             format!("{}«masked:secret»", &c[1])
+        })
+        .into_owned();
+    text = CREDENTIAL
+        .replace_all(&text, |c: &regex::Captures| {
+            if c[2].starts_with("«masked") || c[2].starts_with("eyJ") {
+                c[0].to_string()
+            } else {
+                format!("{}«masked:secret»", &c[1])
+            }
         })
         .into_owned();
     for (re, label) in [(&*PERSON, "personal"), (&*FULL_NAME, "name")] {
@@ -252,13 +270,25 @@ fn mask_named_values(text: &str) -> String {
 
 /// `4111 1111 1111 1111`, `4111-1111-1111-1111`: a card number in groups
 /// spans words; masked when its digits pass the Luhn check.
-fn mask_grouped_cards(text: &str) -> String {
+fn mask_grouped_numbers(text: &str) -> String {
     static GROUPED: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"\b[0-9]{4}(?:[ -][0-9]{3,6}){2,4}\b").expect("static regex"));
-    GROUPED
-        .replace_all(text, |c: &regex::Captures| {
-            if sensitive::classify(&c[0]) == Some(Shape::Card) {
-                "«masked:card»".to_string()
+    // `+1 415 555 0100`, `+44 (20) 7946-0958`: an international phone
+    // number in groups.
+    static PHONE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\+[0-9]{1,3}(?:[ .-]\(?[0-9]{1,4}\)?){2,5}").expect("static regex")
+    });
+    let text = GROUPED.replace_all(text, |c: &regex::Captures| {
+        if sensitive::classify(&c[0]) == Some(Shape::Card) {
+            "«masked:card»".to_string()
+        } else {
+            c[0].to_string()
+        }
+    });
+    PHONE
+        .replace_all(&text, |c: &regex::Captures| {
+            if sensitive::classify(&c[0]) == Some(Shape::Phone) {
+                "«masked:phone»".to_string()
             } else {
                 c[0].to_string()
             }
@@ -769,6 +799,23 @@ mod tests {
         for leak in ["hunter2", "Alice", "Smith", "4111", "s3\""] {
             assert!(!masked.contains(leak), "{leak} in {masked}");
         }
+        let creds = free_text(
+            "refresh_token=1//0gAbCdEfGhIjKlMnOpQrStUvWxYz {\"id_token\":\"v1.MjQ3NzQ2\"} 'Bearer abcdef123456opaque' --password hunter22 ya29.a0AfB_byC1234567890abcdefGHIJKLmnop call +1 415 555 0100",
+        );
+        for leak in [
+            "0gAbCd",
+            "v1.MjQ3",
+            "abcdef123456",
+            "hunter22",
+            "ya29",
+            "555 0100",
+        ] {
+            assert!(!creds.contains(leak), "{leak} in {creds}");
+        }
+        // Prose about tokens, and library error codes, stay.
+        let prose =
+            "invalid_token: The token is not valid yet; jwt.exceptions.InvalidSignatureError";
+        assert_eq!(free_text(prose), prose);
         // An error class under `name`, and digits that fail Luhn, stay.
         let node = "{ name: 'TokenExpiredError', message: 'jwt expired', at 1234 5678 9012 }";
         assert_eq!(free_text(node), node);
