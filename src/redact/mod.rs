@@ -503,6 +503,13 @@ impl Masker<'_> {
         match v {
             Value::String(s) => match sensitive::classify(&s) {
                 Some(shape) => self.mask(&Value::String(s), Some(shape)),
+                // The user's own secret as a claim value, or a sentence with
+                // an email, phone or card number in it ("reach me at …").
+                None if self.policy.scrub.iter().any(|x| *x == s)
+                    || (s.contains(char::is_whitespace) && mask_free_text(&s) != s) =>
+                {
+                    self.mask(&Value::String(s), None)
+                }
                 None => Value::String(s),
             },
             Value::Array(a) => {
@@ -769,6 +776,26 @@ mod tests {
             shown.report().token.claims.as_ref().unwrap()["email"],
             "a@example.org"
         );
+    }
+
+    #[test]
+    fn claims_holding_personal_data_inside_text_or_the_users_secret_are_masked() {
+        let report = report_for(json!({
+            "contact": "reach carol.pii@example.net anytime",
+            "card_last": "card 4111-1111-1111-1111 exp 12/29",
+            "team": "acmeteam2024",
+            "motto": "ship it on time",
+        }));
+        let policy = Policy::new(vec![], vec![], false, vec!["acmeteam2024".into()]);
+        let r = redact(report, &policy);
+        let claims = r.report().token.claims.as_ref().expect("claims");
+        for name in ["contact", "card_last", "team"] {
+            assert!(
+                claims[name].as_str().unwrap_or("").starts_with("«masked:"),
+                "{name}: {claims:?}"
+            );
+        }
+        assert_eq!(claims["motto"], "ship it on time");
     }
 
     #[test]
