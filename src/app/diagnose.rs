@@ -327,7 +327,10 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
         // public key. It verifies RS/ES tokens, and HMAC with it is a forgery.
         let as_keys = secret_as_keys(&bytes, &label);
         let mut secret = keys::secret_candidate(bytes, label);
-        secret.secret_is_key = as_keys.first().map(|c| c.material.describe() + " key");
+        secret.secret_is_key = as_keys
+            .iter()
+            .find(|c| !matches!(c.material, keys::KeyMaterial::Hmac(_)))
+            .map(|c| c.material.describe() + " key");
         candidates.push(secret);
         candidates.extend(as_keys);
     };
@@ -413,8 +416,9 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
     })
 }
 
-/// The asymmetric keys a secret's bytes hold when they are a PEM block or a
-/// JWK, labelled by the flag they came from; none for an ordinary secret.
+/// The keys a secret's bytes hold when they are a PEM block or a JWK (an
+/// `oct` JWK's `k` included), labelled by the flag they came from; none for
+/// an ordinary secret.
 fn secret_as_keys(bytes: &[u8], label: &str) -> Vec<keys::Candidate> {
     let text = String::from_utf8_lossy(bytes);
     let text = text.trim();
@@ -426,7 +430,7 @@ fn secret_as_keys(bytes: &[u8], label: &str) -> Vec<keys::Candidate> {
         .map(|found| {
             found
                 .into_iter()
-                .filter(|c| c.is_usable() && !matches!(c.material, keys::KeyMaterial::Hmac(_)))
+                .filter(keys::Candidate::is_usable)
                 .collect()
         })
         .unwrap_or_default()

@@ -336,6 +336,20 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
 
     let kid = t.kid();
     match verified {
+        // A forgery is no verified signature: only `algorithm-confusion`.
+        Some(c) if c.secret_is_key.is_some() => {
+            let key = c.secret_is_key.as_deref().unwrap_or_default();
+            out.push(
+                Finding::new(
+                    &ALGORITHM_CONFUSION,
+                    format!(
+                        "The {alg} signature verifies, but the HMAC secret ({}) is an {key}, not a secret: anyone holding the public key can sign tokens this verifier accepts. Either this token was forged from the public key, or the server uses its public key as HMAC secret.",
+                        c.label
+                    ),
+                )
+                .evidence(json!({"key": c.label, "secret_is": key})),
+            );
+        }
         Some(c) => {
             out.push(
                 Finding::new(
@@ -346,18 +360,6 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                     json!({"key": c.label, "kid": c.kid, "thumbprint": public_thumbprint(c)}),
                 ),
             );
-            if let Some(key) = &c.secret_is_key {
-                out.push(
-                    Finding::new(
-                        &ALGORITHM_CONFUSION,
-                        format!(
-                            "The {alg} signature verifies, but the HMAC secret ({}) is an {key}, not a secret: anyone holding the public key can sign tokens this verifier accepts. Either this token was forged from the public key, or the server uses its public key as HMAC secret.",
-                            c.label
-                        ),
-                    )
-                    .evidence(json!({"key": c.label, "secret_is": key})),
-                );
-            }
             kid_after_success(ctx, kid, c, out);
             weak_key(alg, c, out);
         }
