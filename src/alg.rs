@@ -105,6 +105,38 @@ impl Alg {
     }
 }
 
+/// Whether a compact JWS (`header.payload.signature`, base64url) carries a
+/// signature segment exactly as long as its header's `alg` makes it: a
+/// fixed-length algorithm's, or an RSA key of a common size (1024 to 4096
+/// bits). Such a token is whole; text after it (a log's `...`, the next line)
+/// is not the rest of it.
+pub fn signature_fits(token: &str) -> bool {
+    use base64::Engine;
+    let mut parts = token.split('.');
+    let (Some(header), Some(_), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header) else {
+        return false;
+    };
+    let Some(alg) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|h| h.get("alg")?.as_str().and_then(Alg::from_name))
+    else {
+        return false;
+    };
+    let b64_len = |n: usize| (n * 4).div_ceil(3);
+    match (alg.fixed_signature_len(), alg.family()) {
+        (Some(n), _) => sig.len() == b64_len(n),
+        (None, Family::Rsa | Family::RsaPss) => [128, 256, 384, 512]
+            .iter()
+            .any(|&n| sig.len() == b64_len(n)),
+        _ => false,
+    }
+}
+
 impl fmt::Display for Alg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

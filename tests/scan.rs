@@ -941,16 +941,21 @@ fn tokens_masked_or_shortened_by_the_log_are_counted_not_diagnosed() {
         log.push_str(&format!("token={}... status=401\n", &t[..100]));
     }
     log.push_str("Authorization: Bearer eyJhbGci\u{2026}[REDACTED]\n");
+    // A whole token followed by `...` in a message is a whole token.
+    log.push_str(&format!(
+        "WARN rejected token {}...\n",
+        token(99, "k1", API, NOW + 60)
+    ));
     log.push_str("{\"auth\":\"Bearer eyJ***\"}\n");
     let path = dir.path().join("masked.log");
     std::fs::write(&path, &log).expect("write log");
     let (code, s, _) = scan_json(dir.path(), Some(&path), None);
     assert_eq!(code, 0, "{s:#}");
     assert_eq!(s["input"]["tokens_masked_by_log"], 10, "{s:#}");
-    assert_eq!(s["input"]["lines_with_tokens"], 13, "{s:#}");
-    assert_eq!(s["tokens"]["total"], 3, "{s:#}");
+    assert_eq!(s["input"]["lines_with_tokens"], 14, "{s:#}");
+    assert_eq!(s["tokens"]["total"], 4, "{s:#}");
     let codes = rows_by(&s, "findings", "code");
-    assert_eq!(codes["signature-valid"], (3, 3), "{s:#}");
+    assert_eq!(codes["signature-valid"], (4, 4), "{s:#}");
     for code in ["signature-missing", "truncated", "opaque-token"] {
         assert!(!codes.contains_key(code), "{code}: {s:#}");
     }

@@ -520,6 +520,12 @@ fn with_continuation(value: &str, first_len: usize, next: &[&str]) -> String {
     if !value.starts_with("eyJ") && !value.contains(" eyJ") {
         return out;
     }
+    // Whole already (its signature as long as its alg makes it): the next
+    // line is the next line ("OK", "Thanks", a status code), not more token.
+    let last_word = value.rsplit(' ').next().unwrap_or(value);
+    if is_complete_jwt(last_word) && crate::alg::signature_fits(last_word) {
+        return out;
+    }
     let token_line = |l: &str| {
         let t = l.trim();
         !t.is_empty()
@@ -803,6 +809,19 @@ fn wrapped_start(s: &str) -> Option<(usize, usize)> {
 fn unwrap_surrounding(s: &str) -> Option<(String, Vec<Wrapper>)> {
     // A token wrapped over lines is only token characters and whitespace: leave it
     // to the parser, which reports `whitespace-in-token`.
+    // A whole token among words ("The token is eyJ… and it fails", a log
+    // line, a PEM block beside it): that token, whatever the words are.
+    if s.split_whitespace().nth(1).is_some() {
+        let whole = s.split_whitespace().find_map(|w| {
+            let w = w.trim_matches(|c: char| "\"'`()[]{}<>,;:!?".contains(c));
+            // A full stop or a `...` after it.
+            let w = w.trim_end_matches(['.', '\u{2026}']);
+            (is_complete_jwt(w) && crate::alg::signature_fits(w)).then_some(w)
+        });
+        if let Some(w) = whole {
+            return Some((w.to_string(), vec![Wrapper::SurroundingText]));
+        }
+    }
     let token_chars =
         |c: char| c.is_ascii_alphanumeric() || "-_.+/=%".contains(c) || c.is_whitespace();
     if s.chars().all(token_chars) {
@@ -1183,5 +1202,37 @@ mod tests {
                 vec![Wrapper::Header("x-amzn-oidc-data".into())]
             )
         );
+    }
+
+    /// A whole HS256 token: its signature is as long as HS256 makes it.
+    fn whole() -> String {
+        let sig = "A".repeat(43);
+        format!("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.{sig}")
+    }
+
+    #[test]
+    fn a_whole_token_takes_no_following_line_and_no_neighbouring_words() {
+        let t = whole();
+        for next in ["OK", "Thanks", "200", "abc.def", "--"] {
+            assert_eq!(
+                ex(&format!("Authorization: Bearer {t}\n{next}\n")).0,
+                t,
+                "{next}"
+            );
+        }
+        for text in [
+            format!("The token is {t} and it fails"),
+            format!("INFO validating token {t}..."),
+            format!("2025-10-09\tapi\t{t}\t401"),
+            format!(
+                "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n{t}"
+            ),
+        ] {
+            assert_eq!(
+                ex(&text),
+                (t.clone(), vec![Wrapper::SurroundingText]),
+                "{text}"
+            );
+        }
     }
 }

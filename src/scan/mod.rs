@@ -187,6 +187,17 @@ fn masked_by_log(after: &[u8]) -> bool {
 /// [`masked_by_log`] for the JWT at `range`: a `...` may begin with the
 /// dots the JWT's own range ended on (`eyJ….eyJhbGc...`).
 fn jwt_masked_by_log(line: &[u8], range: &std::ops::Range<usize>) -> bool {
+    // A whole token followed by `...` in a message is a whole token.
+    let whole = |r: &[u8]| {
+        std::str::from_utf8(r)
+            .is_ok_and(|t| t.matches('.').count() == 2 && crate::alg::signature_fits(t))
+    };
+    if !masked_by_log(&line[range.end..]) && !line[..range.end].ends_with(b".") {
+        return false;
+    }
+    if whole(&line[range.clone()]) {
+        return false;
+    }
     let mut from = range.end;
     while from > range.start && line[from - 1] == b'.' {
         from -= 1;
