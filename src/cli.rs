@@ -76,7 +76,7 @@ Examples:
 /// The test frameworks `suggest-tests` writes code for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Framework {
-    /// Jest with the `jsonwebtoken` package (Node.js).
+    /// Jest with the `jose` package (Node.js).
     Jest,
     /// pytest with PyJWT.
     Pytest,
@@ -108,6 +108,9 @@ pub struct SuggestTestsArgs {
     /// Write fixtures.json, jwks.json, the throwaway keys and a README (and the test file) here.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Overwrite files in --out DIR that jwtai did not write (a README, a secret file of yours).
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Output format of the case list.
     #[arg(long, value_enum, default_value_t = ListFormat::Human)]
     pub format: ListFormat,

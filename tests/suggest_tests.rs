@@ -492,3 +492,43 @@ fn alg_none_token_needs_alg_flag() {
                 .and(predicates::str::contains("\"alg-none\"")),
         );
 }
+
+/// `--out .` in a repository must not replace its README or a secret file
+/// of the same name: refused (exit 2, nothing written) unless the directory
+/// is jwtai's own from an earlier run, or --force.
+#[test]
+fn out_refuses_to_overwrite_files_jwtai_did_not_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    std::fs::write(repo.join("README.md"), "# My project\n").expect("write");
+    std::fs::write(repo.join("hmac-secret.txt"), "the-team-secret").expect("write");
+    let key = SigningKey::generate(Alg::HS256).expect("key");
+    let token = input_token(Alg::HS256, &key, json!("https://api.example.com"));
+    let run = |extra: &[&str]| {
+        jwtai()
+            .args(["suggest-tests", &token, "--now", "1700000000", "--out"])
+            .arg(repo)
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let refused = run(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("README.md") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("README.md")).unwrap(),
+        "# My project\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("hmac-secret.txt")).unwrap(),
+        "the-team-secret"
+    );
+    assert!(!repo.join("fixtures.json").exists());
+    // --force overwrites; then the directory is jwtai's, and a rerun needs no flag.
+    assert_eq!(run(&["--force"]).status.code(), Some(0));
+    assert_eq!(run(&[]).status.code(), Some(0));
+}

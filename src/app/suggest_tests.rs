@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use secrecy::ExposeSecret;
 
 use super::diagnose;
@@ -31,7 +31,7 @@ pub fn run(args: SuggestTestsArgs) -> anyhow::Result<u8> {
     let report = pipeline::diagnose(&parsed, &expect, &keys.keys, &Default::default());
     let suite = suggest::suggest(&parsed.token, &expect, &report)?;
     let mut written = match &args.out {
-        Some(dir) => Some(write_dir(dir, &suite, args.framework)?),
+        Some(dir) => Some(write_dir(dir, &suite, args.framework, args.force)?),
         None => None,
     };
     if let (true, Some(dir), Some(framework)) = (args.ai, &args.out, args.framework) {
@@ -111,6 +111,7 @@ fn write_dir(
     dir: &Path,
     suite: &Suite,
     framework: Option<Framework>,
+    force: bool,
 ) -> anyhow::Result<Vec<String>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create --out directory {}", dir.display()))?;
@@ -136,6 +137,23 @@ fn write_dir(
             )
         })?;
         files.push((name, code, false));
+    }
+    // `--out .` in a repository would replace its README and a secret file
+    // of the same name: only a directory jwtai wrote before is overwritten.
+    let ours = std::fs::read_to_string(dir.join(FIXTURES_FILE))
+        .is_ok_and(|t| t.contains(crate::suggest::render::SCHEMA));
+    let taken: Vec<&str> = files
+        .iter()
+        .map(|(name, _, _)| *name)
+        .filter(|name| dir.join(name).exists())
+        .collect();
+    if !taken.is_empty() && !ours && !force {
+        bail!(
+            "--out {} already holds {} that jwtai did not write; choose an empty directory (e.g. --out {}), or pass --force to overwrite",
+            dir.display(),
+            taken.join(", "),
+            dir.join("jwt-tests").display()
+        );
     }
     let mut names = Vec::new();
     for (name, text, private) in files {
