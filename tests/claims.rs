@@ -872,3 +872,14 @@ fn personal_data_in_an_id_token_gets_the_id_token_fix() {
     let (r, _) = diagnose(json!({"email": "alice@example.org"}), &[]);
     assert!(fix_of(&r, "pii-in-claims").contains("access tokens"));
 }
+
+/// A JSON string literal as the expected value means its content.
+#[test]
+fn a_quoted_expected_claim_value_is_its_string() {
+    let (r, code) = diagnose(
+        json!({"tenant": "acme", "org": {"id": "42"}}),
+        &["--claim", "tenant=\"acme\"", "--claim", "org.id=\"42\""],
+    );
+    assert_absent(&r, "claim-mismatch");
+    assert_exit(&r, code, 0);
+}

@@ -599,6 +599,14 @@ fn expected_claim(claims: &Map<String, Value>, name: &str, want: &str, out: &mut
 /// (role and group lists) or when the text is that very JSON array; an
 /// object only as equal JSON text.
 fn claim_matches(have: &Value, want: &str) -> bool {
+    // `--claim 'tenant="acme"'`: a JSON string literal means its content.
+    if let Some(Value::String(inner)) = want
+        .starts_with('"')
+        .then(|| serde_json::from_str::<Value>(want).ok())
+        .flatten()
+    {
+        return claim_matches(have, &inner);
+    }
     let scalar = |v: &Value| match v {
         Value::String(s) => s == want,
         Value::Number(n) => {
