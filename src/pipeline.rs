@@ -72,7 +72,7 @@ pub fn scrub_list(raw: &str, token: &Token) -> Vec<String> {
     // credential, and the finding must be able to quote it.
     let quotable = matches!(
         crate::token::foreign(raw),
-        Some(f) if f != crate::token::Foreign::GoogleAccessToken
+        Some(f) if !matches!(f, crate::token::Foreign::GoogleAccessToken | crate::token::Foreign::BasicCredentials)
     );
     let mut list = if quotable {
         Vec::new()

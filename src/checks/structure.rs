@@ -427,6 +427,10 @@ fn foreign(f: &Foreign) -> Finding {
                 "Give the variable its value before sending (`export TOKEN=...` and double quotes in a shell; the current environment's variable in Postman or Insomnia), or paste the real token.".to_string(),
             )
         }
+        Foreign::BasicCredentials => (
+            "The `Authorization` value is HTTP Basic credentials (`Basic` and base64 of `user:password`), not a bearer token: the client authenticated with a user name and password where the server expects `Bearer <JWT>`.".to_string(),
+            "Send `Authorization: Bearer <token>` with the access token the login returned; Basic credentials belong only to endpoints that take them (a token endpoint's client authentication, for one).".to_string(),
+        ),
         Foreign::GoogleAccessToken => (
             "The token starts with `ya29.`: a Google OAuth 2.0 access token. Google issues these as opaque strings for Google's own APIs; they are not JWTs and no JWT library can verify them.".to_string(),
             "To sign users in to your own API with Google, send the Google ID token (`id_token` of the token response, a JWT whose `aud` is your client id) and verify it with Google's keys; an access token can only be checked with Google's tokeninfo endpoint.".to_string(),

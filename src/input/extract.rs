@@ -1235,4 +1235,20 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn basic_credentials_without_a_jwt_are_left_for_the_parser_to_name() {
+        let basic = "Authorization: Basic YWxpY2U6aHVudGVyMg==";
+        assert_eq!(
+            ex(basic),
+            (
+                "Basic YWxpY2U6aHVudGVyMg==".to_string(),
+                vec![Wrapper::AuthorizationHeader]
+            )
+        );
+        assert_eq!(
+            crate::token::foreign("Basic YWxpY2U6aHVudGVyMg=="),
+            Some(crate::token::Foreign::BasicCredentials)
+        );
+    }
 }

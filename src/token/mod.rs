@@ -74,6 +74,23 @@ pub enum Foreign {
     SchemeOnly,
     /// A Google OAuth 2.0 access token (`ya29.`): opaque, not a JWT.
     GoogleAccessToken,
+    /// HTTP Basic credentials (`Basic base64(user:password)`), no JWT in them.
+    BasicCredentials,
+}
+
+/// `Basic <base64 of user:password>`.
+fn basic_credentials(text: &str) -> bool {
+    use base64::Engine;
+    let Some(rest) = text
+        .get(..6)
+        .filter(|h| h.eq_ignore_ascii_case("basic "))
+        .map(|_| text[6..].trim())
+    else {
+        return false;
+    };
+    base64::engine::general_purpose::STANDARD
+        .decode(rest)
+        .is_ok_and(|d| d.contains(&b':'))
 }
 
 /// What stringified missing values read as, in the languages clients are
@@ -92,7 +109,13 @@ const UNSET: [&str; 9] = [
 
 /// Recognises [`Foreign`] text. Cheap for a JWT: one look at its start.
 pub fn foreign(text: &str) -> Option<Foreign> {
-    if text.starts_with("eyJ") || text.len() > 64 {
+    if text.starts_with("eyJ") {
+        return None;
+    }
+    if basic_credentials(text.trim()) {
+        return Some(Foreign::BasicCredentials);
+    }
+    if text.len() > 64 {
         return None;
     }
     let text = text.trim();
