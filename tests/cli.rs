@@ -665,3 +665,30 @@ fn jwks_names_a_private_key_file_and_renders_markdown() {
     );
     assert!(r.stdout.contains("| `RSA` |"), "{}", r.stdout);
 }
+
+/// `jwtai jwks` says of a set what `diagnose` would say of its keys: an
+/// empty set, a 1024-bit RSA key, a shared secret published in it.
+#[test]
+fn jwks_lists_an_empty_set_weak_keys_and_published_secrets_as_problems() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, r#"{"keys": []}"#).expect("write");
+    let r = run(&["jwks", empty.to_str().unwrap()], None);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("the set: the set has no keys"),
+        "{}",
+        r.stdout
+    );
+    let set = dir.path().join("set.json");
+    std::fs::write(
+        &set,
+        json!({"keys": [{"kty": "oct", "kid": "sym", "k": "c2VjcmV0LWtleS0xMjM0NTY3ODkwYWJjZGVm"}]}).to_string(),
+    )
+    .expect("write");
+    let r = run(&["jwks", set.to_str().unwrap()], None);
+    assert!(r.stdout.contains("a shared HMAC secret"), "{}", r.stdout);
+    assert!(!r.stdout.contains("c2VjcmV0"), "{}", r.stdout);
+    let weak = run(&["jwks", "tests/data/keys/rsa1024-pub.pem"], None);
+    assert!(weak.stdout.contains("RSA 1024-bit"), "{}", weak.stdout);
+}

@@ -34,6 +34,37 @@ pub fn run(args: JwksArgs) -> anyhow::Result<u8> {
         keys::load_key_file_with_problems(std::path::Path::new(&args.source))?
     };
     let mut set = set;
+    if set.keys.is_empty() {
+        set.problems.push(keys::JwkProblem {
+            kind: keys::ProblemKind::Empty,
+            index: 0,
+            kid: None,
+            message: "the set has no keys, so no token can verify against it".to_string(),
+        });
+    }
+    // What `diagnose` says of a key when a token meets it, said of the set.
+    for (index, c) in set.keys.iter().enumerate() {
+        let weak = match &c.material {
+            keys::KeyMaterial::Rsa { .. } => c
+                .material
+                .rsa_bits()
+                .filter(|&b| b < 2048)
+                .map(|b| format!("RSA {b}-bit: under the 2048 bits modern libraries require (key-too-weak)")),
+            keys::KeyMaterial::Hmac(_) => Some(
+                "a shared HMAC secret (`oct`): whoever reads this set can sign tokens; publish only public keys"
+                    .to_string(),
+            ),
+            _ => None,
+        };
+        if let Some(message) = weak {
+            set.problems.push(keys::JwkProblem {
+                kind: keys::ProblemKind::Unusable,
+                index,
+                kid: c.kid.clone(),
+                message,
+            });
+        }
+    }
     // A private key file (PEM, DER): only its public part is listed. A set
     // says so per key already (`keys::jwk`).
     for (index, c) in set.keys.iter().enumerate() {
@@ -50,6 +81,7 @@ pub fn run(args: JwksArgs) -> anyhow::Result<u8> {
             });
         }
     }
+    set.problems.sort_by_key(|p| p.index);
     let text = match args.format {
         Format::Json => render::jwks::json(&args.source, &set),
         Format::Markdown => render::jwks::markdown(&args.source, &set),

@@ -64,6 +64,9 @@ fn rows(set: &JwkSet) -> Vec<[String; 6]> {
 const HEAD: [&str; 6] = ["KID", "KTY", "ALG", "USE", "SIZE", "THUMBPRINT (RFC 7638)"];
 
 fn who(p: &crate::keys::JwkProblem) -> String {
+    if p.kind == crate::keys::ProblemKind::Empty {
+        return "the set".to_string();
+    }
     p.kid
         .as_deref()
         .map_or(format!("key #{}", p.index + 1), |k| {
