@@ -692,3 +692,17 @@ fn jwks_lists_an_empty_set_weak_keys_and_published_secrets_as_problems() {
     let weak = run(&["jwks", "tests/data/keys/rsa1024-pub.pem"], None);
     assert!(weak.stdout.contains("RSA 1024-bit"), "{}", weak.stdout);
 }
+
+/// A claim holding a right-to-left override would reorder what the terminal
+/// shows; it is written as an escape, which JSON reads back as the same text.
+#[test]
+fn bidirectional_controls_in_claims_are_escaped_in_every_format() {
+    let token = hs256(json!({"sub": "x", "note": "abc\u{202e}txt.exe"}));
+    for format in ["human", "json", "markdown"] {
+        let r = run(&["decode", &token, "--format", format], None);
+        assert!(!r.stdout.contains('\u{202e}'), "{format}: {}", r.stdout);
+        assert!(r.stdout.contains("\\u202e"), "{format}: {}", r.stdout);
+    }
+    let r = run(&["decode", &token, "--format", "json"], None);
+    assert_eq!(json_of(&r)["token"]["claims"]["note"], "abc\u{202e}txt.exe");
+}

@@ -42,7 +42,29 @@ pub(crate) fn use_color(o: &OutputArgs) -> bool {
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
+/// Bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE…) from a token's
+/// claims would reorder what a terminal shows around them: written as
+/// `\u202e`, which is also a valid escape inside JSON strings, the only
+/// place in jwtai's output such a character can come from.
+fn escape_bidi(text: &str) -> std::borrow::Cow<'_, str> {
+    let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(bidi) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| {
+            if bidi(c) {
+                format!("\\u{:04x}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
+    let text = escape_bidi(text);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
