@@ -287,7 +287,7 @@ fn is_qualified_name(s: &str) -> bool {
         .collect();
     // Words, not random runs: no part holds three digits in a row, so
     // `ya29.a0AfB_byC1234567890…` (a Google access token) is no name.
-    parts.len() >= 2
+    let words = parts.len() >= 2
         && parts.iter().all(|p| {
             (2..=48).contains(&p.len())
                 && p.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -296,7 +296,23 @@ fn is_qualified_name(s: &str) -> bool {
                     .as_bytes()
                     .windows(3)
                     .any(|w| w.iter().all(u8::is_ascii_digit))
-        })
+        });
+    // And a name from code: lower-case package words, or ending in what
+    // exception and error types are called. A random `Ab3x.Kq9z` is neither.
+    let code_ending = [
+        "Error",
+        "Exception",
+        "Violated",
+        "Failed",
+        "Expired",
+        "Invalid",
+    ];
+    let last = parts.last().copied().unwrap_or_default();
+    words
+        && (code_ending.iter().any(|e| last.ends_with(e))
+            || parts
+                .iter()
+                .all(|p| p.chars().all(|c| c.is_ascii_lowercase() || c == '_')))
 }
 
 /// `8-4-4-4-12` hex digits: an identifier, not a secret.
@@ -348,12 +364,23 @@ mod tests {
     }
 
     #[test]
+    fn a_random_dotted_secret_is_no_qualified_name() {
+        for secret in [
+            "SG.Xk9fQ2mLzR7pWbT4vNcY8dHs.Jq3VnB6tKe1GwZuRy5oPx2LmAf",
+            "Abcdefghij_KlmnoPqrs.TuvwXyzABcdEFghIJklmN",
+        ] {
+            assert!(classify(secret).is_some(), "{secret}");
+        }
+    }
+
+    #[test]
     fn ordinary_values_are_not_sensitive() {
         for v in [
             "jwt.exceptions.InvalidSignatureError",
             "Firebase\\JWT\\ExpiredException",
             "Microsoft.IdentityModel.Tokens.SecurityTokenExpiredException",
             "Lcobucci::JWT::Validation::RequiredConstraintsViolated",
+            "io.jsonwebtoken.security",
             "https://auth.example.com/",
             "read:orders write:orders",
             "30aada55-3070-5f13-bfe6-19698e12e1df",

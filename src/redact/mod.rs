@@ -175,8 +175,10 @@ fn mask_free_text(text: &str) -> String {
     out
 }
 
-/// Characters that separate a log word into name and value pieces.
-const PIECE_DELIMITERS: &str = "=\"'`,;()[]{}<>|";
+/// Characters that separate a log word into name and value pieces: `=`
+/// and quotes only, so a generated password with `,` or `(` in it stays
+/// one piece, long enough to be seen as a secret.
+const PIECE_DELIMITERS: &str = "=\"'`";
 
 fn mask_word(word: &str, out: &mut String) {
     let mut piece_start = 0;
@@ -506,7 +508,9 @@ impl Masker<'_> {
                 // The user's own secret as a claim value, or a sentence with
                 // an email, phone or card number in it ("reach me at …").
                 None if self.policy.scrub.contains(&s)
-                    || (s.contains(char::is_whitespace) && mask_free_text(&s) != s) =>
+                    || (s.contains(char::is_whitespace)
+                        && s.contains(|c: char| c == '@' || c.is_ascii_digit())
+                        && mask_free_text(&s) != s) =>
                 {
                     self.mask(&Value::String(s), None)
                 }
@@ -839,6 +843,9 @@ mod tests {
         ] {
             assert!(!creds.contains(leak), "{leak} in {creds}");
         }
+        // A generated password with punctuation in it is one secret.
+        let pw = free_text("db login failed with Xy9,k;3(zQ7pL2vB8nM4tR6wE1aS5dF0gH");
+        assert!(!pw.contains("zQ7pL2"), "{pw}");
         // Prose about tokens, and library error codes, stay.
         let prose =
             "invalid_token: The token is not valid yet; jwt.exceptions.InvalidSignatureError";
