@@ -572,7 +572,15 @@ fn redact_named(text: &str) -> String {
         )
         .expect("static regex")
     });
-    let text = JSON_MEMBER.replace_all(text, format!("${{1}}\"{REDACTED}\"").as_str());
+    // `token_endpoint`, `jwks_uri`: a discovery document's URLs are no secret.
+    let text = JSON_MEMBER.replace_all(text, |c: &regex::Captures| {
+        let name = c[1].trim_end_matches(|ch: char| ch == ':' || ch == '"' || ch.is_whitespace());
+        if name.ends_with("_endpoint") || name.ends_with("_uri") || name.ends_with("_url") {
+            c[0].to_string()
+        } else {
+            format!("{}\"{REDACTED}\"", &c[1])
+        }
+    });
     PAIR.replace_all(&text, format!("${{1}}{REDACTED}").as_str())
         .into_owned()
 }

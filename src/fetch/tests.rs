@@ -819,6 +819,10 @@ fn excerpt_redacts_secret_members_by_name_whatever_their_length() {
         excerpt(b"error: bad request password=hunter2&user=bob", 200),
         "error: bad request password=«redacted»&user=bob"
     );
+    // A discovery document's endpoints are no secret.
+    let disco =
+        br#"{"token_endpoint":"https://a.example/token","jwks_uri":"https://a.example/keys"}"#;
+    assert_eq!(excerpt(disco, 200), String::from_utf8_lossy(disco));
     // Public members and ordinary words stay.
     let public = br#"{"keys":[{"kty":"EC","kid":"k1","x":"f83O","y":"x_FE","crv":"P-256"}]}"#;
     assert_eq!(excerpt(public, 200), String::from_utf8_lossy(public));

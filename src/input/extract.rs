@@ -435,17 +435,21 @@ fn json_token(value: &serde_json::Value, prefix: &str, depth: usize) -> Option<(
 fn json_field_in_text(s: &str) -> Option<(String, Vec<Wrapper>)> {
     for field in JSON_FIELDS {
         let key = format!("\"{field}\"");
-        let Some(at) = s.find(&key) else { continue };
-        let rest = s[at + key.len()..]
-            .trim_start()
-            .strip_prefix(':')?
-            .trim_start();
-        let body = rest.strip_prefix('"')?;
-        let end = body.find('"')?;
-        return Some((
-            body[..end].to_string(),
-            vec![Wrapper::JsonField((*field).to_string())],
-        ));
+        // Every occurrence: the first may be a value (`"token_type":"access_token"`).
+        for (at, _) in s.match_indices(&key) {
+            let Some(body) = s[at + key.len()..]
+                .trim_start()
+                .strip_prefix(':')
+                .and_then(|r| r.trim_start().strip_prefix('"'))
+            else {
+                continue;
+            };
+            let Some(end) = body.find('"') else { continue };
+            return Some((
+                body[..end].to_string(),
+                vec![Wrapper::JsonField((*field).to_string())],
+            ));
+        }
     }
     None
 }
@@ -1250,5 +1254,12 @@ mod tests {
             crate::token::foreign("Basic YWxpY2U6aHVudGVyMg=="),
             Some(crate::token::Foreign::BasicCredentials)
         );
+    }
+
+    #[test]
+    fn a_wrapped_json_body_is_read_past_a_field_name_used_as_a_value() {
+        let (a, b) = T.split_at(20);
+        let body = format!("{{\"token_type\": \"access_token\", \"access_token\": \"{a}\n{b}\"}}");
+        assert_eq!(ex(&body).0, format!("{a}\n{b}"));
     }
 }
