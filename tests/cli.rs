@@ -705,4 +705,11 @@ fn bidirectional_controls_in_claims_are_escaped_in_every_format() {
     }
     let r = run(&["decode", &token, "--format", "json"], None);
     assert_eq!(json_of(&r)["token"]["claims"]["note"], "abc\u{202e}txt.exe");
+    // scan writes its reports and summary itself.
+    let r = run(
+        &["scan", "-", "--format", "json", "--keep", "note"],
+        Some(format!("Authorization: Bearer {token}\n").as_bytes()),
+    );
+    assert!(!r.stdout.contains('\u{202e}'), "{}", r.stdout);
+    assert!(r.stdout.contains("\\u202e"), "{}", r.stdout);
 }

@@ -108,7 +108,7 @@ pub fn run(
                 }
                 first = false;
             }
-            let _ = out.write_all(piece.as_bytes());
+            let _ = out.write_all(super::escape_bidi(piece).as_bytes());
             let _ = out.flush();
         },
     ));

@@ -82,7 +82,7 @@ impl Session<'_> {
                 .map_or((line.as_str(), ""), |(c, r)| (c, r.trim()))
             {
                 ("/quit" | "/exit", _) => return End::Quit,
-                ("/findings", _) => print!("{}", self.report_text),
+                ("/findings", _) => print!("{}", super::escape_bidi(&self.report_text)),
                 ("/help", _) => println!(
                     "Commands: /findings /prompt /save FILE /quit. Anything else is a question for the model."
                 ),

@@ -46,7 +46,7 @@ pub(crate) fn use_color(o: &OutputArgs) -> bool {
 /// claims would reorder what a terminal shows around them: written as
 /// `\u202e`, which is also a valid escape inside JSON strings, the only
 /// place in jwtai's output such a character can come from.
-fn escape_bidi(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn escape_bidi(text: &str) -> std::borrow::Cow<'_, str> {
     let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
     if !text.chars().any(bidi) {
         return std::borrow::Cow::Borrowed(text);

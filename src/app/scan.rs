@@ -61,7 +61,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             let mut line = serde_json::to_string(&summary::json(&summary))
                 .context("cannot serialise the summary")?;
             line.push('\n');
-            sink.write(line.as_bytes());
+            sink.write(super::escape_bidi(&line).as_bytes());
             sink.flush();
         }
         ScanFormat::Human => {
@@ -267,7 +267,7 @@ impl Output {
 
 impl scan::Sink for Output {
     fn report(&mut self, json_line: &str) {
-        self.write(json_line.as_bytes());
+        self.write(super::escape_bidi(json_line).as_bytes());
     }
 
     fn progress(&mut self) {
