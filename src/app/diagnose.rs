@@ -380,14 +380,7 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
             bail!("--key takes a file; to fetch a JWK Set from {text}, pass --jwks-uri {text}");
         }
         let mut set = keys::load_key_file_with_problems(path)?;
-        if set.keys.is_empty() {
-            set.problems.push(keys::JwkProblem {
-                kind: keys::ProblemKind::Empty,
-                index: 0,
-                kid: None,
-                message: "the set has no keys".to_string(),
-            });
-        }
+        set.note_if_empty();
         from_files += set.keys.len();
         if from_files > keys::MAX_KEYS_IN_SET {
             bail!(

@@ -34,14 +34,7 @@ pub fn run(args: JwksArgs) -> anyhow::Result<u8> {
         keys::load_key_file_with_problems(std::path::Path::new(&args.source))?
     };
     let mut set = set;
-    if set.keys.is_empty() {
-        set.problems.push(keys::JwkProblem {
-            kind: keys::ProblemKind::Empty,
-            index: 0,
-            kid: None,
-            message: "the set has no keys, so no token can verify against it".to_string(),
-        });
-    }
+    set.note_if_empty();
     // What `diagnose` says of a key when a token meets it, said of the set.
     for (index, c) in set.keys.iter().enumerate() {
         let weak = match &c.material {

@@ -145,6 +145,20 @@ pub struct JwkSet {
     pub problems: Vec<JwkProblem>,
 }
 
+impl JwkSet {
+    /// Records that the set holds no key at all (`jwks-empty`).
+    pub fn note_if_empty(&mut self) {
+        if self.keys.is_empty() && !self.problems.iter().any(|p| p.kind == ProblemKind::Empty) {
+            self.problems.push(JwkProblem {
+                kind: ProblemKind::Empty,
+                index: 0,
+                kid: None,
+                message: "the set has no keys, so no token can verify against it".to_string(),
+            });
+        }
+    }
+}
+
 /// A problem with one key of a set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JwkProblem {
