@@ -691,6 +691,22 @@ fn jwks_lists_an_empty_set_weak_keys_and_published_secrets_as_problems() {
     assert!(!r.stdout.contains("c2VjcmV0"), "{}", r.stdout);
     let weak = run(&["jwks", "tests/data/keys/rsa1024-pub.pem"], None);
     assert!(weak.stdout.contains("RSA 1024-bit"), "{}", weak.stdout);
+    let traversal = dir.path().join("traversal.json");
+    std::fs::write(
+        &traversal,
+        json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "../../etc/passwd",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]})
+        .to_string(),
+    )
+    .expect("write");
+    let r = run(&["jwks", traversal.to_str().unwrap()], None);
+    assert!(
+        r.stdout
+            .contains("the kid holds path traversal and a system path"),
+        "{}",
+        r.stdout
+    );
 }
 
 /// A claim holding a right-to-left override would reorder what the terminal

@@ -49,6 +49,19 @@ pub fn run(args: JwksArgs) -> anyhow::Result<u8> {
             ),
             _ => None,
         };
+        let hits = c
+            .kid
+            .as_deref()
+            .map(crate::checks::header::kid_injection)
+            .unwrap_or_default();
+        let weak = weak.or_else(|| {
+            (!hits.is_empty()).then(|| {
+                format!(
+                    "the kid holds {}: a verifier that builds a file path, query or URL from the token's kid can be led to it (kid-suspicious)",
+                    hits.join(" and ")
+                )
+            })
+        });
         if let Some(message) = weak {
             set.problems.push(keys::JwkProblem {
                 kind: keys::ProblemKind::Unusable,

@@ -168,6 +168,43 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     id_token_check(ctx, out);
 }
 
+/// What a `kid` holds that a server building a path, query, URL or command
+/// from it would execute: "path traversal", "SQL injection"...; none for an
+/// ordinary kid. Shared with `jwtai jwks`, which lists a set's kids.
+pub fn kid_injection(kid: &str) -> Vec<&'static str> {
+    let lower = kid.to_ascii_lowercase();
+    let patterns: &[(&str, &str)] = &[
+        ("../", "path traversal"),
+        ("..\\", "path traversal"),
+        ("/dev/", "a device path"),
+        ("/etc/", "a system path"),
+        ("/proc/", "a system path"),
+        ("file:", "a file URL"),
+        ("http://", "a URL"),
+        ("https://", "a URL"),
+        ("' or ", "SQL injection"),
+        ("\" or ", "SQL injection"),
+        ("union select", "SQL injection"),
+        ("'--", "SQL injection"),
+        ("; drop", "SQL injection"),
+        ("$(", "shell command substitution"),
+        ("`", "shell command substitution"),
+        ("|", "a shell pipe"),
+        ("&&", "a shell command chain"),
+        ("\0", "a NUL byte"),
+    ];
+    patterns
+        .iter()
+        .filter(|(p, _)| lower.contains(p))
+        .map(|(_, what)| *what)
+        .fold(Vec::new(), |mut acc, w| {
+            if !acc.contains(&w) {
+                acc.push(w);
+            }
+            acc
+        })
+}
+
 /// JWS algorithms in the IANA registry that jwtai does not verify, with
 /// where they are defined.
 fn registered_unsupported(alg: &str) -> Option<&'static str> {
@@ -255,37 +292,7 @@ fn kid_check(kid: &Value, out: &mut Vec<Finding>) {
     let Some(kid) = kid.as_str() else {
         return;
     };
-    let lower = kid.to_ascii_lowercase();
-    let patterns: &[(&str, &str)] = &[
-        ("../", "path traversal"),
-        ("..\\", "path traversal"),
-        ("/dev/", "a device path"),
-        ("/etc/", "a system path"),
-        ("/proc/", "a system path"),
-        ("file:", "a file URL"),
-        ("http://", "a URL"),
-        ("https://", "a URL"),
-        ("' or ", "SQL injection"),
-        ("\" or ", "SQL injection"),
-        ("union select", "SQL injection"),
-        ("'--", "SQL injection"),
-        ("; drop", "SQL injection"),
-        ("$(", "shell command substitution"),
-        ("`", "shell command substitution"),
-        ("|", "a shell pipe"),
-        ("&&", "a shell command chain"),
-        ("\0", "a NUL byte"),
-    ];
-    let hits: Vec<&str> = patterns
-        .iter()
-        .filter(|(p, _)| lower.contains(p))
-        .map(|(_, what)| *what)
-        .fold(Vec::new(), |mut acc, w| {
-            if !acc.contains(&w) {
-                acc.push(w);
-            }
-            acc
-        });
+    let hits = kid_injection(kid);
     if !hits.is_empty() {
         out.push(
             Finding::new(
