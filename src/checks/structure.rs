@@ -307,31 +307,33 @@ fn wrappers(wrappers: &[Wrapper], out: &mut Vec<Finding>) {
         _ => None,
     });
     let encoded_bearer = has(|w| matches!(w, Wrapper::EncodedBearer(_)));
-    if removed.is_empty() {
-    } else if wrappers.contains(&Wrapper::DuplicateBearer) {
-        detail.push_str(" The value carries the `Bearer ` scheme twice.");
-    } else if encoded_bearer {
-        detail.push_str(" The value held `Bearer <token>`, URL-encoded: a cookie or parameter that stored the whole header value. A verifier handed the decoded value gets `Bearer eyJ...` and finds no JWT in it.");
-    } else if let Some(sep) = separator {
-        detail.push_str(&if sep.is_empty() {
-            " Without the space, the header's value is one word: a server looking for the scheme `Bearer` followed by a space (RFC 6750) finds no bearer token and answers 401 as if none was sent.".to_string()
+    // What the removed wrapper does to a server (only when one was removed).
+    if !removed.is_empty() {
+        if wrappers.contains(&Wrapper::DuplicateBearer) {
+            detail.push_str(" The value carries the `Bearer ` scheme twice.");
+        } else if encoded_bearer {
+            detail.push_str(" The value held `Bearer <token>`, URL-encoded: a cookie or parameter that stored the whole header value. A verifier handed the decoded value gets `Bearer eyJ...` and finds no JWT in it.");
+        } else if let Some(sep) = separator {
+            detail.push_str(&if sep.is_empty() {
+                " Without the space, the header's value is one word: a server looking for the scheme `Bearer` followed by a space (RFC 6750) finds no bearer token and answers 401 as if none was sent.".to_string()
+            } else {
+                format!(" RFC 6750 separates the scheme from the token with ordinary spaces; with {sep} (typical of text copied from a document or chat) a server finds no bearer token and answers 401 as if none was sent.")
+            });
+        } else if let Some(scheme) = scheme {
+            detail.push_str(&format!(
+                " The header's scheme is `{scheme}`, not `Bearer`: a server that reads bearer tokens as RFC 6750 defines them (OAuth 2.0 resource servers, ASP.NET JwtBearer, Spring Security, most JWT middleware) finds no token in it and answers 401. Only servers set up for that scheme accept it (`JWT` was djangorestframework-jwt's default)."
+            ));
+        } else if has(|w| matches!(w, Wrapper::BytesLiteral)) {
+            detail.push_str(" `b'...'` is Python's rendering of bytes: the client formatted a bytes token into a string (`f\"Bearer {token}\"`; PyJWT before 2.0 returned bytes from `jwt.encode`), so the server received the `b'` and `'` as part of the token.");
+        } else if has(|w| matches!(w, Wrapper::Base64Encoded)) {
+            detail.push_str(" The whole JWT was base64-encoded once more (a Kubernetes Secret's `data` holds values that way; `kubectl get secret -o yaml` shows them encoded): decoded once, it is the token below.");
+        } else if has(|w| matches!(w, Wrapper::BasicCredentials)) {
+            detail.push_str(" The token was sent as the user name or password of HTTP Basic authentication: a server that expects `Authorization: Bearer <token>` finds no bearer token.");
         } else {
-            format!(" RFC 6750 separates the scheme from the token with ordinary spaces; with {sep} (typical of text copied from a document or chat) a server finds no bearer token and answers 401 as if none was sent.")
-        });
-    } else if let Some(scheme) = scheme {
-        detail.push_str(&format!(
-            " The header's scheme is `{scheme}`, not `Bearer`: a server that reads bearer tokens as RFC 6750 defines them (OAuth 2.0 resource servers, ASP.NET JwtBearer, Spring Security, most JWT middleware) finds no token in it and answers 401. Only servers set up for that scheme accept it (`JWT` was djangorestframework-jwt's default)."
-        ));
-    } else if has(|w| matches!(w, Wrapper::BytesLiteral)) {
-        detail.push_str(" `b'...'` is Python's rendering of bytes: the client formatted a bytes token into a string (`f\"Bearer {token}\"`; PyJWT before 2.0 returned bytes from `jwt.encode`), so the server received the `b'` and `'` as part of the token.");
-    } else if has(|w| matches!(w, Wrapper::Base64Encoded)) {
-        detail.push_str(" The whole JWT was base64-encoded once more (a Kubernetes Secret's `data` holds values that way; `kubectl get secret -o yaml` shows them encoded): decoded once, it is the token below.");
-    } else if has(|w| matches!(w, Wrapper::BasicCredentials)) {
-        detail.push_str(" The token was sent as the user name or password of HTTP Basic authentication: a server that expects `Authorization: Bearer <token>` finds no bearer token.");
-    } else {
-        detail.push_str(
-            " A verifier given the whole string fails with 'jwt malformed' or 'invalid token'.",
-        );
+            detail.push_str(
+                " A verifier given the whole string fails with 'jwt malformed' or 'invalid token'.",
+            );
+        }
     }
     if let Some(others) = others {
         detail.push_str(&format!(

@@ -280,46 +280,31 @@ fn unquote_email(s: &str) -> Option<String> {
     })
 }
 
+/// One unwrapping step: what it found inside and the wrappers it removed.
+type Unwrap = fn(&str) -> Option<(String, Vec<Wrapper>)>;
+
+/// The unwrappers, in the order they are tried: the first that recognises
+/// its wrapper wins.
+const UNWRAPPERS: &[Unwrap] = &[
+    unwrap_several,
+    unwrap_json,
+    unwrap_header_line,
+    unwrap_quotes,
+    unwrap_bearer,
+    unwrap_basic,
+    unwrap_scheme,
+    unwrap_url_parameter,
+    unwrap_env_line,
+    unwrap_cookie_pair,
+    unwrap_base64,
+    unwrap_surrounding,
+];
+
 fn unwrap_once(s: &str) -> Option<(String, Vec<Wrapper>)> {
     if s.starts_with("curl ") || s.starts_with("curl\t") {
         return unwrap_curl(s);
     }
-    if let Some(found) = unwrap_several(s) {
-        return Some(found);
-    }
-    if s.starts_with('{') {
-        if let Some(found) = unwrap_json(s) {
-            return Some(found);
-        }
-    }
-    if let Some(found) = unwrap_header_line(s) {
-        return Some(found);
-    }
-    if let Some(found) = unwrap_quotes(s) {
-        return Some(found);
-    }
-    if let Some(found) = unwrap_bearer(s) {
-        return Some(found);
-    }
-    if let Some(found) = unwrap_basic(s) {
-        return Some(found);
-    }
-    if let Some(found) = unwrap_scheme(s) {
-        return Some(found);
-    }
-    if let Some(found) = unwrap_url_parameter(s) {
-        return Some(found);
-    }
-    if let Some(found) = unwrap_env_line(s) {
-        return Some(found);
-    }
-    if let Some(found) = unwrap_cookie_pair(s) {
-        return Some(found);
-    }
-    if let Some(found) = unwrap_base64(s) {
-        return Some(found);
-    }
-    unwrap_surrounding(s)
+    UNWRAPPERS.iter().find_map(|unwrap| unwrap(s))
 }
 
 /// Several complete JWTs and nothing else, one per line or word: the first
@@ -362,6 +347,9 @@ fn unwrap_curl(s: &str) -> Option<(String, Vec<Wrapper>)> {
 }
 
 fn unwrap_json(s: &str) -> Option<(String, Vec<Wrapper>)> {
+    if !s.starts_with('{') {
+        return None;
+    }
     let value: serde_json::Value = match serde_json::from_str(s) {
         Ok(v) => v,
         // A JSON body pasted as an escaped string (`{\"access_token\":…}`).
