@@ -167,6 +167,22 @@ fn signature_valid_names_the_key_it_verified_with() {
         .assert_detail("signature-valid", &[&set, "prod-2024"]);
 }
 
+/// A PEM whose line breaks became spaces (a one-line environment variable)
+/// reads here as with PyJWT, but node and openssl refuse it: the verdict
+/// stays, and the detail says why the server may fail to load the key.
+#[test]
+fn signature_valid_names_a_pem_layout_openssl_refuses() {
+    let ws = Workspace::new();
+    let k = key(Alg::RS256);
+    let flat = ws.file("flat.pem", spki_pem(&k).trim().replace('\n', " "));
+    ws.diagnose(&token(&k, None), &["--key", &flat])
+        .assert_accepted()
+        .assert_detail("signature-valid", &["line breaks", "DECODER routines"]);
+    let pem = ws.file("pub.pem", spki_pem(&k));
+    let out = ws.diagnose(&token(&k, None), &["--key", &pem]);
+    assert!(!out.detail("signature-valid").contains("DECODER"));
+}
+
 #[test]
 fn signature_not_checked_without_key_material() {
     let ws = Workspace::new();

@@ -351,15 +351,15 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
             );
         }
         Some(c) => {
-            out.push(
-                Finding::new(
-                    &SIGNATURE_VALID,
-                    format!("The {alg} signature verifies with {}.", c.label),
-                )
-                .evidence(
-                    json!({"key": c.label, "kid": c.kid, "thumbprint": public_thumbprint(c)}),
-                ),
-            );
+            let mut detail = format!("The {alg} signature verifies with {}.", c.label);
+            if let Some(layout) = c.pem_layout {
+                detail.push_str(&format!(
+                    " jwtai reads that PEM although {layout}; OpenSSL-based verifiers (node's crypto and jsonwebtoken, Ruby, PHP, the `openssl` command) refuse it (\"error:1E08010C:DECODER routines::unsupported\", \"PEM routines:get_name:no start line\"). If the server loads the key from this text, restore the layout: the `-----BEGIN …-----` line alone, the base64 in lines from the first column, then the `-----END …-----` line."
+                ));
+            }
+            out.push(Finding::new(&SIGNATURE_VALID, detail).evidence(
+                json!({"key": c.label, "kid": c.kid, "thumbprint": public_thumbprint(c)}),
+            ));
             kid_after_success(ctx, kid, c, out);
             weak_key(alg, c, out);
         }

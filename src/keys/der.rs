@@ -519,6 +519,7 @@ fn candidate(
         from_set: false,
         raw_text: if from_private_key { None } else { raw_text },
         secret_is_key: None,
+        pem_layout: None,
         spki_der: ex.spki_der,
         material: ex.material,
     }
@@ -607,6 +608,8 @@ pub(crate) fn parse_pem_file(bytes: &[u8], source: &str) -> Result<JwkSet, KeyEr
         detail: if find(bytes, b"-----\\n").is_some() {
             // Copied from an environment variable, a JSON string or a .env file.
             "the PEM's line breaks are written as `\\n` (a backslash and an n), as an environment variable, a JSON string or a .env file carries them; verifiers given this text fail to load the key too (e.g. \"Could not deserialize key data\", \"DECODER routines::unsupported\"). Turn them into real line breaks, here and where the verifier reads the key: `printf '%b' \"$(cat FILE)\" > key.pem`, or in code `key.replace(/\\\\n/g, '\\n')`.".to_string()
+        } else if let Some(layout) = pem_layout(bytes) {
+            format!("malformed PEM: {layout}; OpenSSL-based verifiers refuse it too. Restore the layout: the `-----BEGIN …-----` line alone, the base64 in lines from the first column, then the `-----END …-----` line")
         } else {
             format!("malformed PEM: {}", pem_error_text(&e))
         },
@@ -717,10 +720,47 @@ pub(crate) fn parse_pem_file(bytes: &[u8], source: &str) -> Result<JwkSet, KeyEr
             detail: format!("no key in its PEM blocks (found {found})"),
         });
     }
+    if let Some(layout) = pem_layout(bytes) {
+        for key in &mut keys {
+            key.pem_layout = Some(layout);
+        }
+    }
     Ok(JwkSet {
         keys,
         problems: Vec::new(),
     })
+}
+
+/// What is off in how a PEM file is laid out, when the pem crate reads it
+/// but OpenSSL (node's crypto, Ruby, PHP, the `openssl` command) does not:
+/// OpenSSL wants the `-----BEGIN …-----` line on its own, then base64 lines
+/// starting at the first column, with no blank line until `-----END …-----`.
+fn pem_layout(bytes: &[u8]) -> Option<&'static str> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut inside = false;
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let trimmed = line.trim();
+        if let Some(rest) = trimmed.strip_prefix("-----BEGIN ") {
+            // Whatever follows the BEGIN line's closing dashes on the same
+            // line is the body: its line breaks are gone.
+            let closed = rest.find("-----").map_or(rest.len(), |i| i + 5);
+            if !rest[closed..].trim().is_empty() {
+                return Some(
+                    "its line breaks were turned into spaces or removed (as a one-line environment variable or config value carries it)",
+                );
+            }
+            inside = true;
+        } else if trimmed.starts_with("-----END ") {
+            inside = false;
+        } else if inside && trimmed.is_empty() {
+            return Some("it has blank lines inside the PEM block");
+        }
+        if (inside || trimmed.starts_with("-----")) && line.starts_with([' ', '\t']) {
+            return Some("its lines are indented (as copied from an indented YAML or code block)");
+        }
+    }
+    None
 }
 
 fn is_key_label(label: &str) -> bool {

@@ -287,6 +287,7 @@ fn unusable_candidate(
         from_set: true,
         raw_text: None,
         secret_is_key: None,
+        pem_layout: None,
         spki_der: None,
         material: KeyMaterial::Unusable {
             kty: kty.to_string(),
@@ -452,6 +453,7 @@ fn jwk_candidate(
         from_set: index.is_some(),
         raw_text: None,
         secret_is_key: None,
+        pem_layout: None,
         spki_der: extracted.spki_der,
         material: extracted.material,
     };

@@ -123,6 +123,11 @@ pub struct Candidate {
     /// passed as "the secret"), e.g. `RSA 2048-bit public key`. HMAC with it
     /// is algorithm confusion: the public key is no secret.
     pub secret_is_key: Option<String>,
+    /// How the PEM text this key came from is laid out in a way jwtai reads
+    /// but OpenSSL-based verifiers reject (line breaks turned into spaces,
+    /// indented lines, blank lines), e.g. `its line breaks were turned into
+    /// spaces`; `None` for well-formed PEM and every other source.
+    pub pem_layout: Option<&'static str>,
     /// SubjectPublicKeyInfo DER for asymmetric keys.
     pub spki_der: Option<Vec<u8>>,
     pub material: KeyMaterial,
@@ -330,6 +335,7 @@ pub fn secret_candidate(bytes: Vec<u8>, label: String) -> Candidate {
         from_set: false,
         raw_text: None,
         secret_is_key: None,
+        pem_layout: None,
         spki_der: None,
         material,
     }

@@ -604,3 +604,37 @@ fn foreign_key_formats_are_named_with_their_conversion() {
     let secret = b"supersecret-value-that-is-long-enough-32b";
     assert!(err(secret).contains("--secret-file"), "{}", err(secret));
 }
+
+#[test]
+fn pem_layout_openssl_refuses_is_named_and_a_clean_layout_is_not() {
+    let pem = rsa_key().public_pem().expect("public pem");
+    let lines: Vec<&str> = pem.lines().collect();
+    let body = lines[1..lines.len() - 1].join("");
+    let last = lines[lines.len() - 1];
+    let clean = [
+        pem.clone(),
+        pem.replace('\n', "\r\n"),
+        format!("{}\n{body}\n{last}\n", lines[0]),
+        pem.lines().map(|l| format!("{l}  \n")).collect(),
+    ];
+    for text in &clean {
+        assert_eq!(one(text.as_bytes(), "pub.pem").pem_layout, None, "{text:?}");
+    }
+    let flattened = pem.replace('\n', " ");
+    let joined = format!("{}{body}{last}", lines[0]);
+    let indented: String = pem.lines().map(|l| format!("    {l}\n")).collect();
+    for (text, says) in [
+        (flattened.as_str(), "line breaks"),
+        (joined.as_str(), "line breaks"),
+        (indented.as_str(), "indented"),
+    ] {
+        let layout = one(text.as_bytes(), "pub.pem").pem_layout;
+        assert!(
+            layout.is_some_and(|l| l.contains(says)),
+            "{text:?}: {layout:?}"
+        );
+    }
+    let blank = pem.replace('\n', "\n\n");
+    let err = parse_key_bytes(blank.as_bytes(), "pub.pem").expect_err("pem refuses blank lines");
+    assert!(err.to_string().contains("blank lines"), "{err}");
+}
