@@ -55,6 +55,11 @@ pub struct Finding {
     pub fix: Option<String>,
     /// Machine-readable evidence (claim values, deltas, keys tried).
     pub evidence: Value,
+    /// Raised to `error` for this report: the server's own error message
+    /// shows it rejects the token for what this finding says, although the
+    /// code's usual severity is lower (PyJWT refuses an `iat` in the future,
+    /// which most libraries accept).
+    pub raised: bool,
 }
 
 impl Finding {
@@ -64,6 +69,7 @@ impl Finding {
             detail: detail.into(),
             fix: None,
             evidence: Value::Object(Default::default()),
+            raised: false,
         }
     }
 
@@ -82,7 +88,11 @@ impl Finding {
     }
 
     pub fn severity(&self) -> Severity {
-        self.spec.severity
+        if self.raised {
+            Severity::Error
+        } else {
+            self.spec.severity
+        }
     }
 
     pub fn fix_text(&self) -> &str {

@@ -142,6 +142,82 @@ fn diagnose(token: &str, extra: &[&str]) -> Report {
     }
 }
 
+// ------------------------------------------------------------------ the server's word
+
+/// PyJWT refuses an `iat` in the future, which most libraries accept (a
+/// warning): given PyJWT's message, the warning is this server's rejection.
+#[test]
+fn a_warning_the_servers_error_names_is_raised_to_error() {
+    let mut c = valid_claims();
+    c["iat"] = json!(1_700_000_300);
+    let t = token(&c);
+    let plain = diagnose(&t, &[]);
+    assert_eq!(plain.finding("issued-in-future")["severity"], "warning");
+    assert_eq!(plain.code, 0);
+    let r = diagnose(
+        &t,
+        &[
+            "--error",
+            "jwt.exceptions.ImmatureSignatureError: The token is not yet valid (iat)",
+        ],
+    );
+    assert_eq!(
+        r.finding("issued-in-future")["severity"],
+        "error",
+        "{}",
+        r.stdout
+    );
+    assert!(r.detail("issued-in-future").contains("PyJWT rejects"));
+    assert_eq!(r.json["verdict"], "rejected");
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.finding("error-text-matched")["evidence"]["raised"],
+        json!(["issued-in-future"])
+    );
+}
+
+/// A well-formed token given as `Bearer …` and a "malformed" error: the
+/// verifier got the prefix too.
+#[test]
+fn a_malformed_error_on_a_well_formed_token_blames_what_was_stripped() {
+    let t = token(&valid_claims());
+    let bearer = format!("Bearer {t}");
+    let r = diagnose(&bearer, &["--error", "JsonWebTokenError: jwt malformed"]);
+    assert_eq!(
+        r.finding("input-extracted")["severity"],
+        "error",
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.detail("input-extracted").contains("Bearer"),
+        "{}",
+        r.detail("input-extracted")
+    );
+    assert_eq!(r.code, 1);
+    // Pasted from a log line, the text around it never reached the verifier.
+    let logged = format!("2024-01-01 INFO request token={t} path=/api");
+    let r = diagnose(&logged, &["--error", "JsonWebTokenError: jwt malformed"]);
+    assert_eq!(
+        r.finding("input-extracted")["severity"],
+        "info",
+        "{}",
+        r.stdout
+    );
+}
+
+/// `exp-before-iat` replaces `expired` (it is the more specific code), so it
+/// explains "jwt expired": no clock is to blame.
+#[test]
+fn a_more_specific_code_explains_the_generic_message() {
+    let t = token(&json!({"sub": "u", "iat": 1_699_990_000, "exp": 1_699_980_000}));
+    let r = diagnose(&t, &["--error", "TokenExpiredError: jwt expired"]);
+    assert!(r.has("exp-before-iat"), "{:?}", r.codes());
+    let d = r.detail("error-text-matched");
+    assert!(d.contains("Explained by: `exp-before-iat`"), "{d}");
+    assert!(!d.contains("NTP"), "{d}");
+}
+
 // ------------------------------------------------------------------ knowledge base
 
 #[test]

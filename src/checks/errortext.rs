@@ -66,9 +66,10 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         return;
     };
     let entry = best.entry;
-    let present: Vec<&Finding> = out
+    let explaining: Vec<&'static str> = out
         .iter()
-        .filter(|f| best.codes().iter().any(|c| c == f.code()))
+        .filter(|f| explains(ctx, best, f))
+        .map(Finding::code)
         .collect();
     let mut detail = format!(
         "{} says \"{}\": {}",
@@ -76,20 +77,35 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         clip(&best.matched_text, 160),
         entry.meaning
     );
-    let explaining: Vec<&Finding> = present
-        .iter()
-        .copied()
-        .filter(|f| f.severity() != Info || f.code() == "jwe-token")
-        .collect();
+    let mut raised = Vec::new();
     if !explaining.is_empty() {
         detail.push_str(&format!(
             " Explained by: {}.",
             explaining
                 .iter()
-                .map(|f| format!("`{}`", f.code()))
+                .map(|c| format!("`{c}`"))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+        // The server rejects for what only a warning (or context) says
+        // here: for this server it is the error.
+        let rejected = out
+            .iter()
+            .any(|f| explaining.contains(&f.code()) && f.severity() == Error);
+        if !rejected {
+            for f in out.iter_mut().filter(|f| explaining.contains(&f.code())) {
+                f.raised = true;
+                f.detail.push(' ');
+                f.detail
+                    .push_str(&raised_note(ctx, f.code(), &entry.library));
+                raised.push(f.code());
+            }
+            detail.push_str(&format!(
+                " Raised to error in this report: {} rejects the token for {}, although many verifiers accept it.",
+                entry.library,
+                if raised.len() == 1 { "it" } else { "them" }
+            ));
+        }
     } else if let Some(why) = disagreement(ctx, best, out) {
         detail.push(' ');
         detail.push_str(&why);
@@ -117,8 +133,63 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         "source": entry.source,
         "line": best.line,
         "codes": best.codes(),
-        "explained_by": explaining.iter().map(|f| f.code()).collect::<Vec<_>>(),
+        "explained_by": explaining,
+        "raised": raised,
     })));
+}
+
+/// Whether finding `f` explains the matched message: the entry names its
+/// code (or a code it is a special case of), and it says something is wrong.
+/// Context explains only where it is the cause: a JWE given to a JWS
+/// verifier, or a wrapper the verifier may have received with the token.
+fn explains(ctx: &Context, m: &ErrorMatch, f: &Finding) -> bool {
+    let named = m
+        .codes()
+        .iter()
+        .any(|c| c == f.code() || special_case(c, f.code()));
+    named
+        && match f.code() {
+            "jwe-token" => true,
+            "input-extracted" => ctx.wrappers.iter().any(|w| w.may_reach_verifier()),
+            _ => f.severity() != Info,
+        }
+}
+
+/// `specific` is reported instead of `general` (findings.md: the more
+/// specific code replaces the generic one), so it explains what `general` does.
+fn special_case(general: &str, specific: &str) -> bool {
+    matches!(
+        (general, specific),
+        ("expired", "exp-before-iat")
+            | ("audience-mismatch", "audience-missing")
+            | ("issuer-mismatch", "issuer-trailing-slash")
+            | (
+                "signature-invalid",
+                "signature-length-mismatch"
+                    | "psychic-signature"
+                    | "ecdsa-der-signature"
+                    | "secret-whitespace"
+                    | "secret-encoding"
+                    | "wrong-kid"
+            )
+    )
+}
+
+/// What a finding raised to error says about it.
+fn raised_note(ctx: &Context, code: &str, library: &str) -> String {
+    if code == "input-extracted" {
+        let what: Vec<String> = ctx
+            .wrappers
+            .iter()
+            .filter(|w| w.may_reach_verifier())
+            .map(|w| w.describe())
+            .collect();
+        return format!(
+            "The token inside is well-formed, and {library}'s error fits a verifier that received it with {} still around it, or looked for it elsewhere: that is the rejection. Pass the verifier the bare token.",
+            what.join(" and ")
+        );
+    }
+    format!("Raised to error: {library} rejects the token for this (the error message given).")
 }
 
 /// Why the library's error and this token's findings disagree.

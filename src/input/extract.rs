@@ -60,6 +60,29 @@ pub enum Wrapper {
 }
 
 impl Wrapper {
+    /// Whether this wrapper may be what the server's verifier received with
+    /// the token (a prefix its code did not strip, quotes, a cookie or query
+    /// parameter it does not read), rather than how the user copied it
+    /// (a log line, a JSON response, a curl command).
+    pub fn may_reach_verifier(&self) -> bool {
+        matches!(
+            self,
+            Wrapper::BearerPrefix
+                | Wrapper::EncodedBearer(_)
+                | Wrapper::DuplicateBearer
+                | Wrapper::Cookie(_)
+                | Wrapper::Quotes(_)
+                | Wrapper::UrlParameter(_)
+                | Wrapper::OtherScheme(_)
+                | Wrapper::BearerSeparator(_)
+                | Wrapper::Header(_)
+                | Wrapper::BytesLiteral
+                | Wrapper::Base64Encoded
+                | Wrapper::BasicCredentials
+                | Wrapper::Trailing(_)
+        )
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Wrapper::JsonField(f) => format!("a JSON body (field \"{f}\")"),
@@ -776,7 +799,9 @@ fn unwrap_cookie_pair(s: &str) -> Option<(String, Vec<Wrapper>)> {
         return None;
     }
     let (name, value) = cookie_value(s)?;
-    if value.is_empty() {
+    // A cookie value holds no whitespace (RFC 6265 cookie-octet): `level=info
+    // token=eyJ…` is a log line's fields.
+    if value.is_empty() || value.contains(char::is_whitespace) {
         return None;
     }
     Some((value, vec![Wrapper::Cookie(name)]))
@@ -806,6 +831,13 @@ fn unwrap_surrounding(s: &str) -> Option<(String, Vec<Wrapper>)> {
     if s.split_whitespace().nth(1).is_some() {
         let whole = s.split_whitespace().find_map(|w| {
             let w = w.trim_matches(|c: char| "\"'`()[]{}<>,;:!?".contains(c));
+            // A log field's value: `token=eyJ…`, `jwt:eyJ…`, `"token":"eyJ…"`.
+            let w = match w.find("eyJ") {
+                Some(i) if i > 0 && w[..i].ends_with(['=', ':', '"', '\'']) => {
+                    w[i..].trim_end_matches(['"', '\'', ',', '}'])
+                }
+                _ => w,
+            };
             // A full stop or a `...` after it.
             let w = w.trim_end_matches(['.', '\u{2026}']);
             (is_complete_jwt(w) && crate::alg::signature_fits(w)).then_some(w)
@@ -1028,6 +1060,20 @@ mod tests {
         );
         // A wrapped token is no scheme: left for the parser.
         assert_eq!(ex("eyJhbGciOiJIUzI1NiJ9 .eyJzdWIiOiIxIn0.c2ln").1, []);
+    }
+
+    #[test]
+    fn token_as_a_log_field_among_words() {
+        let whole =
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        for line in [
+            format!("2024-01-01 INFO request token={whole} path=/api"),
+            format!("level=info token={whole}"),
+            format!("msg=rejected jwt:{whole} status=401"),
+            format!(r#"{{"level":"info","token":"{whole}"}} extra words"#),
+        ] {
+            assert_eq!(ex(&line).0, whole, "{line}");
+        }
     }
 
     #[test]
