@@ -20,6 +20,8 @@ pub enum Shape {
     ApiKey,
     /// A long, high-entropy string: a key, a password hash, a session id.
     HighEntropy,
+    /// A PEM private key block.
+    PrivateKey,
 }
 
 impl Shape {
@@ -32,12 +34,16 @@ impl Shape {
             Shape::Jwt => "jwt",
             Shape::ApiKey => "apikey",
             Shape::HighEntropy => "secret",
+            Shape::PrivateKey => "privatekey",
         }
     }
 
     /// Shapes that are secrets (error) rather than personal data (warning).
     pub fn is_secret(self) -> bool {
-        matches!(self, Shape::Card | Shape::Jwt | Shape::ApiKey)
+        matches!(
+            self,
+            Shape::Card | Shape::Jwt | Shape::ApiKey | Shape::PrivateKey
+        )
     }
 }
 
@@ -184,6 +190,9 @@ const API_KEY_PREFIXES: &[&str] = &[
 /// The sensitive shape of a string value, if any.
 pub fn classify(s: &str) -> Option<Shape> {
     let t = s.trim();
+    if t.starts_with("-----BEGIN ") && t.contains("PRIVATE KEY-----") {
+        return Some(Shape::PrivateKey);
+    }
     if t.len() < 6 || t.len() > 4096 {
         return None;
     }
@@ -215,6 +224,14 @@ pub fn classify(s: &str) -> Option<Shape> {
         return Some(Shape::HighEntropy);
     }
     None
+}
+
+/// The sensitive shape of a number: a payment card number written as a
+/// JSON number (`"pan": 4111111111111111`).
+pub fn classify_number(n: &serde_json::Number) -> Option<Shape> {
+    n.as_u64()
+        .filter(|_| n.is_u64())
+        .and_then(|v| is_card(&v.to_string()).then_some(Shape::Card))
 }
 
 fn is_card(s: &str) -> bool {

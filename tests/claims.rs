@@ -394,6 +394,40 @@ fn secret_in_claims_card_number() {
     assert_exit(&r, code, 1);
 }
 
+/// A card number as a JSON number, a private key nested in a debug object,
+/// a secret-named member deeper down: secrets; `has_password: true` is a
+/// flag, not a password.
+#[test]
+fn secret_in_claims_whatever_its_type_or_depth_and_not_for_a_flag() {
+    let card: u64 = luhn_card("400000000000000").parse().expect("digits");
+    let pem = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n";
+    let (r, code) = diagnose(
+        json!({"payment": {"pan": card}, "debug": {"signer": pem}, "ctx": {"db": {"password": "hunter2-hunter2"}}}),
+        &[],
+    );
+    assert_detail(
+        &r,
+        "secret-in-claims",
+        &[
+            "`payment` (looks like a payment card number)",
+            "`debug` (looks like a private key)",
+            "`ctx.db.password`",
+        ],
+    );
+    let all = r.to_string();
+    for v in [
+        card.to_string().as_str(),
+        "MIGHAgEAMBMGByqGSM49",
+        "hunter2-hunter2",
+    ] {
+        assert!(!all.contains(v), "{v} in the report: {all}");
+    }
+    assert_exit(&r, code, 1);
+    let (r, code) = diagnose(json!({"has_password": true, "mfa": true}), &[]);
+    assert!(!r.to_string().contains("secret-in-claims"), "{r}");
+    assert_exit(&r, code, 0);
+}
+
 #[test]
 fn claim_string_is_compared_whole_not_word_by_word() {
     let claims = json!({"org_name": "Acme Corp"});

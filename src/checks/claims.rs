@@ -642,8 +642,13 @@ fn sensitive_claims(claims: &Map<String, Value>, out: &mut Vec<Finding>) {
         ) {
             continue;
         }
-        if sensitive::is_secret_name(name) && !value.is_null() && value != &Value::Bool(false) {
+        // `has_password: true` is a flag, not a password.
+        if sensitive::is_secret_name(name) && !matches!(value, Value::Null | Value::Bool(_)) {
             secrets.push(format!("`{name}`"));
+            continue;
+        }
+        if let Some(path) = nested_secret_name(value, 0) {
+            secrets.push(format!("`{name}.{path}`"));
             continue;
         }
         // `kubernetes.io/serviceaccount/service-account.name` names a
@@ -691,12 +696,31 @@ fn sensitive_claims(claims: &Map<String, Value>, out: &mut Vec<Finding>) {
     }
 }
 
+/// A member with a secret's name (`password`, `client_secret`...) inside
+/// a nested object, as a dotted path: redaction masks it by that name.
+fn nested_secret_name(v: &Value, depth: usize) -> Option<String> {
+    let Value::Object(o) = v else {
+        return None;
+    };
+    if depth > 16 {
+        return None;
+    }
+    o.iter().find_map(|(k, x)| {
+        if sensitive::is_secret_name(k) && !matches!(x, Value::Null | Value::Bool(_)) {
+            Some(k.clone())
+        } else {
+            nested_secret_name(x, depth + 1).map(|p| format!("{k}.{p}"))
+        }
+    })
+}
+
 fn collect_shapes(v: &Value, shapes: &mut Vec<Shape>, depth: usize) {
     if depth > 16 {
         return;
     }
     match v {
         Value::String(s) => shapes.extend(sensitive::classify(s)),
+        Value::Number(n) => shapes.extend(sensitive::classify_number(n)),
         Value::Array(a) => a.iter().for_each(|x| collect_shapes(x, shapes, depth + 1)),
         Value::Object(o) => o
             .values()
@@ -714,6 +738,7 @@ fn describe_shape(s: Shape) -> &'static str {
         Shape::Jwt => "another token",
         Shape::ApiKey => "an API key",
         Shape::HighEntropy => "a secret",
+        Shape::PrivateKey => "a private key",
     }
 }
 

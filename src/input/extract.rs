@@ -867,8 +867,10 @@ fn unwrap_surrounding(s: &str) -> Option<(String, Vec<Wrapper>)> {
     // One word is the token itself, however damaged (the parser reports
     // what is wrong), unless text that is no token comes before it
     // (`{"a":"eyJ…`).
+    // A word that starts as a JWT is one, whatever stray character (`*`,
+    // `!`) made the match begin later.
     if s.split_whitespace().count() < 2
-        && (m.start() == 0 || s[..m.start()].chars().all(token_chars))
+        && (m.start() == 0 || s.starts_with("eyJ") || s[..m.start()].chars().all(token_chars))
     {
         return None;
     }
@@ -1060,6 +1062,16 @@ mod tests {
         );
         // A wrapped token is no scheme: left for the parser.
         assert_eq!(ex("eyJhbGciOiJIUzI1NiJ9 .eyJzdWIiOiIxIn0.c2ln").1, []);
+    }
+
+    #[test]
+    fn a_stray_character_in_the_header_keeps_the_whole_word() {
+        for bad in [
+            "eyJhb*ciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+            "eyJhbGciOiJIUzI1NiJ9!.eyJzdWIiOiIxIn0.c2ln",
+        ] {
+            assert_eq!(ex(bad), (bad.to_string(), vec![]), "{bad}");
+        }
     }
 
     #[test]

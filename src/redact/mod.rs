@@ -516,6 +516,10 @@ impl Masker<'_> {
                 }
                 None => Value::String(s),
             },
+            Value::Number(n) => match sensitive::classify_number(&n) {
+                Some(shape) => self.mask(&Value::Number(n), Some(shape)),
+                None => Value::Number(n),
+            },
             Value::Array(a) => {
                 Value::Array(a.into_iter().map(|x| self.by_shape(x, depth + 1)).collect())
             }
