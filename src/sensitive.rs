@@ -22,6 +22,12 @@ pub enum Shape {
     HighEntropy,
     /// A PEM private key block.
     PrivateKey,
+    /// Credentials inside a larger value: a URL with a password
+    /// (`postgres://user:pw@host`) or a token parameter, a webhook URL,
+    /// an `Authorization` header value (`Bearer …`, `Basic …`).
+    Credential,
+    /// An International Bank Account Number.
+    Iban,
 }
 
 impl Shape {
@@ -35,6 +41,8 @@ impl Shape {
             Shape::ApiKey => "apikey",
             Shape::HighEntropy => "secret",
             Shape::PrivateKey => "privatekey",
+            Shape::Credential => "credential",
+            Shape::Iban => "iban",
         }
     }
 
@@ -42,7 +50,7 @@ impl Shape {
     pub fn is_secret(self) -> bool {
         matches!(
             self,
-            Shape::Card | Shape::Jwt | Shape::ApiKey | Shape::PrivateKey
+            Shape::Card | Shape::Jwt | Shape::ApiKey | Shape::PrivateKey | Shape::Credential
         )
     }
 }
@@ -199,6 +207,17 @@ pub fn classify(s: &str) -> Option<Shape> {
     if t.starts_with("eyJ") && t.matches('.').count() >= 2 {
         return Some(Shape::Jwt);
     }
+    if is_credential(t) {
+        return Some(Shape::Credential);
+    }
+    if is_iban(t) {
+        return Some(Shape::Iban);
+    }
+    // A SHA-256-sized hex string or longer: a key or a hash, not an id
+    // (trace ids are 32 hex digits, commit ids 40).
+    if t.len() >= 48 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Some(Shape::HighEntropy);
+    }
     // The anchored regexes run only when the first characters can start a
     // match: this runs on every claim of every token `scan` reads.
     if API_KEY_PREFIXES.iter().any(|p| t.starts_with(p)) && API_KEY.is_match(t) {
@@ -224,6 +243,63 @@ pub fn classify(s: &str) -> Option<Shape> {
         return Some(Shape::HighEntropy);
     }
     None
+}
+
+/// A URL carrying a password or a token, a webhook URL, an HTTP
+/// credential (`Bearer …`, `Basic …`).
+fn is_credential(t: &str) -> bool {
+    static USERINFO: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^[A-Za-z][A-Za-z0-9+.:-]*://[^/\s:@]*:[^/\s@]+@").expect("static regex")
+    });
+    static SECRET_PARAM: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)[?&;](?:access_token|id_token|refresh_token|token|password|passwd|pwd|secret|client_secret|api_?key|key|sig|signature|code)=[^&#\s]{6,}")
+            .expect("static regex")
+    });
+    static AUTH_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?i:bearer|basic)\s+[A-Za-z0-9._~+/-]{12,}=*$").expect("static regex")
+    });
+    const WEBHOOKS: &[&str] = &[
+        "https://hooks.slack.com/services/",
+        "https://discord.com/api/webhooks/",
+        "https://discordapp.com/api/webhooks/",
+    ];
+    if t.contains("://") {
+        return USERINFO.is_match(t)
+            || (t.contains('=') && SECRET_PARAM.is_match(t))
+            || WEBHOOKS.iter().any(|w| t.starts_with(w))
+            || t.contains(".webhook.office.com/");
+    }
+    let head = t.as_bytes().first().map(u8::to_ascii_lowercase);
+    matches!(head, Some(b'b')) && AUTH_VALUE.is_match(t)
+}
+
+/// An IBAN: country code, check digits, then the account, with the ISO
+/// 13616 mod-97 check.
+fn is_iban(t: &str) -> bool {
+    let b = t.as_bytes();
+    if !(15..=34).contains(&b.len())
+        || !b[..2].iter().all(u8::is_ascii_uppercase)
+        || !b[2..4].iter().all(u8::is_ascii_digit)
+        || !b[4..]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        return false;
+    }
+    let mut rem = 0u32;
+    for &c in b[4..].iter().chain(&b[..4]) {
+        let v = if c.is_ascii_digit() {
+            u32::from(c - b'0')
+        } else {
+            u32::from(c - b'A') + 10
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    rem == 1
 }
 
 /// The sensitive shape of a number: a payment card number written as a
@@ -423,5 +499,39 @@ mod tests {
                 && is_secret_name("client_secret")
         );
         assert!(!is_pii_name("scope") && !is_secret_name("sub"));
+    }
+
+    #[test]
+    fn credentials_inside_urls_and_header_values_and_ibans() {
+        for c in [
+            "postgres://admin:pw-123456@db01.internal:5432/app",
+            "redis://:r3disP4ss@10.13.37.42:6379/0",
+            "jdbc:mysql://db.internal:3306/app?user=root&password=MyJdbcPw1",
+            "https://api.example.com/cb?access_token=abcd1234efgh&x=1",
+            "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX",
+            "Bearer abcDEF123ghiJKL456mnoPQR789",
+            "Basic YWRtaW46aHVudGVyMg==",
+        ] {
+            assert_eq!(classify(c), Some(Shape::Credential), "{c}");
+        }
+        for c in [
+            "https://auth.example.com/",
+            "https://login.example.com/cb?state=1",
+            "https://user@example.com/",
+            "Bearer token",
+            "Basically fine",
+        ] {
+            assert_ne!(classify(c), Some(Shape::Credential), "{c}");
+        }
+        assert_eq!(classify("DE89370400440532013000"), Some(Shape::Iban));
+        assert_eq!(classify("GB82WEST12345698765432"), Some(Shape::Iban));
+        assert_ne!(classify("DE89370400440532013001"), Some(Shape::Iban));
+        let sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        assert_eq!(classify(sha256), Some(Shape::HighEntropy));
+        assert_eq!(
+            classify("4bf92f3577b34da6a3ce929d0e0e4736"),
+            None,
+            "a trace id"
+        );
     }
 }

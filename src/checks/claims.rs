@@ -663,7 +663,7 @@ fn sensitive_claims(claims: &Map<String, Value>, out: &mut Vec<Finding>) {
             secrets.push(format!("`{name}` (looks like {})", describe_shape(*s)));
         } else if let Some(s) = shapes
             .iter()
-            .find(|s| matches!(s, Shape::Email | Shape::Phone | Shape::Ip))
+            .find(|s| matches!(s, Shape::Email | Shape::Phone | Shape::Ip | Shape::Iban))
         {
             pii.push(format!("`{name}` (looks like {})", describe_shape(*s)));
         }
@@ -739,6 +739,8 @@ fn describe_shape(s: Shape) -> &'static str {
         Shape::ApiKey => "an API key",
         Shape::HighEntropy => "a secret",
         Shape::PrivateKey => "a private key",
+        Shape::Credential => "a URL or header value with credentials in it",
+        Shape::Iban => "a bank account number (IBAN)",
     }
 }
 

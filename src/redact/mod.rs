@@ -216,7 +216,7 @@ fn masked_core(piece: &str, out: &mut String) -> bool {
 fn mask_named_values(text: &str) -> String {
     static SECRET: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)\b((?:password|passwd|pwd|pass|passphrase|client_secret|secret|api[_-]?key|access[_-]?key|private[_-]?key)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
+            r#"(?i)\b((?:[a-z0-9]+[_-])*(?:password|passwd|pwd|pass|passphrase|client_secret|secret|api[_-]?key|access[_-]?key|private[_-]?key)(?:\s+used|\s+was|\s+is)?"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
         )
         .expect("static regex")
     });
@@ -237,12 +237,45 @@ fn mask_named_values(text: &str) -> String {
     // for tokens, a `Bearer` credential, a password flag.
     static CREDENTIAL: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)(\b[a-z_]*token=|"[a-z_]*token"\s*:\s*"|\bbearer\s+|--?(?:password|passwd|pass|secret)[= ]\s*)([A-Za-z0-9._~+/:-]{6,}=*)"#,
+            r#"(?i)(\b[a-z_]*token=|"[a-z_]*token"\s*:\s*"|\b(?:bearer|basic)\s+|--?(?:password|passwd|pass|secret)[= ]\s*)([A-Za-z0-9._~+/:-]{6,}=*)"#,
         )
         .expect("static regex")
     });
-    let mut text = SECRET
+    // A key by a name that says it signs or encrypts, given in quotes.
+    static KEY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\b((?:[a-z0-9]+[_-])*key"?\s*[:=]\s*)("[^"\s]{8,}"|'[^'\s]{8,}')"#)
+            .expect("static regex")
+    });
+    // Every cookie value of a `Cookie:` or `Set-Cookie:` line.
+    static COOKIE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?im)^(\s*(?:set-)?cookie\s*:\s*)([^\r\n]*)$").expect("static regex")
+    });
+    static COOKIE_VALUE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(=)([^;\s]+)").expect("static regex"));
+    let mut text = COOKIE_LINE
         .replace_all(text, |c: &regex::Captures| {
+            let values = COOKIE_VALUE.replace_all(&c[2], |v: &regex::Captures| {
+                let attribute = v[2].starts_with('/')
+                    || v[2].eq_ignore_ascii_case("lax")
+                    || v[2].eq_ignore_ascii_case("strict")
+                    || v[2].eq_ignore_ascii_case("none")
+                    || v[2].starts_with("«masked");
+                if attribute {
+                    v[0].to_string()
+                } else {
+                    "=«masked:cookie»".to_string()
+                }
+            });
+            format!("{}{values}", &c[1])
+        })
+        .into_owned();
+    text = KEY
+        .replace_all(&text, |c: &regex::Captures| {
+            format!("{}«masked:secret»", &c[1])
+        })
+        .into_owned();
+    text = SECRET
+        .replace_all(&text, |c: &regex::Captures| {
             format!("{}«masked:secret»", &c[1])
         })
         .into_owned();
@@ -479,14 +512,31 @@ impl Masker<'_> {
         self.by_shape(v, 0)
     }
 
+    /// Shapes masked even in claims kept for diagnosis.
+    fn strong(shape: Shape) -> bool {
+        !matches!(shape, Shape::Ip | Shape::HighEntropy | Shape::Iban)
+    }
+
     /// Kept claims: mask only values that are unmistakably personal or secret.
     fn strong_only(&mut self, v: Value) -> Value {
         match v {
             Value::String(s) => match sensitive::classify(&s) {
-                Some(
-                    shape
-                    @ (Shape::Email | Shape::Phone | Shape::Card | Shape::Jwt | Shape::ApiKey),
-                ) => self.mask(&Value::String(s), Some(shape)),
+                Some(shape) if Self::strong(shape) => self.mask(&Value::String(s), Some(shape)),
+                // A word of a list (`scope: "read bob@example.com"`): that
+                // word, so the rest still says what the token grants.
+                _ if s.contains(char::is_whitespace) => {
+                    let words: Vec<String> = s
+                        .split(' ')
+                        .map(|w| match sensitive::classify(w) {
+                            Some(shape) if Self::strong(shape) => {
+                                self.mask(&Value::String(w.to_string()), Some(shape));
+                                format!("«masked:{}»", shape.label())
+                            }
+                            _ => w.to_string(),
+                        })
+                        .collect();
+                    Value::String(words.join(" "))
+                }
                 _ => Value::String(s),
             },
             Value::Array(a) => Value::Array(a.into_iter().map(|x| self.strong_only(x)).collect()),

@@ -50,6 +50,20 @@ pub const PII_CARD: &str = "4111 1111 1111 1111";
 pub const PII_PASSWORD: &str = "hunter2-Sup3rSecret!";
 pub const PII_STRIPE: &str = "sk_live_51HqLyjWDarjtT1zdp7dcXYZ0123";
 pub const PII_STREET: &str = "742 Evergreen Terrace";
+/// A connection string with its password, as a claim.
+pub const PII_DB_URL: &str = "postgres://admin:PgP4ss-Zq3xV9@db01.prod.internal:5432/app";
+pub const PII_IBAN: &str = "DE89370400440532013000";
+/// An email as one word of a kept claim's list (`scope`).
+pub const PII_SCOPE_EMAIL: &str = "scope.owner@example.net";
+/// Secrets in the error text given with `--error-file`, in the forms logs
+/// print them.
+pub const ERR_SECRETS: &[(&str, &str)] = &[
+    ("connection string password", "Mg0Pa55-Kx7Wq2"),
+    ("Basic credentials", "YWRtaW46aHVudGVyMi1aOHE="),
+    ("Set-Cookie value", "8F3A2B1C9D0E7F6A5B4C3D2E1F0A9B8C"),
+    ("env-file secret", "changeme-in-prod-Qw3rty"),
+    ("quoted signing key", "hmac-shared-key-Zz91"),
+];
 pub const CLAIM_VALUES: &[(&str, &str)] = &[
     ("email", PII_EMAIL),
     ("name", PII_NAME),
@@ -60,6 +74,9 @@ pub const CLAIM_VALUES: &[(&str, &str)] = &[
     ("password", PII_PASSWORD),
     ("api_key claim", PII_STRIPE),
     ("street", PII_STREET),
+    ("connection string", PII_DB_URL),
+    ("iban", PII_IBAN),
+    ("email in scope", PII_SCOPE_EMAIL),
 ];
 
 fn claims(iss: &str) -> Value {
@@ -75,7 +92,9 @@ fn claims(iss: &str) -> Value {
         "password": PII_PASSWORD,
         "api_key": PII_STRIPE,
         "address": {"street_address": PII_STREET, "country": "US"},
-        "scope": "read:orders",
+        "scope": format!("read:orders {PII_SCOPE_EMAIL}"),
+        "db": PII_DB_URL,
+        "iban": PII_IBAN,
         "iat": NOW - 7200,
         "exp": NOW - 3600,
     })
@@ -156,8 +175,18 @@ impl Fixture {
         fx.write(
             "error.txt",
             format!(
-                "JsonWebTokenError: jwt expired\n  at verify (token {tok}, secret {SECRET}, user {PII_EMAIL})\n",
-                tok = fx.hs
+                "JsonWebTokenError: jwt expired\n  at verify (token {tok}, secret {SECRET}, user {PII_EMAIL})\n\
+                 DATABASE_URL=mongodb+srv://root:{db}@cluster0.internal/test\n\
+                 Authorization: Basic {basic}\n\
+                 Set-Cookie: JSESSIONID={cookie}; Path=/; HttpOnly\n\
+                 JWT_SECRET={env}\n\
+                 signing key: \"{key}\"\n",
+                tok = fx.hs,
+                db = ERR_SECRETS[0].1,
+                basic = ERR_SECRETS[1].1,
+                cookie = ERR_SECRETS[2].1,
+                env = ERR_SECRETS[3].1,
+                key = ERR_SECRETS[4].1,
             )
             .as_bytes(),
         );
@@ -274,6 +303,9 @@ impl Forbidden {
                 line.trim(),
                 Class::Credential,
             );
+        }
+        for (label, v) in ERR_SECRETS {
+            add(format!("error text {label}"), v, Class::Credential);
         }
         for (label, v) in CLAIM_VALUES {
             add(format!("claim value ({label})"), v, Class::Claim);
