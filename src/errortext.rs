@@ -20,6 +20,8 @@
 //!   Four names carry instants the message quotes, parsed by [`QuotedTime`]: `got_exp`,
 //!   `got_nbf`, `got_iat` (the token's exp / nbf / iat as the library printed them) and
 //!   `now` (the verifier's clock when it rejected the token);
+//! - `keys_tried` captures a list of the verifier's keys (IdentityModel's `Keys tried:`
+//!   text); the `KeyId:` values in it fill [`Expected::keys_tried`];
 //! - an entry may carry `priority` (default 0): wrappers around other messages use a
 //!   negative priority so that the wrapped message wins when it is known too;
 //! - a message printed word for word by several libraries (`Signature has expired`:
@@ -216,6 +218,10 @@ pub struct Expected {
     pub found_iat: Option<QuotedTime>,
     /// The verifier's clock when it rejected the token, as the message prints it.
     pub server_now: Option<QuotedTime>,
+    /// The kids of the keys the verifier tried, as the message lists them
+    /// (IdentityModel's `Keys tried: '..., KeyId: k1 ...'`): the server's keys, so a token
+    /// whose kid is not among them was signed by a key the server does not have.
+    pub keys_tried: Vec<String>,
 }
 
 impl Expected {
@@ -525,6 +531,9 @@ pub fn match_error_in(text: &str, evidence: &str) -> Vec<ErrorMatch> {
         return Vec::new();
     };
     let cleaned = prepare(text);
+    // The evidence as given too (bounded, escapes kept): a namespace is evidence however
+    // the log spelled it.
+    let raw = bound(evidence);
     let evidence = if evidence == text {
         Cow::Borrowed(cleaned.as_str())
     } else {
@@ -543,7 +552,7 @@ pub fn match_error_in(text: &str, evidence: &str) -> Vec<ErrorMatch> {
     let mut candidates = Vec::new();
     for (index, regex) in kb.regexes.iter().enumerate() {
         let in_context = match &kb.contexts[index] {
-            Some(context) if !context.is_match(&evidence) => continue,
+            Some(context) if !context.is_match(&evidence) && !context.is_match(&raw) => continue,
             Some(_) => true,
             None => false,
         };
@@ -619,15 +628,87 @@ pub fn match_error_in(text: &str, evidence: &str) -> Vec<ErrorMatch> {
     matches
 }
 
-/// Bound the input, remove terminal colour codes and normalise line ends.
+/// Bound the input, undo JSON string escapes, remove terminal colour codes and normalise
+/// line ends.
 fn prepare(text: &str) -> String {
     let bounded = bound(text);
-    let stripped = strip_ansi(&bounded);
+    let unescaped = json_unescape(&bounded);
+    let stripped = strip_ansi(&unescaped);
     if stripped.contains('\r') {
         stripped.replace("\r\n", "\n").replace('\r', "\n")
     } else {
         stripped
     }
+}
+
+/// Undo JSON string escapes (`\u0027`, `\"`, `\n`, `\t`, `\\`, `\/`) when the text was
+/// copied out of a JSON log: a message quoted there reads like the plain one. Text is
+/// taken as JSON-escaped only when it holds an escaped quote or a `\uXXXX` escape, so a
+/// plain trace with a Windows path (`C:\new\tmp`) is left alone. An escape that does not
+/// decode (a lone surrogate) is kept as written.
+fn json_unescape(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let hex4 = |at: usize| -> Option<u32> {
+        let digits = text.get(at..at + 4)?;
+        if digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            u32::from_str_radix(digits, 16).ok()
+        } else {
+            None
+        }
+    };
+    let escaped = bytes.windows(2).enumerate().any(|(i, pair)| {
+        pair[0] == b'\\' && (pair[1] == b'"' || (pair[1] == b'u' && hex4(i + 2).is_some()))
+    });
+    if !escaped {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let (decoded, used): (Option<char>, usize) = match bytes[i + 1] {
+            b'"' => (Some('"'), 2),
+            b'\\' => (Some('\\'), 2),
+            b'/' => (Some('/'), 2),
+            b'n' => (Some('\n'), 2),
+            b't' => (Some('\t'), 2),
+            b'r' => (Some('\r'), 2),
+            b'u' => match hex4(i + 2) {
+                Some(high @ 0xD800..=0xDBFF) => {
+                    let low = (text.get(i + 6..i + 8) == Some("\\u"))
+                        .then(|| hex4(i + 8))
+                        .flatten()
+                        .filter(|low| (0xDC00..=0xDFFF).contains(low));
+                    match low {
+                        Some(low) => (
+                            char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)),
+                            12,
+                        ),
+                        None => (None, 0),
+                    }
+                }
+                Some(unit) => (char::from_u32(unit), 6),
+                None => (None, 0),
+            },
+            _ => (None, 0),
+        };
+        match decoded {
+            Some(c) => {
+                out.push_str(&text[rest..i]);
+                out.push(c);
+                i += used;
+                rest = i;
+            }
+            // Not an escape: keep the backslash and what follows it.
+            None => i += if bytes[i + 1] == b'\\' { 2 } else { 1 },
+        }
+    }
+    out.push_str(&text[rest..]);
+    Cow::Owned(out)
 }
 
 fn floor_boundary(text: &str, mut index: usize) -> usize {
@@ -721,6 +802,7 @@ enum Slot {
     FoundNbf,
     FoundIat,
     Now,
+    KeysTried,
 }
 
 fn slot(name: &str) -> Option<Slot> {
@@ -738,6 +820,7 @@ fn slot(name: &str) -> Option<Slot> {
         "got_nbf" => Some(Slot::FoundNbf),
         "got_iat" => Some(Slot::FoundIat),
         "now" => Some(Slot::Now),
+        "keys_tried" => Some(Slot::KeysTried),
         _ => None,
     }
 }
@@ -773,9 +856,36 @@ fn extract(regex: &Regex, caps: &regex::Captures<'_>) -> Expected {
             Slot::FoundNbf => set_once(&mut expected.found_nbf, value),
             Slot::FoundIat => set_once(&mut expected.found_iat, value),
             Slot::Now => set_once(&mut expected.server_now, value),
+            Slot::KeysTried => push_all(&mut expected.keys_tried, key_ids(value)),
         }
     }
     expected
+}
+
+/// The `KeyId:` values of an IdentityModel `Keys tried:` list: `KeyId: 'k1'` (the key's
+/// own text) and `KeyId: k1` (the summary after it); empty and placeholder ids are
+/// dropped.
+fn key_ids(list: &str) -> Vec<String> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    let Some(re) = RE
+        .get_or_init(|| Regex::new(r"(?i)\bKeyId: (?:'([^'\r\n]*)'|([^\s',]+))").ok())
+        .as_ref()
+    else {
+        return Vec::new();
+    };
+    let mut ids = Vec::new();
+    for caps in re.captures_iter(list) {
+        let raw = caps
+            .get(1)
+            .or_else(|| caps.get(2))
+            .map_or("", |m| m.as_str());
+        if let Some(id) = clean_value(raw)
+            && !ids.contains(&id)
+        {
+            ids.push(id);
+        }
+    }
+    ids
 }
 
 fn set_once(into: &mut Option<QuotedTime>, value: &str) {

@@ -920,3 +920,56 @@ fn a_long_secret_quoted_cut_short_is_still_masked() {
         );
     }
 }
+
+// ------------------------------------------------------------------ attribution, escapes, keys tried
+
+/// The evidence of the error-text-matched finding for TOKEN with --error TEXT.
+fn matched_evidence(token: &str, text: &str) -> Value {
+    diagnose(token, &["--error", text]).finding("error-text-matched")["evidence"].clone()
+}
+
+#[test]
+fn identitymodel_keys_tried_are_the_server_kids() {
+    let text = "Microsoft.IdentityModel.Tokens.SecurityTokenSignatureKeyNotFoundException: IDX10503: Signature validation failed. The token's kid is: 'k9', but did not match any keys in TokenValidationParameters or Configuration. Keys tried: 'Microsoft.IdentityModel.Tokens.RsaSecurityKey, KeyId: 'k1', InternalId: 'i1'. , KeyId: k1\nMicrosoft.IdentityModel.Tokens.RsaSecurityKey, KeyId: 'k2', InternalId: 'i2'. , KeyId: k2\n'. Number of keys in TokenValidationParameters: '0'. \nNumber of keys in Configuration: '2'.";
+    let m = match_error(text).into_iter().next().expect("a match");
+    assert_eq!(m.entry.id, "identitymodel-idx10503-kid-not-matched");
+    assert_eq!(m.expected.kid.as_deref(), Some("k9"));
+    assert_eq!(m.expected.keys_tried, ["k1", "k2"]);
+
+    let older = "IDX10503: Signature validation failed. Keys tried: 'Microsoft.IdentityModel.Tokens.SymmetricSecurityKey, KeyId: '', InternalId: 'x'. , KeyId: \n'.";
+    let m = match_error(older).into_iter().next().expect("a match");
+    assert!(m.expected.keys_tried.is_empty(), "{:?}", m.expected);
+
+    let t = token(&valid_claims());
+    let evidence = matched_evidence(&t, text);
+    assert_eq!(evidence["library"], "Microsoft.IdentityModel", "{evidence}");
+}
+
+#[test]
+fn json_escaped_error_text_matches_like_the_plain_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A Serilog line: the quotes are \u0027.
+    let serilog = r#"{"Level":"Information","Properties":{"FailureMessage":"IDX10214: Audience validation failed. Audiences: \u0027https://api.example.com\u0027. Did not match: validationParameters.ValidAudience: \u0027api://orders-api\u0027 or validationParameters.ValidAudiences: \u0027null\u0027.","SourceContext":"Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerHandler"}}"#;
+    let path = dir.path().join("net.log");
+    std::fs::write(&path, serilog).expect("write");
+    let t = token(&valid_claims());
+    let report = diagnose(&t, &["--error-file", path.to_str().expect("utf-8 path")]);
+    let matched = report.finding("error-text-matched");
+    assert_eq!(matched["evidence"]["id"], "identitymodel-idx10214-audience");
+    assert!(report.has("audience-mismatch"), "{:?}", report.codes());
+    assert!(
+        report
+            .detail("audience-mismatch")
+            .contains("api://orders-api"),
+        "{}",
+        report.detail("audience-mismatch")
+    );
+
+    // A Python JSON log: \" and \n inside the traceback.
+    let python = r#"{"levelname": "ERROR", "exc_info": "Traceback (most recent call last):\n  File \"/app/auth.py\", line 42, in verify\njwt.exceptions.PyJWKClientError: Unable to find a signing key that matches: \"k2\""}"#;
+    let m = match_error(python).into_iter().next().expect("a match");
+    assert_eq!(m.entry.id, "pyjwt-jwks-kid-not-found");
+    assert_eq!(m.library(), "PyJWT");
+    assert_eq!(m.expected.kid.as_deref(), Some("k2"));
+    assert_eq!(m.line, 3, "\\n counts as a line break");
+}
