@@ -929,6 +929,114 @@ fn matched_evidence(token: &str, text: &str) -> Value {
 }
 
 #[test]
+fn the_python_jose_namespace_kong_body_and_fast_jwt_text_name_their_library() {
+    let t = token(&valid_claims());
+    for (text, library, id) in [
+        (
+            "jose.exceptions.JWTClaimsError: Invalid issuer",
+            "python-jose",
+            "python-jose-invalid-issuer",
+        ),
+        (
+            "jose.exceptions.JWTClaimsError: Invalid audience",
+            "python-jose",
+            "python-jose-invalid-audience",
+        ),
+        (
+            "jose.exceptions.JWTClaimsError: The token is not yet valid (nbf)",
+            "python-jose",
+            "python-jose-not-yet-valid-nbf",
+        ),
+        (
+            "jose.exceptions.JWTError: The specified alg value is not allowed",
+            "python-jose",
+            "python-jose-alg-not-allowed",
+        ),
+        (
+            "jose.exceptions.ExpiredSignatureError: Signature has expired.",
+            "python-jose",
+            "python-jose-signature-expired",
+        ),
+        // The same texts under PyJWT's namespace stay PyJWT's.
+        (
+            "jwt.exceptions.InvalidIssuerError: Invalid issuer",
+            "PyJWT",
+            "pyjwt-invalid-issuer",
+        ),
+        (
+            "jwt.exceptions.InvalidAlgorithmError: The specified alg value is not allowed",
+            "PyJWT",
+            "pyjwt-alg-not-allowed",
+        ),
+        (
+            r#"{"message":"Invalid signature"}"#,
+            "Kong jwt plugin",
+            "kong-invalid-signature",
+        ),
+        (
+            "2025/01/15 10:30:00 [kong] handler.lua: Invalid signature",
+            "Kong jwt plugin",
+            "kong-invalid-signature",
+        ),
+        // node jsonwebtoken prints it in lower case, also inside a JSON body.
+        (
+            r#"{"message":"invalid signature"}"#,
+            "node jsonwebtoken",
+            "node-jsonwebtoken-invalid-signature",
+        ),
+        (
+            "Error: The token signature is invalid.",
+            "fast-jwt",
+            "fast-jwt-invalid-signature",
+        ),
+        (
+            "token signature is invalid: signature is invalid",
+            "golang-jwt",
+            "golang-jwt-signature-invalid",
+        ),
+    ] {
+        let evidence = matched_evidence(&t, text);
+        assert_eq!(evidence["library"], library, "{text}: {evidence}");
+        assert_eq!(evidence["id"], id, "{text}: {evidence}");
+    }
+}
+
+#[test]
+fn pyjwt_invalid_audience_means_decode_got_no_audience() {
+    let t = token(&valid_claims());
+    let evidence = matched_evidence(&t, "jwt.exceptions.InvalidAudienceError: Invalid audience");
+    assert_eq!(evidence["id"], "pyjwt-invalid-audience", "{evidence}");
+    let kb = errortext::knowledge_base().expect("the knowledge base loads");
+    let entry = kb
+        .iter()
+        .find(|e| e.id == "pyjwt-invalid-audience")
+        .expect("entry");
+    assert!(
+        entry.meaning.contains("without audience="),
+        "{}",
+        entry.meaning
+    );
+    assert!(!entry.codes.iter().any(|c| c == "audience-missing"));
+    // A wrong audience and strict mode have messages of their own.
+    for (text, id) in [
+        (
+            "jwt.exceptions.InvalidAudienceError: Audience doesn't match",
+            "pyjwt-audience-doesnt-match",
+        ),
+        (
+            "jwt.exceptions.InvalidAudienceError: Invalid audience (strict)",
+            "pyjwt-invalid-audience-strict",
+        ),
+        (
+            "jwt.exceptions.InvalidAudienceError: Invalid claim format in token (strict)",
+            "pyjwt-invalid-claim-format-strict",
+        ),
+    ] {
+        assert_eq!(matched_evidence(&t, text)["id"], id, "{text}");
+    }
+}
+
+#[test]
 fn identitymodel_keys_tried_are_the_server_kids() {
     let text = "Microsoft.IdentityModel.Tokens.SecurityTokenSignatureKeyNotFoundException: IDX10503: Signature validation failed. The token's kid is: 'k9', but did not match any keys in TokenValidationParameters or Configuration. Keys tried: 'Microsoft.IdentityModel.Tokens.RsaSecurityKey, KeyId: 'k1', InternalId: 'i1'. , KeyId: k1\nMicrosoft.IdentityModel.Tokens.RsaSecurityKey, KeyId: 'k2', InternalId: 'i2'. , KeyId: k2\n'. Number of keys in TokenValidationParameters: '0'. \nNumber of keys in Configuration: '2'.";
     let m = match_error(text).into_iter().next().expect("a match");
