@@ -208,7 +208,7 @@ pub struct ExpectArgs {
     /// Expected issuer (repeatable).
     #[arg(long, value_name = "ISS")]
     pub iss: Vec<String>,
-    /// Expected audience (repeatable): the token passes when one of its aud values is one of these.
+    /// Expected audience (repeatable): the token passes when one of its aud values is one of these; `/regex/` for a pattern (node jsonwebtoken, fast-jwt).
     #[arg(long, value_name = "AUD")]
     pub aud: Vec<String>,
     /// A claim the token must carry (repeatable).
@@ -220,9 +220,16 @@ pub struct ExpectArgs {
     /// A claim that must have this value, NAME=VALUE (repeatable; dotted names reach nested claims).
     #[arg(long, value_name = "NAME=VALUE")]
     pub claim: Vec<String>,
-    /// Clock skew tolerated on exp/nbf/iat, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    /// Clock skew tolerated on exp/nbf/iat: seconds, or a duration like 30s, 2m, 1h.
+    #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = duration_arg)]
     pub leeway: u64,
+    /// Largest token age the server accepts, from `iat` (jsonwebtoken's maxAge,
+    /// jose's maxTokenAge): seconds, or a duration like 15m, 1h, 7d.
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub max_age: Option<u64>,
+    /// The `typ` header the server requires, e.g. at+jwt (RFC 9068 access tokens).
+    #[arg(long, value_name = "TYP")]
+    pub typ: Option<String>,
     /// Evaluate time claims at this instant: unix seconds or RFC 3339 (default: the clock).
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
@@ -365,4 +372,29 @@ pub struct ExplainCodeArgs {
 
 fn secret_arg(s: &str) -> Result<SecretString, String> {
     Ok(SecretString::from(s))
+}
+
+/// A duration flag: whole seconds, or a number with a unit (`30s`, `2m`,
+/// `1h`, `7d`), as jose and vercel/ms write them.
+fn duration_arg(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration: use seconds (30) or 30s, 2m, 1h, 7d"))?;
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        "w" | "week" | "weeks" => 604_800,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{text}': use s, m, h, d or w (e.g. 30s, 2m, 1h)"
+            ));
+        }
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("'{text}' is too large"))
 }

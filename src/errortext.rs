@@ -135,7 +135,8 @@ impl Topic {
     /// The topic a jwtai finding code belongs to ([`Topic::Other`] for unknown codes).
     pub fn of_code(code: &str) -> Topic {
         match code {
-            "expired" | "exp-missing" | "exp-before-iat" | "lifetime-too-long" => Topic::Expiry,
+            "expired" | "exp-missing" | "exp-before-iat" | "lifetime-too-long"
+            | "token-too-old" => Topic::Expiry,
             "not-yet-valid" => Topic::NotBefore,
             "issued-in-future" => Topic::IssuedAt,
             "timestamp-in-milliseconds" | "timestamp-not-numeric" => Topic::Timestamp,
@@ -160,7 +161,7 @@ impl Topic {
             | "alg-key-mismatch"
             | "algorithm-confusion" => Topic::Algorithm,
             "weak-secret" | "key-too-weak" | "private-key-supplied" => Topic::Key,
-            "crit-unsupported" | "header-key-injection" => Topic::Header,
+            "crit-unsupported" | "header-key-injection" | "typ-mismatch" => Topic::Header,
             "opaque-token"
             | "wrong-segment-count"
             | "jwe-token"
@@ -200,6 +201,9 @@ pub struct Expected {
     pub claims: Vec<String>,
     /// Scopes the verifier requires.
     pub scopes: Vec<String>,
+    /// The value the verifier expects for the one claim the message is
+    /// about (`jwt jwtid invalid. expected: abc`).
+    pub value: Option<String>,
     /// Audiences the message says the token carried.
     pub found_aud: Vec<String>,
     /// Issuers the message says the token carried.
@@ -794,6 +798,7 @@ enum Slot {
     Kid,
     Alg,
     Claim,
+    Value,
     Scope,
     FoundAud,
     FoundIss,
@@ -812,6 +817,7 @@ fn slot(name: &str) -> Option<Slot> {
         "kid" => Some(Slot::Kid),
         "alg" => Some(Slot::Alg),
         "claim" => Some(Slot::Claim),
+        "value" => Some(Slot::Value),
         "scope" => Some(Slot::Scope),
         "got_aud" => Some(Slot::FoundAud),
         "got_iss" => Some(Slot::FoundIss),
@@ -843,6 +849,11 @@ fn extract(regex: &Regex, caps: &regex::Captures<'_>) -> Expected {
             Slot::Iss => push_all(&mut expected.iss, split_list(value, false)),
             Slot::Alg => push_all(&mut expected.alg, split_list(value, false)),
             Slot::Claim => push_all(&mut expected.claims, split_list(value, false)),
+            Slot::Value => {
+                if expected.value.is_none() {
+                    expected.value = clean_value(value);
+                }
+            }
             Slot::Scope => push_all(&mut expected.scopes, split_list(value, true)),
             Slot::FoundAud => push_all(&mut expected.found_aud, split_list(value, false)),
             Slot::FoundIss => push_all(&mut expected.found_iss, split_list(value, false)),

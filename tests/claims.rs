@@ -203,6 +203,22 @@ fn audience_match_in_array_passes() {
     assert_exit(&r, code, 0);
 }
 
+/// node jsonwebtoken and fast-jwt take a RegExp audience, written `/…/`.
+#[test]
+fn audience_as_a_regular_expression() {
+    let (r, code) = diagnose(
+        json!({"aud": "https://api.example.com/v2"}),
+        &["--aud", r"/^https:\/\/api\.example\.com/"],
+    );
+    assert_absent(&r, "audience-mismatch");
+    assert_exit(&r, code, 0);
+    let (r, _) = diagnose(
+        json!({"aud": "https://api.example.com/v2"}),
+        &["--aud", "/^api$/"],
+    );
+    assert_finding(&r, "audience-mismatch", "error");
+}
+
 #[test]
 fn audience_missing() {
     let (r, code) = diagnose(json!({"aud": null}), &["--aud", AUD]);

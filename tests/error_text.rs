@@ -586,11 +586,81 @@ fn a_max_age_error_gives_the_token_age() {
         "TokenExpiredError: maxAge exceeded",
         "JWTExpired: \"iat\" claim timestamp check failed (too far in the past)",
     ] {
-        let detail = matched_detail(&t, text);
+        // The message proves a maximum age below the token's: an error
+        // of its own, not "no such problem".
+        let r = diagnose(&t, &["--error", text]);
+        let detail = r.detail("token-too-old");
         assert!(detail.contains("2 h 46 min"), "{detail}");
         assert!(detail.contains("below"), "{detail}");
-        assert!(!detail.contains("no such problem"), "{detail}");
+        assert_eq!(r.code, 1);
+        let matched = r.detail("error-text-matched");
+        assert!(
+            matched.contains("Explained by: `token-too-old`"),
+            "{matched}"
+        );
     }
+    // Given the bound, jwtai checks it itself; with no iat, nothing to measure.
+    let r = diagnose(&t, &["--max-age", "2h"]);
+    assert!(
+        r.detail("token-too-old")
+            .contains("over the maximum age 2 h"),
+        "{}",
+        r.stdout
+    );
+    assert!(!diagnose(&t, &["--max-age", "3h"]).has("token-too-old"));
+    let mut c = valid_claims();
+    c.as_object_mut().expect("object").remove("iat");
+    let r = diagnose(
+        &token(&c),
+        &[
+            "--error",
+            "JsonWebTokenError: iat required when maxAge is specified",
+        ],
+    );
+    assert!(
+        r.detail("token-too-old").contains("no `iat`"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// jose's `typ` option, RFC 9068 access tokens: by flag, or told by the message.
+#[test]
+fn a_required_typ_by_flag_or_by_the_message() {
+    let t = token(&valid_claims());
+    let r = diagnose(&t, &["--typ", "at+jwt"]);
+    assert!(r.detail("typ-mismatch").contains("\"JWT\""), "{}", r.stdout);
+    assert_eq!(r.code, 1);
+    assert!(!diagnose(&t, &["--typ", "application/jwt"]).has("typ-mismatch"));
+    let r = diagnose(
+        &t,
+        &[
+            "--error",
+            "JWTClaimValidationFailed: unexpected \"typ\" JWT header value",
+        ],
+    );
+    assert!(r.detail("typ-mismatch").contains("at+jwt"), "{}", r.stdout);
+    assert_eq!(r.code, 1);
+}
+
+/// `jwt jwtid invalid. expected: xyz`: the message says the value.
+#[test]
+fn a_claim_value_the_message_expects_is_compared() {
+    let mut c = valid_claims();
+    c["jti"] = json!("abc");
+    let r = diagnose(
+        &token(&c),
+        &[
+            "--error",
+            "JsonWebTokenError: jwt jwtid invalid. expected: xyz",
+        ],
+    );
+    assert!(
+        r.detail("claim-mismatch").contains("`jti` = \"xyz\""),
+        "{}",
+        r.stdout
+    );
+    assert!(r.detail("error-text-matched").contains("--claim jti=xyz"));
 }
 
 #[test]

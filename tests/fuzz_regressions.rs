@@ -59,6 +59,8 @@ fn whole_pipeline(text: &str) -> Value {
         scopes: vec!["read".into()],
         claims: vec![("org.id".into(), "1".into())],
         leeway: 30,
+        max_age: None,
+        typ: None,
         now: NOW,
     };
     let parsed = pipeline::parse(text);

@@ -201,6 +201,29 @@ fn jwks_uri_verifies_the_signature_and_sends_a_jwtai_user_agent() {
     assert!(ua.contains("jwtai/"), "User-Agent: {ua:?}");
 }
 
+/// jose's JWKSNoMatchingKey while the live set holds the kid and verifies:
+/// the server's copy of the set is stale, not the token.
+#[test]
+fn a_no_matching_key_error_with_a_live_set_that_verifies_blames_the_servers_stale_copy() {
+    let server = Server::start();
+    let k = key();
+    server.route("/jwks", Reply::json(&set(&[k.public_jwk("new")])));
+    let t = token(&k, Some("new"), &valid_claims());
+    let out = diagnose_uri(
+        &t,
+        &server.url("/jwks"),
+        &[
+            "--error",
+            "JWKSNoMatchingKey: no applicable key found in the JSON Web Key Set",
+        ],
+    );
+    out.assert_has("signature-valid");
+    let d = out.detail("error-text-matched");
+    assert!(d.contains("holds kid \"new\""), "{d}");
+    assert!(d.contains("predates a key rotation"), "{d}");
+    assert!(!d.contains("different token"), "{d}");
+}
+
 // ------------------------------------------------------------------ cache
 
 #[test]

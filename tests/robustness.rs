@@ -228,6 +228,8 @@ fn strict() -> Expectations {
         scopes: vec!["read".into()],
         claims: vec![("roles".into(), "admin".into())],
         leeway: 30,
+        max_age: None,
+        typ: None,
         now: NOW,
     }
 }

@@ -117,6 +117,8 @@ fn expectations(v: &VerifierDoc, at: i64) -> Expectations {
             .map(|(k, val)| (k.clone(), val.as_str().unwrap_or_default().to_string()))
             .collect(),
         leeway: v.leeway,
+        max_age: None,
+        typ: None,
         now: at,
     }
 }

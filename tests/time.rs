@@ -64,6 +64,16 @@ fn expired_leeway_accepts_it() {
     assert_exit(&r, code, 0);
 }
 
+/// `--leeway 2m` as jose writes `clockTolerance: '2m'`.
+#[test]
+fn leeway_takes_a_duration_with_a_unit() {
+    let (r, code) = diagnose(json!({"exp": NOW - 20}), &["--leeway", "1m"]);
+    assert_absent(&r, "expired");
+    assert_exit(&r, code, 0);
+    let (_, code) = diagnose(json!({"exp": NOW - 20}), &["--leeway", "20s"]);
+    assert_eq!(code, 1, "exp + 20 s = now is expired");
+}
+
 #[test]
 fn expired_leeway_equal_to_the_delay_still_rejects() {
     let (r, code) = diagnose(json!({"exp": NOW - 20}), &["--leeway", "20"]);

@@ -37,6 +37,8 @@ static EXPECT: LazyLock<Expectations> = LazyLock::new(|| Expectations {
     scopes: vec!["read".into()],
     claims: vec![("org.id".into(), "1".into())],
     leeway: 30,
+    max_age: None,
+    typ: None,
     now: 1_700_000_000,
 });
 

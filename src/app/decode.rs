@@ -16,6 +16,8 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<u8> {
     let token = &parsed.token;
     // Decode shows only what parsing found: structure findings, never verification.
     let expect = Expectations {
+        max_age: None,
+        typ: None,
         now,
         ..Default::default()
     };

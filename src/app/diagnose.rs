@@ -196,6 +196,12 @@ fn expectation_lines(e: &Expectations) -> Vec<String> {
     if e.leeway > 0 {
         lines.push(format!("leeway: {} s", e.leeway));
     }
+    if let Some(m) = e.max_age {
+        lines.push(format!("maximum token age: {m} s"));
+    }
+    if let Some(t) = &e.typ {
+        lines.push(format!("required typ: {t}"));
+    }
     lines
 }
 
@@ -227,7 +233,14 @@ pub fn expectations(a: &ExpectArgs) -> anyhow::Result<Expectations> {
         claims.push((name.trim().to_string(), value.to_string()));
     }
     let leeway = i64::try_from(a.leeway).context("--leeway is too large")?;
+    let max_age = a
+        .max_age
+        .map(|m| i64::try_from(m).context("--max-age is too large"))
+        .transpose()?;
+    let typ = a.typ.as_deref().map(str::trim).filter(|t| !t.is_empty());
     Ok(Expectations {
+        max_age,
+        typ: typ.map(str::to_string),
         algs,
         iss: a.iss.clone(),
         aud: a.aud.clone(),
@@ -291,6 +304,19 @@ fn error_text(
             .cloned()
             .collect();
         take("--alg", &algs, &mut expect.algs);
+        // `jwt subject invalid. expected: svc-a`: the value of the one claim
+        // the message is about.
+        let names = if x.claims.is_empty() {
+            &m.entry.claims
+        } else {
+            &x.claims
+        };
+        if let (Some(value), [name]) = (&x.value, names.as_slice()) {
+            if !expect.claims.iter().any(|(n, _)| n == name) {
+                expect.claims.push((name.clone(), value.clone()));
+                applied.push(format!("--claim {name}={value}"));
+            }
+        }
     }
     Ok(checks::errortext::ErrorText {
         text: Some(text),

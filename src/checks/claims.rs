@@ -308,6 +308,14 @@ fn stray_whitespace(expected: &[String]) -> String {
         .collect()
 }
 
+/// An expected audience matches: the same string, or a `/regex/` (node
+/// jsonwebtoken and fast-jwt take a RegExp audience) that matches it.
+fn aud_matches(expected: &str, aud: &str) -> bool {
+    expected == aud
+        || (expected.starts_with('/')
+            && crate::errortext::js_regex(expected).is_some_and(|re| re.is_match(aud)))
+}
+
 fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
     let expected = &ctx.expect.aud;
     if expected.is_empty() {
@@ -335,7 +343,7 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
                 let string_match = v.as_array().is_some_and(|a| {
                     a.iter()
                         .filter_map(Value::as_str)
-                        .any(|s| expected.iter().any(|e| e == s))
+                        .any(|s| expected.iter().any(|e| aud_matches(e, s)))
                 });
                 if !string_match {
                     out.push(audience_type(v, bad, expected, &want));
@@ -344,7 +352,10 @@ fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) 
             }
         },
     };
-    if auds.iter().any(|a| expected.contains(a)) {
+    if auds
+        .iter()
+        .any(|a| expected.iter().any(|e| aud_matches(e, a)))
+    {
         return;
     }
     let shown = if auds.len() == 1 {

@@ -11,6 +11,7 @@ use super::Context;
 use crate::clock::{duration, utc};
 use crate::errortext::{ErrorMatch, QuotedTime, Topic};
 use crate::findings::{Finding, Severity::*, Spec};
+use crate::input::Wrapper;
 use crate::token::json::Members;
 
 pub static ERROR_TEXT_MATCHED: Spec = Spec {
@@ -66,6 +67,9 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         return;
     };
     let entry = best.entry;
+    if let Some(f) = told_by_message(ctx, best, out) {
+        out.push(f);
+    }
     let explaining: Vec<&'static str> = out
         .iter()
         .filter(|f| explains(ctx, best, f))
@@ -147,12 +151,80 @@ fn explains(ctx: &Context, m: &ErrorMatch, f: &Finding) -> bool {
         .codes()
         .iter()
         .any(|c| c == f.code() || special_case(c, f.code()));
+    // A code about one claim explains a message naming other claims only
+    // if it names none (`missing required "aud"` is not about `exp`).
+    let about = match f.code() {
+        "exp-missing" => Some("exp"),
+        "audience-missing" => Some("aud"),
+        "issued-in-future" => Some("iat"),
+        _ => None,
+    };
+    let names = &m.expected.claims;
+    if about.is_some_and(|c| !names.is_empty() && !names.iter().any(|n| n == c)) {
+        return false;
+    }
     named
         && match f.code() {
             "jwe-token" => true,
             "input-extracted" => ctx.wrappers.iter().any(|w| w.may_reach_verifier()),
             _ => f.severity() != Info,
         }
+}
+
+/// A finding only the server's message can establish, because it names a
+/// setting no flag gave: a maximum token age (`maxAge exceeded`), a
+/// required `typ`. `None` when a flag already produced it, or when this
+/// token cannot be what the message says.
+fn told_by_message(ctx: &Context, m: &ErrorMatch, out: &[Finding]) -> Option<Finding> {
+    use super::header::TYP_MISMATCH;
+    use super::time::TOKEN_TOO_OLD;
+    let first = m.entry.codes.first().map(String::as_str)?;
+    let lib = &m.entry.library;
+    let has = |code: &str| out.iter().any(|f| f.code() == code);
+    match first {
+        "token-too-old" if !has("token-too-old") && !has("expired") => {
+            let now = ctx.expect.now;
+            match claim_secs(ctx, "iat") {
+                Some(iat) if iat < now => Some(
+                    Finding::new(
+                        &TOKEN_TOO_OLD,
+                        format!(
+                            "{lib} bounds a token's age from `iat` (maxAge, maxTokenAge), and this token is {} old at now ({}; iat {}): the verifier's maximum age is below {}.",
+                            duration(now - iat),
+                            utc(now),
+                            utc(iat),
+                            duration(now - iat)
+                        ),
+                    )
+                    .evidence(json!({"iat": iat, "now": now, "age": now - iat})),
+                ),
+                None if !has_claim(ctx, "iat") => Some(
+                    Finding::new(
+                        &TOKEN_TOO_OLD,
+                        format!("{lib} is configured with a maximum token age, and this token has no `iat` to measure it from."),
+                    )
+                    .fix("Have the issuer set `iat`, or drop the maximum-age option and rely on `exp`."),
+                ),
+                _ => None,
+            }
+        }
+        "typ-mismatch" if !has("typ-mismatch") => {
+            let typ = ctx.token.header_str("typ");
+            let mut f = Finding::new(
+                &TYP_MISMATCH,
+                format!(
+                    "{lib} requires a `typ` header this token does not carry: its typ is {}. Pass the required value with --typ to compare.",
+                    typ.map_or("absent".to_string(), |t| format!("\"{t}\""))
+                ),
+            )
+            .evidence(json!({"typ": typ}));
+            if !typ.is_some_and(|t| super::header::typ_matches(t, "at+jwt")) {
+                f.detail.push_str(" Verifiers of RFC 9068 access tokens require `at+jwt`; an ID token or a plain `JWT` is refused.");
+            }
+            Some(f)
+        }
+        _ => None,
+    }
 }
 
 /// `specific` is reported instead of `general` (findings.md: the more
@@ -184,6 +256,21 @@ fn raised_note(ctx: &Context, code: &str, library: &str) -> String {
             .filter(|w| w.may_reach_verifier())
             .map(|w| w.describe())
             .collect();
+        let elsewhere = ctx.wrappers.iter().any(|w| {
+            matches!(
+                w,
+                Wrapper::Cookie(_)
+                    | Wrapper::UrlParameter(_)
+                    | Wrapper::Header(_)
+                    | Wrapper::OtherScheme(_)
+            )
+        });
+        if elsewhere {
+            return format!(
+                "The token inside is well-formed, but it came in {}, and {library}'s error fits a verifier that looks for it elsewhere (by default the `Authorization: Bearer` header): that is the rejection. Send it as `Authorization: Bearer <token>`, or make the verifier read it where it is (express-jwt `getToken`, passport-jwt `ExtractJwt.fromExtractors`, @fastify/jwt `cookie`, Envoy `from_headers`/`from_params`).",
+                what.join(" and ")
+            );
+        }
         return format!(
             "The token inside is well-formed, and {library}'s error fits a verifier that received it with {} still around it, or looked for it elsewhere: that is the rejection. Pass the verifier the bare token.",
             what.join(" and ")
@@ -198,6 +285,7 @@ fn disagreement(ctx: &Context, m: &ErrorMatch, found: &[Finding]) -> Option<Stri
         return Some(why);
     }
     let topic = m.entry.topic();
+    let verified = found.iter().any(|f| f.code() == "signature-valid");
     let mut why = Vec::new();
     match topic {
         Topic::Expiry | Topic::NotBefore | Topic::IssuedAt => why.extend(time_disagreement(ctx, m)),
@@ -214,9 +302,21 @@ fn disagreement(ctx: &Context, m: &ErrorMatch, found: &[Finding]) -> Option<Stri
         Topic::Audience | Topic::Issuer => why.push(
             "But this token matches the expected value given: the server is configured with another value than you think, or a different token reached it.".to_string(),
         ),
-        Topic::Signature | Topic::Kid | Topic::Algorithm | Topic::Key
-            if !found.iter().any(|f| f.code() == "signature-valid") =>
+        Topic::Kid | Topic::Jwks
+            if verified && ctx.keys.candidates.iter().any(|c| c.from_set && c.is_usable()) =>
         {
+            why.push(format!(
+                "But the key set given here {}verifies this token: the server's copy of the set predates a key rotation (a JWKS cache, or keys loaded at start-up), or it fetches another URL. Make the verifier refetch the set when a kid is unknown (jose's createRemoteJWKSet does after its cooldownDuration, 30 s; jwks-rsa: a short cacheMaxAge), or restart it.",
+                ctx.token.kid().map_or(String::new(), |k| format!("holds kid \"{k}\" and "))
+            ));
+        }
+        Topic::Jwks | Topic::Key if verified => why.push(
+            "With the key material given here the token verifies: the server's own key lookup failed (an unset environment variable, a JWKS URL it cannot reach, a key callback that errors), not the token.".to_string(),
+        ),
+        Topic::Signature if verified => why.push(
+            "With the key given here the signature verifies: the server verifies with another secret or key (another environment's, a rotated one, or this one read with a trailing newline or in another encoding), or it received a different token.".to_string(),
+        ),
+        Topic::Signature | Topic::Kid | Topic::Algorithm | Topic::Key | Topic::Jwks if !verified => {
             why.push("Pass the key the server uses (--secret-file, --key, --jwks-uri) so jwtai can check the signature.".to_string())
         }
         Topic::Other => {}
@@ -284,7 +384,7 @@ fn time_disagreement(ctx: &Context, m: &ErrorMatch) -> Option<String> {
     let claims = &m.entry.claims;
     let first = m.entry.codes.first().map_or("", String::as_str);
     // maxAge: the token's age against an option jwtai cannot see.
-    if first == "expired" && claims.len() == 1 && claims[0] == "iat" {
+    if first == "token-too-old" {
         return Some(match claim_secs(ctx, "iat") {
             Some(iat) if iat < now => format!(
                 "This token was issued {} before now ({}; iat {}): {lib} rejects a token older than its maximum age option (maxAge, maxTokenAge), so the verifier's is below {}. Raise it, or send a fresher token.",

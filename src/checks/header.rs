@@ -83,7 +83,17 @@ pub static ID_TOKEN_AS_ACCESS_TOKEN: Spec = Spec {
     rank: 4,
 };
 
+pub static TYP_MISMATCH: Spec = Spec {
+    code: "typ-mismatch",
+    severity: Error,
+    title: "`typ` header is not the one the verifier requires",
+    doc: "A verifier may require a `typ` header to tell token kinds apart: RFC 9068 access tokens carry `at+jwt`, and RFC 8725 §3.11 recommends explicit typing (jose's `typ` option, Microsoft.IdentityModel's ValidTypes). RFC 7515 §4.1.9: compared without case, `application/` optional.",
+    fix: "Issue the token with the `typ` the verifier requires (e.g. `at+jwt` for access tokens), or send the kind of token it expects.",
+    rank: 5,
+};
+
 pub static SPECS: &[&Spec] = &[
+    &TYP_MISMATCH,
     &ALG_MISSING,
     &ALG_UNKNOWN,
     &ALG_NONE,
@@ -128,6 +138,9 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
 
     if let Some(kid) = header.member("kid") {
         kid_check(kid, out);
+    }
+    if let Some(want) = &ctx.expect.typ {
+        typ_check(header.member("typ"), want, out);
     }
 
     let injected: Vec<&str> = ["jwk", "jku", "x5u", "x5c"]
@@ -342,6 +355,38 @@ fn crit_check(crit: &Value, header: &serde_json::Map<String, Value>, out: &mut V
     out.push(Finding::new(&CRIT_UNSUPPORTED, detail).evidence(json!({"crit": names})));
 }
 
+/// RFC 7515 §4.1.9: `typ` compares without case, and `application/` may be
+/// left out.
+pub fn typ_matches(have: &str, want: &str) -> bool {
+    let short = |t: &str| {
+        let t = t.trim().to_ascii_lowercase();
+        t.strip_prefix("application/")
+            .map(str::to_string)
+            .unwrap_or(t)
+    };
+    short(have) == short(want)
+}
+
+fn typ_check(have: Option<&Value>, want: &str, out: &mut Vec<Finding>) {
+    let detail = match have {
+        Some(Value::String(t)) if typ_matches(t, want) => return,
+        Some(Value::String(t)) => {
+            format!("The header's `typ` is \"{t}\"; the verifier requires \"{want}\".")
+        }
+        Some(other) => format!(
+            "The header's `typ` is {}, not a string; the verifier requires \"{want}\".",
+            show(other)
+        ),
+        None => format!("The header has no `typ`; the verifier requires \"{want}\"."),
+    };
+    let mut f =
+        Finding::new(&TYP_MISMATCH, detail).evidence(json!({"typ": have, "expected": want}));
+    if typ_matches(want, "at+jwt") {
+        f = f.fix("Access tokens for this verifier must be RFC 9068 JWT access tokens, `typ: at+jwt`: enable that profile at the issuer (Auth0: 'RFC 9068' token dialect; Okta/Keycloak/Duende: JWT access token type), or send the access token, not an ID token.");
+    }
+    out.push(f);
+}
+
 fn id_token_check(ctx: &Context, out: &mut Vec<Finding>) {
     let Some(claims) = ctx.token.claims() else {
         return;
@@ -351,7 +396,15 @@ fn id_token_check(ctx: &Context, out: &mut Vec<Finding>) {
         return;
     }
     let markers = super::idp::id_token_markers(claims);
+    // Only an ID-token verifier checks `at_hash`: the server's message
+    // about it says this is the client verifying its own ID token.
+    let checks_at_hash = ctx
+        .error
+        .matches
+        .first()
+        .is_some_and(|m| m.entry.claims.iter().any(|c| c == "at_hash"));
     if markers.is_empty()
+        || checks_at_hash
         || super::idp::verifies_id_tokens(&ctx.expect.aud, &ctx.expect.claims, claims)
     {
         return;

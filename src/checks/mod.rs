@@ -29,6 +29,10 @@ pub struct Expectations {
     pub scopes: Vec<String>,
     pub claims: Vec<(String, String)>,
     pub leeway: i64,
+    /// Largest token age (`now - iat`) the server accepts, seconds.
+    pub max_age: Option<i64>,
+    /// The `typ` header the server requires.
+    pub typ: Option<String>,
     /// Evaluation instant, unix seconds.
     pub now: i64,
 }

@@ -106,8 +106,18 @@ pub static LIFETIME_TOO_LONG: Spec = Spec {
     rank: 65,
 };
 
+pub static TOKEN_TOO_OLD: Spec = Spec {
+    code: "token-too-old",
+    severity: Error,
+    title: "Older than the verifier's maximum token age",
+    doc: "Some verifiers also bound a token's age from `iat`, whatever its `exp` (node jsonwebtoken's `maxAge`, jose's `maxTokenAge`, fast-jwt's `maxAge`); they reject an older token, or one without `iat`.",
+    fix: "Send a freshly issued token (refresh it), or raise the verifier's maximum age to the access-token lifetime.",
+    rank: 31,
+};
+
 pub static SPECS: &[&Spec] = &[
     &EXPIRED,
+    &TOKEN_TOO_OLD,
     &NOT_YET_VALID,
     &ISSUED_IN_FUTURE,
     &TIMESTAMP_IN_MILLISECONDS,
@@ -249,6 +259,10 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         }
     }
 
+    if let Some(max) = ctx.expect.max_age {
+        max_age(&iat, max, now, leeway, out);
+    }
+
     let start = match (&iat, &nbf) {
         (Read::Seconds(i), _) => Some(("iat", *i)),
         (_, Read::Seconds(n)) => Some(("nbf", *n)),
@@ -270,6 +284,36 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                 super::idp::token_kind(claims, &ctx.expect.aud),
             ));
         }
+    }
+}
+
+/// `--max-age`: the token's age from `iat` against the verifier's bound.
+fn max_age(iat: &Read, max: i64, now: i64, leeway: i64, out: &mut Vec<Finding>) {
+    match iat {
+        Read::Absent => out.push(
+            Finding::new(
+                &TOKEN_TOO_OLD,
+                format!("The token has no `iat`, so its age cannot be checked against the maximum age {}: verifiers with a maximum age reject it (node jsonwebtoken: \"iat required when maxAge is specified\").", duration(max)),
+            )
+            .fix("Have the issuer set `iat`, or drop the maximum-age option and rely on `exp`.")
+            .evidence(json!({"max_age": max})),
+        ),
+        Read::Seconds(i) if now - i > max.saturating_add(leeway) => out.push(
+            Finding::new(
+                &TOKEN_TOO_OLD,
+                format!(
+                    "iat {}: the token is {} old at now ({}), over the maximum age {}{} by {}.",
+                    utc(*i),
+                    duration(now - i),
+                    utc(now),
+                    duration(max),
+                    leeway_note(leeway),
+                    duration(now - i - max)
+                ),
+            )
+            .evidence(json!({"iat": i, "now": now, "age": now - i, "max_age": max})),
+        ),
+        _ => {}
     }
 }
 

@@ -366,7 +366,18 @@ fn unwrap_curl(s: &str) -> Option<(String, Vec<Wrapper>)> {
         }
     }
     let m = JWT_LIKE.find(s)?;
-    Some((m.as_str().to_string(), vec![Wrapper::Curl]))
+    // In the URL's query (`?access_token=eyJ…`): the server reads it there
+    // only if its code looks there.
+    let param = s[..m.start()]
+        .rsplit(['?', '&', '#'])
+        .next()
+        .and_then(|p| p.strip_suffix('='))
+        .filter(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    let mut wrappers = vec![Wrapper::Curl];
+    if let Some(name) = param.filter(|_| s[..m.start()].contains("://")) {
+        wrappers.push(Wrapper::UrlParameter(name.to_string()));
+    }
+    Some((m.as_str().to_string(), wrappers))
 }
 
 fn unwrap_json(s: &str) -> Option<(String, Vec<Wrapper>)> {
@@ -1072,6 +1083,18 @@ mod tests {
         ] {
             assert_eq!(ex(bad), (bad.to_string(), vec![]), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_token_in_a_curl_commands_query_names_its_parameter() {
+        let (t, w) = ex(&format!(
+            "curl 'https://api.example.com/orders?access_token={T}&x=1'"
+        ));
+        assert_eq!(t, T);
+        assert_eq!(
+            w,
+            vec![Wrapper::Curl, Wrapper::UrlParameter("access_token".into())]
+        );
     }
 
     #[test]

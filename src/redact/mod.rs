@@ -733,6 +733,8 @@ mod tests {
         );
         let token = parse(&t);
         let expect = Expectations {
+            max_age: None,
+            typ: None,
             now: 1_700_000_000,
             ..Default::default()
         };

@@ -182,6 +182,8 @@ mod tests {
         .unwrap();
         let expect = Expectations {
             aud: vec!["z".into()],
+            max_age: None,
+            typ: None,
             now: 1_767_225_600,
             ..Default::default()
         };

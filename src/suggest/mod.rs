@@ -48,6 +48,8 @@ impl Verifier {
             scopes: self.scopes.clone(),
             claims: self.claims.clone(),
             leeway: self.leeway,
+            max_age: None,
+            typ: None,
             now: at,
         }
     }

@@ -14,6 +14,8 @@ fn suite_for(header: Value, claims: Value, expect: Expectations, key: &SigningKe
 
 fn at_now() -> Expectations {
     Expectations {
+        max_age: None,
+        typ: None,
         now: NOW,
         ..Default::default()
     }
