@@ -13,11 +13,11 @@ use secrecy::SecretString;
 
 const EXAMPLES: &str = "\
 Examples:
-  jwtai diagnose examples/expired.jwt --now 2026-03-15T12:34:00Z
+  jwtai diagnose --token-file examples/expired.jwt --now 2026-03-15T12:34:00Z
   jwtai diagnose \"$TOKEN\" --aud https://api.example.com --iss https://auth.example.com/
   pbpaste | jwtai diagnose - --secret-file .jwt-secret
   jwtai diagnose --token-file token.txt --key public.pem --format json
-  jwtai decode examples/valid-hs256.jwt
+  jwtai decode --token-file examples/valid.jwt
   jwtai explain-code expired";
 
 #[derive(Debug, Parser)]

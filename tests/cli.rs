@@ -39,6 +39,22 @@ fn whitespace_only_input_is_a_usage_error() {
     assert_usage_error(&run(&["diagnose", "   ", "--now", NOW_ARG], None));
 }
 
+/// `jwtai diagnose token.jwt`: a file's path where the token goes.
+#[test]
+fn a_file_path_as_the_token_says_to_use_token_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("token.jwt");
+    std::fs::write(&path, valid()).expect("write");
+    let p = path.to_string_lossy().into_owned();
+    let r = run(&["diagnose", &p, "--now", NOW_ARG], None);
+    assert_usage_error(&r);
+    assert!(
+        r.stderr.contains(&format!("--token-file {p}")),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn invalid_utf8_on_stdin_is_a_usage_error() {
     let r = run(

@@ -37,6 +37,10 @@ pub enum InputError {
     #[error("no token given: pass it as an argument, with --token-file, or on stdin")]
     Missing,
     #[error(
+        "the TOKEN argument is the path of a file, {0}, not a token: pass the file with --token-file {0}"
+    )]
+    PathAsToken(String),
+    #[error(
         "the terminal cut the pasted line at {0} bytes (its line limit in canonical mode), so the token is incomplete; pass it another way: `pbpaste | jwtai diagnose -`, `jwtai diagnose --token-file token.txt`, or `jwtai diagnose \"$TOKEN\"`"
     )]
     TerminalLimit(usize),
@@ -54,10 +58,24 @@ pub fn read(args: &TokenArgs) -> Result<SecretString, InputError> {
     }
     match &args.token {
         Some(t) if t.expose_secret() == "-" => read_stdin(),
+        Some(t) if names_a_file(t.expose_secret()) => Err(InputError::PathAsToken(
+            t.expose_secret().trim().to_string(),
+        )),
         Some(t) => check_text(t.expose_secret().as_bytes(), "the TOKEN argument"),
         None if std::io::stdin().is_terminal() => prompt(),
         None => read_stdin(),
     }
+}
+
+/// The argument names an existing file and cannot be a token (no `eyJ`,
+/// a short single word): the user meant `--token-file`.
+fn names_a_file(arg: &str) -> bool {
+    let t = arg.trim();
+    !t.is_empty()
+        && !t.contains("eyJ")
+        && t.len() <= 4096
+        && !t.contains(char::is_whitespace)
+        && Path::new(t).is_file()
 }
 
 fn read_file(path: &Path) -> Result<SecretString, InputError> {
