@@ -740,6 +740,10 @@ fn psychic_signature_es256_zeros() {
     ws.diagnose(&with_signature(&tok, &sig), &["--key", &pem])
         .assert_signature_codes(&["psychic-signature"])
         .assert_exit(1, "rejected");
+    // The public proof of concept: DER `SEQUENCE { INTEGER 0, INTEGER 0 }`.
+    let der = with_signature(&tok, &[0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00]);
+    ws.diagnose(&der, &["--key", &pem])
+        .assert_code("psychic-signature");
 }
 
 #[test]

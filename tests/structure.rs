@@ -718,3 +718,24 @@ fn five_segments_without_enc_header_is_not_a_jwe() {
     assert_finding(&r, "wrong-segment-count", "error");
     assert_exit(&r, code, 1);
 }
+
+/// An RS256 signature cut to 225 bytes, no key given: no key has that
+/// modulus, so the signature was cut.
+#[test]
+fn truncated_rsa_signature_without_a_key() {
+    use jwtai::alg::Alg;
+    use jwtai::sign::{SigningKey, sign_token};
+    let key = SigningKey::generate(Alg::RS256).expect("key");
+    let t = sign_token(
+        &json!({"alg": "RS256", "typ": "JWT"}),
+        &claims_with(json!({})),
+        &key,
+    )
+    .expect("sign");
+    let (head, sig) = t.rsplit_once('.').expect("three segments");
+    let (r, code) = report(&[&format!("{head}.{}", &sig[..300])]);
+    assert_detail(&r, "truncated", &["225 bytes", "modulus"]);
+    assert_exit(&r, code, 1);
+    let (r, _) = report(&[&t]);
+    assert_absent(&r, "truncated");
+}

@@ -464,6 +464,10 @@ fn psychic(alg: Alg, sig: &[u8]) -> bool {
     let Some(len) = alg.fixed_signature_len() else {
         return false;
     };
+    // The classic proof of concept is DER: `MAYCAQACAQA` (r = 0, s = 0).
+    if let Some((r, s)) = der_integers(sig) {
+        return r.iter().all(|b| *b == 0) || s.iter().all(|b| *b == 0);
+    }
     if sig.len() != len {
         return false;
     }
@@ -494,6 +498,21 @@ fn der_signature(alg: Alg, sig: &[u8], input: &[u8], keys: &[&Candidate]) -> Opt
         Finding::new(&ECDSA_DER_SIGNATURE, detail)
             .evidence(json!({"bytes": sig.len(), "verifies_as_der": with.is_some()})),
     )
+}
+
+/// The contents of r and s of a DER `SEQUENCE { INTEGER r, INTEGER s }`.
+fn der_integers(sig: &[u8]) -> Option<(&[u8], &[u8])> {
+    if !looks_like_der_ecdsa(sig) {
+        return None;
+    }
+    let mut i = if sig[1] < 0x80 { 2 } else { 3 };
+    let mut ints = [&sig[..0], &sig[..0]];
+    for int in &mut ints {
+        let len = *sig.get(i + 1)? as usize;
+        *int = sig.get(i + 2..i + 2 + len)?;
+        i += 2 + len;
+    }
+    Some((ints[0], ints[1]))
 }
 
 fn looks_like_der_ecdsa(sig: &[u8]) -> bool {

@@ -572,6 +572,25 @@ pub(super) fn truncation(ctx: &Context) -> Option<Finding> {
             }
         }
     }
+    if let (Some(sig), Some(alg)) = (&t.signature, t.alg().and_then(crate::alg::Alg::from_name)) {
+        use crate::alg::Family;
+        // An RSA signature is exactly as long as the key's modulus
+        // (RFC 7518 §3.3, I2OSP); keys come in 128-bit steps.
+        let rsa = matches!(alg.family(), Family::Rsa | Family::RsaPss);
+        let odd = sig.len() % 16 != 0;
+        // With an RSA key, the signature check compares with its modulus.
+        let keyed = ctx
+            .keys
+            .candidates
+            .iter()
+            .any(|c| c.material.rsa_bits().is_some());
+        if rsa && odd && !keyed && !sig.is_empty() {
+            reasons.push(format!(
+                "the {alg} signature is {} bytes, and an RSA signature is exactly as long as the key's modulus: 256 bytes for a 2048-bit key, and always a whole number of 16-byte steps",
+                sig.len()
+            ));
+        }
+    }
     if reasons.is_empty() {
         return None;
     }
