@@ -643,6 +643,29 @@ fn a_required_typ_by_flag_or_by_the_message() {
     assert_eq!(r.code, 1);
 }
 
+/// The first sentence of an IdentityModel message, its code alone, names it.
+#[test]
+fn an_identitymodel_code_alone_is_recognised() {
+    let t = token(&valid_claims());
+    for (text, id) in [
+        (
+            "IDX10214: Audience validation failed.",
+            "identitymodel-idx10214-short",
+        ),
+        (
+            "IDX10503: Signature validation failed.",
+            "identitymodel-idx10503-short",
+        ),
+    ] {
+        let r = diagnose(&t, &["--error", text]);
+        assert_eq!(
+            r.finding("error-text-matched")["evidence"]["id"],
+            id,
+            "{text}"
+        );
+    }
+}
+
 /// `jwt jwtid invalid. expected: xyz`: the message says the value.
 #[test]
 fn a_claim_value_the_message_expects_is_compared() {

@@ -212,6 +212,37 @@ fn id_token_as_access_token() {
     assert_exit(&r, code, 1);
 }
 
+/// A Google-issued JWT for an OAuth client id is an ID token (Google's
+/// access tokens are opaque), nonce or not; its own backend may verify it.
+#[test]
+fn google_id_token_without_nonce_is_an_id_token() {
+    let client = "1234-abc.apps.googleusercontent.com";
+    let claims =
+        claims_with(json!({"iss": "https://accounts.google.com", "aud": client, "azp": client}));
+    let t = hs256(claims);
+    let (r, code) = report(&[&t, "--aud", AUD]);
+    assert_detail(&r, "id-token-as-access-token", &["Google ID token", client]);
+    assert_exit(&r, code, 1);
+    let (r, _) = report(&[&t, "--aud", client]);
+    assert_absent(&r, "id-token-as-access-token");
+}
+
+/// python-jose checking `at_hash` is the client verifying its own ID token.
+#[test]
+fn an_at_hash_error_is_an_id_token_verifier_not_misuse() {
+    let claims = claims_with(
+        json!({"aud": "my-spa-client", "nonce": "n-1", "at_hash": "77QmUPtjPfzWtF2AnpK9RQ"}),
+    );
+    let (r, _) = report(&[
+        &hs256(claims),
+        "--aud",
+        "my-spa-client",
+        "--error",
+        "jose.exceptions.JWTClaimsError: at_hash claim does not match access_token.",
+    ]);
+    assert_absent(&r, "id-token-as-access-token");
+}
+
 #[test]
 fn cognito_id_token_is_an_id_token() {
     // Cognito's own sign-in API (InitiateAuth) returns ID tokens without

@@ -413,17 +413,23 @@ fn id_token_check(ctx: &Context, out: &mut Vec<Finding>) {
         .member("aud")
         .map(show)
         .unwrap_or_else(|| "absent".into());
-    let mut detail = format!(
-        "The token carries {} — claims only OpenID Connect ID tokens have — and its audience is {aud}.",
-        markers
-            .iter()
-            .map(|&m| match m {
-                "token_use" => "`token_use` \"id\" (Amazon Cognito's ID token)".to_string(),
-                m => format!("`{m}`"),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let mut detail = if markers == ["aud"] {
+        format!(
+            "The token is a Google ID token: issued by accounts.google.com for the OAuth client {aud} (Google's access tokens are opaque `ya29.` strings, never JWTs)."
+        )
+    } else {
+        format!(
+            "The token carries {} — claims only OpenID Connect ID tokens have — and its audience is {aud}.",
+            markers
+                .iter()
+                .map(|&m| match m {
+                    "token_use" => "`token_use` \"id\" (Amazon Cognito's ID token)".to_string(),
+                    m => format!("`{m}`"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     if !ctx.expect.aud.is_empty() {
         detail.push_str(&format!(
             " The API expects audience {}.",

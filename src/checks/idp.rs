@@ -523,6 +523,19 @@ pub fn id_token_markers(claims: &Map<String, Value>) -> Vec<&'static str> {
     if claims.member("token_use").and_then(Value::as_str) == Some("id") {
         markers.push("token_use");
     }
+    // Google issues no JWT access tokens (they are opaque `ya29.`): a JWT
+    // from accounts.google.com for an OAuth client id is an ID token.
+    let google = matches!(
+        claims.member("iss").and_then(Value::as_str),
+        Some("https://accounts.google.com" | "accounts.google.com")
+    );
+    let client_aud = claims
+        .member("aud")
+        .and_then(Value::as_str)
+        .is_some_and(|a| a.ends_with(".apps.googleusercontent.com"));
+    if markers.is_empty() && google && client_aud {
+        markers.push("aud");
+    }
     markers
 }
 
