@@ -66,6 +66,11 @@ fn hs256(claims: Value) -> String {
     .expect("sign")
 }
 
+/// A token with these claims, signed with [`SECRET`].
+pub fn token_with_claims(claims: Value) -> String {
+    hs256(claims)
+}
+
 /// Valid at [`NOW`] with [`SECRET`]: no error finding, exit 0.
 pub fn valid_token() -> String {
     hs256(json!({
