@@ -669,6 +669,63 @@ fn a_role_marker_in_a_claim_or_the_error_text_adds_no_message() {
     assert_eq!(roles(&server.requests()[0].json()), ["system", "user"]);
 }
 
+/// Terminal control sequences a hostile or broken model might send.
+const ANSI_ANSWER: &str = "ROOT CAUSE: expired\n\u{1b}[2J\u{1b}[H\u{1b}[31mRED\u{1b}[0m \u{1b}]0;PWNED-TITLE\u{7} \u{1b}]8;;http://evil.example/\u{7}click\u{1b}]8;;\u{7} \r overwritten \u{8}\u{8} bidi:\u{202e}evil\u{202c} \u{1b}[?1049h alt \u{9b}31m c1csi \u{7f}\nend `expired`\n";
+
+fn raw_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n' && c != '\t') || ('\u{202a}'..='\u{202e}').contains(&c)
+        })
+        .collect()
+}
+
+/// Model text never reaches the terminal or a file with its control
+/// characters: streamed, whole, Markdown, JSON.
+#[test]
+fn control_characters_in_the_answer_are_escaped_everywhere() {
+    let pieces: Vec<String> = ANSI_ANSWER
+        .chars()
+        .collect::<Vec<_>>()
+        .chunks(3)
+        .map(|c| c.iter().collect())
+        .collect();
+    for mode in [
+        &["--explain"][..],
+        &["--explain", "--no-stream"][..],
+        &["--explain", "--format", "markdown"][..],
+        &["--explain", "--format", "json"][..],
+    ] {
+        let env = Workdir::new();
+        let reply = if mode.len() == 1 {
+            Reply::Sse(pieces.clone())
+        } else {
+            Reply::answer(ANSI_ANSWER)
+        };
+        let server = OpenAiServer::start(vec![reply]);
+        let out = env.diagnose(&expired_token(), &server.base(), mode);
+        assert_eq!(out.code, 1, "{mode:?}: {out:?}");
+        assert_eq!(
+            raw_controls(&out.stdout),
+            Vec::<char>::new(),
+            "{mode:?}: {:?}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("PWNED-TITLE"),
+            "the text stays, visible: {mode:?}"
+        );
+        assert!(
+            out.stdout.contains("u001b[2J"),
+            "ESC is shown escaped: {mode:?}"
+        );
+        if mode.contains(&"json") {
+            let text = out.json().explanation.expect("merged").text;
+            assert_eq!(raw_controls(&text), Vec::<char>::new(), "{text:?}");
+        }
+    }
+}
+
 // ------------------------------------------------------------ the API key
 
 const API_KEY: &str = "sk-test-Zq8vW3xKp0LmN4rT7yB2";

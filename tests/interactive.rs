@@ -268,6 +268,40 @@ fn a_role_marker_in_an_answer_or_a_question_adds_no_message() {
     pty.exit_code();
 }
 
+/// A follow-up answer's control sequences are escaped on the terminal and in /save.
+#[test]
+fn control_characters_in_a_follow_up_answer_are_escaped() {
+    let fx = Workdir::new();
+    let evil = "EVIL-START \u{1b}[2J\u{1b}]0;PWNED\u{7}\u{9b}31m\r\u{8} EVIL-END";
+    let server = OpenAiServer::start(vec![Reply::answer(EXPLANATION), Reply::answer(evil)]);
+    let mut pty = Pty::spawn(&fx.cache(), &fx.secret, &expired_token(), &server.base());
+    pty.expect("Ctrl-D also quits");
+    pty.prompt();
+    pty.ask("first?");
+    pty.expect("EVIL-START");
+    let shown = pty.expect("EVIL-END");
+    for bad in ["\u{1b}[2J", "\u{1b}]0;", "\u{9b}", "\u{7}", "\u{8}"] {
+        assert!(
+            !shown.contains(bad),
+            "{bad:?} reached the terminal: {shown:?}"
+        );
+    }
+    assert!(shown.contains("u001b[2J"), "{shown:?}");
+    pty.prompt();
+    let saved = fx.dir.path().join("s.md");
+    pty.ask(&format!("/save {}", saved.display()));
+    pty.expect("saved the session");
+    pty.prompt();
+    let md = std::fs::read_to_string(&saved).unwrap();
+    assert!(md.contains("EVIL-END"), "{md}");
+    assert!(
+        !md.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "{md:?}"
+    );
+    pty.ctrl('d');
+    pty.exit_code();
+}
+
 #[test]
 fn interactive_without_a_terminal_is_a_usage_error() {
     let fx = Workdir::new();

@@ -108,7 +108,7 @@ pub fn run(
                 }
                 first = false;
             }
-            let _ = out.write_all(super::escape_bidi(piece).as_bytes());
+            let _ = out.write_all(super::escape_untrusted(piece).as_bytes());
             let _ = out.flush();
         },
     ));
@@ -116,10 +116,12 @@ pub fn run(
         pb.finish_and_clear();
     }
     let answer = answer?;
+    // Model text is untrusted: cleaned once here, so every place it is
+    // written (terminal, JSON, Markdown, /save, a test file) gets it clean.
     Ok(ai::merge::explanation(
         redacted.report(),
-        &answer.model,
-        &answer.text,
+        &super::escape_untrusted(&answer.model),
+        &super::escape_untrusted(&answer.text),
         answer.cached,
     ))
 }

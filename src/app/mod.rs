@@ -41,28 +41,45 @@ pub(crate) fn use_color(o: &OutputArgs) -> bool {
     }
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error.
 /// Bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE…) from a token's
 /// claims would reorder what a terminal shows around them: written as
 /// `\u202e`, which is also a valid escape inside JSON strings, the only
-/// place in jwtai's output such a character can come from.
+/// place in jwtai's own output such a character can come from.
 pub(crate) fn escape_bidi(text: &str) -> std::borrow::Cow<'_, str> {
-    let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-    if !text.chars().any(bidi) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    text.chars()
-        .map(|c| {
-            if bidi(c) {
-                format!("\\u{:04x}", c as u32)
-            } else {
-                c.to_string()
-            }
-        })
-        .collect::<String>()
-        .into()
+    escape(text, false)
 }
 
+/// Text from a model, which nothing vouches for: bidi controls as in
+/// [`escape_bidi`], and every C0/C1 control character but newline and tab
+/// (ESC of CSI/OSC sequences, 0x9b CSI, BS, BEL, DEL...) written as `\u001b`,
+/// so an answer cannot clear the screen, retitle the terminal, hide a link or
+/// overwrite a line. A CR is dropped (CR LF is just a line end; a lone CR
+/// would return to the start of the line and overwrite it).
+pub(crate) fn escape_untrusted(text: &str) -> std::borrow::Cow<'_, str> {
+    escape(text, true)
+}
+
+fn escape(text: &str, controls: bool) -> std::borrow::Cow<'_, str> {
+    let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let control = |c: char| controls && (c.is_control() && c != '\n' && c != '\t');
+    if !text.chars().any(|c| bidi(c) || control(c)) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if c == '\r' && controls {
+            continue;
+        }
+        if bidi(c) || control(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
 pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
     let text = escape_bidi(text);
     let mut out = std::io::stdout().lock();
