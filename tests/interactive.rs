@@ -177,9 +177,9 @@ fn two_questions_history_masking_findings_save_and_ctrl_d() {
     }
     assert_eq!(server.count(), 3, "commands call no model");
 
-    // Ctrl-D on an empty line leaves cleanly.
+    // Ctrl-D on an empty line leaves cleanly, with the status of the findings.
     pty.ctrl('d');
-    assert_eq!(pty.exit_code(), 0);
+    assert_eq!(pty.exit_code(), 1, "an expired token exits 1");
 }
 
 #[test]
@@ -219,7 +219,7 @@ fn a_failed_follow_up_keeps_the_session_going() {
     pty.expect("SECOND-ANSWER");
     pty.prompt();
     pty.ctrl('d');
-    assert_eq!(pty.exit_code(), 0);
+    assert_eq!(pty.exit_code(), 1, "the findings decide, not the model");
 }
 
 /// An earlier answer and a question holding a role line stay text of their
@@ -300,6 +300,35 @@ fn control_characters_in_a_follow_up_answer_are_escaped() {
     );
     pty.ctrl('d');
     pty.exit_code();
+}
+
+/// The session ends with the status of the findings: /quit and Ctrl-D, after
+/// a good explanation or a failed one.
+#[test]
+fn the_exit_status_follows_the_findings_after_quit_and_ctrl_d() {
+    let fx = Workdir::new();
+    for (script, token, code) in [
+        (vec![Reply::answer(EXPLANATION)], expired_token(), 1),
+        (
+            vec![Reply::error(500, "down", "server_error", None)],
+            expired_token(),
+            1,
+        ),
+        (vec![Reply::answer(EXPLANATION)], valid_token(), 0),
+    ] {
+        for end in ["/quit", "ctrl-d"] {
+            let server = OpenAiServer::start(script.clone());
+            let mut pty = Pty::spawn(&fx.cache(), &fx.secret, &token, &server.base());
+            pty.expect("Ctrl-D also quits");
+            pty.prompt();
+            if end == "/quit" {
+                pty.ask("/quit");
+            } else {
+                pty.ctrl('d');
+            }
+            assert_eq!(pty.exit_code(), code, "{end}");
+        }
+    }
 }
 
 #[test]

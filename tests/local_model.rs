@@ -158,7 +158,7 @@ fn local_model_answers_a_follow_up_in_a_terminal() {
     s.send_control('d').unwrap();
     s.exp_eof().expect("exit");
     match s.process().wait().expect("wait") {
-        WaitStatus::Exited(_, code) => assert_eq!(code, 0),
+        WaitStatus::Exited(_, code) => assert_eq!(code, 1, "an expired token exits 1"),
         other => panic!("{other:?}"),
     }
 }

@@ -161,7 +161,8 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
                 explanation,
             };
             return Ok(match session.run() {
-                interactive::End::Quit => exit::OK,
+                // The session changes nothing about the token: its findings decide.
+                interactive::End::Quit => status,
                 interactive::End::Interrupted => 130,
             });
         }
