@@ -255,7 +255,8 @@ fn the_report_is_printed_before_the_model_answers() {
             break;
         }
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        if report_at.is_none() && seen.contains("Explanation (model") {
+        // The heading comes with the first piece of the answer; the report before.
+        if report_at.is_none() && seen.contains("Token has expired") {
             report_at = Some(start.elapsed());
         }
         if answer_at.is_none() && seen.contains("ROOT CAUSE") {
@@ -917,7 +918,7 @@ fn failures() -> Vec<Failure> {
         Failure {
             name: "timeout",
             script: vec![Reply::answer(ANSWER_EXPIRED).delayed(long)],
-            says: &["no answer from", "within 1 s", "--timeout"],
+            says: &["no answer from", "within 1 s", "--timeout", "raise it"],
             requests: Some(1),
             extra: &["--timeout", "1"],
         },
@@ -1134,6 +1135,331 @@ fn a_stream_that_stalls_after_some_text_is_a_timeout() {
         line.contains("within 1 s"),
         "a stalled stream is a timeout: {line}"
     );
+}
+
+// ------------------------------------------------------------ bounds and endings
+
+/// `--timeout` is the deadline of the whole answer: a stream that sends a
+/// piece every 300 ms (each read is quick) still ends at 1 s.
+#[test]
+fn the_timeout_bounds_a_trickling_stream() {
+    let env = Workdir::new();
+    let pieces: Vec<String> = (0..30).map(|i| format!("w{i} ")).collect();
+    let server = OpenAiServer::start(vec![Reply::Trickle(pieces, Duration::from_millis(300))]);
+    let started = Instant::now();
+    let out = env.diagnose(
+        &expired_token(),
+        &server.base(),
+        &["--explain", "--timeout", "1"],
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(4),
+        "the whole call is bounded: {took:?}"
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let line = out.failure_line();
+    assert!(line.contains("did not finish within 1 s"), "{line}");
+    assert!(line.contains("raise it"), "{line}");
+}
+
+fn completion_with(text: &str, finish: &str) -> Reply {
+    Reply::Raw {
+        status: 200,
+        content_type: "application/json".into(),
+        body: serde_json::json!({
+            "id": "c", "object": "chat.completion", "model": MODEL,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}]
+        })
+        .to_string(),
+    }
+}
+
+/// An answer that stopped early is shown, marked incomplete on stderr, in
+/// the human text and in JSON; never as if it were whole.
+#[test]
+fn an_answer_cut_short_is_marked_incomplete() {
+    let partial = "ROOT CAUSE: expired\nThe token is expi";
+    let big: Vec<String> = (0..10)
+        .map(|_| sse_event(Some(&"A".repeat(8 * 1024)), None))
+        .chain(["data: [DONE]\n\n".to_string()])
+        .collect();
+    let cases: Vec<(&str, Reply, &str)> = vec![
+        (
+            "finish_reason length (stream)",
+            Reply::SseRaw(vec![
+                sse_event(Some(partial), None),
+                sse_event(None, Some("length")),
+                "data: [DONE]\n\n".into(),
+            ]),
+            "length limit",
+        ),
+        (
+            "finish_reason length (JSON)",
+            completion_with(partial, "length"),
+            "length limit",
+        ),
+        (
+            "an error event mid-stream",
+            Reply::SseRaw(vec![
+                sse_event(Some(partial), None),
+                "data: {\"error\": {\"message\": \"model overloaded mid-stream\", \"type\": \"server_error\"}}\n\n".into(),
+                "data: [DONE]\n\n".into(),
+            ]),
+            "model overloaded mid-stream",
+        ),
+        ("the size cap", Reply::SseRaw(big), "64 KiB"),
+        (
+            "a stream cut in the middle of an event",
+            Reply::SseRaw(vec![
+                sse_event(Some(partial), None),
+                "data: {\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"hal".into(),
+            ]),
+            "closed in the middle of the answer",
+        ),
+    ];
+    for (name, reply, why) in cases {
+        for format in ["human", "json"] {
+            let env = Workdir::new();
+            let server = OpenAiServer::start(vec![reply.clone()]);
+            let out = env.diagnose(
+                &expired_token(),
+                &server.base(),
+                &["--explain", "--format", format],
+            );
+            let ctx = format!("{name} / {format}");
+            assert_eq!(out.code, 1, "{ctx}: {out:?}");
+            assert!(
+                out.stderr
+                    .contains("jwtai: note: the model's answer is incomplete: ")
+                    && out.stderr.contains(why),
+                "{ctx}: {}",
+                out.stderr
+            );
+            assert!(
+                !out.stderr.contains("within"),
+                "{ctx}: not a timeout: {}",
+                out.stderr
+            );
+            assert!(!out.stderr.contains("failed"), "{ctx}: {}", out.stderr);
+            if format == "json" {
+                let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+                let note = doc["explanation"]["incomplete"]
+                    .as_str()
+                    .unwrap_or_default();
+                assert!(note.contains(why), "{ctx}: {}", doc["explanation"]);
+            } else {
+                assert!(
+                    out.stdout.contains("! the answer is incomplete: "),
+                    "{ctx}: {}",
+                    out.stdout
+                );
+            }
+        }
+    }
+    // A whole answer says nothing of the kind.
+    let env = Workdir::new();
+    let server = OpenAiServer::answering(ANSWER_EXPIRED);
+    let out = env.diagnose(
+        &expired_token(),
+        &server.base(),
+        &["--explain", "--format", "json"],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["explanation"]["incomplete"], serde_json::Value::Null);
+    assert_eq!(out.stderr, "");
+}
+
+/// Some gateways ignore `stream` and answer one JSON completion: it is read.
+#[test]
+fn a_json_answer_to_a_streaming_request_is_read() {
+    let env = Workdir::new();
+    let server = OpenAiServer::start(vec![Reply::Json(ANSWER_EXPIRED.into())]);
+    let out = env.diagnose(&expired_token(), &server.base(), &["--explain"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr, "");
+    assert_eq!(server.requests()[0].json()["stream"], true);
+    assert!(
+        out.stdout.contains(ANSWER_EXPIRED.trim_end()),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Model's root cause: `expired`"));
+}
+
+/// A stream cut in the middle of its first event is no timeout.
+#[test]
+fn a_stream_cut_before_any_text_is_not_called_a_timeout() {
+    let env = Workdir::new();
+    let server = OpenAiServer::start(vec![Reply::SseRaw(vec![
+        "data: {\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"hal".into(),
+    ])]);
+    let out = env.diagnose(&expired_token(), &server.base(), &["--explain"]);
+    assert_eq!(out.code, 1);
+    let line = out.failure_line();
+    assert!(line.contains("cut in the middle"), "{line}");
+    assert!(
+        !line.contains("within") && !line.contains("--timeout"),
+        "{line}"
+    );
+}
+
+/// A plain-HTTP server answers a TLS hello with an HTTP error page.
+#[test]
+fn https_to_a_plain_http_port_says_tls_failed() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let env = Workdir::new();
+    let base = format!("https://{addr}/v1");
+    let out = env.diagnose(&expired_token(), &base, &["--explain"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let line = out.failure_line();
+    assert!(line.contains("TLS"), "{line}");
+    assert!(line.contains("http://"), "says what to use instead: {line}");
+}
+
+/// A bad `--api-base` is a usage error before anything runs, said clearly.
+#[test]
+fn a_bad_api_base_is_a_usage_error() {
+    for (base, says) in [
+        ("", "empty"),
+        ("not a url", "not a URL"),
+        ("ftp://example.com/v1", "ftp://"),
+        ("ftp://joe:Hunter2Pw@example.com/v1", "ftp://"),
+    ] {
+        for mode in [&["--explain"][..], &["--show-prompt"][..]] {
+            let env = Workdir::new();
+            let out = env.diagnose(&expired_token(), base, mode);
+            assert_eq!(out.code, 2, "{base:?} {mode:?}: {out:?}");
+            assert!(out.stderr.contains("--api-base"), "{}", out.stderr);
+            assert!(out.stderr.contains(says), "{}", out.stderr);
+            assert!(!out.stderr.contains("builder error"), "{}", out.stderr);
+            assert!(!out.stderr.contains("Hunter2Pw"), "{}", out.stderr);
+            assert_eq!(out.stdout, "");
+        }
+    }
+}
+
+/// `user:password@` in `--api-base` is never printed.
+#[test]
+fn the_userinfo_of_the_api_base_is_never_printed() {
+    let env = Workdir::new();
+    let dead = dead_port_base().replace("http://", "http://joe:Pw-In-Url-77@");
+    let server = OpenAiServer::start(vec![Reply::error(404, "no such model", "x", None)]);
+    let found = format!("http://joe:Pw-In-Url-77@{}/v1", server.addr());
+    for base in [dead, found] {
+        for format in ["human", "json"] {
+            let out = env.diagnose(&expired_token(), &base, &["--explain", "--format", format]);
+            assert_eq!(out.code, 1, "{out:?}");
+            let line = out.failure_line();
+            assert!(line.contains("127.0.0.1:"), "{line}");
+            for text in [&out.stderr, &out.stdout] {
+                assert!(!text.contains("Pw-In-Url-77"), "{text}");
+                assert!(!text.contains("joe:"), "{text}");
+            }
+        }
+    }
+}
+
+/// A redirect to another host is refused (nothing reaches it); one on the
+/// same host is followed.
+#[test]
+fn redirects_are_followed_on_the_same_host_only() {
+    let env = Workdir::new();
+    let elsewhere = OpenAiServer::answering(ANSWER_EXPIRED);
+    let to = format!(
+        "http://localhost:{}/v1/chat/completions",
+        elsewhere.addr().port()
+    );
+    let server = OpenAiServer::start(vec![Reply::Redirect(307, to)]);
+    let out = env.diagnose(&expired_token(), &server.base(), &["--explain"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let line = out.failure_line();
+    assert!(
+        line.contains("another host") && line.contains("localhost"),
+        "{line}"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        elsewhere.connections(),
+        0,
+        "nothing is sent to the other host"
+    );
+
+    // A relative Location stays on the same host: followed, with the body.
+    let server = OpenAiServer::start(vec![
+        Reply::Redirect(307, "/v2/chat/completions".into()),
+        Reply::answer(ANSWER_EXPIRED),
+    ]);
+    let out = env.diagnose(
+        &expired_token(),
+        &server.base(),
+        &["--explain", "--no-cache"],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr, "");
+    assert!(
+        out.stdout.contains("Model's root cause: `expired`"),
+        "{}",
+        out.stdout
+    );
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].path, "/v2/chat/completions");
+    assert_eq!(reqs[0].body, reqs[1].body);
+}
+
+/// A failed model call prints no empty explanation heading; JSON says it
+/// failed (`explanation_error`) rather than looking "not asked".
+#[test]
+fn a_failed_call_prints_no_heading_and_json_says_why() {
+    let env = Workdir::new();
+    let server = OpenAiServer::start(vec![Reply::error(500, "down", "server_error", None)]);
+    for extra in [&[][..], &["--no-stream"][..]] {
+        let mut args = vec!["--explain"];
+        args.extend(extra);
+        let out = env.diagnose(&expired_token(), &server.base(), &args);
+        assert_eq!(out.code, 1);
+        assert!(out.failure_line().contains("HTTP 500"));
+        assert!(out.stdout.contains("Token has expired"), "{}", out.stdout);
+        assert!(
+            !out.stdout.contains("Explanation"),
+            "{extra:?}: {}",
+            out.stdout
+        );
+    }
+    let out = env.diagnose(
+        &expired_token(),
+        &server.base(),
+        &["--explain", "--format", "json"],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "jwtai.report/v1");
+    assert_eq!(doc["explanation"], serde_json::Value::Null);
+    let why = doc["explanation_error"]
+        .as_str()
+        .expect("explanation_error");
+    assert!(why.contains("HTTP 500"), "{why}");
+
+    let ok = OpenAiServer::answering(ANSWER_EXPIRED);
+    for args in [
+        &["--explain", "--format", "json"][..],
+        &["--format", "json"][..],
+    ] {
+        let out = env.diagnose(&expired_token(), &ok.base(), args);
+        let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert!(doc.get("explanation_error").is_none(), "{args:?}: {doc}");
+    }
 }
 
 // ------------------------------------------------------------ cache

@@ -331,6 +331,36 @@ fn the_exit_status_follows_the_findings_after_quit_and_ctrl_d() {
     }
 }
 
+/// Ctrl-C while a follow-up answer streams stops that answer and returns to
+/// the prompt; the session goes on.
+#[test]
+fn ctrl_c_while_an_answer_streams_stops_it_and_returns_to_the_prompt() {
+    let fx = Workdir::new();
+    let server = OpenAiServer::start(vec![
+        Reply::answer(EXPLANATION),
+        Reply::SseThenStall(vec!["PARTIAL-ANSWER ".into()], Duration::from_secs(20)),
+        Reply::answer(ANSWER_2),
+    ]);
+    let mut pty = Pty::spawn(&fx.cache(), &fx.secret, &expired_token(), &server.base());
+    pty.expect("Ctrl-D also quits");
+    pty.prompt();
+    pty.ask("first?");
+    pty.expect("PARTIAL-ANSWER");
+    let started = std::time::Instant::now();
+    pty.ctrl('c');
+    pty.expect("(answer stopped)");
+    pty.prompt();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped at once, not at the end of the stream"
+    );
+    pty.ask("second?");
+    pty.expect("SECOND-ANSWER");
+    pty.prompt();
+    pty.ctrl('d');
+    assert_eq!(pty.exit_code(), 1);
+}
+
 #[test]
 fn interactive_without_a_terminal_is_a_usage_error() {
     let fx = Workdir::new();

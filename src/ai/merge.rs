@@ -57,5 +57,6 @@ pub fn explanation(report: &Report, model: &str, text: &str, cached: bool) -> Ex
         referenced_codes: referenced,
         unverified_codes: unverified,
         cached,
+        incomplete: None,
     }
 }

@@ -53,11 +53,66 @@ impl std::fmt::Debug for Settings {
 impl Settings {
     /// A local endpoint (llama.cpp, Ollama, vLLM on this machine) needs no key.
     pub fn is_local(&self) -> bool {
-        let rest = self
-            .api_base
-            .trim_start_matches("http://")
-            .trim_start_matches("https://");
-        let host = rest.split(['/', ':']).next().unwrap_or("");
-        host == "localhost" || host == "[::1]" || host.starts_with("127.") || host == "0.0.0.0"
+        let Ok(url) = reqwest::Url::parse(&self.api_base) else {
+            return false;
+        };
+        let host = url.host_str().unwrap_or("");
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
     }
+
+    /// The endpoint as messages show it: never its `user:password@`.
+    pub fn shown_base(&self) -> String {
+        shown_base(&self.api_base)
+    }
+}
+
+/// `--api-base` without `user:password@`, for every message.
+pub fn shown_base(base: &str) -> String {
+    match reqwest::Url::parse(base) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.as_str().trim_end_matches('/').to_string()
+        }
+        // Not a URL: drop anything up to an `@` before the path all the same.
+        Err(_) => {
+            let (scheme, rest) = base.split_once("://").unwrap_or(("", base));
+            let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let rest = match rest[..auth_end].rfind('@') {
+                Some(at) => &rest[at + 1..],
+                None => rest,
+            };
+            if scheme.is_empty() {
+                rest.to_string()
+            } else {
+                format!("{scheme}://{rest}")
+            }
+        }
+    }
+}
+
+/// Checks `--api-base` before anything is sent: an http(s) URL with a host.
+pub fn check_api_base(base: &str) -> Result<(), String> {
+    const EXPECTED: &str =
+        "expected an http(s) URL such as https://api.openai.com/v1 or http://127.0.0.1:8080/v1";
+    if base.trim().is_empty() {
+        return Err(format!("invalid --api-base: it is empty; {EXPECTED}"));
+    }
+    let shown = shown_base(base);
+    let url = reqwest::Url::parse(base.trim())
+        .map_err(|e| format!("invalid --api-base '{shown}': not a URL ({e}); {EXPECTED}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "invalid --api-base '{shown}': the scheme {}:// is not supported; {EXPECTED}",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("invalid --api-base '{shown}': no host; {EXPECTED}"));
+    }
+    Ok(())
 }

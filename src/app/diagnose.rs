@@ -94,7 +94,7 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
         &args.ai.model,
         timeout(args.keys.timeout)?,
         !args.keys.no_cache,
-    );
+    )?;
     let (messages, _) = explain::messages(
         &templates,
         &redacted,
@@ -128,25 +128,49 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
     if args.output.format == Format::Human {
         // The deterministic report first, at once; the explanation below it.
         emit(&render::report(&shown, Format::Human, color))?;
-        emit(&render::human::explanation_heading(&settings.model, color))?;
+        // In a session, Ctrl-C stops an answer and returns to the prompt.
+        let ctrl_c = args.ai.interactive.then(interactive::CtrlC::install);
+        let heading = render::human::explanation_heading(&settings.model, color);
         let show = if stream {
-            explain::Show::Stream
+            explain::Show::Stream {
+                heading: Some(heading.clone()),
+            }
         } else {
             explain::Show::Quiet
         };
-        let explanation = match explain::run(&settings, &redacted, &messages, show) {
+        let result = explain::run(
+            &settings,
+            &redacted,
+            &messages,
+            show,
+            ctrl_c.as_ref().map(interactive::CtrlC::flag),
+        );
+        let explanation = match result {
             Ok(e) => {
                 if !stream {
+                    emit(&heading)?;
                     emit(&e.text)?;
                 }
                 emit(&render::human::explanation_footer(&e, color))?;
+                incomplete_note(&e);
                 Some(e)
             }
+            Err(ai::AiError::Cancelled) => {
+                emit("\n")?;
+                eprintln!("jwtai: --explain stopped (Ctrl-C)");
+                None
+            }
             Err(e) => {
+                if stream && matches!(e, ai::AiError::Timeout { partial: true, .. }) {
+                    emit("\n")?;
+                }
                 eprintln!("jwtai: --explain failed: {e}");
                 None
             }
         };
+        if let Some(c) = &ctrl_c {
+            c.reset();
+        }
         if args.ai.interactive {
             let mut markdown_view = shown.clone();
             if let Some(e) = explanation.clone() {
@@ -160,7 +184,7 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
                 report_markdown: render::report(&markdown_view, Format::Markdown, false),
                 explanation,
             };
-            return Ok(match session.run() {
+            return Ok(match session.run(ctrl_c.as_ref()) {
                 // The session changes nothing about the token: its findings decide.
                 interactive::End::Quit => status,
                 interactive::End::Interrupted => 130,
@@ -168,15 +192,31 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
         }
         return Ok(status);
     }
-    let shown = match explain::run(&settings, &redacted, &messages, explain::Show::Quiet) {
-        Ok(e) => shown.with_explanation(e),
+    let text = match explain::run(&settings, &redacted, &messages, explain::Show::Quiet, None) {
+        Ok(e) => {
+            incomplete_note(&e);
+            render::report(&shown.with_explanation(e), args.output.format, color)
+        }
         Err(e) => {
             eprintln!("jwtai: --explain failed: {e}");
-            shown
+            match args.output.format {
+                Format::Json => {
+                    render::json::report_with_error(shown.report(), Some(&e.to_string()))
+                }
+                format => render::report(&shown, format, color),
+            }
         }
     };
-    emit(&render::report(&shown, args.output.format, color))?;
+    emit(&text)?;
     Ok(status)
+}
+
+/// An answer that stopped early is said so on stderr too (it is marked in
+/// the output).
+fn incomplete_note(e: &crate::report::Explanation) {
+    if let Some(why) = &e.incomplete {
+        eprintln!("jwtai: note: the model's answer is incomplete: {why}");
+    }
 }
 
 /// What the server expects, as lines for the prompt.

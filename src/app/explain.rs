@@ -4,6 +4,7 @@
 //! Takes only a `Redacted` report; prints nothing of the token.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,7 +17,7 @@ use crate::report::Explanation;
 
 /// Settings from flags and environment. The key is read here, straight into
 /// a `SecretString`, never through clap (whose values can end up in Debug).
-pub fn settings(a: &ModelArgs, timeout: Duration, use_cache: bool) -> Settings {
+pub fn settings(a: &ModelArgs, timeout: Duration, use_cache: bool) -> anyhow::Result<Settings> {
     let api_base = a
         .api_base
         .clone()
@@ -26,11 +27,12 @@ pub fn settings(a: &ModelArgs, timeout: Duration, use_cache: bool) -> Settings {
                 .filter(|v| !v.is_empty())
         })
         .unwrap_or_else(|| ai::DEFAULT_API_BASE.to_string());
+    ai::check_api_base(&api_base).map_err(anyhow::Error::msg)?;
     let api_key = ["JWTAI_API_KEY", "OPENAI_API_KEY"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty()))
         .map(SecretString::from);
-    Settings {
+    Ok(Settings {
         api_base,
         model: a
             .model
@@ -41,7 +43,7 @@ pub fn settings(a: &ModelArgs, timeout: Duration, use_cache: bool) -> Settings {
         use_cache,
         cache_dir: crate::cachedir::root().map(|r| r.join("llm")),
         retry_base: ai::client::default_retry_base(),
-    }
+    })
 }
 
 /// The explain conversation for this report.
@@ -64,24 +66,30 @@ pub fn messages(
 /// How the answer is shown while it arrives.
 pub enum Show {
     /// Stream pieces to stdout (a spinner on stderr until the first one when
-    /// stderr is a terminal).
-    Stream,
+    /// stderr is a terminal), `heading` just before the first piece: a call
+    /// that fails before any text prints no empty heading.
+    Stream { heading: Option<String> },
     /// Nothing until it is complete (JSON/Markdown output, `--no-stream`).
     Quiet,
 }
 
-/// Calls the model; the answer merged with the report's findings.
+/// Calls the model; the answer merged with the report's findings. A true
+/// `cancel` (Ctrl-C) stops the call with [`AiError::Cancelled`].
 pub fn run(
     settings: &Settings,
     redacted: &Redacted,
     messages: &[Message],
     show: Show,
+    cancel: Option<&AtomicBool>,
 ) -> Result<Explanation, AiError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| AiError::Other(format!("cannot start the async runtime: {e}")))?;
-    let streaming = matches!(show, Show::Stream);
+    let (streaming, mut heading) = match show {
+        Show::Stream { heading } => (true, heading),
+        Show::Quiet => (false, None),
+    };
     let spinner = (streaming && std::io::stderr().is_terminal()).then(|| {
         let pb = ProgressBar::new_spinner();
         pb.set_style(
@@ -98,13 +106,17 @@ pub fn run(
         settings,
         messages,
         streaming,
+        cancel,
         |piece| {
-            if !streaming {
+            if !streaming || piece.is_empty() {
                 return;
             }
             if first {
                 if let Some(pb) = &spinner {
                     pb.finish_and_clear();
+                }
+                if let Some(h) = heading.take() {
+                    let _ = out.write_all(h.as_bytes());
                 }
                 first = false;
             }
@@ -118,10 +130,12 @@ pub fn run(
     let answer = answer?;
     // Model text is untrusted: cleaned once here, so every place it is
     // written (terminal, JSON, Markdown, /save, a test file) gets it clean.
-    Ok(ai::merge::explanation(
+    let mut e = ai::merge::explanation(
         redacted.report(),
         &super::escape_untrusted(&answer.model),
         &super::escape_untrusted(&answer.text),
         answer.cached,
-    ))
+    );
+    e.incomplete = answer.incomplete;
+    Ok(e)
 }

@@ -9,7 +9,7 @@
 //! user is told when something was masked.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use console::{Key, Term};
 
@@ -35,6 +35,50 @@ pub enum End {
 struct Turn {
     question: String,
     answer: String,
+    /// Why the answer stopped early, if it did.
+    incomplete: Option<String>,
+}
+
+/// Ctrl-C outside the line editor. The first press while an answer streams
+/// stops that answer (the call watches [`CtrlC::flag`]) and the session goes
+/// back to the prompt; a second press before it has stopped leaves at once,
+/// with 130. At the prompt Ctrl-C is read as a key and ends the session.
+pub struct CtrlC {
+    flag: Arc<AtomicBool>,
+    presses: Arc<AtomicUsize>,
+}
+
+impl CtrlC {
+    /// Installs the handler (once per process; later calls share the first).
+    pub fn install() -> CtrlC {
+        let flag = Arc::new(AtomicBool::new(false));
+        let presses = Arc::new(AtomicUsize::new(0));
+        let (f, p) = (flag.clone(), presses.clone());
+        let _ = ctrlc::set_handler(move || {
+            f.store(true, Ordering::SeqCst);
+            if p.fetch_add(1, Ordering::SeqCst) >= 1 {
+                let _ = Term::stdout().show_cursor();
+                let _ = Term::stderr().show_cursor();
+                eprintln!();
+                std::process::exit(130);
+            }
+        });
+        CtrlC { flag, presses }
+    }
+
+    pub fn flag(&self) -> &AtomicBool {
+        &self.flag
+    }
+
+    fn pressed(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// After an answer (finished or stopped): the next press counts as a first.
+    pub fn reset(&self) {
+        self.flag.store(false, Ordering::SeqCst);
+        self.presses.store(0, Ordering::SeqCst);
+    }
 }
 
 pub struct Session<'a> {
@@ -48,20 +92,24 @@ pub struct Session<'a> {
 }
 
 impl Session<'_> {
-    pub fn run(&self) -> End {
+    pub fn run(&self, ctrl_c: Option<&CtrlC>) -> End {
         let term = Term::stdout();
-        // Ctrl-C outside the line editor (while an answer streams, or between
-        // prompts) must end the session cleanly too, not kill it mid-line.
-        let interrupted = Arc::new(AtomicBool::new(false));
-        let flag = interrupted.clone();
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+        let own;
+        let ctrl_c = match ctrl_c {
+            Some(c) => c,
+            None => {
+                own = CtrlC::install();
+                &own
+            }
+        };
         let mut history: Vec<String> = Vec::new();
         let mut turns: Vec<Turn> = Vec::new();
         println!(
             "\nAsk a follow-up question. Commands: /findings /prompt /save FILE /quit (Ctrl-D also quits)."
         );
         loop {
-            if interrupted.load(Ordering::SeqCst) {
+            // A Ctrl-C between prompts (not while an answer streams) ends the session.
+            if ctrl_c.pressed() {
                 let _ = term.show_cursor();
                 return End::Interrupted;
             }
@@ -112,10 +160,13 @@ impl Session<'_> {
                 },
                 _ if line.starts_with('/') => println!("unknown command {line}; try /help"),
                 _ => {
-                    if let Some(answer) = self.ask(&turns, &line) {
+                    let answer = self.ask(&turns, &line, ctrl_c);
+                    ctrl_c.reset();
+                    if let Some((answer, incomplete)) = answer {
                         turns.push(Turn {
                             question: line,
                             answer,
+                            incomplete,
                         });
                     }
                 }
@@ -148,7 +199,12 @@ impl Session<'_> {
         Ok((messages, q.changed))
     }
 
-    fn ask(&self, turns: &[Turn], question: &str) -> Option<String> {
+    fn ask(
+        &self,
+        turns: &[Turn],
+        question: &str,
+        ctrl_c: &CtrlC,
+    ) -> Option<(String, Option<String>)> {
         let (messages, masked) = match self.messages(turns, question) {
             Ok(m) => m,
             Err(e) => {
@@ -165,11 +221,19 @@ impl Session<'_> {
             self.settings,
             self.redacted,
             &messages,
-            explain::Show::Stream,
+            explain::Show::Stream { heading: None },
+            Some(ctrl_c.flag()),
         ) {
             Ok(e) => {
                 println!();
-                Some(e.text)
+                if let Some(why) = &e.incomplete {
+                    println!("(the answer is incomplete: {why})");
+                }
+                Some((e.text, e.incomplete))
+            }
+            Err(crate::ai::AiError::Cancelled) => {
+                println!("\n(answer stopped)");
+                None
             }
             Err(e) => {
                 eprintln!("\njwtai: the model failed: {e}");
@@ -187,6 +251,9 @@ impl Session<'_> {
                     e.model,
                     e.text.trim()
                 ));
+                if let Some(why) = &e.incomplete {
+                    out.push_str(&format!("\n> **Incomplete answer:** {why}.\n"));
+                }
             }
         }
         if !turns.is_empty() {
@@ -194,6 +261,9 @@ impl Session<'_> {
             for t in turns {
                 let q = self.redacted.text(&t.question).text;
                 out.push_str(&format!("\n**Q:** {q}\n\n{}\n", t.answer.trim()));
+                if let Some(why) = &t.incomplete {
+                    out.push_str(&format!("\n> **Incomplete answer:** {why}.\n"));
+                }
             }
         }
         out

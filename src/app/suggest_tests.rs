@@ -74,7 +74,7 @@ fn adapt_with_model(
         &args.model,
         super::timeout(args.keys.timeout)?,
         !args.keys.no_cache,
-    );
+    )?;
     let context = redacted.text(args.context.as_deref().unwrap_or("(no description given)"));
     let doc = render::document(suite);
     let cases = doc.get("cases").cloned().unwrap_or_default();
@@ -87,7 +87,13 @@ fn adapt_with_model(
             &context,
         )
         .map_err(anyhow::Error::msg)?;
-    let e = super::explain::run(&settings, redacted, &messages, super::explain::Show::Quiet)?;
+    let e = super::explain::run(
+        &settings,
+        redacted,
+        &messages,
+        super::explain::Show::Quiet,
+        None,
+    )?;
     let adapted = fenced_block(&e.text).unwrap_or(&e.text).trim().to_string();
     let ai_name = match name.rsplit_once('.') {
         Some((stem, ext)) => format!("{stem}.ai.{ext}"),

@@ -151,6 +151,12 @@ pub fn explanation_footer(e: &crate::report::Explanation, color: bool) -> String
     if !e.text.ends_with('\n') {
         out.push('\n');
     }
+    if let Some(why) = &e.incomplete {
+        out.push_str(&format!(
+            "{} the answer is incomplete: {why}.\n",
+            p.sev(Severity::Warning, "!")
+        ));
+    }
     match &e.root_cause_code {
         Some(code) => out.push_str(&format!(
             "{} `{code}` (a finding of this report)\n",

@@ -81,6 +81,8 @@ struct ExplanationOut<'a> {
     referenced_codes: &'a [String],
     unverified_codes: &'a [String],
     cached: bool,
+    /// Why the text is not the whole answer; null when it is.
+    incomplete: &'a Option<String>,
 }
 
 #[derive(Serialize)]
@@ -93,6 +95,10 @@ struct ReportOut<'a> {
     summary: Counts,
     now: i64,
     explanation: Option<ExplanationOut<'a>>,
+    /// Only when `--explain` was asked and the model call failed (then
+    /// `explanation` is null): what failed. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation_error: Option<&'a str>,
     /// `scan --format json` of several logs: the log of the report's first line.
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<&'a str>,
@@ -126,7 +132,9 @@ impl<'a> ReportOut<'a> {
                     referenced_codes: &e.referenced_codes,
                     unverified_codes: &e.unverified_codes,
                     cached: e.cached,
+                    incomplete: &e.incomplete,
                 }),
+            explanation_error: None,
             line,
         }
     }
@@ -157,8 +165,15 @@ pub fn line(r: &Report, file: Option<&str>, line: u64) -> String {
 }
 
 pub fn report(r: &Report) -> String {
-    let mut s =
-        serde_json::to_string_pretty(&ReportOut::of(r, None, None)).unwrap_or_else(|_| "{}".into());
+    report_with_error(r, None)
+}
+
+/// The report of a `--explain` whose model call failed: `explanation` null,
+/// `explanation_error` saying why (so a script tells "failed" from "not asked").
+pub fn report_with_error(r: &Report, explanation_error: Option<&str>) -> String {
+    let mut out = ReportOut::of(r, None, None);
+    out.explanation_error = explanation_error;
+    let mut s = serde_json::to_string_pretty(&out).unwrap_or_else(|_| "{}".into());
     s.push('\n');
     s
 }
@@ -200,6 +215,7 @@ mod tests {
             referenced_codes: vec!["token-expired".into()],
             unverified_codes: vec![],
             cached: true,
+            incomplete: None,
         });
         r
     }

@@ -52,6 +52,9 @@ pub fn report(r: &Report) -> String {
             e.model
         );
         let _ = writeln!(out, "{}\n", e.text.trim());
+        if let Some(why) = &e.incomplete {
+            let _ = writeln!(out, "> **Incomplete answer:** {why}.\n");
+        }
         if let Some(code) = &e.root_cause_code {
             let _ = writeln!(out, "Model's root cause: `{code}`.\n");
         }

@@ -88,6 +88,9 @@ pub struct Explanation {
     pub unverified_codes: Vec<String>,
     /// Served from the response cache, not a new call.
     pub cached: bool,
+    /// Why the text is not the model's whole answer (its length limit, an
+    /// error mid-stream, the size cap, a cut connection); `None` when whole.
+    pub incomplete: Option<String>,
 }
 
 #[derive(Debug, Clone)]

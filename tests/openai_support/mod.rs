@@ -195,6 +195,14 @@ pub enum Reply {
         content_type: String,
         body: String,
     },
+    /// SSE: these pieces one chunk each, this long apart (a trickling
+    /// stream), then the end.
+    Trickle(Vec<String>, Duration),
+    /// `text/event-stream` with no length: these bytes as they are (whole
+    /// events or a cut one), then the connection closes.
+    SseRaw(Vec<String>),
+    /// A redirect (301/302/307/308) to this location.
+    Redirect(u16, String),
 }
 
 impl Reply {
@@ -309,6 +317,11 @@ impl OpenAiServer {
     /// Answers every request with this text (streamed or not, as asked).
     pub fn answering(text: &str) -> OpenAiServer {
         OpenAiServer::start(vec![Reply::answer(text)])
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// `http://127.0.0.1:PORT/v1`, for `--api-base`.
@@ -550,8 +563,53 @@ fn write_sse(stream: &mut TcpStream, model: &str, parts: &[String], done: bool) 
     true
 }
 
+/// A `chat.completion.chunk` event with this delta text, or a finish reason.
+pub fn sse_event(text: Option<&str>, finish: Option<&str>) -> String {
+    let delta = match text {
+        Some(t) => json!({"content": t}),
+        None => json!({}),
+    };
+    chunk(MODEL, delta, finish)
+}
+
 fn send(stream: &mut TcpStream, reply: &Reply, wants_stream: bool, model: &str) {
     match reply {
+        Reply::Trickle(parts, gap) => {
+            let head =
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+            if stream.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            for p in parts {
+                let e = chunk(model, json!({"content": p}), None);
+                if stream.write_all(e.as_bytes()).is_err() || stream.flush().is_err() {
+                    return;
+                }
+                thread::sleep(*gap);
+            }
+            let _ = stream.write_all(chunk(model, json!({}), Some("stop")).as_bytes());
+            let _ = stream.write_all(b"data: [DONE]\n\n");
+        }
+        Reply::SseRaw(events) => {
+            let head =
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+            if stream.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            for e in events {
+                if stream.write_all(e.as_bytes()).is_err() || stream.flush().is_err() {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(3));
+            }
+        }
+        Reply::Redirect(status, location) => write_response_with(
+            stream,
+            *status,
+            "text/plain",
+            &format!("Location: {location}\r\n"),
+            "",
+        ),
         Reply::Answer(text) if wants_stream => {
             write_sse(stream, model, &pieces(text), true);
         }
@@ -609,6 +667,10 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         429 => "Too Many Requests",
+        301 => "Moved Permanently",
+        302 => "Found",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         500 => "Internal Server Error",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
