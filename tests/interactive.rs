@@ -122,8 +122,12 @@ fn two_questions_history_masking_findings_save_and_ctrl_d() {
     for r in &reqs {
         assert_eq!(r.json()["stream"], true, "follow-ups stream");
     }
-    // The first follow-up: the question is the last user message.
+    // The first follow-up: the conversation so far is the explanation (the
+    // assistant's first turn), then the question.
     let first = reqs[1].messages();
+    let roles: Vec<&str> = first.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(roles, ["system", "assistant", "user"], "{first:?}");
+    assert_eq!(first[1].1, EXPLANATION.trim());
     assert_eq!(
         first.last().unwrap(),
         &("user".to_string(), QUESTION_1.to_string())
@@ -131,7 +135,11 @@ fn two_questions_history_masking_findings_save_and_ctrl_d() {
     // The second carries the first exchange, then the masked question.
     let second = reqs[2].messages();
     let n = second.len();
-    assert!(n >= 4, "{second:?}");
+    assert_eq!(n, 5, "system, explanation, Q1, A1, Q2: {second:?}");
+    assert_eq!(
+        second[1],
+        ("assistant".to_string(), EXPLANATION.trim().to_string())
+    );
     assert_eq!(second[n - 3], ("user".to_string(), QUESTION_1.to_string()));
     assert_eq!(
         second[n - 2],

@@ -178,9 +178,14 @@ impl Session<'_> {
     fn messages(&self, turns: &[Turn], question: &str) -> Result<(Vec<Message>, bool), String> {
         let q = self.redacted.text(question);
         let (summary, kept) = bounded(turns);
-        let history: Vec<Message> = kept
-            .iter()
-            .flat_map(|t| {
+        // The conversation so far starts with the explanation the user read.
+        let explained = self.explanation.as_ref().map(|e| Message {
+            role: Role::Assistant,
+            content: e.text.trim().chars().take(HISTORY_CHARS).collect(),
+        });
+        let history: Vec<Message> = explained
+            .into_iter()
+            .chain(kept.iter().flat_map(|t| {
                 [
                     Message {
                         role: Role::User,
@@ -191,7 +196,7 @@ impl Session<'_> {
                         content: t.answer.clone(),
                     },
                 ]
-            })
+            }))
             .collect();
         let messages = self
             .templates
