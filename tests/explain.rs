@@ -1628,7 +1628,7 @@ fn suggest_tests_ai_writes_the_models_code_block_and_sends_no_personal_data() {
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
     assert_eq!(stderr, "");
 
-    let written = std::fs::read_to_string(out_dir.join("test_jwt.ai.py")).expect("test_jwt.ai.py");
+    let written = std::fs::read_to_string(out_dir.join("test_jwt_ai.py")).expect("test_jwt_ai.py");
     assert_eq!(written, code);
     assert!(
         out_dir.join("test_jwt.py").exists(),
@@ -1678,5 +1678,125 @@ fn suggest_tests_ai_failure_keeps_the_generated_tests() {
     );
     assert!(stderr.contains("HTTP 500"), "{stderr}");
     assert!(out_dir.join("test_jwt.py").exists());
-    assert!(!out_dir.join("test_jwt.ai.py").exists());
+    assert!(!out_dir.join("test_jwt_ai.py").exists());
+}
+
+/// `suggest-tests --ai --framework F` against a server answering `answer`:
+/// (exit code, stderr, the --out directory).
+fn suggest_ai(env: &Workdir, framework: &str, answer: &str) -> (i32, String, std::path::PathBuf) {
+    let server = OpenAiServer::answering(answer);
+    let out_dir = env
+        .dir
+        .path()
+        .join(format!("out-{framework}-{}", server.addr().port()));
+    let out = jwtai(&env.cache())
+        .arg("suggest-tests")
+        .arg(expired_token())
+        .args(["--now", NOW_ARG, "--framework", framework, "--ai", "--out"])
+        .arg(&out_dir)
+        .args(["--api-base", &server.base(), "--model", MODEL])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out_dir,
+    )
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Only a fenced block in the framework's language is written, as a file the
+/// runner collects; prose, or code in another language, writes nothing, says
+/// so, keeps the generated tests and the exit status (as a failed call does).
+#[test]
+fn suggest_tests_ai_writes_only_code_in_the_frameworks_language() {
+    let env = Workdir::new();
+    let go_ok = "package jwtfixtures\n\nimport \"testing\"\n\nfunc TestAIExpiredIsRejected(t *testing.T) {\n\tt.Log(\"ok\")\n}\n";
+    let go_clash = "package jwtfixtures\n\nfunc verify() {}\n";
+    for (framework, answer, file, written) in [
+        (
+            "jest",
+            "```javascript\ntest('a', () => {});\n```",
+            "jwt_ai.test.js",
+            Some("test('a', () => {});\n"),
+        ),
+        (
+            "rust",
+            "```rust\n#[test]\nfn a() {}\n```",
+            "jwt_ai_test.rs",
+            Some("#[test]\nfn a() {}\n"),
+        ),
+        (
+            "go",
+            &format!("Here you go:\n```go\n{go_ok}```\n"),
+            "jwt_ai_test.go",
+            Some(go_ok),
+        ),
+        (
+            "pytest",
+            "I cannot help with that. Here is no code block.",
+            "test_jwt_ai.py",
+            None,
+        ),
+        (
+            "pytest",
+            "```js\ntest('a', () => {});\n```",
+            "test_jwt_ai.py",
+            None,
+        ),
+        (
+            "go",
+            "```python\ndef test_a():\n    pass\n```",
+            "jwt_ai_test.go",
+            None,
+        ),
+        (
+            "go",
+            &format!("```go\n{go_clash}```"),
+            "jwt_ai_test.go",
+            None,
+        ),
+    ] {
+        let (code, stderr, dir) = suggest_ai(&env, framework, answer);
+        let ctx = format!("{framework} / {answer:?}");
+        assert_eq!(code, 0, "{ctx}: {stderr}");
+        let files = files_in(&dir);
+        assert!(
+            !files.iter().any(|f| f.contains(".ai.")),
+            "{ctx}: {files:?}"
+        );
+        match written {
+            Some(text) => {
+                assert_eq!(stderr, "", "{ctx}");
+                assert_eq!(
+                    std::fs::read_to_string(dir.join(file)).unwrap(),
+                    text,
+                    "{ctx}"
+                );
+            }
+            None => {
+                assert!(!dir.join(file).exists(), "{ctx}: {files:?}");
+                assert!(
+                    stderr.contains(&format!("{file} was not written")),
+                    "{ctx}: {stderr}"
+                );
+                assert!(
+                    stderr.contains("the generated tests are unchanged"),
+                    "{ctx}: {stderr}"
+                );
+                assert!(files.len() >= 4, "the deterministic files stay: {files:?}");
+            }
+        }
+    }
+    let (_, stderr, _) = suggest_ai(&env, "go", &format!("```go\n{go_clash}```"));
+    assert!(stderr.contains("redeclares verify"), "{stderr}");
 }

@@ -105,6 +105,7 @@ impl Templates {
     }
 
     /// The `tests` conversation (`suggest-tests --ai`).
+    #[allow(clippy::too_many_arguments)]
     pub fn tests(
         &self,
         report: &Redacted,
@@ -112,9 +113,13 @@ impl Templates {
         cases: &Value,
         code: &str,
         context: &RedactedText,
+        language: &str,
+        ai_file: &str,
     ) -> Result<Vec<Message>, String> {
         let mut ctx = base_context(report);
         ctx["framework"] = json!(framework);
+        ctx["language"] = json!(language);
+        ctx["ai_file"] = json!(ai_file);
         ctx["cases"] = cases.clone();
         ctx["code"] = json!(code);
         ctx["context"] = json!(context.text);

@@ -23,6 +23,10 @@ pub fn run(args: SuggestTestsArgs) -> anyhow::Result<u8> {
     let mut keys = diagnose::gather_keys(&args.keys)?;
     let plan = diagnose::jwks_plan(&args.keys, &expect)?;
     let raw = input::read(&args.token)?;
+    if args.ai {
+        // A bad --api-base is a bad flag value: exit 2 before anything is written.
+        super::explain::settings(&args.model, super::timeout(args.keys.timeout)?, false)?;
+    }
     let parsed = pipeline::parse(raw.expose_secret());
     if let Some(plan) = plan {
         keys.keys
@@ -39,8 +43,14 @@ pub fn run(args: SuggestTestsArgs) -> anyhow::Result<u8> {
         scrub.extend(keys.secrets.iter().map(|s| s.expose_secret().to_string()));
         let policy = crate::redact::Policy::new(Vec::new(), Vec::new(), false, scrub);
         let redacted = crate::redact::redact(report, &policy);
+        // Like a failed model call, an answer without usable code leaves the
+        // generated tests as they are and does not change the exit status.
         match adapt_with_model(&args, &redacted, &suite, framework) {
-            Ok((name, code)) => {
+            Ok(Adapted::Refused(why)) => eprintln!(
+                "jwtai: --ai: {why}, so {} was not written; the generated tests are unchanged",
+                ai_file_name(framework)
+            ),
+            Ok(Adapted::Code(name, code)) => {
                 let path = dir.join(&name);
                 write_file(&path, code.as_bytes(), false)
                     .with_context(|| format!("cannot write {}", path.display()))?;
@@ -59,14 +69,47 @@ pub fn run(args: SuggestTestsArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// Asks the model to adapt the rendered tests to `--context`; returns the file
-/// name and the adapted code (the first fenced block of the answer).
+/// What became of the model's answer.
+enum Adapted {
+    /// The file name and the code to write.
+    Code(String, String),
+    /// Why nothing is written.
+    Refused(String),
+}
+
+/// The adapted file, next to the generated one, named so the framework's
+/// runner collects it and it imports cleanly (`test_jwt_ai.py`, not
+/// `test_jwt.ai.py`).
+fn ai_file_name(f: Framework) -> &'static str {
+    match f {
+        Framework::Jest => "jwt_ai.test.js",
+        Framework::Pytest => "test_jwt_ai.py",
+        Framework::Go => "jwt_ai_test.go",
+        Framework::Rust => "jwt_ai_test.rs",
+    }
+}
+
+/// The framework's language: its name for people, and the fence tags it goes by.
+fn language(f: Framework) -> (&'static str, &'static [&'static str]) {
+    match f {
+        Framework::Jest => (
+            "JavaScript",
+            &["javascript", "js", "jsx", "mjs", "cjs", "node", "nodejs"],
+        ),
+        Framework::Pytest => ("Python", &["python", "py", "python3"]),
+        Framework::Go => ("Go", &["go", "golang"]),
+        Framework::Rust => ("Rust", &["rust", "rs"]),
+    }
+}
+
+/// Asks the model to adapt the rendered tests to `--context`; the code of
+/// the answer's fenced block in the framework's language, or why there is none.
 fn adapt_with_model(
     args: &SuggestTestsArgs,
     redacted: &crate::redact::Redacted,
     suite: &Suite,
     framework: Framework,
-) -> anyhow::Result<(String, String)> {
+) -> anyhow::Result<Adapted> {
     let (name, code) = render::test_code(suite, framework).map_err(|e| anyhow::anyhow!("{e}"))?;
     let templates =
         crate::ai::Templates::load(args.model.prompts.as_deref()).map_err(anyhow::Error::msg)?;
@@ -78,6 +121,7 @@ fn adapt_with_model(
     let context = redacted.text(args.context.as_deref().unwrap_or("(no description given)"));
     let doc = render::document(suite);
     let cases = doc.get("cases").cloned().unwrap_or_default();
+    let (lang, _) = language(framework);
     let messages = templates
         .tests(
             redacted,
@@ -85,6 +129,8 @@ fn adapt_with_model(
             &cases,
             &code,
             &context,
+            lang,
+            ai_file_name(framework),
         )
         .map_err(anyhow::Error::msg)?;
     let e = super::explain::run(
@@ -94,22 +140,173 @@ fn adapt_with_model(
         super::explain::Show::Quiet,
         None,
     )?;
-    let adapted = fenced_block(&e.text).unwrap_or(&e.text).trim().to_string();
-    let ai_name = match name.rsplit_once('.') {
-        Some((stem, ext)) => format!("{stem}.ai.{ext}"),
-        None => format!("{name}.ai"),
+    if let Some(why) = &e.incomplete {
+        return Ok(Adapted::Refused(format!(
+            "the model's answer is incomplete ({why})"
+        )));
+    }
+    let Some(adapted) = code_block(&e.text, framework) else {
+        return Ok(Adapted::Refused(format!(
+            "the model's answer holds no fenced {lang} code block"
+        )));
     };
-    Ok((ai_name, format!("{adapted}\n")))
+    if framework == Framework::Go {
+        if let Err(why) = go_fits_beside(&adapted, &code, name) {
+            return Ok(Adapted::Refused(why));
+        }
+    }
+    Ok(Adapted::Code(
+        ai_file_name(framework).to_string(),
+        format!("{}\n", adapted.trim_end()),
+    ))
 }
 
-/// The body of the first ``` fenced block.
-fn fenced_block(text: &str) -> Option<&str> {
-    let start = text.find("```")?;
-    let after = &text[start + 3..];
-    let body_start = after.find('\n')? + 1;
-    let body = &after[body_start..];
-    let end = body.find("```").unwrap_or(body.len());
-    Some(&body[..end])
+/// Fenced blocks of Markdown: (the info string's first word, lowercased; body).
+/// A block left open (a cut answer) is not a block.
+fn fenced_blocks(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut open: Option<(String, &str, Vec<&str>)> = None;
+    for line in text.lines() {
+        let t = line.trim_start();
+        match open.as_mut() {
+            None => {
+                for fence in ["```", "~~~"] {
+                    if let Some(info) = t.strip_prefix(fence) {
+                        let info = info.trim_start_matches(fence.chars().next().unwrap_or('`'));
+                        let tag = info
+                            .split(|c: char| c.is_whitespace() || c == '{' || c == ',')
+                            .next()
+                            .unwrap_or("")
+                            .to_ascii_lowercase();
+                        open = Some((tag, fence, Vec::new()));
+                        break;
+                    }
+                }
+            }
+            Some((tag, fence, lines)) => {
+                if t.starts_with(*fence)
+                    && t.trim_start_matches(fence.chars().next().unwrap_or('`'))
+                        .trim()
+                        .is_empty()
+                {
+                    out.push((std::mem::take(tag), lines.join("\n")));
+                    open = None;
+                } else {
+                    lines.push(line);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The first block tagged with the framework's language; else the first
+/// untagged block that plainly is that language. A block in another
+/// language is never taken.
+fn code_block(text: &str, framework: Framework) -> Option<String> {
+    let (_, tags) = language(framework);
+    let blocks = fenced_blocks(text);
+    let has_line = |code: &str, starts: &[&str]| {
+        code.lines()
+            .any(|l| starts.iter().any(|s| l.trim_start().starts_with(s)))
+    };
+    let looks_like = |code: &str| match framework {
+        Framework::Go => has_line(code, &["package "]),
+        Framework::Rust => code.contains("#[test]"),
+        Framework::Pytest => {
+            has_line(code, &["def test"]) && !code.contains("=>") && !has_line(code, &["package "])
+        }
+        Framework::Jest => {
+            (code.contains("test(") || code.contains("it(") || code.contains("describe("))
+                && !has_line(code, &["def ", "package ", "fn "])
+        }
+    };
+    blocks
+        .iter()
+        .find(|(tag, code)| tags.contains(&tag.as_str()) && !code.trim().is_empty())
+        .or_else(|| {
+            blocks
+                .iter()
+                .find(|(tag, code)| tag.is_empty() && looks_like(code))
+        })
+        .map(|(_, code)| code.clone())
+}
+
+/// Go compiles every `_test.go` file of a directory as one package: the
+/// adapted file must declare the generated file's package and redeclare
+/// none of its top-level names.
+fn go_fits_beside(adapted: &str, generated: &str, generated_name: &str) -> Result<(), String> {
+    let package = |code: &str| {
+        code.lines()
+            .find_map(|l| l.trim().strip_prefix("package "))
+            .map(|p| p.trim().to_string())
+    };
+    let want = package(generated).unwrap_or_default();
+    match package(adapted) {
+        Some(p) if p == want => {}
+        Some(p) => {
+            return Err(format!(
+                "the model's Go code is package {p}, not {want} like {generated_name}, so it would not compile beside it"
+            ));
+        }
+        None => return Err("the model's Go code declares no package".to_string()),
+    }
+    let ours = go_top_level_names(generated);
+    let clash: Vec<String> = go_top_level_names(adapted)
+        .into_iter()
+        .filter(|n| ours.contains(n))
+        .collect();
+    if clash.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the model's Go code redeclares {} of {generated_name}, so the package would not compile",
+            clash.join(", ")
+        ))
+    }
+}
+
+/// Top-level functions (not methods), types, vars and consts of Go source.
+fn go_top_level_names(code: &str) -> Vec<String> {
+    let ident = |s: &str| -> Option<String> {
+        let name: String = s
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        (!name.is_empty() && name != "_").then_some(name)
+    };
+    let mut names = Vec::new();
+    let mut group = false;
+    for line in code.lines() {
+        if group {
+            if line.starts_with(')') {
+                group = false;
+            } else if let Some(rest) = line
+                .strip_prefix('\t')
+                .or_else(|| line.strip_prefix("    "))
+            {
+                if !rest.starts_with([' ', '\t']) {
+                    names.extend(ident(rest));
+                }
+            }
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("func ") {
+            if !rest.starts_with('(') {
+                names.extend(ident(rest));
+            }
+        } else if let Some(rest) = ["var ", "const ", "type "]
+            .iter()
+            .find_map(|k| line.strip_prefix(k))
+        {
+            if rest.trim_start().starts_with('(') {
+                group = true;
+            } else {
+                names.extend(ident(rest));
+            }
+        }
+    }
+    names
 }
 
 /// Writes the fixture directory; returns the file names written.
@@ -185,4 +382,59 @@ fn write_file(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     let _ = private;
     let mut file = options.open(path)?;
     file.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_in_the_frameworks_language_is_taken_another_is_not() {
+        let t = "Here:\n```js\ntest('x', () => {});\n```\nand\n```python\ndef test_x():\n    pass\n```\n";
+        assert_eq!(
+            code_block(t, Framework::Pytest).as_deref(),
+            Some("def test_x():\n    pass")
+        );
+        assert_eq!(
+            code_block(t, Framework::Jest).as_deref(),
+            Some("test('x', () => {});")
+        );
+        assert_eq!(code_block(t, Framework::Go), None);
+        assert_eq!(code_block("no code at all", Framework::Pytest), None);
+        assert_eq!(
+            code_block("```python\ndef test_cut():\n", Framework::Pytest),
+            None,
+            "a block left open is cut"
+        );
+        assert_eq!(
+            code_block("```\npackage jwtfixtures\n```", Framework::Go).as_deref(),
+            Some("package jwtfixtures")
+        );
+        assert_eq!(
+            code_block("```\ndef test_x(): pass\n```", Framework::Go),
+            None
+        );
+    }
+
+    #[test]
+    fn go_code_must_fit_beside_the_generated_file() {
+        let generated = "package jwtfixtures\n\ntype settings struct {\n}\n\nvar (\n\tkeyHeaders = 1\n)\n\nfunc verify() {}\n\nfunc TestFixtures(t *testing.T) {}\n";
+        assert!(
+            go_fits_beside(
+                "package jwtfixtures\n\nfunc TestAIExpired(t *testing.T) { verify() }\n",
+                generated,
+                "jwt_test.go"
+            )
+            .is_ok()
+        );
+        let e = go_fits_beside(
+            "package jwtfixtures\n\nfunc verify() {}\nvar keyHeaders = 2\n",
+            generated,
+            "jwt_test.go",
+        )
+        .unwrap_err();
+        assert!(e.contains("verify, keyHeaders"), "{e}");
+        let e = go_fits_beside("package main\n", generated, "jwt_test.go").unwrap_err();
+        assert!(e.contains("package main"), "{e}");
+    }
 }
