@@ -1,7 +1,10 @@
-//! The chat-completions call against any OpenAI-compatible endpoint (OpenAI,
-//! Azure-style gateways, Ollama, llama.cpp's server, vLLM): one POST over
-//! reqwest, the answer read as server-sent events or as one JSON completion,
-//! whichever the server sends (some gateways ignore `stream`).
+//! The chat-completions call through async-openai, against any
+//! OpenAI-compatible endpoint (OpenAI, Azure-style gateways, Ollama,
+//! llama.cpp's server, vLLM). async-openai builds the request and reads the
+//! server-sent events (its byot calls, so the body is ours); jwtai's reqwest
+//! client runs underneath as its custom tower service, which also reads a
+//! plain JSON completion sent to a streaming request (some gateways ignore
+//! `stream`).
 //!
 //! The request body is plain JSON built here, so `--show-prompt` prints the
 //! exact bytes that are sent, and a response cache can key on them.
@@ -17,8 +20,14 @@
 
 use std::error::Error as StdError;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::{OpenAIError, WrappedError};
+use async_openai::middleware::HttpRequestFactory;
+use futures::StreamExt;
 use reqwest::Url;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -227,7 +236,7 @@ struct Progress {
     text: String,
     model: String,
     incomplete: Option<String>,
-    /// `[DONE]` or a `finish_reason` arrived: the model said it had finished.
+    /// A `finish_reason` arrived: the model said it had finished.
     done: bool,
 }
 
@@ -330,30 +339,226 @@ impl std::fmt::Display for OffHost {
 
 impl StdError for OffHost {}
 
-/// One request and its whole answer.
+/// One request and its whole answer, through async-openai.
 async fn once(
-    client: &reqwest::Client,
+    http: &reqwest::Client,
     settings: &Settings,
     body: &Value,
     stream: bool,
     progress: &mut Progress,
     on_text: &mut impl FnMut(&str),
 ) -> Result<Answer, AiError> {
-    let url = format!(
-        "{}/chat/completions",
-        settings.api_base.trim_end_matches('/')
-    );
-    let mut request = client.post(url).json(body);
-    if let Some(key) = settings.api_key.as_ref() {
-        request = request.bearer_auth(key.expose_secret());
-    }
-    if stream {
-        request = request.header(reqwest::header::ACCEPT, "text/event-stream");
-    }
-    let mut response = request
-        .send()
+    let tap = Arc::new(Mutex::new(Tap::default()));
+    let client = openai_client(http, settings, stream, &tap)?;
+    // Opened as a stream whether `stream` was asked or not: what the server
+    // sends decides. Events are read as they come; a whole JSON completion
+    // (asked for, or sent by a gateway that ignores `stream`) comes back from
+    // the transport as `Intercepted::Whole`.
+    let mut events = match client
+        .chat()
+        .create_stream_byot::<&Value, Value>(body)
         .await
-        .map_err(|e| transport(&e, settings, false))?;
+    {
+        Ok(events) => events,
+        Err(OpenAIError::Boxed(b)) => {
+            return match b.downcast::<Intercepted>() {
+                Ok(i) => match *i {
+                    Intercepted::Whole { content_type, body } => {
+                        let response = serde_json::from_slice::<Value>(&body)
+                            .map_err(|e| not_json(&body, &content_type, &e))?;
+                        completion(&response, settings, progress, on_text)
+                    }
+                    other => Err(intercepted(other, settings)),
+                },
+                Err(b) => Err(classify(OpenAIError::Boxed(b), settings)),
+            };
+        }
+        Err(e) => return Err(classify(e, settings)),
+    };
+    loop {
+        match events.next().await {
+            Some(Ok(chunk)) => {
+                if chunk_over(&chunk, settings, progress, on_text)? {
+                    break;
+                }
+            }
+            Some(Err(OpenAIError::JSONDeserialize(e, _))) => {
+                return Err(AiError::Malformed(format!(
+                    "a stream event is not JSON ({e})"
+                )));
+            }
+            Some(Err(OpenAIError::StreamError(s))) => {
+                // The transport error behind it, as reqwest reported it (the
+                // stream only carries its text).
+                let Some(r) = lock(&tap).error.take() else {
+                    return Err(AiError::Malformed(clean(&s.to_string(), settings)));
+                };
+                match transport(&r, settings, true) {
+                    AiError::Timeout { base, secs, .. } => {
+                        return Err(AiError::Timeout {
+                            base,
+                            secs,
+                            partial: !progress.text.is_empty(),
+                        });
+                    }
+                    other if progress.text.is_empty() => return Err(other),
+                    _ => {
+                        progress.incomplete =
+                            Some("the connection closed in the middle of the answer".to_string());
+                        break;
+                    }
+                }
+            }
+            Some(Err(e)) => return Err(classify(e, settings)),
+            None => {
+                end_of_stream(lock(&tap).cut(), settings, progress)?;
+                break;
+            }
+        }
+    }
+    Ok(progress.take(settings))
+}
+
+/// async-openai's client for one attempt: its request (URL, headers, JSON
+/// body), its SSE reading, with jwtai's HTTP client and policy underneath.
+fn openai_client(
+    http: &reqwest::Client,
+    settings: &Settings,
+    stream: bool,
+    tap: &Arc<Mutex<Tap>>,
+) -> Result<Client<OpenAIConfig>, AiError> {
+    let key = settings
+        .api_key
+        .as_ref()
+        .map(|k| k.expose_secret().to_string())
+        .unwrap_or_default();
+    // async-openai builds the Authorization header with `parse().unwrap()`:
+    // a key no header can carry is refused here, not a panic there.
+    if reqwest::header::HeaderValue::from_str(&format!("Bearer {key}")).is_err() {
+        return Err(AiError::Other(
+            "the API key holds characters an HTTP header cannot carry (a line break?): check JWTAI_API_KEY / OPENAI_API_KEY".into(),
+        ));
+    }
+    // Org and project ids are not jwtai settings: none is read from the
+    // environment and sent to whatever --api-base names.
+    let mut config = OpenAIConfig::new()
+        .with_api_base(settings.api_base.trim_end_matches('/'))
+        .with_api_key(key)
+        .with_org_id("")
+        .with_project_id("");
+    if stream {
+        config = config
+            .with_header(reqwest::header::ACCEPT, "text/event-stream")
+            .map_err(|e| AiError::Other(e.to_string()))?;
+    }
+    // The plain transport, not async-openai's default executor: that one
+    // retries 429/5xx/connect errors on its own (honouring any Retry-After),
+    // and the one, bounded retry policy is ours.
+    let service = {
+        let http = http.clone();
+        let tap = Arc::clone(tap);
+        tower::service_fn(move |factory: HttpRequestFactory| {
+            let http = http.clone();
+            let tap = Arc::clone(&tap);
+            async move {
+                let mut request = factory.build().await?;
+                // No key (a local model): no `Authorization: Bearer ` at all.
+                let auth = reqwest::header::AUTHORIZATION;
+                if request
+                    .headers()
+                    .get(&auth)
+                    .is_some_and(|v| v.as_bytes().trim_ascii() == b"Bearer")
+                {
+                    request.headers_mut().remove(&auth);
+                }
+                let response = http.execute(request).await?;
+                inspect(response, &tap).await
+            }
+        })
+    };
+    Ok(Client::build(http.clone(), config).with_http_service(service))
+}
+
+/// What the transport saw of a streamed body, for what async-openai's SSE
+/// stream does not say: the transport error behind a `StreamError` (it keeps
+/// only the text), and whether the body ended inside an event (the SSE reader
+/// drops a half event at the end without a word).
+#[derive(Default)]
+struct Tap {
+    error: Option<reqwest::Error>,
+    /// A non-blank line since the last blank one: an event not yet closed.
+    open: bool,
+    /// The current line has bytes.
+    line: bool,
+}
+
+impl Tap {
+    /// Tracks line ends only; the events themselves are async-openai's.
+    fn observe(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            match b {
+                b'\n' => {
+                    self.open = self.line;
+                    self.line = false;
+                }
+                b'\r' => {}
+                _ => self.line = true,
+            }
+        }
+    }
+
+    /// The body ended inside an event.
+    fn cut(&self) -> bool {
+        self.open || self.line
+    }
+}
+
+fn lock(tap: &Mutex<Tap>) -> std::sync::MutexGuard<'_, Tap> {
+    tap.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What the transport answers instead of a response async-openai would
+/// misread.
+#[derive(Debug)]
+enum Intercepted {
+    /// A 4xx whose body is not `{"error": {...}}` (async-openai would report a
+    /// JSON error and lose the status).
+    Status { status: u16, body: Vec<u8> },
+    /// A whole (non-SSE) answer: async-openai's SSE reader would find no
+    /// event in it; it is read as one completion.
+    Whole { content_type: String, body: Vec<u8> },
+    /// Reading a body failed.
+    Body(reqwest::Error),
+}
+
+impl std::fmt::Display for Intercepted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Intercepted::Status { status, .. } => write!(f, "HTTP {status}"),
+            Intercepted::Whole { .. } => f.write_str("a whole answer, not a stream"),
+            Intercepted::Body(_) => f.write_str("reading the answer failed"),
+        }
+    }
+}
+
+impl StdError for Intercepted {}
+
+fn intercepted(i: Intercepted, settings: &Settings) -> AiError {
+    match i {
+        Intercepted::Status { status, body } => http_error(status, &body, settings),
+        Intercepted::Whole { .. } => AiError::Malformed("a whole answer, not a stream".into()),
+        Intercepted::Body(r) => transport(&r, settings, true),
+    }
+}
+
+/// The response handed to async-openai: an event stream as it arrives
+/// (watched by the [`Tap`]); anything else read here, bounded, and handed on
+/// as it is unless async-openai would misread it ([`Intercepted`]).
+async fn inspect(
+    mut response: reqwest::Response,
+    tap: &Arc<Mutex<Tap>>,
+) -> Result<reqwest::Response, OpenAIError> {
     let status = response.status();
     let content_type = response
         .headers()
@@ -361,66 +566,92 @@ async fn once(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if !status.is_success() {
-        let body = read_body(&mut response, settings).await.unwrap_or_default();
-        return Err(http_error(status.as_u16(), &body, settings));
+    let headers = response.headers().clone();
+    if status.is_success() && content_type.contains("text/event-stream") {
+        let tap = Arc::clone(tap);
+        let body = response.bytes_stream().map(move |item| match item {
+            Ok(bytes) => {
+                lock(&tap).observe(&bytes);
+                Ok(bytes)
+            }
+            Err(e) => {
+                let text = e.to_string();
+                lock(&tap).error = Some(e);
+                Err(std::io::Error::other(text))
+            }
+        });
+        return Ok(rebuilt(status, headers, reqwest::Body::wrap_stream(body)));
     }
-    if content_type.contains("text/event-stream") {
-        return sse(&mut response, settings, progress, on_text).await;
+    let body = match read_body(&mut response).await {
+        Ok(body) => body,
+        Err(e) if status.is_success() => return Err(boxed(Intercepted::Body(e))),
+        // An error status says enough without its body.
+        Err(_) => Vec::new(),
+    };
+    if status.is_client_error() && serde_json::from_slice::<WrappedError>(&body).is_err() {
+        return Err(boxed(Intercepted::Status {
+            status: status.as_u16(),
+            body,
+        }));
     }
-    let bytes = read_body(&mut response, settings).await?;
-    // A gateway that ignores `stream` answers one JSON completion; one that
-    // streams without the content type still sends `data:` lines.
-    if bytes.trim_ascii_start().starts_with(b"data:") {
-        let mut parser = SseParser::default();
-        parser.feed(&bytes);
-        if !drain(&mut parser, settings, progress, on_text)? {
-            end_of_stream(&mut parser, settings, progress, on_text)?;
+    if status.is_success() {
+        // One that streams without the content type still sends `data:` lines.
+        if !body.trim_ascii_start().starts_with(b"data:") {
+            return Err(boxed(Intercepted::Whole { content_type, body }));
         }
-        return Ok(progress.take(settings));
+        lock(tap).observe(&body);
     }
-    whole(&bytes, &content_type, settings, progress, on_text)
+    Ok(rebuilt(status, headers, reqwest::Body::from(body)))
+}
+
+fn boxed(i: Intercepted) -> OpenAIError {
+    OpenAIError::Boxed(Box::new(i))
+}
+
+fn rebuilt(
+    status: reqwest::StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: reqwest::Body,
+) -> reqwest::Response {
+    let mut r = http::Response::new(body);
+    *r.status_mut() = status;
+    *r.headers_mut() = headers;
+    reqwest::Response::from(r)
 }
 
 /// The body of a non-streamed response, bounded.
-async fn read_body(
-    response: &mut reqwest::Response,
-    settings: &Settings,
-) -> Result<Vec<u8>, AiError> {
+async fn read_body(response: &mut reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
     let mut out = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(bytes)) => {
-                let room = MAX_BODY_BYTES.saturating_sub(out.len());
-                out.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                if out.len() >= MAX_BODY_BYTES {
-                    return Ok(out);
-                }
-            }
-            Ok(None) => return Ok(out),
-            Err(e) => return Err(transport(&e, settings, true)),
+    while let Some(bytes) = response.chunk().await? {
+        let room = MAX_BODY_BYTES.saturating_sub(out.len());
+        out.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        if out.len() >= MAX_BODY_BYTES {
+            break;
         }
+    }
+    Ok(out)
+}
+
+/// A success body that is not JSON, said usefully.
+fn not_json(bytes: &[u8], content_type: &str, e: &serde_json::Error) -> AiError {
+    if content_type.contains("html") || bytes.trim_ascii_start().starts_with(b"<") {
+        AiError::Malformed(format!(
+            "an HTML page ({}) instead of JSON: is --api-base the API itself (it usually ends in /v1)?",
+            html_title(bytes)
+        ))
+    } else {
+        AiError::Malformed(format!("not JSON ({e})"))
     }
 }
 
-fn whole(
-    bytes: &[u8],
-    content_type: &str,
+/// A whole `chat.completion`.
+fn completion(
+    response: &Value,
     settings: &Settings,
     progress: &mut Progress,
     on_text: &mut impl FnMut(&str),
 ) -> Result<Answer, AiError> {
-    let response: Value = serde_json::from_slice(bytes).map_err(|e| {
-        if content_type.contains("html") || bytes.trim_ascii_start().starts_with(b"<") {
-            AiError::Malformed(format!(
-                "an HTML page ({}) instead of JSON: is --api-base the API itself (it usually ends in /v1)?",
-                html_title(bytes)
-            ))
-        } else {
-            AiError::Malformed(format!("not JSON ({e})"))
-        }
-    })?;
-    if let Some(message) = error_message(&response) {
+    if let Some(message) = error_message(response) {
         return Err(AiError::Other(format!(
             "the model endpoint answered with an error: {}",
             clean(&message, settings)
@@ -452,127 +683,60 @@ fn whole(
     Ok(progress.take(settings))
 }
 
-/// Server-sent events, read as they arrive.
-async fn sse(
-    response: &mut reqwest::Response,
-    settings: &Settings,
-    progress: &mut Progress,
-    on_text: &mut impl FnMut(&str),
-) -> Result<Answer, AiError> {
-    let mut parser = SseParser::default();
-    loop {
-        match response.chunk().await {
-            Ok(Some(bytes)) => {
-                parser.feed(&bytes);
-                if drain(&mut parser, settings, progress, on_text)? {
-                    break;
-                }
-            }
-            Ok(None) => {
-                end_of_stream(&mut parser, settings, progress, on_text)?;
-                break;
-            }
-            Err(e) => match transport(&e, settings, true) {
-                AiError::Timeout { base, secs, .. } => {
-                    return Err(AiError::Timeout {
-                        base,
-                        secs,
-                        partial: !progress.text.is_empty(),
-                    });
-                }
-                other if progress.text.is_empty() => return Err(other),
-                _ => {
-                    progress.incomplete =
-                        Some("the connection closed in the middle of the answer".to_string());
-                    break;
-                }
-            },
-        }
-    }
-    Ok(progress.take(settings))
-}
-
-/// Handles every complete event; true once the answer is over.
-fn drain(
-    parser: &mut SseParser,
+/// One `chat.completion.chunk` of the stream; true once the answer is over
+/// (an error event, the size cap).
+fn chunk_over(
+    chunk: &Value,
     settings: &Settings,
     progress: &mut Progress,
     on_text: &mut impl FnMut(&str),
 ) -> Result<bool, AiError> {
-    while let Some(event) = parser.next_event() {
-        if event.data.trim() == "[DONE]" {
-            progress.done = true;
+    if let Some(message) = error_message(chunk) {
+        let message = clean(&message, settings);
+        if progress.text.is_empty() {
+            return Err(AiError::Other(format!(
+                "the model endpoint reported an error: {message}"
+            )));
+        }
+        progress.incomplete = Some(format!(
+            "the model endpoint reported an error in the middle of the answer: {message}"
+        ));
+        return Ok(true);
+    }
+    if let Some(m) = chunk.get("model").and_then(Value::as_str) {
+        progress.model = m.to_string();
+    }
+    if let Some(piece) = chunk
+        .pointer("/choices/0/delta/content")
+        .and_then(Value::as_str)
+    {
+        if !progress.push(piece, on_text) {
             return Ok(true);
         }
-        let chunk: Value = match serde_json::from_str(&event.data) {
-            Ok(v) => v,
-            Err(_) if event.name == "error" => json!({"error": {"message": event.data}}),
-            Err(e) => {
-                return Err(AiError::Malformed(format!(
-                    "a stream event is not JSON ({e})"
-                )));
-            }
-        };
-        if let Some(message) = error_message(&chunk) {
-            let message = clean(&message, settings);
-            if progress.text.is_empty() {
-                return Err(AiError::Other(format!(
-                    "the model endpoint reported an error: {message}"
-                )));
-            }
-            progress.incomplete = Some(format!(
-                "the model endpoint reported an error in the middle of the answer: {message}"
-            ));
-            return Ok(true);
-        }
-        if let Some(m) = chunk.get("model").and_then(Value::as_str) {
-            progress.model = m.to_string();
-        }
-        if let Some(piece) = chunk
-            .pointer("/choices/0/delta/content")
-            .and_then(Value::as_str)
-        {
-            if !progress.push(piece, on_text) {
-                return Ok(true);
-            }
-        }
-        if let Some(reason) = chunk
-            .pointer("/choices/0/finish_reason")
-            .and_then(Value::as_str)
-        {
-            progress.done = true;
-            if let Some(note) = finish_note(reason) {
-                progress.incomplete = Some(note);
-            }
+    }
+    if let Some(reason) = chunk
+        .pointer("/choices/0/finish_reason")
+        .and_then(Value::as_str)
+    {
+        progress.done = true;
+        if let Some(note) = finish_note(reason) {
+            progress.incomplete = Some(note);
         }
     }
     Ok(false)
 }
 
-/// The stream ended: a last event without its blank line is still read; an
-/// event cut in the middle, or an end before the model finished, makes the
-/// answer incomplete (or, with no text at all, a failure).
-fn end_of_stream(
-    parser: &mut SseParser,
-    settings: &Settings,
-    progress: &mut Progress,
-    on_text: &mut impl FnMut(&str),
-) -> Result<(), AiError> {
-    let mut cut = false;
-    if parser.pending() {
-        parser.feed(b"\n\n");
-        let mut rest = SseParser::default();
-        std::mem::swap(&mut rest, parser);
-        match drain(&mut rest, settings, progress, on_text) {
-            Ok(_) => {}
-            Err(AiError::Malformed(_)) => cut = true,
-            Err(e) => return Err(e),
-        }
-    }
-    if progress.done || progress.incomplete.is_some() {
+/// The stream ended (`[DONE]` or the connection's end): an end inside an
+/// event, or before the model gave a `finish_reason`, makes the answer
+/// incomplete (or, with no text at all, a failure).
+fn end_of_stream(cut: bool, settings: &Settings, progress: &mut Progress) -> Result<(), AiError> {
+    if progress.incomplete.is_some() || (progress.done && !cut) {
         return Ok(());
     }
     if progress.text.is_empty() {
+        if progress.done {
+            return Ok(());
+        }
         return Err(if cut {
             AiError::Malformed("the stream was cut in the middle of an event".into())
         } else {
@@ -584,69 +748,9 @@ fn end_of_stream(
     progress.incomplete = Some(if cut {
         "the connection closed in the middle of the answer".to_string()
     } else {
-        "the stream ended before the model said it had finished".to_string()
+        "the stream ended before the model gave a finish_reason".to_string()
     });
     Ok(())
-}
-
-/// One server-sent event.
-struct Event {
-    name: String,
-    data: String,
-}
-
-/// Splits bytes into server-sent events (`data:` lines up to a blank line).
-#[derive(Default)]
-struct SseParser {
-    buf: Vec<u8>,
-    name: String,
-    data: String,
-    has_data: bool,
-}
-
-impl SseParser {
-    fn feed(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
-    }
-
-    fn next_event(&mut self) -> Option<Event> {
-        loop {
-            let nl = self.buf.iter().position(|&b| b == b'\n')?;
-            let raw: Vec<u8> = self.buf.drain(..=nl).collect();
-            let line = String::from_utf8_lossy(&raw);
-            let line = line.trim_end_matches(['\n', '\r']);
-            if line.is_empty() {
-                if self.has_data {
-                    self.has_data = false;
-                    return Some(Event {
-                        name: std::mem::take(&mut self.name),
-                        data: std::mem::take(&mut self.data),
-                    });
-                }
-                self.name.clear();
-                continue;
-            }
-            let (field, value) = line.split_once(':').unwrap_or((line, ""));
-            let value = value.strip_prefix(' ').unwrap_or(value);
-            match field {
-                "data" => {
-                    if self.has_data {
-                        self.data.push('\n');
-                    }
-                    self.data.push_str(value);
-                    self.has_data = true;
-                }
-                "event" => self.name = value.to_string(),
-                // `id`, `retry` and `: comments` (keep-alives) say nothing here.
-                _ => {}
-            }
-        }
-    }
-
-    /// Bytes or data of an event not yet complete.
-    fn pending(&self) -> bool {
-        self.has_data || !self.buf.iter().all(u8::is_ascii_whitespace)
-    }
 }
 
 /// `{"error": {"message": ...}}`, `{"error": "..."}` or `{"message": ...}` with no choices.
@@ -703,6 +807,27 @@ fn http_error(status: u16, body: &[u8], settings: &Settings) -> AiError {
         429 => AiError::RateLimited { attempts: 1 },
         s if s >= 500 => AiError::Server { status, message },
         _ => AiError::Http { status, message },
+    }
+}
+
+/// An async-openai failure, classified.
+fn classify(e: OpenAIError, settings: &Settings) -> AiError {
+    match e {
+        // For a 5xx the message is the whole body (an HTML page, JSON): read
+        // like any error body.
+        OpenAIError::ApiError(api) => http_error(
+            api.status_code.as_u16(),
+            api.api_error.message.as_bytes(),
+            settings,
+        ),
+        OpenAIError::Reqwest(r) => transport(&r, settings, false),
+        OpenAIError::Boxed(b) => match b.downcast::<Intercepted>() {
+            Ok(i) => intercepted(*i, settings),
+            Err(b) => AiError::Other(clean(&b.to_string(), settings)),
+        },
+        OpenAIError::JSONDeserialize(e, _) => AiError::Malformed(format!("not JSON ({e})")),
+        OpenAIError::StreamError(s) => AiError::Malformed(clean(&s.to_string(), settings)),
+        other => AiError::Other(clean(&other.to_string(), settings)),
     }
 }
 
