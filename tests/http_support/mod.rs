@@ -25,6 +25,8 @@ pub enum BodyMode {
     CutAfter(usize),
     /// No `Content-Length`: the body ends when the connection closes.
     UntilClose,
+    /// Nothing at all: the connection is closed once the request is read.
+    Close,
     /// `Content-Length` of the whole body; this many bytes are sent, then the
     /// server stalls for the duration before sending the rest.
     StallAfter(usize, Duration),
@@ -234,6 +236,9 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>) {
     if !reply.delay.is_zero() {
         thread::sleep(reply.delay);
     }
+    if reply.mode == BodyMode::Close {
+        return;
+    }
     let mut head = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
     for (name, value) in &reply.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
@@ -244,7 +249,9 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>) {
     head.push_str("Connection: close\r\n\r\n");
     let body = match reply.mode {
         BodyMode::CutAfter(n) => &reply.body[..n.min(reply.body.len())],
-        BodyMode::Full | BodyMode::UntilClose | BodyMode::StallAfter(..) => &reply.body[..],
+        BodyMode::Full | BodyMode::UntilClose | BodyMode::StallAfter(..) | BodyMode::Close => {
+            &reply.body[..]
+        }
     };
     // The client may have given up (timeout, too large): write errors are expected.
     let _ = conn.write_all(head.as_bytes());
