@@ -230,6 +230,9 @@ pub struct ExpectArgs {
     /// The `typ` header the server requires, e.g. at+jwt (RFC 9068 access tokens).
     #[arg(long, value_name = "TYP")]
     pub typ: Option<String>,
+    /// A `crit` header extension the server implements (repeatable), e.g. jose's `crit` option.
+    #[arg(long, value_name = "NAME")]
+    pub crit: Vec<String>,
     /// Evaluate time claims at this instant: unix seconds or RFC 3339 (default: the clock).
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,

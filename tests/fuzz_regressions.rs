@@ -61,6 +61,7 @@ fn whole_pipeline(text: &str) -> Value {
         leeway: 30,
         max_age: None,
         typ: None,
+        crit: Vec::new(),
         now: NOW,
     };
     let parsed = pipeline::parse(text);

@@ -187,6 +187,16 @@ fn crit_unsupported() {
     assert_exit(&r, code, 1);
 }
 
+/// jose's `crit: {'urn:example:ext': true}`: the server implements it.
+#[test]
+fn crit_the_server_implements_is_fine() {
+    let t = with_header(json!({"alg": "HS256", "crit": ["urn:example:ext"], "urn:example:ext": 1}));
+    let (r, _) = report(&[&t]);
+    assert_detail(&r, "crit-unsupported", &["--crit NAME"]);
+    let (r, _) = report(&[&t, "--crit", "urn:example:ext"]);
+    assert_absent(&r, "crit-unsupported");
+}
+
 #[test]
 fn crit_unsupported_not_an_array() {
     let (r, code) = report(&[&with_header(json!({"alg": "HS256", "crit": "exp"}))]);

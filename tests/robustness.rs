@@ -230,6 +230,7 @@ fn strict() -> Expectations {
         leeway: 30,
         max_age: None,
         typ: None,
+        crit: Vec::new(),
         now: NOW,
     }
 }

@@ -119,6 +119,7 @@ fn expectations(v: &VerifierDoc, at: i64) -> Expectations {
         leeway: v.leeway,
         max_age: None,
         typ: None,
+        crit: Vec::new(),
         now: at,
     }
 }

@@ -39,6 +39,7 @@ static EXPECT: LazyLock<Expectations> = LazyLock::new(|| Expectations {
     leeway: 30,
     max_age: None,
     typ: None,
+    crit: Vec::new(),
     now: 1_700_000_000,
 });
 

@@ -18,6 +18,7 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<u8> {
     let expect = Expectations {
         max_age: None,
         typ: None,
+        crit: Vec::new(),
         now,
         ..Default::default()
     };

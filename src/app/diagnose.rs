@@ -282,6 +282,7 @@ pub fn expectations(a: &ExpectArgs) -> anyhow::Result<Expectations> {
     Ok(Expectations {
         max_age,
         typ: typ.map(str::to_string),
+        crit: a.crit.clone(),
         algs,
         iss: a.iss.clone(),
         aud: a.aud.clone(),

@@ -175,7 +175,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
 
     if let Some(crit) = header.member("crit") {
-        crit_check(crit, header, out);
+        crit_check(crit, header, &ctx.expect.crit, out);
     }
 
     id_token_check(ctx, out);
@@ -321,7 +321,12 @@ fn kid_check(kid: &Value, out: &mut Vec<Finding>) {
     }
 }
 
-fn crit_check(crit: &Value, header: &serde_json::Map<String, Value>, out: &mut Vec<Finding>) {
+fn crit_check(
+    crit: &Value,
+    header: &serde_json::Map<String, Value>,
+    understood: &[String],
+    out: &mut Vec<Finding>,
+) {
     let names: Vec<String> = match crit {
         Value::Array(a) if !a.is_empty() => super::strings(crit),
         other => {
@@ -334,7 +339,7 @@ fn crit_check(crit: &Value, header: &serde_json::Map<String, Value>, out: &mut V
     };
     let unknown: Vec<&String> = names
         .iter()
-        .filter(|n| !UNDERSTOOD_CRIT.contains(&n.as_str()))
+        .filter(|n| !UNDERSTOOD_CRIT.contains(&n.as_str()) && !understood.contains(n))
         .collect();
     if unknown.is_empty() {
         return;
@@ -349,6 +354,7 @@ fn crit_check(crit: &Value, header: &serde_json::Map<String, Value>, out: &mut V
             .join(", "),
         if unknown.len() == 1 { "it" } else { "them" }
     );
+    detail.push_str(" If the server does implement an extension (jose's `crit` option, RFC 7797 `b64`), pass it with --crit NAME.");
     if !absent.is_empty() {
         detail.push_str(" Some of them are not even present in the header.");
     }

@@ -33,6 +33,8 @@ pub struct Expectations {
     pub max_age: Option<i64>,
     /// The `typ` header the server requires.
     pub typ: Option<String>,
+    /// `crit` extensions the server implements.
+    pub crit: Vec<String>,
     /// Evaluation instant, unix seconds.
     pub now: i64,
 }

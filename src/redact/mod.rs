@@ -735,6 +735,7 @@ mod tests {
         let expect = Expectations {
             max_age: None,
             typ: None,
+            crit: Vec::new(),
             now: 1_700_000_000,
             ..Default::default()
         };

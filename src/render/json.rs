@@ -199,6 +199,7 @@ mod tests {
             aud: vec!["z".into()],
             max_age: None,
             typ: None,
+            crit: Vec::new(),
             now: 1_767_225_600,
             ..Default::default()
         };

@@ -50,6 +50,7 @@ impl Verifier {
             leeway: self.leeway,
             max_age: None,
             typ: None,
+            crit: Vec::new(),
             now: at,
         }
     }

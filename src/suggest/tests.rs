@@ -16,6 +16,7 @@ fn at_now() -> Expectations {
     Expectations {
         max_age: None,
         typ: None,
+        crit: Vec::new(),
         now: NOW,
         ..Default::default()
     }
