@@ -666,6 +666,75 @@ fn an_identitymodel_code_alone_is_recognised() {
     }
 }
 
+/// Checks only some libraries make, told by their message: PyJWT 2.10's
+/// string `sub`, `strict_aud`, PyJWKClient's lookup by kid; and a
+/// "malformed" error on a well-formed token, IdentityModel's keys tried.
+#[test]
+fn what_only_the_servers_library_checks_is_told_by_its_message() {
+    let mut c = valid_claims();
+    c["sub"] = json!(42);
+    let r = diagnose(
+        &token(&c),
+        &[
+            "--error",
+            "jwt.exceptions.InvalidSubjectError: Subject must be a string",
+        ],
+    );
+    assert!(
+        r.detail("claim-mismatch")
+            .contains("`sub` is 42, not a string"),
+        "{}",
+        r.stdout
+    );
+    let mut c = valid_claims();
+    c["aud"] = json!(["https://api.example.com"]);
+    let r = diagnose(
+        &token(&c),
+        &[
+            "--aud",
+            "https://api.example.com",
+            "--error",
+            "jwt.exceptions.InvalidAudienceError: Invalid claim format in token (strict)",
+        ],
+    );
+    assert!(
+        r.detail("audience-mismatch").contains("strict_aud"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.detail("error-text-matched")
+            .contains("Explained by: `audience-mismatch`")
+    );
+    let t = token(&valid_claims());
+    let r = diagnose(
+        &t,
+        &[
+            "--error",
+            "jwt.exceptions.PyJWKClientError: Unable to find a signing key that matches: \"None\"",
+        ],
+    );
+    assert_eq!(
+        r.finding("kid-missing")["severity"],
+        "error",
+        "{}",
+        r.stdout
+    );
+    assert!(!r.detail("error-text-matched").contains("different token"));
+    let r = diagnose(
+        &t,
+        &[
+            "--error",
+            "jwt.exceptions.DecodeError: Invalid header padding",
+        ],
+    );
+    assert!(
+        r.detail("error-text-matched").contains("well-formed"),
+        "{}",
+        r.stdout
+    );
+}
+
 /// `jwt jwtid invalid. expected: xyz`: the message says the value.
 #[test]
 fn a_claim_value_the_message_expects_is_compared() {

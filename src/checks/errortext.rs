@@ -67,12 +67,12 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         return;
     };
     let entry = best.entry;
-    if let Some(f) = told_by_message(ctx, best, out) {
-        out.push(f);
-    }
+    let told = told_by_message(ctx, best, out);
+    let told_code = told.as_ref().map(Finding::code);
+    out.extend(told);
     let explaining: Vec<&'static str> = out
         .iter()
-        .filter(|f| explains(ctx, best, f))
+        .filter(|f| Some(f.code()) == told_code || explains(ctx, best, f))
         .map(Finding::code)
         .collect();
     let mut detail = format!(
@@ -223,8 +223,75 @@ fn told_by_message(ctx: &Context, m: &ErrorMatch, out: &[Finding]) -> Option<Fin
             }
             Some(f)
         }
+        "claim-mismatch" | "error-text-matched" => type_told(ctx, m),
+        "kid-not-found" if !has("kid-missing") => kid_absent_told(ctx, m),
         _ => None,
     }
+}
+
+/// Type errors only some libraries check, told by the message: PyJWT 2.10
+/// and python-jose want `sub` and `jti` as strings; PyJWT's `strict_aud`
+/// wants `aud` as one string.
+fn type_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
+    use super::claims::{AUDIENCE_MISMATCH, CLAIM_MISMATCH};
+    let lib = &m.entry.library;
+    let claims = ctx.token.claims()?;
+    if m.entry.id.contains("strict") {
+        let aud = claims.member("aud")?;
+        if aud.is_string() {
+            return None;
+        }
+        return Some(
+            Finding::new(
+                &AUDIENCE_MISMATCH,
+                format!("{lib} is called with options={{'strict_aud': True}}, which accepts only an `aud` that is one string, and this token's aud is {}.", super::show(aud)),
+            )
+            .fix("Issue the token with `aud` as a single string, or call jwt.decode() without strict_aud.")
+            .evidence(json!({"aud": aud, "strict": true})),
+        );
+    }
+    if !m.entry.id.ends_with("-not-string") {
+        return None;
+    }
+    let [name] = m.entry.claims.as_slice() else {
+        return None;
+    };
+    let value = claims.member(name)?;
+    if value.is_string() || value.is_null() {
+        return None;
+    }
+    Some(
+        Finding::new(
+            &CLAIM_MISMATCH,
+            format!("`{name}` is {}, not a string: RFC 7519 makes it one, and {lib} refuses any other type (many other libraries let it pass).", super::show(value)),
+        )
+        .fix(format!("Issue `{name}` as a string (e.g. \"42\", not 42) at the issuer."))
+        .evidence(json!({"claim": name, "actual": value})),
+    )
+}
+
+/// The message's kid is the token's missing one ("None", "null",
+/// "undefined"): a verifier that looks keys up by kid finds none for a
+/// token without a kid, however many keys the set holds (PyJWKClient).
+fn kid_absent_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
+    use super::signature::KID_MISSING;
+    let quoted = m.expected.kid.as_deref().unwrap_or("None");
+    if ctx.token.kid().is_some()
+        || !matches!(
+            quoted.to_ascii_lowercase().as_str(),
+            "none" | "null" | "undefined" | ""
+        )
+    {
+        return None;
+    }
+    Some(
+        Finding::new(
+            &KID_MISSING,
+            format!("The token has no `kid`, and {} looks the key up by kid (the message's \"{quoted}\" is the missing kid): a token without one matches no key, however many the set holds.", m.entry.library),
+        )
+        .fix("Have the issuer put `kid` in the header, or select the key without it (PyJWT: PyJWKClient(url).get_signing_keys()[0] or jwt.PyJWKSet; jwks-rsa: a single-key set).")
+        .evidence(json!({"kid": null, "quoted": quoted})),
+    )
 }
 
 /// `specific` is reported instead of `general` (findings.md: the more
@@ -243,6 +310,7 @@ fn special_case(general: &str, specific: &str) -> bool {
                     | "secret-whitespace"
                     | "secret-encoding"
                     | "wrong-kid"
+                    | "kid-not-found"
             )
     )
 }
@@ -316,6 +384,11 @@ fn disagreement(ctx: &Context, m: &ErrorMatch, found: &[Finding]) -> Option<Stri
         Topic::Signature if verified => why.push(
             "With the key given here the signature verifies: the server verifies with another secret or key (another environment's, a rotated one, or this one read with a trailing newline or in another encoding), or it received a different token.".to_string(),
         ),
+        Topic::Malformed | Topic::Input if !found.iter().any(|f| f.severity() == Error) => why.push(
+            "But the token given here is well-formed: the server's code passed the verifier something else — most often the header value with `Bearer ` (or quotes, or a trailing newline) still on it, or another value than the token.".to_string(),
+        ),
+        Topic::Signature | Topic::Kid | Topic::Algorithm | Topic::Key | Topic::Jwks
+            if !verified && ctx.keys.attempted => {}
         Topic::Signature | Topic::Kid | Topic::Algorithm | Topic::Key | Topic::Jwks if !verified => {
             why.push("Pass the key the server uses (--secret-file, --key, --jwks-uri) so jwtai can check the signature.".to_string())
         }
@@ -602,8 +675,21 @@ fn different_token(ctx: &Context, m: &ErrorMatch) -> Vec<String> {
             ));
         }
     }
+    if let Some(kid) = ctx.token.kid() {
+        if !x.keys_tried.is_empty() && !x.keys_tried.iter().any(|k| k == kid) {
+            notes.push(format!(
+                "The server tried the keys {}; this token's kid \"{kid}\" is not among them: the server lacks the key that signed it (metadata cached from before a rotation, or a token from another tenant or environment).",
+                x.keys_tried.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
     if let (Some(quoted), token_kid) = (x.kid.as_deref(), ctx.token.kid()) {
-        if Some(quoted) != token_kid {
+        let absent_said = token_kid.is_none()
+            && matches!(
+                quoted.to_ascii_lowercase().as_str(),
+                "none" | "null" | "undefined"
+            );
+        if Some(quoted) != token_kid && !absent_said {
             notes.push(format!(
                 "The message is about kid \"{quoted}\" but this token's kid is {}: the server saw a different token.",
                 token_kid.map_or("absent".to_string(), |k| format!("\"{k}\""))
