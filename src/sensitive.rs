@@ -252,11 +252,11 @@ fn is_credential(t: &str) -> bool {
         Regex::new(r"^[A-Za-z][A-Za-z0-9+.:-]*://[^/\s:@]*:[^/\s@]+@").expect("static regex")
     });
     static SECRET_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)[?&;](?:access_token|id_token|refresh_token|token|password|passwd|pwd|secret|client_secret|api_?key|key|sig|signature|code)=[^&#\s]{6,}")
+        Regex::new(r"(?i)[?&;](?:access_token|id_token|refresh_token|token|password|passwd|pwd|secret|client_secret|api_?key|signature)=[^&#\s]{6,}")
             .expect("static regex")
     });
     static AUTH_VALUE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?i:bearer|basic)\s+[A-Za-z0-9._~+/-]{12,}=*$").expect("static regex")
+        Regex::new(r"^(?i:(bearer)|(basic))\s+([A-Za-z0-9._~+/-]{12,}=*)$").expect("static regex")
     });
     const WEBHOOKS: &[&str] = &[
         "https://hooks.slack.com/services/",
@@ -270,7 +270,22 @@ fn is_credential(t: &str) -> bool {
             || t.contains(".webhook.office.com/");
     }
     let head = t.as_bytes().first().map(u8::to_ascii_lowercase);
-    matches!(head, Some(b'b')) && AUTH_VALUE.is_match(t)
+    if head != Some(b'b') {
+        return false;
+    }
+    let Some(c) = AUTH_VALUE.captures(t) else {
+        return false;
+    };
+    let value = &c[3];
+    if c.get(2).is_some() {
+        // Basic: base64 of `user:password` ("Basic Professional" is a plan).
+        use base64::Engine;
+        return base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .is_ok_and(|d| d.contains(&b':'));
+    }
+    // Bearer: a credential has digits or symbols among letters, and length.
+    value.len() >= 20 && value.chars().any(|ch| !ch.is_ascii_alphabetic())
 }
 
 /// An IBAN: country code, check digits, then the account, with the ISO
@@ -520,6 +535,8 @@ mod tests {
             "https://user@example.com/",
             "Bearer token",
             "Basically fine",
+            "Basic Professional",
+            "https://api.example.com/v1?key=tenant42",
         ] {
             assert_ne!(classify(c), Some(Shape::Credential), "{c}");
         }

@@ -439,7 +439,14 @@ fn secret_in_claims_whatever_its_type_or_depth_and_not_for_a_flag() {
         assert!(!all.contains(v), "{v} in the report: {all}");
     }
     assert_exit(&r, code, 1);
-    let (r, code) = diagnose(json!({"has_password": true, "mfa": true}), &[]);
+    let (r, code) = diagnose(
+        json!({"has_password": true, "mfa": true, "plan": "Basic Professional", "api": "https://api.example.com/v1?key=tenant42"}),
+        &[],
+    );
+    assert!(
+        r.to_string().contains("tenant42"),
+        "an ordinary URL is not masked: {r}"
+    );
     assert!(!r.to_string().contains("secret-in-claims"), "{r}");
     assert_exit(&r, code, 0);
 }

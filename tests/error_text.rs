@@ -680,12 +680,14 @@ fn what_only_the_servers_library_checks_is_told_by_its_message() {
             "jwt.exceptions.InvalidSubjectError: Subject must be a string",
         ],
     );
+    // Said by type: a claim's value is never quoted (`sub` is always masked).
     assert!(
         r.detail("claim-mismatch")
-            .contains("`sub` is 42, not a string"),
+            .contains("`sub` is a number, not a string"),
         "{}",
         r.stdout
     );
+    assert!(!r.stdout.contains(" 42"), "{}", r.stdout);
     let mut c = valid_claims();
     c["aud"] = json!(["https://api.example.com"]);
     let r = diagnose(
@@ -733,6 +735,42 @@ fn what_only_the_servers_library_checks_is_told_by_its_message() {
         "{}",
         r.stdout
     );
+}
+
+/// Review of the first version: an age message about a token without iat,
+/// a copied trailing comma, "Invalid audience (strict)" (the server's
+/// audience list, not the token's aud) raise nothing.
+#[test]
+fn the_servers_message_raises_only_what_it_is_about() {
+    let t = token(&valid_claims());
+    let r = diagnose(
+        &t,
+        &[
+            "--error",
+            "JsonWebTokenError: iat required when maxAge is specified",
+        ],
+    );
+    assert!(!r.has("token-too-old"), "{}", r.stdout);
+    let r = diagnose(
+        &format!("{t},"),
+        &["--error", "JsonWebTokenError: jwt malformed"],
+    );
+    assert_eq!(
+        r.finding("input-extracted")["severity"],
+        "info",
+        "{}",
+        r.stdout
+    );
+    let mut c = valid_claims();
+    c["aud"] = json!(["https://api.example.com", "web"]);
+    let r = diagnose(
+        &token(&c),
+        &[
+            "--error",
+            "jwt.exceptions.InvalidAudienceError: Invalid audience (strict)",
+        ],
+    );
+    assert!(!r.has("audience-mismatch"), "{}", r.stdout);
 }
 
 /// `jwt jwtid invalid. expected: xyz`: the message says the value.

@@ -5,7 +5,7 @@
 //! jwtai's own findings explain the error — and when they do not, that the
 //! server saw a different token or a different clock.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::Context;
 use crate::clock::{duration, utc};
@@ -70,11 +70,13 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     let told = told_by_message(ctx, best, out);
     let told_code = told.as_ref().map(Finding::code);
     out.extend(told);
-    let explaining: Vec<&'static str> = out
+    let verified = out.iter().any(|f| f.code() == "signature-valid");
+    let mut explaining: Vec<&'static str> = out
         .iter()
-        .filter(|f| Some(f.code()) == told_code || explains(ctx, best, f))
+        .filter(|f| Some(f.code()) == told_code || explains(ctx, best, f, verified))
         .map(Finding::code)
         .collect();
+    explaining.dedup();
     let mut detail = format!(
         "{} says \"{}\": {}",
         entry.library,
@@ -100,8 +102,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
             for f in out.iter_mut().filter(|f| explaining.contains(&f.code())) {
                 f.raised = true;
                 f.detail.push(' ');
-                f.detail
-                    .push_str(&raised_note(ctx, f.code(), &entry.library));
+                f.detail.push_str(&raised_note(ctx, f.code(), best));
                 raised.push(f.code());
             }
             detail.push_str(&format!(
@@ -146,7 +147,12 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
 /// code (or a code it is a special case of), and it says something is wrong.
 /// Context explains only where it is the cause: a JWE given to a JWS
 /// verifier, or a wrapper the verifier may have received with the token.
-fn explains(ctx: &Context, m: &ErrorMatch, f: &Finding) -> bool {
+fn explains(ctx: &Context, m: &ErrorMatch, f: &Finding, verified: bool) -> bool {
+    // The token verifies with the set given: a problem of another key of
+    // the set explains nothing about it.
+    if verified && matches!(f.code(), "jwks-key-unusable" | "jwks-duplicate-kid") {
+        return false;
+    }
     let named = m
         .codes()
         .iter()
@@ -166,9 +172,22 @@ fn explains(ctx: &Context, m: &ErrorMatch, f: &Finding) -> bool {
     named
         && match f.code() {
             "jwe-token" => true,
-            "input-extracted" => ctx.wrappers.iter().any(|w| w.may_reach_verifier()),
+            "input-extracted" => ctx
+                .wrappers
+                .iter()
+                .any(|w| reaches_verifier(w, m.entry.topic())),
             _ => f.severity() != Info,
         }
+}
+
+/// Whether wrapper `w` may be what the verifier received, for a message
+/// of `topic`: a prefix or quotes left on for "malformed"; a place it does
+/// not read (cookie, query, another header or scheme) for "no token".
+fn reaches_verifier(w: &Wrapper, topic: Topic) -> bool {
+    match topic {
+        Topic::Input => w.may_reach_verifier(),
+        _ => w.may_reach_verifier() && !w.is_location(),
+    }
 }
 
 /// A finding only the server's message can establish, because it names a
@@ -184,8 +203,11 @@ fn told_by_message(ctx: &Context, m: &ErrorMatch, out: &[Finding]) -> Option<Fin
     match first {
         "token-too-old" if !has("token-too-old") && !has("expired") => {
             let now = ctx.expect.now;
+            // "iat required when maxAge is specified" is about a token
+            // without iat; only an age message measures this one.
+            let age_message = m.entry.codes.iter().any(|c| c == "expired");
             match claim_secs(ctx, "iat") {
-                Some(iat) if iat < now => Some(
+                Some(iat) if iat < now && age_message && now.checked_sub(iat).is_some() => Some(
                     Finding::new(
                         &TOKEN_TOO_OLD,
                         format!(
@@ -236,7 +258,9 @@ fn type_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
     use super::claims::{AUDIENCE_MISMATCH, CLAIM_MISMATCH};
     let lib = &m.entry.library;
     let claims = ctx.token.claims()?;
-    if m.entry.id.contains("strict") {
+    // "Invalid audience (strict)" is about the server's audience= list;
+    // only "Invalid claim format in token (strict)" is about the token's aud.
+    if m.entry.id == "pyjwt-invalid-claim-format-strict" {
         let aud = claims.member("aud")?;
         if aud.is_string() {
             return None;
@@ -263,11 +287,32 @@ fn type_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
     Some(
         Finding::new(
             &CLAIM_MISMATCH,
-            format!("`{name}` is {}, not a string: RFC 7519 makes it one, and {lib} refuses any other type (many other libraries let it pass).", super::show(value)),
+            format!("`{name}` is {}, not a string: RFC 7519 makes it one, and {lib} refuses any other type (many other libraries let it pass).", json_kind(value)),
         )
-        .fix(format!("Issue `{name}` as a string (e.g. \"42\", not 42) at the issuer."))
-        .evidence(json!({"claim": name, "actual": value})),
+        .fix(format!("Issue `{name}` as a string (a JSON string, not a number or an object) at the issuer."))
+        .evidence(json!({"claim": name, "type": json_kind(value)})),
     )
+}
+
+/// How libraries print a kid that is not there.
+fn is_absent_kid(quoted: &str) -> bool {
+    matches!(
+        quoted.to_ascii_lowercase().as_str(),
+        "none" | "null" | "undefined" | ""
+    )
+}
+
+/// What kind of JSON value `v` is, said without its value (a claim's value
+/// may be personal data).
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// The message's kid is the token's missing one ("None", "null",
@@ -275,13 +320,14 @@ fn type_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
 /// token without a kid, however many keys the set holds (PyJWKClient).
 fn kid_absent_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
     use super::signature::KID_MISSING;
-    let quoted = m.expected.kid.as_deref().unwrap_or("None");
-    if ctx.token.kid().is_some()
-        || !matches!(
-            quoted.to_ascii_lowercase().as_str(),
-            "none" | "null" | "undefined" | ""
-        )
-    {
+    // PyJWT prints a missing kid as "None" (`clean_value` drops it as no
+    // value), jwks-rsa as "undefined".
+    let quoted = match m.expected.kid.as_deref() {
+        Some(k) => k,
+        None if m.matched_text.contains("\"None\"") => "None",
+        None => return None,
+    };
+    if ctx.token.kid().is_some() || !is_absent_kid(quoted) {
         return None;
     }
     Some(
@@ -316,23 +362,21 @@ fn special_case(general: &str, specific: &str) -> bool {
 }
 
 /// What a finding raised to error says about it.
-fn raised_note(ctx: &Context, code: &str, library: &str) -> String {
+fn raised_note(ctx: &Context, code: &str, m: &ErrorMatch) -> String {
+    let library = &m.entry.library;
+    let topic = m.entry.topic();
     if code == "input-extracted" {
         let what: Vec<String> = ctx
             .wrappers
             .iter()
-            .filter(|w| w.may_reach_verifier())
+            .filter(|w| reaches_verifier(w, topic))
             .map(|w| w.describe())
             .collect();
-        let elsewhere = ctx.wrappers.iter().any(|w| {
-            matches!(
-                w,
-                Wrapper::Cookie(_)
-                    | Wrapper::UrlParameter(_)
-                    | Wrapper::Header(_)
-                    | Wrapper::OtherScheme(_)
-            )
-        });
+        let elsewhere = topic == Topic::Input
+            && ctx
+                .wrappers
+                .iter()
+                .any(|w| w.is_location() || matches!(w, Wrapper::OtherScheme(_)));
         if elsewhere {
             return format!(
                 "The token inside is well-formed, but it came in {}, and {library}'s error fits a verifier that looks for it elsewhere (by default the `Authorization: Bearer` header): that is the rejection. Send it as `Authorization: Bearer <token>`, or make the verifier read it where it is (express-jwt `getToken`, passport-jwt `ExtractJwt.fromExtractors`, @fastify/jwt `cookie`, Envoy `from_headers`/`from_params`).",
@@ -407,7 +451,8 @@ fn claim_secs(ctx: &Context, name: &str) -> Option<i64> {
         .claims()?
         .member(name)?
         .as_f64()
-        .filter(|f| f.is_finite())
+        // Beyond any date a clock reaches: no arithmetic on it can overflow.
+        .filter(|f| f.is_finite() && f.abs() < 1e15)
         .map(|f| f.floor() as i64)
 }
 
@@ -457,7 +502,7 @@ fn time_disagreement(ctx: &Context, m: &ErrorMatch) -> Option<String> {
     let claims = &m.entry.claims;
     let first = m.entry.codes.first().map_or("", String::as_str);
     // maxAge: the token's age against an option jwtai cannot see.
-    if first == "token-too-old" {
+    if first == "token-too-old" && m.entry.codes.iter().any(|c| c == "expired") {
         return Some(match claim_secs(ctx, "iat") {
             Some(iat) if iat < now => format!(
                 "This token was issued {} before now ({}; iat {}): {lib} rejects a token older than its maximum age option (maxAge, maxTokenAge), so the verifier's is below {}. Raise it, or send a fresher token.",
@@ -684,11 +729,7 @@ fn different_token(ctx: &Context, m: &ErrorMatch) -> Vec<String> {
         }
     }
     if let (Some(quoted), token_kid) = (x.kid.as_deref(), ctx.token.kid()) {
-        let absent_said = token_kid.is_none()
-            && matches!(
-                quoted.to_ascii_lowercase().as_str(),
-                "none" | "null" | "undefined"
-            );
+        let absent_said = token_kid.is_none() && is_absent_kid(quoted);
         if Some(quoted) != token_kid && !absent_said {
             notes.push(format!(
                 "The message is about kid \"{quoted}\" but this token's kid is {}: the server saw a different token.",

@@ -404,11 +404,9 @@ fn id_token_check(ctx: &Context, out: &mut Vec<Finding>) {
     let markers = super::idp::id_token_markers(claims);
     // Only an ID-token verifier checks `at_hash`: the server's message
     // about it says this is the client verifying its own ID token.
-    let checks_at_hash = ctx
-        .error
-        .matches
-        .first()
-        .is_some_and(|m| m.entry.claims.iter().any(|c| c == "at_hash"));
+    let checks_at_hash = ctx.error.matches.first().is_some_and(|m| {
+        m.entry.claims.iter().any(|c| c == "at_hash") || m.entry.library.contains("google-auth")
+    });
     if markers.is_empty()
         || checks_at_hash
         || super::idp::verifies_id_tokens(&ctx.expect.aud, &ctx.expect.claims, claims)

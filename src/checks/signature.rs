@@ -460,7 +460,7 @@ struct Tried<'a> {
     error: VerifyError,
 }
 
-fn psychic(alg: Alg, sig: &[u8]) -> bool {
+pub(super) fn psychic(alg: Alg, sig: &[u8]) -> bool {
     let Some(len) = alg.fixed_signature_len() else {
         return false;
     };

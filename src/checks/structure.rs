@@ -563,7 +563,10 @@ pub(super) fn truncation(ctx: &Context) -> Option<Finding> {
     }
     if let (Some(sig), Some(alg)) = (&t.signature, t.alg().and_then(crate::alg::Alg::from_name)) {
         if let Some(need) = alg.fixed_signature_len() {
-            if !sig.is_empty() && sig.len() < need && !super::signature::shorter_of_another_alg(ctx)
+            if !sig.is_empty()
+                && sig.len() < need
+                && !super::signature::shorter_of_another_alg(ctx)
+                && !super::signature::psychic(alg, sig)
             {
                 reasons.push(format!(
                     "the {alg} signature is {} bytes, {alg} signatures are {need}",

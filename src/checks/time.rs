@@ -298,20 +298,20 @@ fn max_age(iat: &Read, max: i64, now: i64, leeway: i64, out: &mut Vec<Finding>) 
             .fix("Have the issuer set `iat`, or drop the maximum-age option and rely on `exp`.")
             .evidence(json!({"max_age": max})),
         ),
-        Read::Seconds(i) if now - i > max.saturating_add(leeway) => out.push(
+        Read::Seconds(i) if now.saturating_sub(*i) > max.saturating_add(leeway) => out.push(
             Finding::new(
                 &TOKEN_TOO_OLD,
                 format!(
                     "iat {}: the token is {} old at now ({}), over the maximum age {}{} by {}.",
                     utc(*i),
-                    duration(now - i),
+                    duration(now.saturating_sub(*i)),
                     utc(now),
                     duration(max),
                     leeway_note(leeway),
-                    duration(now - i - max)
+                    duration(now.saturating_sub(*i).saturating_sub(max))
                 ),
             )
-            .evidence(json!({"iat": i, "now": now, "age": now - i, "max_age": max})),
+            .evidence(json!({"iat": i, "now": now, "age": now.saturating_sub(*i), "max_age": max})),
         ),
         _ => {}
     }

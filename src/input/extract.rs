@@ -79,7 +79,15 @@ impl Wrapper {
                 | Wrapper::BytesLiteral
                 | Wrapper::Base64Encoded
                 | Wrapper::BasicCredentials
-                | Wrapper::Trailing(_)
+        )
+    }
+
+    /// A place the token was sent that a verifier may not read: a cookie, a
+    /// query parameter, another header than `Authorization`.
+    pub fn is_location(&self) -> bool {
+        matches!(
+            self,
+            Wrapper::Cookie(_) | Wrapper::UrlParameter(_) | Wrapper::Header(_)
         )
     }
 
@@ -840,19 +848,30 @@ fn unwrap_surrounding(s: &str) -> Option<(String, Vec<Wrapper>)> {
     // A whole token among words ("The token is eyJ… and it fails", a log
     // line, a PEM block beside it): that token, whatever the words are.
     if s.split_whitespace().nth(1).is_some() {
-        let whole = s.split_whitespace().find_map(|w| {
-            let w = w.trim_matches(|c: char| "\"'`()[]{}<>,;:!?".contains(c));
-            // A log field's value: `token=eyJ…`, `jwt:eyJ…`, `"token":"eyJ…"`.
-            let w = match w.find("eyJ") {
-                Some(i) if i > 0 && w[..i].ends_with(['=', ':', '"', '\'']) => {
-                    w[i..].trim_end_matches(['"', '\'', ',', '}'])
-                }
-                _ => w,
-            };
-            // A full stop or a `...` after it.
-            let w = w.trim_end_matches(['.', '\u{2026}']);
-            (is_complete_jwt(w) && crate::alg::signature_fits(w)).then_some(w)
-        });
+        let whole: Vec<(bool, &str)> = s
+            .split_whitespace()
+            .filter_map(|w| {
+                let w = w.trim_matches(|c: char| "\"'`()[]{}<>,;:!?".contains(c));
+                // A log field's value: `token=eyJ…`, `jwt:eyJ…`, `"token":"eyJ…"`.
+                let access = w.to_ascii_lowercase().starts_with("access_token");
+                let w = match w.find("eyJ") {
+                    Some(i) if i > 0 && w[..i].ends_with(['=', ':', '"', '\'']) => {
+                        w[i..].trim_end_matches(['"', '\'', ',', '}'])
+                    }
+                    _ => w,
+                };
+                // A full stop or a `...` after it.
+                let w = w.trim_end_matches(['.', '\u{2026}']);
+                (is_complete_jwt(w) && crate::alg::signature_fits(w)).then_some((access, w))
+            })
+            .collect();
+        // A log line with an ID and an access token: the access token, as a
+        // form or query string is read.
+        let whole = whole
+            .iter()
+            .find(|(access, _)| *access)
+            .or_else(|| whole.first())
+            .map(|(_, w)| *w);
         if let Some(w) = whole {
             return Some((w.to_string(), vec![Wrapper::SurroundingText]));
         }
@@ -1106,6 +1125,9 @@ mod tests {
             format!("level=info token={whole}"),
             format!("msg=rejected jwt:{whole} status=401"),
             format!(r#"{{"level":"info","token":"{whole}"}} extra words"#),
+            format!(
+                "level=info id_token=eyJhbGciOiJIUzI1NiJ9.eyJub25jZSI6IjEifQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk access_token={whole} status=401"
+            ),
         ] {
             assert_eq!(ex(&line).0, whole, "{line}");
         }

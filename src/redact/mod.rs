@@ -202,8 +202,11 @@ fn masked_core(piece: &str, out: &mut String) -> bool {
     let core = piece.trim_matches(|c: char| "\"'`()[]{}<>,;:.!?".contains(c));
     // Absolute and relative file paths name files, they are not secrets.
     let path = core.starts_with('/') || core.starts_with("./") || core.starts_with("~/");
+    // A hex id in a message (a kid, a trace id, a hash it compares) is
+    // what the user needs to see; hex claims are masked by the claim rules.
+    let hex = core.len() >= 32 && core.bytes().all(|b| b.is_ascii_hexdigit());
     match sensitive::classify(core) {
-        Some(shape) if !core.is_empty() && !path => {
+        Some(shape) if !core.is_empty() && !path && !hex => {
             out.push_str(&piece.replace(core, &format!("«masked:{}»", shape.label())));
             true
         }
@@ -525,17 +528,19 @@ impl Masker<'_> {
                 // A word of a list (`scope: "read bob@example.com"`): that
                 // word, so the rest still says what the token grants.
                 _ if s.contains(char::is_whitespace) => {
-                    let words: Vec<String> = s
-                        .split(' ')
-                        .map(|w| match sensitive::classify(w) {
+                    let mut out = String::with_capacity(s.len());
+                    for piece in s.split_inclusive(char::is_whitespace) {
+                        let word = piece.trim_end_matches(char::is_whitespace);
+                        match sensitive::classify(word) {
                             Some(shape) if Self::strong(shape) => {
-                                self.mask(&Value::String(w.to_string()), Some(shape));
-                                format!("«masked:{}»", shape.label())
+                                self.mask(&Value::String(word.to_string()), Some(shape));
+                                out.push_str(&format!("«masked:{}»", shape.label()));
+                                out.push_str(&piece[word.len()..]);
                             }
-                            _ => w.to_string(),
-                        })
-                        .collect();
-                    Value::String(words.join(" "))
+                            _ => out.push_str(piece),
+                        }
+                    }
+                    Value::String(out)
                 }
                 _ => Value::String(s),
             },
