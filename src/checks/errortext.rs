@@ -101,6 +101,10 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         if !rejected {
             for f in out.iter_mut().filter(|f| explaining.contains(&f.code())) {
                 f.raised = true;
+                // The code's usual severity is lower: say why it is an error here.
+                if let Value::Object(e) = &mut f.evidence {
+                    e.insert("raised_by_error_text".into(), Value::Bool(true));
+                }
                 f.detail.push(' ');
                 f.detail.push_str(&raised_note(ctx, f.code(), best));
                 raised.push(f.code());
@@ -503,14 +507,9 @@ fn time_disagreement(ctx: &Context, m: &ErrorMatch) -> Option<String> {
     let first = m.entry.codes.first().map_or("", String::as_str);
     // maxAge: the token's age against an option jwtai cannot see.
     if first == "token-too-old" && m.entry.codes.iter().any(|c| c == "expired") {
+        // An iat before now is `token-too-old`, told by the message itself.
         return Some(match claim_secs(ctx, "iat") {
-            Some(iat) if iat < now => format!(
-                "This token was issued {} before now ({}; iat {}): {lib} rejects a token older than its maximum age option (maxAge, maxTokenAge), so the verifier's is below {}. Raise it, or send a fresher token.",
-                duration(now - iat),
-                utc(now),
-                utc(iat),
-                duration(now - iat)
-            ),
+            Some(iat) if iat < now => return None,
             Some(iat) => format!(
                 "But this token's iat ({}) is not before now ({}), so no maxAge rejects it here: the server's clock is ahead of this one, or it saw an older token.",
                 utc(iat),
