@@ -12,6 +12,7 @@ pub mod checks;
 pub mod cli;
 pub mod clock;
 pub mod debug;
+pub mod errchain;
 pub mod errortext;
 pub mod fetch;
 pub mod findings;

@@ -19,6 +19,8 @@
 //! marked [`Answer::incomplete`], never as if it were whole.
 
 use std::error::Error as StdError;
+
+use crate::errchain::sources;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -829,30 +831,6 @@ fn classify(e: OpenAIError, settings: &Settings) -> AiError {
         OpenAIError::StreamError(s) => AiError::Malformed(clean(&s.to_string(), settings)),
         other => AiError::Other(clean(&other.to_string(), settings)),
     }
-}
-
-/// Every error in the chain below `err`. `io::Error` hides its payload from
-/// `source()` (a rustls error inside an io error), so it is stepped into.
-fn sources<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
-    fn next<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
-        match e.downcast_ref::<std::io::Error>() {
-            Some(io) => match io.get_ref() {
-                Some(inner) => Some(inner),
-                None => e.source(),
-            },
-            None => e.source(),
-        }
-    }
-    let mut out = Vec::new();
-    let mut cur = next(err);
-    while let Some(e) = cur {
-        out.push(e);
-        if out.len() > 32 {
-            break;
-        }
-        cur = next(e);
-    }
-    out
 }
 
 /// A transport failure, classified. `body`: while reading the answer.

@@ -7,7 +7,7 @@
 
 pub mod cache;
 
-use std::error::Error as StdError;
+use crate::errchain::sources;
 use std::io;
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -390,31 +390,6 @@ async fn fetch_network(url: &str, opts: &FetchOptions) -> Result<Fetched, FetchE
 }
 
 // ---------------------------------------------------------------- error classification
-
-/// Every error in the chain below `err` (not `err` itself). `io::Error`
-/// hides its custom payload from `source()` (and payloads nest: an io error
-/// wrapping an io error wrapping a rustls error), so it is stepped into.
-fn sources<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
-    fn next<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
-        match e.downcast_ref::<io::Error>() {
-            Some(io) => match io.get_ref() {
-                Some(inner) => Some(inner),
-                None => e.source(),
-            },
-            None => e.source(),
-        }
-    }
-    let mut out = Vec::new();
-    let mut cur = next(err);
-    while let Some(e) = cur {
-        out.push(e);
-        if out.len() > 32 {
-            break;
-        }
-        cur = next(e);
-    }
-    out
-}
 
 /// "a: b: c" from the error chain, skipping the reqwest wrapper (it repeats
 /// the URL) and messages already contained in the previous one.
