@@ -2,6 +2,7 @@
 //! and what the payload should never carry (personal data, secrets).
 
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 
 use super::{Context, idp, show};
 use crate::findings::{Finding, Severity::*, Spec};
@@ -310,10 +311,22 @@ fn stray_whitespace(expected: &[String]) -> String {
 
 /// An expected audience matches: the same string, or a `/regex/` (node
 /// jsonwebtoken and fast-jwt take a RegExp audience) that matches it.
+/// Each pattern is compiled once per thread (scan diagnoses many tokens
+/// against the same `--aud`).
 fn aud_matches(expected: &str, aud: &str) -> bool {
+    thread_local! {
+        static COMPILED: std::cell::RefCell<HashMap<String, Option<regex::Regex>>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
     expected == aud
         || (expected.starts_with('/')
-            && crate::errortext::js_regex(expected).is_some_and(|re| re.is_match(aud)))
+            && COMPILED.with(|c| {
+                c.borrow_mut()
+                    .entry(expected.to_string())
+                    .or_insert_with(|| crate::errortext::js_regex(expected))
+                    .as_ref()
+                    .is_some_and(|re| re.is_match(aud))
+            }))
 }
 
 fn audience(ctx: &Context, claims: &Map<String, Value>, out: &mut Vec<Finding>) {
