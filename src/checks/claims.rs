@@ -1,8 +1,9 @@
 //! Claims: what the server expects of `iss`, `aud`, scopes and other claims,
 //! and what the payload should never carry (personal data, secrets).
 
-use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
 
 use super::{Context, idp, show};
 use crate::findings::{Finding, Severity::*, Spec};
