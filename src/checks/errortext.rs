@@ -76,7 +76,13 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         .filter(|f| Some(f.code()) == told_code || explains(ctx, best, f, verified))
         .map(Finding::code)
         .collect();
-    explaining.dedup();
+    // One code may have several findings (two unusable keys): name it once.
+    let mut seen = Vec::new();
+    explaining.retain(|c| {
+        let first = !seen.contains(c);
+        seen.push(*c);
+        first
+    });
     let mut detail = format!(
         "{} says \"{}\": {}",
         entry.library,
@@ -211,7 +217,8 @@ fn told_by_message(ctx: &Context, m: &ErrorMatch, out: &[Finding]) -> Option<Fin
             // without iat; only an age message measures this one.
             let age_message = m.entry.codes.iter().any(|c| c == "expired");
             match claim_secs(ctx, "iat") {
-                Some(iat) if iat < now && age_message && now.checked_sub(iat).is_some() => Some(
+                // `claim_secs` bounds iat, so `now - iat` cannot overflow.
+                Some(iat) if iat < now && age_message => Some(
                     Finding::new(
                         &TOKEN_TOO_OLD,
                         format!(

@@ -853,7 +853,9 @@ fn unwrap_surrounding(s: &str) -> Option<(String, Vec<Wrapper>)> {
             .filter_map(|w| {
                 let w = w.trim_matches(|c: char| "\"'`()[]{}<>,;:!?".contains(c));
                 // A log field's value: `token=eyJ…`, `jwt:eyJ…`, `"token":"eyJ…"`.
-                let access = w.to_ascii_lowercase().starts_with("access_token");
+                let access = w
+                    .get(..12)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("access_token"));
                 let w = match w.find("eyJ") {
                     Some(i) if i > 0 && w[..i].ends_with(['=', ':', '"', '\'']) => {
                         w[i..].trim_end_matches(['"', '\'', ',', '}'])

@@ -533,8 +533,9 @@ impl Masker<'_> {
                         let word = piece.trim_end_matches(char::is_whitespace);
                         match sensitive::classify(word) {
                             Some(shape) if Self::strong(shape) => {
-                                self.mask(&Value::String(word.to_string()), Some(shape));
-                                out.push_str(&format!("«masked:{}»", shape.label()));
+                                let masked =
+                                    self.mask(&Value::String(word.to_string()), Some(shape));
+                                out.push_str(masked.as_str().unwrap_or_default());
                                 out.push_str(&piece[word.len()..]);
                             }
                             _ => out.push_str(piece),
