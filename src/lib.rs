@@ -17,6 +17,7 @@ pub mod errortext;
 pub mod fetch;
 pub mod findings;
 pub mod input;
+pub mod jsontype;
 pub mod jwks;
 pub mod keys;
 pub mod pipeline;

@@ -683,7 +683,7 @@ fn what_only_the_servers_library_checks_is_told_by_its_message() {
     // Said by type: a claim's value is never quoted (`sub` is always masked).
     assert!(
         r.detail("claim-mismatch")
-            .contains("`sub` is a number, not a string"),
+            .contains("`sub` is a JSON number, not a string"),
         "{}",
         r.stdout
     );

@@ -425,28 +425,17 @@ fn audience_strings(v: &Value) -> Result<Vec<String>, &Value> {
     }
 }
 
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a JSON boolean",
-        Value::Number(_) => "a JSON number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "a JSON object",
-    }
-}
-
 /// `aud` of a type RFC 7519 does not allow: verifiers reject it as
 /// malformed, whatever its value.
 fn audience_type(aud: &Value, bad: &Value, expected: &[String], want: &str) -> Finding {
     let what = if std::ptr::eq(aud, bad) {
-        format!("`aud` is {}, {}", show(aud), json_type(aud))
+        format!("`aud` is {}, {}", show(aud), crate::jsontype::phrase(aud))
     } else {
         format!(
             "`aud` is {}, which holds {}, {}",
             show(aud),
             show(bad),
-            json_type(bad)
+            crate::jsontype::phrase(bad)
         )
     };
     let text = bad.as_str().map_or_else(|| bad.to_string(), str::to_string);

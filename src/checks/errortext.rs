@@ -121,7 +121,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                 if raised.len() == 1 { "it" } else { "them" }
             ));
         }
-    } else if let Some(why) = disagreement(ctx, best, out) {
+    } else if let Some(why) = disagreement(ctx, best, out, verified) {
         detail.push(' ');
         detail.push_str(&why);
     }
@@ -298,10 +298,10 @@ fn type_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
     Some(
         Finding::new(
             &CLAIM_MISMATCH,
-            format!("`{name}` is {}, not a string: RFC 7519 makes it one, and {lib} refuses any other type (many other libraries let it pass).", json_kind(value)),
+            format!("`{name}` is {}, not a string: RFC 7519 makes it one, and {lib} refuses any other type (many other libraries let it pass).", crate::jsontype::phrase(value)),
         )
         .fix(format!("Issue `{name}` as a string (a JSON string, not a number or an object) at the issuer."))
-        .evidence(json!({"claim": name, "type": json_kind(value)})),
+        .evidence(json!({"claim": name, "type": crate::jsontype::name(value)})),
     )
 }
 
@@ -315,17 +315,6 @@ fn is_absent_kid(quoted: &str) -> bool {
 
 /// What kind of JSON value `v` is, said without its value (a claim's value
 /// may be personal data).
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// The message's kid is the token's missing one ("None", "null",
 /// "undefined"): a verifier that looks keys up by kid finds none for a
 /// token without a kid, however many keys the set holds (PyJWKClient).
@@ -403,12 +392,17 @@ fn raised_note(ctx: &Context, code: &str, m: &ErrorMatch) -> String {
 }
 
 /// Why the library's error and this token's findings disagree.
-fn disagreement(ctx: &Context, m: &ErrorMatch, found: &[Finding]) -> Option<String> {
+/// `verified`: a `signature-valid` finding is among `found`.
+fn disagreement(
+    ctx: &Context,
+    m: &ErrorMatch,
+    found: &[Finding],
+    verified: bool,
+) -> Option<String> {
     if let Some(why) = missing_but_present(ctx, m) {
         return Some(why);
     }
     let topic = m.entry.topic();
-    let verified = found.iter().any(|f| f.code() == "signature-valid");
     let mut why = Vec::new();
     match topic {
         Topic::Expiry | Topic::NotBefore | Topic::IssuedAt => why.extend(time_disagreement(ctx, m)),

@@ -312,22 +312,11 @@ fn string_member(name: &str, value: &Option<Value>, messages: &mut Vec<String>) 
         Some(Value::String(s)) => Some(s.clone()),
         Some(other) => {
             messages.push(format!(
-                "\"{name}\" is a JSON {}, not a string; ignored",
-                json_type(other)
+                "\"{name}\" is {}, not a string; ignored",
+                crate::jsontype::phrase(other)
             ));
             None
         }
-    }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 
@@ -361,7 +350,10 @@ fn jwk_candidate(
     allow_secrets: bool,
 ) -> Result<(Candidate, Vec<String>), KeyError> {
     let Value::Object(_) = &item else {
-        let reason = format!("the entry is a JSON {}, not an object", json_type(&item));
+        let reason = format!(
+            "the entry is {}, not an object",
+            crate::jsontype::phrase(&item)
+        );
         return Ok((
             unusable_candidate(position, source, None, "unknown", &reason),
             vec![reason],
