@@ -279,13 +279,25 @@ fn is_credential(t: &str) -> bool {
     let value = &c[3];
     if c.get(2).is_some() {
         // Basic: base64 of `user:password` ("Basic Professional" is a plan).
-        use base64::Engine;
-        return base64::engine::general_purpose::STANDARD
-            .decode(value)
-            .is_ok_and(|d| d.contains(&b':'));
+        return basic_decoded(t).is_some_and(|d| d.contains(&b':'));
     }
     // Bearer: a credential has digits or symbols among letters, and length.
     value.len() >= 20 && value.chars().any(|ch| !ch.is_ascii_alphabetic())
+}
+
+/// The bytes an HTTP Basic value (`Basic <base64>`) carries, when the text is
+/// one: `user:password`, or a token sent as either.
+pub fn basic_decoded(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let text = text.trim();
+    let rest = text
+        .get(..5)
+        .filter(|h| h.eq_ignore_ascii_case("basic"))
+        .map(|_| &text[5..])
+        .filter(|r| r.starts_with(char::is_whitespace))?;
+    base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()
 }
 
 /// An IBAN: country code, check digits, then the account, with the ISO

@@ -707,13 +707,7 @@ fn unwrap_odd_bearer(s: &str) -> Option<(String, Vec<Wrapper>)> {
 
 /// `Basic base64(user:token)`: a token sent as HTTP Basic credentials.
 fn unwrap_basic(s: &str) -> Option<(String, Vec<Wrapper>)> {
-    let head = s.get(..6)?;
-    if !head.eq_ignore_ascii_case("basic ") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(s[6..].trim())
-        .ok()?;
+    let decoded = crate::sensitive::basic_decoded(s)?;
     let text = String::from_utf8(decoded).ok()?;
     let m = complete_jwts(&text).next()?;
     Some((m.as_str().to_string(), vec![Wrapper::BasicCredentials]))

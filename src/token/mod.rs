@@ -78,21 +78,6 @@ pub enum Foreign {
     BasicCredentials,
 }
 
-/// `Basic <base64 of user:password>`.
-fn basic_credentials(text: &str) -> bool {
-    use base64::Engine;
-    let Some(rest) = text
-        .get(..6)
-        .filter(|h| h.eq_ignore_ascii_case("basic "))
-        .map(|_| text[6..].trim())
-    else {
-        return false;
-    };
-    base64::engine::general_purpose::STANDARD
-        .decode(rest)
-        .is_ok_and(|d| d.contains(&b':'))
-}
-
 /// What stringified missing values read as, in the languages clients are
 /// written in (JavaScript, Python, Ruby, Go, PHP...).
 const UNSET: [&str; 9] = [
@@ -112,7 +97,7 @@ pub fn foreign(text: &str) -> Option<Foreign> {
     if text.starts_with("eyJ") {
         return None;
     }
-    if basic_credentials(text.trim()) {
+    if crate::sensitive::basic_decoded(text).is_some_and(|d| d.contains(&b':')) {
         return Some(Foreign::BasicCredentials);
     }
     if text.len() > 64 {
