@@ -130,8 +130,8 @@ pub static ALGORITHM_CONFUSION: Spec = Spec {
 pub static KID_MISSING: Spec = Spec {
     code: "kid-missing",
     severity: Warning,
-    title: "No `kid` while the key set holds several keys",
-    doc: "Without `kid` the verifier must guess which key of the set to use; many libraries (jwks-rsa, jose's createRemoteJWKSet) refuse when the set has more than one key.",
+    title: "No `kid` to pick the verification key by",
+    doc: "Without `kid` the verifier must guess which key of the set to use; many libraries (jwks-rsa, jose's createRemoteJWKSet) refuse when the set has more than one key, and those that always look the key up by kid (PyJWT's PyJWKClient) refuse even with one.",
     fix: "Make the issuer put `kid` in the header, matching the `kid` of the signing key in the JWKS.",
     rank: 57,
 };
