@@ -589,6 +589,7 @@ fn bearer_values_that_are_no_jwt_are_counted_and_named() {
     // Not requests: a challenge, prose, and a word after Bearer.
     log.push_str("WWW-Authenticate: Bearer realm=\"api\", error=\"invalid_token\"\n");
     log.push_str("Bearer tokens expire after an hour\n");
+    log.push_str("WARN BearerTokenAuthenticationFilter : Bearer token is malformed\n");
     let path = dir.path().join("401.log");
     std::fs::write(&path, &log).expect("write log");
     let out = scan_cmd(dir.path())
@@ -600,7 +601,7 @@ fn bearer_values_that_are_no_jwt_are_counted_and_named() {
     assert_eq!(out.status.code(), Some(1));
     let (reports, s) = parse_jsonl(&out.stdout);
     assert_eq!(s["input"]["lines_with_tokens"], 11, "{s:#}");
-    assert_eq!(s["input"]["lines_without_token"], 2, "{s:#}");
+    assert_eq!(s["input"]["lines_without_token"], 3, "{s:#}");
     assert_eq!(s["tokens"]["total"], 11, "{s:#}");
     let codes = rows_by(&s, "findings", "code");
     assert_eq!(codes["opaque-token"], (6, 4), "{s:#}");
@@ -636,6 +637,41 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(data).expect("gzip");
     e.finish().expect("gzip")
+}
+
+/// A token re-encoded in standard base64 (ALB's `x-amzn-oidc-data` pads every
+/// segment) or URL-encoded on the way is found whole and named for it, not
+/// missed or cut into a `truncated` one.
+#[test]
+fn standard_base64_and_url_encoded_tokens_are_found_and_named() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b64 = |seg: &str| {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(seg)
+            .expect("base64url");
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    };
+    let mut log = String::new();
+    for n in 0..4 {
+        let t = token(n, "k1", API, NOW + 600);
+        let std: Vec<String> = t.split('.').map(b64).collect();
+        log.push_str(&format!("x-amzn-oidc-data: {}\n", std.join(".")));
+    }
+    for n in 4..7 {
+        let t = token(n, "k1", API, NOW + 600).replace('.', "%2E");
+        log.push_str(&format!("GET /cb?access_token={t} HTTP/1.1\n"));
+    }
+    let path = dir.path().join("alb.log");
+    std::fs::write(&path, &log).expect("write log");
+    let (code, s, _) = scan_json(dir.path(), Some(&path), None);
+    assert_eq!(code, 1);
+    assert_eq!(s["tokens"]["total"], 7, "{s:#}");
+    let roots = rows_by(&s, "root_causes", "code");
+    assert_eq!(roots.get("url-encoded"), Some(&(3, 3)), "{s:#}");
+    let codes = rows_by(&s, "findings", "code");
+    assert!(codes["base64-standard-alphabet"].0 >= 4, "{s:#}");
+    assert!(!codes.contains_key("truncated"), "{s:#}");
 }
 
 fn scan_json(dir: &Path, input: Option<&Path>, stdin: Option<Vec<u8>>) -> (i32, Value, String) {

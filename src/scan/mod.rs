@@ -67,23 +67,106 @@ pub const DEFAULT_MAX_DISTINCT: usize = (1 << 20) / 8 * 7;
 /// the regex
 /// `eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*`
 /// finds them, hand-rolled on `memchr`'s substring search because this runs
-/// on every line. Tokens start with `eyJ`, the base64url of `{"`; a
-/// standard-base64 or URL-encoded token is cut at its first `+`, `/`, `=` or `%`.
+/// on every line. Tokens start with `eyJ`, the base64url of `{"`.
+///
+/// Where the regex would cut a token, or miss it, at a `+`, `/`, `=` or `%`,
+/// the token is taken whole if it is one in standard base64 (`+`, `/`, `=`
+/// padding: AWS ALB's `x-amzn-oidc-data`) or URL-encoded (`%2E` between the
+/// segments, `%3D` padding), so that its findings name what happened to it
+/// (`base64-standard-alphabet`, `url-encoded`) instead of `truncated` or
+/// nothing. A base64url token followed by `/path` stays as it is.
 pub fn jwts(line: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
     let mut at = 0;
     std::iter::from_fn(move || {
         while at < line.len() {
             let start = at + EYJ.find(&line[at..])?;
-            match jwt_end(line, start) {
-                Some(end) => {
+            let found = match jwt_end(line, start) {
+                Ok(end) if !line.get(end).is_some_and(|b| b"+/=%".contains(b)) => Ok(end),
+                Ok(end) => Ok(lenient_end(line, start).filter(|&e| e > end).unwrap_or(end)),
+                Err(past) if line.get(past).is_some_and(|b| b"+/=%".contains(b)) => {
+                    lenient_end(line, start).ok_or(past)
+                }
+                Err(past) => Err(past),
+            };
+            match found {
+                Ok(end) => {
                     at = end;
                     return Some(start..end);
                 }
-                None => at = start + 1,
+                Err(past) => at = past,
             }
         }
         None
     })
+}
+
+/// The separator at `i`: `.`, or `%2E` URL-encoded; its length.
+fn separator(line: &[u8], i: usize) -> Option<usize> {
+    match line.get(i)? {
+        b'.' => Some(1),
+        b'%' if line.get(i + 1..i + 3)?.eq_ignore_ascii_case(b"2e") => Some(3),
+        _ => None,
+    }
+}
+
+/// End of a segment in standard base64 or base64url starting at `i`, with
+/// `=` (or `%3D`) padding that completes it to a multiple of 4; and whether
+/// it used `+`, `/` or padding.
+fn lenient_segment(line: &[u8], i: usize) -> (usize, bool) {
+    let mut end = run(line, i);
+    let mut std = false;
+    while matches!(line.get(end), Some(b'+' | b'/'))
+        && line
+            .get(end + 1)
+            .is_some_and(|&b| token::is_b64url(b) || b == b'+' || b == b'/')
+    {
+        end = run(line, end + 1);
+        std = true;
+    }
+    let (mut padded, mut pads) = (end, 0);
+    while pads < 2 {
+        match line.get(padded) {
+            Some(b'=') => padded += 1,
+            Some(b'%')
+                if line
+                    .get(padded + 1..padded + 3)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"3d")) =>
+            {
+                padded += 3
+            }
+            _ => break,
+        }
+        pads += 1;
+    }
+    if pads > 0 && (end - i + pads) % 4 == 0 {
+        (padded, true)
+    } else {
+        (end, std)
+    }
+}
+
+/// [`jwt_end`] for a JWS in standard base64 or with URL-encoded dots, if
+/// one starts at `start`. The signature takes `+` and `/` only when the
+/// token shows it is not base64url anyway, or its base64url part is shorter
+/// than its `alg` makes a signature: a base64url token followed by a path
+/// (`…/eyJ….sig/confirm`) keeps its end.
+fn lenient_end(line: &[u8], start: usize) -> Option<usize> {
+    let (header, h_std) = lenient_segment(line, start);
+    let h_sep = separator(line, header)?;
+    let (payload, p_std) = lenient_segment(line, header + h_sep);
+    let p_sep = separator(line, payload)?;
+    let sig_start = payload + p_sep;
+    let plain = run(line, sig_start);
+    let marked = h_std || p_std || h_sep > 1 || p_sep > 1;
+    if marked
+        || (plain > sig_start
+            && std::str::from_utf8(&line[start..plain])
+                .is_ok_and(|t| !crate::alg::signature_fits(t)))
+    {
+        let (third, _) = lenient_segment(line, sig_start);
+        return Some(third);
+    }
+    Some(plain)
 }
 
 /// The `Bearer` value of a line that holds no JWT, when it is a credential
@@ -148,11 +231,33 @@ pub fn bearer_value(line: &[u8]) -> Option<std::ops::Range<usize>> {
                 b.is_ascii_alphanumeric()
                     || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
             });
-        if token68 || token::foreign(text).is_some() {
+        if token68 {
             return Some(v..end);
+        }
+        match token::foreign(text) {
+            // A bare word (`Bearer token is malformed`, `missing Bearer
+            // token`) is a request's only where a header holds it: the
+            // line names `Authorization` before it, or quotes enclose
+            // `Bearer token` as a logged header value does.
+            Some(token::Foreign::Placeholder(_))
+                if value[0].is_ascii_alphanumeric() && !header_context(line, start, end) => {}
+            Some(_) => return Some(v..end),
+            None => {}
         }
     }
     None
+}
+
+/// Whether the `Bearer` at `start`, its value ending at `end`, is a header's
+/// value: `Authorization` comes before it on the line, or it is quoted.
+fn header_context(line: &[u8], start: usize, end: usize) -> bool {
+    let quoted = start > 0
+        && matches!(line[start - 1], b'"' | b'\'')
+        && line.get(end) == Some(&line[start - 1]);
+    quoted
+        || line[..start]
+            .windows(13)
+            .any(|w| w.eq_ignore_ascii_case(b"authorization"))
 }
 
 /// What loggers put where they cut or mask a value, lower case.
@@ -219,7 +324,10 @@ fn redacted_stub(line: &[u8]) -> bool {
         if masked_by_log(&line[end..]) {
             return true;
         }
-        from = start + 3;
+        // Every `eyJ` inside the segments just walked ends its walk at the
+        // same place: going on from there keeps a line of `eyJ.eyJ.…`
+        // linear (from `start + 3` it was quadratic: 1.3 s for 64 KiB).
+        from = end.max(start + 3);
     }
     false
 }
@@ -237,15 +345,18 @@ fn run(line: &[u8], i: usize) -> usize {
     i + token::b64url_run(line.get(i..).unwrap_or_default())
 }
 
-/// End of the JWT starting at `start` (which holds `eyJ`), if one does.
-fn jwt_end(line: &[u8], start: usize) -> Option<usize> {
+/// End of the JWT starting at `start` (which holds `eyJ`), or, when none
+/// starts there, where the search for the next one may go on: no `eyJ` in
+/// the runs read here can start one either (each would end where this one
+/// did), so skipping them keeps a line of `eyJeyJ…` linear.
+fn jwt_end(line: &[u8], start: usize) -> Result<usize, usize> {
     let header = run(line, start + 3);
     if header == start + 3 || line.get(header) != Some(&b'.') {
-        return None;
+        return Err(header);
     }
     let payload = run(line, header + 1);
     if line.get(payload) != Some(&b'.') {
-        return None;
+        return Err(payload);
     }
     let third = run(line, payload + 1);
     // Five non-empty-tailed segments make a JWE (its encrypted key may be empty).
@@ -254,11 +365,11 @@ fn jwt_end(line: &[u8], start: usize) -> Option<usize> {
         if fourth > third + 1 && line.get(fourth) == Some(&b'.') {
             let fifth = run(line, fourth + 1);
             if fifth > fourth + 1 {
-                return Some(fifth);
+                return Ok(fifth);
             }
         }
     }
-    Some(third)
+    Ok(third)
 }
 
 /// What scanning needs besides the input. Built from the flags once per run.
@@ -1155,9 +1266,71 @@ mod tests {
         }
     }
 
+    #[test]
+    fn standard_base64_and_url_encoded_tokens_are_taken_whole() {
+        use base64::Engine;
+        let std = |v: &[u8]| base64::engine::general_purpose::STANDARD.encode(v);
+        let url = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        // ALB's x-amzn-oidc-data: padded standard base64 in every segment.
+        let header = std(br#"{"alg":"ES256","kid":"k1","typ":"JWT"}"#);
+        let payload = std(br#"{"sub":"1","exp":1700000000,"iss":"https://x"}"#);
+        let sig = std(&[0xfb; 64]);
+        assert!(header.ends_with('=') && sig.contains('+') && sig.contains('/'));
+        let alb = format!("{header}.{payload}.{sig}");
+        let line = format!("x-amzn-oidc-data: {alb} next");
+        let found: Vec<&str> = jwts(line.as_bytes()).map(|r| &line[r]).collect();
+        assert_eq!(found, [alb.as_str()]);
+        // Base64url header and payload, only the signature in standard base64:
+        // its base64url part is too short for RS256.
+        let (h, p) = (url(br#"{"alg":"RS256"}"#), url(br#"{"sub":"1"}"#));
+        let mut raw = vec![0xfb; 256];
+        raw[0] = 0x10; // a signature that starts in base64url, as 31 in 32 do
+        let sig = std(&raw);
+        let token = format!("{h}.{p}.{sig}");
+        let line = format!("Bearer {token}");
+        let found: Vec<&str> = jwts(line.as_bytes()).map(|r| &line[r]).collect();
+        assert_eq!(found, [token.as_str()]);
+        // URL-encoded dots.
+        let enc = format!("{h}%2E{p}%2e{}", url(&[7; 256]));
+        let line = format!("GET /cb?access_token={enc} HTTP/1.1");
+        let found: Vec<&str> = jwts(line.as_bytes()).map(|r| &line[r]).collect();
+        assert_eq!(found, [enc.as_str()]);
+        // A whole base64url token in a path keeps its end.
+        let whole = format!("{h}.{p}.{}", url(&[7; 256]));
+        let line = format!("GET /verify/{whole}/confirm");
+        let found: Vec<&str> = jwts(line.as_bytes()).map(|r| &line[r]).collect();
+        assert_eq!(found, [whole.as_str()]);
+        // And an unsigned one too: an empty signature takes no path.
+        let none = format!("{}.{p}.", url(br#"{"alg":"none"}"#));
+        let line = format!("GET /verify/{none}/confirm");
+        let found: Vec<&str> = jwts(line.as_bytes()).map(|r| &line[r]).collect();
+        assert_eq!(found, [none.as_str()]);
+    }
+
+    #[test]
+    fn a_failed_start_skips_the_runs_it_read() {
+        // What keeps a line of `eyJeyJ…` or `eyJa.eyJb.…` linear: a start
+        // that makes no token says how far no other start can either, and
+        // the search goes on from there (it used to go on from the next
+        // byte and read the same run again: quadratic in the line).
+        let line = b"eyJ".repeat(1000);
+        assert_eq!(jwt_end(&line, 0), Err(line.len()));
+        let line = b"eyJa.eyJb ".repeat(1000);
+        assert_eq!(jwt_end(&line, 0), Err(9));
+        // The skip loses no token: one after a long failed run is found.
+        let mut line = b"eyJ".repeat(1000);
+        line.extend_from_slice(b" eyJa.b.c");
+        let found: Vec<_> = jwts(&line).collect();
+        assert_eq!(found, [line.len() - 8..line.len()]);
+        // A stub masked after many segments is still a stub.
+        let mut line = b"eyJa.".repeat(1000);
+        line.extend_from_slice(b"[REDACTED]");
+        assert!(redacted_stub(&line));
+    }
+
     proptest::proptest! {
         #[test]
-        fn extraction_agrees_with_the_regex_on_random_text(s in "[eyJa.\\-_ %=]{0,40}") {
+        fn extraction_agrees_with_the_regex_on_random_text(s in "[eyJa.\\-_ ]{0,40}") {
             let re = regex::bytes::Regex::new(concat!(
                 r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+",
                 r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*",
@@ -1221,6 +1394,15 @@ mod tests {
             Some("[object Object]")
         );
         assert_eq!(value("Bearer {{ token }},").as_deref(), Some("{{ token }}"));
+        // The same word where a header holds it was sent as the token.
+        assert_eq!(
+            value("-H 'Authorization: Bearer TOKEN'").as_deref(),
+            Some("TOKEN")
+        );
+        assert_eq!(
+            value("1.2.3.4 \"GET /\" 401 \"Bearer token\"").as_deref(),
+            Some("token")
+        );
         assert_eq!(value("Authorization: Bearer\t").as_deref(), Some("Bearer"));
         assert_eq!(
             value("{\"authorization\":\"Bearer \"}").as_deref(),
@@ -1237,6 +1419,12 @@ mod tests {
             "expected \"Bearer \" prefix",
             "XBearer undefined",
             "Bearerundefined",
+            // Log prose about tokens, not a request's (a 401 log is full of it).
+            "WARN BearerTokenAuthenticationFilter : Bearer token is malformed",
+            "DEBUG missing Bearer token for /api/v1/items",
+            "rejected: invalid Bearer token (expired)",
+            "level=warn msg=\"Bearer token required\" path=/v1/x",
+            "Expected header format is Authorization: Bearer [token]",
         ] {
             assert_eq!(value(line), None, "{line}");
         }
