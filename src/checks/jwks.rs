@@ -14,7 +14,10 @@ pub static JWKS_FETCH_FAILED: Spec = Spec {
     title: "Could not fetch the JWK Set",
     doc: "DNS, connection, TLS or timeout failure on the JWKS (or discovery) URL. The verifier cannot get keys, so every token fails — typically egress rules, a proxy, a wrong host name or an expired certificate.",
     fix: "Check the URL and that this host can reach it (DNS, firewall/egress, proxy settings, CA bundle); verifiers should cache the last good set to ride out outages.",
-    rank: 6,
+    // After what the token itself shows (expired, wrong audience): a fetch
+    // that failed from here says nothing of the token, and in a scan it
+    // would otherwise be the root cause of every token in the log.
+    rank: 32,
 };
 pub static JWKS_HTTP_ERROR: Spec = Spec {
     code: "jwks-http-error",

@@ -741,7 +741,19 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
 
     let kid = ctx.token.kid();
     let set_keys: Vec<&Candidate> = ctx.keys.candidates.iter().filter(|k| k.from_set).collect();
-    if let Some(kid) = kid {
+    // An HMAC token's kid names a shared secret, which a public key set
+    // does not hold: with a secret given too, the set is not where its
+    // key was to be found, and the secret's failure is the finding.
+    let secret_applies = alg.family() == Family::Hmac
+        && ctx
+            .keys
+            .candidates
+            .iter()
+            .any(|k| !k.from_set && matches!(k.material, KeyMaterial::Hmac(_)))
+        && !set_keys
+            .iter()
+            .any(|k| matches!(k.material, KeyMaterial::Hmac(_)));
+    if let Some(kid) = kid.filter(|_| !secret_applies) {
         if !set_keys.is_empty() && !set_keys.iter().any(|k| k.kid.as_deref() == Some(kid)) {
             let sources: Vec<&str> = dedup(set_keys.iter().map(|k| k.source.as_str()));
             let finding = Finding::new(
