@@ -289,6 +289,9 @@ impl QuotedTime {
                 return quoted(dt.and_utc().timestamp(), None, false);
             }
         }
+        if let Some(unix) = go_time(text) {
+            return quoted(unix, None, true);
+        }
         let (month_first, day_first) = dotnet_date(text)?;
         match month_first {
             Some(m) => quoted(m, day_first, false),
@@ -306,6 +309,25 @@ impl QuotedTime {
             d <= 1 || (!self.zoned && d <= 14 * 3600 && (d % 900 <= 1 || d % 900 >= 899))
         })
     }
+}
+
+/// Go's `time.Time` as `%v` prints it (go-oidc, Kubernetes): `2024-01-15 10:30:00 +0000 UTC`,
+/// with fractional seconds, a zone name or a numeric one (`+03`), and the monotonic clock
+/// reading of a `time.Now()` value (` m=+3600.000000001`), which says nothing of the instant.
+fn go_time(text: &str) -> Option<i64> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    let re = RE
+        .get_or_init(|| {
+            Regex::new(
+                r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [+-]\d{4})(?: (?:[A-Za-z]{1,5}|[+-]\d\d))?(?: m=[+-][0-9.]+)?$",
+            )
+            .ok()
+        })
+        .as_ref()?;
+    let instant = re.captures(text)?.get(1)?.as_str();
+    chrono::DateTime::parse_from_str(instant, "%Y-%m-%d %H:%M:%S%.f %z")
+        .ok()
+        .map(|dt| dt.timestamp())
 }
 
 /// A .NET `M/d/yyyy h:mm:ss tt` or `MM/dd/yyyy HH:mm:ss` date-time: (month first, day
@@ -915,7 +937,8 @@ fn push_all(into: &mut Vec<String>, values: Vec<String>) {
 
 /// Split a quoted list the way the libraries print them: `a or b` (node jsonwebtoken),
 /// `a, b` (IdentityModel, aws-jwt-verify, Nimbus), `a,b` (JavaScript arrays), `[a, b]`
-/// (Java collections) and, for scopes, `a b`.
+/// (Java collections), `["a" "b"]` (Go's `%q` of a `[]string`: go-oidc, Kubernetes) and,
+/// for scopes, `a b`.
 fn split_list(raw: &str, split_whitespace: bool) -> Vec<String> {
     let without_pii = remove_pii_placeholders(raw);
     let trimmed = without_pii.trim();
@@ -926,7 +949,9 @@ fn split_list(raw: &str, split_whitespace: bool) -> Vec<String> {
     let mut values = Vec::new();
     for part in split_or(inner) {
         for piece in part.split(',') {
-            if split_whitespace {
+            if let Some(items) = go_quoted_list(piece) {
+                values.extend(items.into_iter().filter_map(clean_value));
+            } else if split_whitespace {
                 values.extend(piece.split_whitespace().filter_map(clean_value));
             } else if let Some(value) = clean_value(piece) {
                 values.push(value);
@@ -934,6 +959,39 @@ fn split_list(raw: &str, split_whitespace: bool) -> Vec<String> {
         }
     }
     values
+}
+
+/// The items of a Go `%q` list body, `"a" "b"`: two or more double-quoted strings
+/// separated by spaces (a quoted value may hold a backslash escape); `None` for
+/// anything else, a single quoted value included.
+fn go_quoted_list(text: &str) -> Option<Vec<&str>> {
+    let mut items = Vec::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let body = rest.strip_prefix('"')?;
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in body.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    end = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let end = end?;
+        items.push(&body[..end]);
+        let after = &body[end + 1..];
+        rest = after.trim_start();
+        if !rest.is_empty() && rest.len() == after.len() {
+            // Two quoted values with nothing between them: not a Go list.
+            return None;
+        }
+    }
+    (items.len() >= 2).then_some(items)
 }
 
 /// Remove IdentityModel's `[PII of type '...' is hidden. For more details, see ...]`
@@ -1900,6 +1958,25 @@ Caused by: com.nimbusds.jose.proc.BadJOSEException: Signed JWT rejected: Another
         assert_eq!(split_list("[a, b]", false), ["a", "b"]);
         assert_eq!(split_list("a OR b", false), ["a", "b"]);
         assert_eq!(split_list("read:a write:b", true), ["read:a", "write:b"]);
+    }
+
+    #[test]
+    fn go_time_values_are_read() {
+        let at = |raw: &str| QuotedTime::parse(raw).map(|q| (q.unix, q.zoned));
+        let t = 1_705_314_600;
+        assert_eq!(at("2024-01-15 10:30:00 +0000 UTC"), Some((t, true)));
+        assert_eq!(at("2024-01-15 11:30:00 +0100 CET"), Some((t, true)));
+        assert_eq!(at("2024-01-15 13:30:00 +0300 +03"), Some((t, true)));
+        assert_eq!(
+            at("2024-01-15 10:30:00.123456789 +0000 UTC m=+12.5"),
+            Some((t, true))
+        );
+        assert_eq!(at("2024-01-15 10:30:00 +0000 UTC m=bad"), None);
+        // Not a Go list: one quoted value, or values without a space between them.
+        assert_eq!(go_quoted_list(r#""a" "b c""#), Some(vec!["a", "b c"]));
+        assert_eq!(go_quoted_list(r#""a""#), None);
+        assert_eq!(go_quoted_list(r#""a""b""#), None);
+        assert_eq!(split_list(r#"["a\"x" "b"]"#, false), [r#"a\"x"#, "b"]);
     }
 
     #[test]
