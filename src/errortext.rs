@@ -1961,6 +1961,75 @@ Caused by: com.nimbusds.jose.proc.BadJOSEException: Signed JWT rejected: Another
     }
 
     #[test]
+    fn go_oidc_wrapped_by_the_kubernetes_api_server_is_attributed_to_go_oidc() {
+        // The API server's klog line: the wrapper names Kubernetes, the reason is go-oidc's.
+        let log = r#"E0115 10:31:02.123456       1 authentication.go:74] "Unable to authenticate the request" err="[invalid bearer token, oidc: verify token: oidc: token is expired (Token Expiry: 2024-01-15 10:30:00 +0000 UTC)]""#;
+        let matches = match_error(log);
+        let m = &matches[0];
+        assert_eq!(m.entry.id, "go-oidc-token-expired", "{matches:?}");
+        assert_eq!(m.library(), "go-oidc");
+        assert_eq!(m.codes()[0], "expired");
+        assert_eq!(
+            m.expected.found_exp.as_ref().map(|q| q.unix),
+            Some(1_705_314_600)
+        );
+        let ids: Vec<&str> = matches.iter().map(|m| m.entry.id.as_str()).collect();
+        assert!(ids.contains(&"k8s-apiserver-oidc-verify-token"), "{ids:?}");
+        // Kubernetes' own audience check: the lists are Go %q lists, escaped by klog.
+        let log = r#""Unable to authenticate the request" err="[invalid bearer token, oidc: verify token: oidc: expected audience in [\"kubernetes\" \"k8s-dev\"] got [\"account\"]]""#;
+        let m = first(log);
+        assert_eq!(m.entry.id, "k8s-apiserver-oidc-audience");
+        assert_eq!(m.library(), "Kubernetes API server (OIDC)");
+        assert_eq!(m.expected.aud, ["kubernetes", "k8s-dev"]);
+        assert_eq!(m.expected.found_aud, ["account"]);
+        // Nothing but "invalid bearer token": no authenticator took the token (its iss).
+        let m = first(r#""Unable to authenticate the request" err="[invalid bearer token]""#);
+        assert_eq!(m.entry.id, "k8s-apiserver-invalid-bearer-token");
+        assert_eq!(m.codes()[0], "issuer-mismatch");
+        // A reason jwtai does not know still names Kubernetes.
+        let m = first(
+            r#""Unable to authenticate the request" err="[invalid bearer token, oidc: verify token: oidc: internal error, payload parsed did not match previous payload]""#,
+        );
+        assert_eq!(m.library(), "Kubernetes API server (OIDC)");
+    }
+
+    #[test]
+    fn go_oidc_messages_fill_their_slots() {
+        let m = first(r#"oidc: expected audience "my-client" got ["account" "broker"]"#);
+        assert_eq!(m.expected.aud, ["my-client"]);
+        assert_eq!(m.expected.found_aud, ["account", "broker"]);
+        let m = first(r#"oidc: expected audience "my-client" got []"#);
+        assert!(m.expected.found_aud.is_empty(), "{:?}", m.expected);
+        let m = first(
+            r#"oidc: id token signed with unsupported algorithm, expected ["RS256" "PS256"] got "ES256""#,
+        );
+        assert_eq!(m.expected.alg, ["RS256", "PS256"]);
+        assert_eq!(m.expected.found_alg, ["ES256"]);
+        let m = first(
+            r#"oidc: id token issued by a different provider, expected "https://a.example.com" got "https://a.example.com/""#,
+        );
+        assert_eq!(m.expected.iss, ["https://a.example.com"]);
+        assert_eq!(m.expected.found_iss, ["https://a.example.com/"]);
+        let m = first(
+            "oidc: current time 2024-01-15 10:30:00.5 +0000 UTC m=+3600.000000001 before the nbf (not before) time: 2024-01-15 11:40:00 +0100 CET",
+        );
+        assert_eq!(m.entry.id, "go-oidc-not-before");
+        assert_eq!(
+            m.expected.server_now.as_ref().map(|q| q.unix),
+            Some(1_705_314_600)
+        );
+        assert_eq!(
+            m.expected.found_nbf.as_ref().map(|q| q.unix),
+            Some(1_705_315_200)
+        );
+        let m = first(
+            "oidc: required claim hd value does not match. Got = other.com, want = example.com",
+        );
+        assert_eq!(m.expected.claims, ["hd"]);
+        assert_eq!(m.expected.value.as_deref(), Some("example.com"));
+    }
+
+    #[test]
     fn go_time_values_are_read() {
         let at = |raw: &str| QuotedTime::parse(raw).map(|q| (q.unix, q.zoned));
         let t = 1_705_314_600;

@@ -1281,3 +1281,55 @@ fn json_escaped_error_text_matches_like_the_plain_text() {
     assert_eq!(m.expected.kid.as_deref(), Some("k2"));
     assert_eq!(m.line, 3, "\\n counts as a line break");
 }
+
+// ------------------------------------------------------------------ platform components
+
+/// The Kubernetes API server logs go-oidc's reason inside its own wrapper:
+/// go-oidc is named, the token's exp is compared with the quoted expiry, and
+/// `expired` leads the report.
+#[test]
+fn kubernetes_api_server_log_of_an_expired_oidc_token() {
+    let t = token(&expired_claims());
+    // 1 699 990 000 = 2023-11-14 19:26:40 UTC, printed by Go in the server's zone.
+    let log = r#"E1114 22:13:20.000000       1 authentication.go:74] "Unable to authenticate the request" err="[invalid bearer token, oidc: verify token: oidc: token is expired (Token Expiry: 2023-11-14 20:26:40 +0100 CET)]""#;
+    let r = diagnose(&t, &["--error", log]);
+    assert_eq!(r.errors().first(), Some(&"expired"), "{:?}", r.errors());
+    let matched = r.finding("error-text-matched");
+    assert_eq!(matched["evidence"]["library"], "go-oidc", "{matched}");
+    assert_eq!(matched["evidence"]["id"], "go-oidc-token-expired");
+    let d = r.detail("error-text-matched");
+    assert!(d.contains("Explained by: `expired`"), "{d}");
+    assert!(d.contains("Also matched: Kubernetes API server"), "{d}");
+    assert!(!d.contains("different token"), "{d}");
+    assert_eq!(r.code, 1);
+
+    // The same line quoting another expiry: the server saw another token.
+    let other = log.replace("20:26:40 +0100 CET", "20:26:40 +0000 UTC");
+    let r = diagnose(&t, &["--error", &other]);
+    let d = r.detail("error-text-matched");
+    assert!(d.contains("different token"), "{d}");
+}
+
+/// Kubernetes' own audience check quotes its audiences as a Go list inside a
+/// klog line; they become the expectation and `audience-mismatch` leads.
+#[test]
+fn kubernetes_api_server_log_of_a_wrong_audience() {
+    let t = token(&valid_claims());
+    let log = r#"E1114 22:13:20.000000       1 authentication.go:74] "Unable to authenticate the request" err="[invalid bearer token, oidc: verify token: oidc: expected audience in [\"kubernetes\" \"k8s-prod\"] got [\"https://api.example.com\"]]""#;
+    let r = diagnose(&t, &["--error", log]);
+    assert_eq!(
+        r.errors().first(),
+        Some(&"audience-mismatch"),
+        "{:?}",
+        r.errors()
+    );
+    let matched = r.finding("error-text-matched");
+    assert_eq!(
+        matched["evidence"]["library"], "Kubernetes API server (OIDC)",
+        "{matched}"
+    );
+    let d = r.detail("error-text-matched");
+    assert!(d.contains("--aud kubernetes, k8s-prod"), "{d}");
+    assert!(!d.contains("different token"), "{d}");
+    assert_eq!(r.code, 1);
+}
