@@ -1333,3 +1333,38 @@ fn kubernetes_api_server_log_of_a_wrong_audience() {
     assert!(!d.contains("different token"), "{d}");
     assert_eq!(r.code, 1);
 }
+
+/// PostgREST's PGRST301 for a token signed with another secret than its
+/// jwt-secret: `signature-invalid` leads and PostgREST is named.
+#[test]
+fn postgrest_invalid_signature_with_the_servers_secret() {
+    let t = token(&valid_claims());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("jwt-secret.json");
+    // base64url of "another-secret-another-secret-32": not the key that signed.
+    std::fs::write(
+        &key,
+        r#"{"kty":"oct","k":"YW5vdGhlci1zZWNyZXQtYW5vdGhlci1zZWNyZXQtMzI"}"#,
+    )
+    .expect("write key");
+    let body = r#"{"code":"PGRST301","details":null,"hint":null,"message":"JWT cryptographic operation failed"}"#;
+    let r = diagnose(
+        &t,
+        &["--key", key.to_str().expect("utf-8 path"), "--error", body],
+    );
+    assert_eq!(
+        r.errors().first(),
+        Some(&"signature-invalid"),
+        "{:?}",
+        r.errors()
+    );
+    let matched = r.finding("error-text-matched");
+    assert_eq!(matched["evidence"]["library"], "PostgREST", "{matched}");
+    assert!(
+        matched["evidence"]["explained_by"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("signature-invalid"))),
+        "{matched}"
+    );
+    assert_eq!(r.code, 1);
+}
