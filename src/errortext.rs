@@ -2049,6 +2049,88 @@ Caused by: com.nimbusds.jose.proc.BadJOSEException: Signed JWT rejected: Another
     }
 
     #[test]
+    fn platform_messages_are_attributed_to_the_component_that_prints_them() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                r#"{"code":"PGRST303","details":null,"hint":null,"message":"JWT expired"}"#,
+                "PostgREST",
+                "expired",
+            ),
+            (
+                "TokenExpiredError: jwt expired",
+                "node jsonwebtoken",
+                "expired",
+            ),
+            (
+                r#"{"code":"PGRST301","details":null,"hint":null,"message":"JWSError JWSInvalidSignature"}"#,
+                "PostgREST",
+                "signature-invalid",
+            ),
+            (
+                "JWSError JWSInvalidSignature",
+                "PostgREST or Hasura",
+                "signature-invalid",
+            ),
+            (
+                r#"{"errors":[{"extensions":{"path":"$","code":"invalid-jwt"},"message":"Could not verify JWT: JWSError JWSInvalidSignature"}]}"#,
+                "Hasura",
+                "signature-invalid",
+            ),
+            (
+                "Code: 400. Errors:\n\n* error validating token: error verifying token signature: no known key successfully validated the token signature",
+                "Vault JWT auth (hashicorp/cap)",
+                "signature-invalid",
+            ),
+            (
+                "* error validating token: invalid expiration time (exp) claim: token is expired",
+                "Vault JWT auth (hashicorp/cap)",
+                "expired",
+            ),
+            (
+                r#"{"code":403,"error_code":"bad_jwt","msg":"invalid JWT: unable to parse or verify signature, token has invalid claims: token is expired"}"#,
+                "golang-jwt",
+                "expired",
+            ),
+            (
+                "io.smallrye.jwt.auth.principal.ParseException: SRJWT07000: Failed to verify a token\nCaused by: org.jose4j.jwt.consumer.InvalidJwtException: JWT (claims->{}) rejected due to invalid claims or other invalid content. Additional details: [[1] The JWT is no longer valid - the evaluation time NumericDate{1700000000 -> Nov 14, 2023} is on or after the Expiration Time (exp=NumericDate{1699990000 -> Nov 14, 2023}) claim value.]",
+                "jose4j",
+                "expired",
+            ),
+            (
+                "[auth_openidc:error] oidc_proto_validate_exp: \"exp\" validation failure (1699990000): JWT expired 10000 seconds ago",
+                "mod_auth_openidc",
+                "expired",
+            ),
+        ];
+        for (text, library, code) in cases {
+            let m = first(text);
+            assert_eq!(m.library(), *library, "{text}");
+            assert_eq!(m.codes()[0], *code, "{text}");
+        }
+        let m = first(
+            "[auth_openidc:error] oidc_proto_validate_exp: \"exp\" validation failure (1699990000): JWT expired 10000 seconds ago",
+        );
+        assert_eq!(
+            m.expected.found_exp.as_ref().map(|q| q.unix),
+            Some(1_699_990_000)
+        );
+        let m = first(
+            "org.keycloak.common.VerificationException: Invalid token issuer. Expected 'http://keycloak:8080/realms/demo', but was 'http://localhost:8080/realms/demo'",
+        );
+        assert_eq!(m.expected.iss, ["http://keycloak:8080/realms/demo"]);
+        assert_eq!(m.expected.found_iss, ["http://localhost:8080/realms/demo"]);
+        let m = first("Didn't find publicKey for kid: k-2024");
+        assert_eq!(m.expected.kid.as_deref(), Some("k-2024"));
+        // GoTrue prints Go's <nil> for a missing kid: no kid is quoted.
+        let m = first(
+            "invalid JWT: unable to parse or verify signature, token is unverifiable: error while executing keyfunc: unrecognized JWT kid <nil> for algorithm ES256",
+        );
+        assert_eq!(m.entry.id, "gotrue-unrecognized-kid");
+        assert_eq!(m.expected.kid, None);
+        assert_eq!(m.expected.found_alg, ["ES256"]);
+    }
+
+    #[test]
     fn broken_knowledge_base_is_reported() {
         assert!(matches!(compile("{"), Err(KbError::Json(_))));
         let bad = r#"[{"id":"x","library":"l","source":"s","pattern":"(","example":"e","meaning":"m","codes":["expired"]}]"#;
