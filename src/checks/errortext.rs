@@ -257,7 +257,7 @@ fn told_by_message(ctx: &Context, m: &ErrorMatch, out: &[Finding]) -> Option<Fin
             Some(f)
         }
         "claim-mismatch" | "error-text-matched" => type_told(ctx, m),
-        "kid-not-found" if !has("kid-missing") => kid_absent_told(ctx, m),
+        "kid-not-found" | "kid-missing" if !has("kid-missing") => kid_absent_told(ctx, m),
         _ => None,
     }
 }
@@ -295,6 +295,14 @@ fn type_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
     if value.is_string() || value.is_null() {
         return None;
     }
+    // An audience may be an array of strings (RFC 7519 §4.1.3).
+    if name == "aud"
+        && value
+            .as_array()
+            .is_some_and(|a| a.iter().all(Value::is_string))
+    {
+        return None;
+    }
     Some(
         Finding::new(
             &CLAIM_MISMATCH,
@@ -313,29 +321,39 @@ fn is_absent_kid(quoted: &str) -> bool {
     )
 }
 
-/// What kind of JSON value `v` is, said without its value (a claim's value
-/// may be personal data).
-/// The message's kid is the token's missing one ("None", "null",
-/// "undefined"): a verifier that looks keys up by kid finds none for a
-/// token without a kid, however many keys the set holds (PyJWKClient).
+/// The token has no kid and the message is about one it lacks: the kid
+/// quoted is the missing one ("None", "null", "undefined"), or the message
+/// quotes none and its library looks keys up by kid (`kid-missing` among
+/// its codes). A verifier that looks keys up by kid finds none for a token
+/// without a kid, however many keys the set holds (PyJWKClient, ruby-jwt's
+/// `jwks:`, json-jwt's JWK::Set).
 fn kid_absent_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
     use super::signature::KID_MISSING;
+    // A token whose header was read, and that has no kid.
+    if ctx.token.header_map().is_none() || ctx.token.kid().is_some() {
+        return None;
+    }
     // PyJWT prints a missing kid as "None" (`clean_value` drops it as no
     // value), jwks-rsa as "undefined".
     let quoted = match m.expected.kid.as_deref() {
-        Some(k) => k,
-        None if m.matched_text.contains("\"None\"") => "None",
+        Some(k) => Some(k),
+        None if m.matched_text.contains("\"None\"") => Some("None"),
+        None => None,
+    };
+    let lib = &m.entry.library;
+    let detail = match quoted {
+        Some(q) if !is_absent_kid(q) => return None,
+        Some(q) => format!(
+            "The token has no `kid`, and {lib} looks the key up by kid (the message's \"{q}\" is the missing kid): a token without one matches no key, however many the set holds."
+        ),
+        None if m.entry.codes.iter().any(|c| c == "kid-missing") => format!(
+            "The token has no `kid`, and {lib} looks the key up by kid: a token without one matches no key, however many the set holds."
+        ),
         None => return None,
     };
-    if ctx.token.kid().is_some() || !is_absent_kid(quoted) {
-        return None;
-    }
     Some(
-        Finding::new(
-            &KID_MISSING,
-            format!("The token has no `kid`, and {} looks the key up by kid (the message's \"{quoted}\" is the missing kid): a token without one matches no key, however many the set holds.", m.entry.library),
-        )
-        .fix("Have the issuer put `kid` in the header, or select the key without it (PyJWT: PyJWKClient(url).get_signing_keys()[0] or jwt.PyJWKSet; jwks-rsa: a single-key set).")
+        Finding::new(&KID_MISSING, detail)
+        .fix("Have the issuer put `kid` in the header, or select the key without it (PyJWT: PyJWKClient(url).get_signing_keys()[0] or jwt.PyJWKSet; jwks-rsa: a single-key set; ruby-jwt and json-jwt: pass the key itself instead of the set).")
         .evidence(json!({"kid": null, "quoted": quoted})),
     )
 }
@@ -532,6 +550,23 @@ fn time_disagreement(ctx: &Context, m: &ErrorMatch) -> Option<String> {
             "But this token has no {} claim, and {lib} checks {} only when the token carries it: no clock can cause this error for this token, so the server certainly saw a different token than the one given here.",
             claims.join(" or "),
             if claims.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    let name = match m.entry.topic() {
+        Topic::Expiry => "exp",
+        Topic::NotBefore => "nbf",
+        _ => "iat",
+    };
+    if has_claim(ctx, name) && claim_secs(ctx, name).is_none() {
+        let how = if lib.contains("Ruby") {
+            "reads it with to_i, so a string of digits counts as that number and anything else as 0"
+        } else if lib.contains("golang-jwt") {
+            "(v4 MapClaims) fails the check for any value that is not a JSON number"
+        } else {
+            "reads such a value its own way"
+        };
+        return Some(format!(
+            "This token's {name} is not a number of seconds (`timestamp-not-numeric`), and {lib} {how}: that, not a clock, is why it rejects this token. Issue {name} as a JSON number."
         ));
     }
     if quoted_time_differs(ctx, m) {
