@@ -1364,6 +1364,120 @@ mod tests {
     }
 
     #[test]
+    fn go_jose_texts_name_go_jose_not_pyjwt_or_golang_jwt() {
+        // v2 (square/go-jose), v3/v4 (go-jose/go-jose), and the bare text an app
+        // gets after trimming the prefix; "validation field" is go-jose's typo.
+        let cases: &[(&str, &str)] = &[
+            (
+                "square/go-jose/jwt: validation failed, token is expired (exp)",
+                "expired",
+            ),
+            (
+                "go-jose/go-jose/jwt: validation failed, token is expired (exp)",
+                "expired",
+            ),
+            (
+                "square/go-jose/jwt: validation failed, invalid issuer claim (iss)",
+                "issuer-mismatch",
+            ),
+            ("invalid issuer claim (iss)", "issuer-mismatch"),
+            (
+                "expected claims not validated: go-jose/go-jose/jwt: validation failed, invalid audience claim (aud)",
+                "audience-mismatch",
+            ),
+            (
+                "square/go-jose/jwt: validation failed, token not valid yet (nbf)",
+                "not-yet-valid",
+            ),
+            (
+                "square/go-jose/jwt: validation field, token issued in the future (iat)",
+                "issued-in-future",
+            ),
+            (
+                "go-jose/go-jose/jwt: validation field, token issued in the future (iat)",
+                "issued-in-future",
+            ),
+            (
+                "square/go-jose: error in cryptographic primitive",
+                "signature-invalid",
+            ),
+            (
+                "square/go-jose: compact JWS format must have three parts",
+                "jwe-token",
+            ),
+            (
+                "square/go-jose/jwt: expected number value to unmarshal NumericDate",
+                "timestamp-not-numeric",
+            ),
+            (
+                "square/go-jose/jwt: expected string or array value to unmarshal to Audience",
+                "claim-mismatch",
+            ),
+            (
+                "go-jose/go-jose: JWK with matching kid not found in JWK Set",
+                "kid-not-found",
+            ),
+        ];
+        for (text, code) in cases {
+            let m = first(text);
+            assert_eq!(m.library(), "go-jose", "{text}: {}", m.entry.id);
+            assert_eq!(m.codes()[0], *code, "{text}");
+        }
+        // The other libraries keep their own texts.
+        assert_eq!(
+            first("token has invalid claims: token is expired").library(),
+            "golang-jwt"
+        );
+        assert_eq!(
+            first("jwt.exceptions.InvalidIssuerError: Invalid issuer").library(),
+            "PyJWT"
+        );
+        let m =
+            first(r#"go-jose/go-jose: unexpected signature algorithm "HS256"; expected ["RS256"]"#);
+        assert_eq!(m.expected.found_alg, ["HS256"]);
+        assert_eq!(m.expected.alg, ["RS256"]);
+        let m = first(r#"unexpected signature algorithm "HS512"; expected ["RS256" "ES256"]"#);
+        assert_eq!(m.expected.found_alg, ["HS512"]);
+        assert!(m.expected.alg.is_empty(), "{:?}", m.expected.alg);
+    }
+
+    #[test]
+    fn go_standard_library_texts_do_not_steal_the_libraries_own() {
+        let m = first("illegal base64 data at input byte 56");
+        assert!(
+            m.library().starts_with("Go standard library"),
+            "{}",
+            m.library()
+        );
+        assert!(m.library().contains("golang-jwt") && m.library().contains("go-jose"));
+        assert_eq!(m.entry.topic(), Topic::Malformed);
+        assert!(m.codes().iter().any(|c| c == "input-extracted"));
+        // golang-jwt's wrapper names the segment: it stays golang-jwt's.
+        let m = first(
+            "token is malformed: could not base64 decode header: illegal base64 data at input byte 6",
+        );
+        assert_eq!(m.entry.id, "golang-jwt-b64-header");
+        assert_eq!(first("unexpected EOF").codes()[0], "invalid-json");
+        assert_eq!(
+            first("unexpected end of JSON input").codes()[0],
+            "invalid-json"
+        );
+        assert_eq!(
+            first("invalid character 'x' looking for beginning of value").codes()[0],
+            "invalid-json"
+        );
+        // HTML where JSON was expected is a key set (or discovery) answer.
+        assert_eq!(
+            first("invalid character '<' looking for beginning of value").codes()[0],
+            "jwks-invalid"
+        );
+        // The Go texts are the inner cause: any library text wins.
+        let m =
+            first("oidc: malformed jwt: square/go-jose: compact JWS format must have three parts");
+        assert_eq!(m.library(), "go-jose");
+    }
+
+    #[test]
     fn a_python_traceback_is_attributed_by_its_last_line_once() {
         let trace = r#"Traceback (most recent call last):
   File "/app/venv/lib/python3.11/site-packages/jwt/api_jws.py", line 446, in _verify_signature

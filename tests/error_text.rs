@@ -206,6 +206,71 @@ fn a_malformed_error_on_a_well_formed_token_blames_what_was_stripped() {
     );
 }
 
+/// go-jose refuses an iat in the future ("validation field" is its typo),
+/// which most libraries accept: its message raises the warning.
+#[test]
+fn go_jose_iat_in_the_future_raises_issued_in_future() {
+    let mut c = valid_claims();
+    c["iat"] = json!(1_700_000_300);
+    let t = token(&c);
+    for text in [
+        "square/go-jose/jwt: validation field, token issued in the future (iat)",
+        "go-jose/go-jose/jwt: validation field, token issued in the future (iat)",
+    ] {
+        let r = diagnose(&t, &["--error", text]);
+        assert_eq!(
+            r.finding("issued-in-future")["severity"],
+            "error",
+            "{}",
+            r.stdout
+        );
+        assert!(r.detail("issued-in-future").contains("go-jose rejects"));
+        assert_eq!(r.json["verdict"], "rejected");
+        assert_eq!(r.code, 1);
+        assert_eq!(
+            r.finding("error-text-matched")["evidence"]["library"],
+            "go-jose"
+        );
+    }
+}
+
+/// Go's base64 error on a token pasted with `Bearer ` or quotes around it:
+/// the verifier got the wrapper too, and that is the rejection.
+#[test]
+fn go_illegal_base64_on_a_wrapped_token_blames_the_wrapper() {
+    let t = token(&valid_claims());
+    for (given, text) in [
+        (format!("Bearer {t}"), "illegal base64 data at input byte 6"),
+        (format!("\"{t}\""), "illegal base64 data at input byte 0"),
+    ] {
+        let r = diagnose(&given, &["--error", text]);
+        assert_eq!(
+            r.finding("input-extracted")["severity"],
+            "error",
+            "{}",
+            r.stdout
+        );
+        assert_eq!(r.json["verdict"], "rejected");
+        assert_eq!(r.code, 1);
+        let lib = r.finding("error-text-matched")["evidence"]["library"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            lib.contains("golang-jwt") && lib.contains("go-jose"),
+            "{lib}"
+        );
+    }
+    // The bare token: no wrapper to blame, the server got something else.
+    let r = diagnose(&t, &["--error", "illegal base64 data at input byte 6"]);
+    assert!(!r.has("input-extracted"), "{:?}", r.codes());
+    assert!(
+        r.detail("error-text-matched").contains("well-formed"),
+        "{}",
+        r.stdout
+    );
+}
+
 /// `exp-before-iat` replaces `expired` (it is the more specific code), so it
 /// explains "jwt expired": no clock is to blame.
 #[test]
