@@ -1442,6 +1442,96 @@ mod tests {
     }
 
     #[test]
+    fn the_ruby_jwt_namespace_decides_over_rust_jsonwebtoken() {
+        // A Rails app logging `e.class.name` prints the class alone.
+        let cases: &[(&str, &str)] = &[
+            ("JWT::ExpiredSignature", "expired"),
+            ("JWT::ImmatureSignature", "not-yet-valid"),
+            ("JWT::VerificationError", "signature-invalid"),
+            ("JWT::InvalidIssuerError", "issuer-mismatch"),
+            ("JWT::InvalidAudError", "audience-mismatch"),
+            ("JWT::InvalidIatError", "issued-in-future"),
+            ("JWT::InvalidIatError: Invalid iat", "issued-in-future"),
+            (
+                "JWT::DecodeError: No key id (kid) found from token headers",
+                "kid-missing",
+            ),
+            (
+                "JWT::DecodeError: HMAC key expected to be a String",
+                "alg-key-mismatch",
+            ),
+            (
+                "JWT::IncorrectAlgorithm: payload algorithm is ES384 but ES256 verification key was provided",
+                "alg-key-mismatch",
+            ),
+        ];
+        for (text, code) in cases {
+            let m = first(text);
+            assert_eq!(m.library(), "Ruby jwt", "{text}: {}", m.entry.id);
+            assert_eq!(m.codes()[0], *code, "{text}");
+        }
+        // Rust's Debug output keeps its attribution.
+        assert_eq!(
+            first("Error(ExpiredSignature)").library(),
+            "Rust jsonwebtoken"
+        );
+        assert_eq!(
+            first("ErrorKind::ImmatureSignature").library(),
+            "Rust jsonwebtoken"
+        );
+        let m = first("JWT::DecodeError: Could not find public key for kid k9");
+        assert_eq!(m.expected.kid.as_deref(), Some("k9"));
+        assert_eq!(m.codes()[0], "kid-not-found");
+        let m = first("JWT::MissingRequiredClaim: Missing required claim exp");
+        assert_eq!(m.library(), "Ruby jwt");
+        assert_eq!(m.expected.claims, ["exp"]);
+        // Rust jsonwebtoken's own wording has a colon.
+        let m = first("Missing required claim: exp");
+        assert_eq!(m.library(), "Rust jsonwebtoken");
+        let m = first("JWT::DecodeError: Invalid segment encoding");
+        assert!(
+            m.codes().iter().any(|c| c == "input-extracted"),
+            "{:?}",
+            m.codes()
+        );
+    }
+
+    #[test]
+    fn json_jwt_classes_are_recognised() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "JSON::JWS::VerificationFailed: JSON::JWS::VerificationFailed",
+                "signature-invalid",
+            ),
+            (
+                "JSON::JWS::UnexpectedAlgorithm: Unexpected alg header",
+                "alg-not-allowed",
+            ),
+            (
+                "JSON::JWS::UnexpectedAlgorithm: JSON::JWS::UnexpectedAlgorithm",
+                "alg-none",
+            ),
+            (
+                "JSON::JWT::InvalidFormat: Invalid JWT Format. JWT should include 3 or 5 segments.",
+                "wrong-segment-count",
+            ),
+            (
+                "JSON::JWK::Set::KidNotFound: JSON::JWK::Set::KidNotFound",
+                "kid-not-found",
+            ),
+            (
+                "JSON::JWT::InvalidFormat: Invalid JSON Format",
+                "invalid-base64url",
+            ),
+        ];
+        for (text, code) in cases {
+            let m = first(text);
+            assert_eq!(m.library(), "json-jwt", "{text}: {}", m.entry.id);
+            assert_eq!(m.codes()[0], *code, "{text}");
+        }
+    }
+
+    #[test]
     fn go_standard_library_texts_do_not_steal_the_libraries_own() {
         let m = first("illegal base64 data at input byte 56");
         assert!(

@@ -206,6 +206,41 @@ fn a_malformed_error_on_a_well_formed_token_blames_what_was_stripped() {
     );
 }
 
+/// ruby-jwt's `jwks:` option always looks the key up by kid: a token without
+/// one is refused, which only the message can tell (no key set given here).
+#[test]
+fn ruby_jwt_refusing_a_token_without_kid_raises_kid_missing() {
+    let t = token(&valid_claims());
+    let r = diagnose(
+        &t,
+        &[
+            "--error",
+            "JWT::DecodeError: No key id (kid) found from token headers",
+        ],
+    );
+    assert_eq!(
+        r.finding("kid-missing")["severity"],
+        "error",
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.json["verdict"], "rejected");
+    assert_eq!(r.code, 1);
+    let m = &r.finding("error-text-matched")["evidence"];
+    assert_eq!(m["library"], "Ruby jwt");
+    assert_eq!(m["raised"], json!(["kid-missing"]));
+    // The class alone (a Rails log of `e.class.name`) is Ruby's, not Rust's.
+    let r = diagnose(
+        &token(&expired_claims()),
+        &["--error", "JWT::ExpiredSignature"],
+    );
+    assert_eq!(
+        r.finding("error-text-matched")["evidence"]["library"],
+        "Ruby jwt"
+    );
+    assert!(r.errors().contains(&"expired"), "{:?}", r.errors());
+}
+
 /// go-jose refuses an iat in the future ("validation field" is its typo),
 /// which most libraries accept: its message raises the warning.
 #[test]
