@@ -587,7 +587,9 @@ pub(super) fn truncation(ctx: &Context) -> Option<Finding> {
             .candidates
             .iter()
             .any(|c| c.material.rsa_bits().is_some());
-        if rsa && odd && !keyed && !sig.is_empty() {
+        // Only a three-segment token's third segment is its signature: with
+        // more segments (two tokens glued), `wrong-segment-count` says why.
+        if rsa && odd && !keyed && !sig.is_empty() && t.segment_count == 3 {
             reasons.push(format!(
                 "the {alg} signature is {} bytes, and an RSA signature is exactly as long as the key's modulus: 256 bytes for a 2048-bit key, and always a whole number of 16-byte steps",
                 sig.len()
