@@ -241,6 +241,44 @@ fn ruby_jwt_refusing_a_token_without_kid_raises_kid_missing() {
     assert!(r.errors().contains(&"expired"), "{:?}", r.errors());
 }
 
+/// go-oidc reads a missing `exp` as year 1 and calls the token expired: the
+/// cause is the missing claim, not a clock. And its verifier is an ID-token
+/// verifier (the Kubernetes API server takes kubectl's ID token), so an ID
+/// token there is no misuse.
+#[test]
+fn go_oidc_zero_expiry_is_a_missing_exp_and_its_id_tokens_are_no_misuse() {
+    let mut c = valid_claims();
+    c.as_object_mut().expect("claims").remove("exp");
+    let r = diagnose(
+        &token(&c),
+        &[
+            "--error",
+            "oidc: token is expired (Token Expiry: 0001-01-01 00:00:00 +0000 UTC)",
+        ],
+    );
+    assert_eq!(r.errors().first(), Some(&"exp-missing"), "{}", r.stdout);
+    assert_eq!(r.json["verdict"], "rejected");
+    assert!(!r.has("expired"), "{}", r.stdout);
+    let mut c = expired_claims();
+    c["nonce"] = json!("n-0S6_WzA2Mj");
+    c["aud"] = json!("kubernetes");
+    let args = [
+        "--aud",
+        "kubernetes",
+        "--error",
+        "oidc: token is expired (Token Expiry: 2023-11-14 21:13:20 +0000 UTC)",
+    ];
+    let r = diagnose(&token(&c), &args);
+    assert!(r.has("expired"), "{}", r.stdout);
+    assert!(!r.has("id-token-as-access-token"), "{}", r.stdout);
+    // The same ID token with another library's message is still misuse.
+    let r = diagnose(
+        &token(&c),
+        &["--aud", "kubernetes", "--error", "jwt expired"],
+    );
+    assert!(r.has("id-token-as-access-token"), "{}", r.stdout);
+}
+
 /// go-jose refuses an iat in the future ("validation field" is its typo),
 /// which most libraries accept: its message raises the warning.
 #[test]
