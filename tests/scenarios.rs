@@ -1,7 +1,8 @@
 //! Diagnosis scenarios in the acceptance format (`tests/data/scenarios/cases.jsonl`,
 //! the same shape as `../shared/acceptance/cases.jsonl`): one case per finding
-//! code and a near miss for each, written from findings.md's wording, with the
-//! real binary, a temp dir for the case's files and a real HTTP server on
+//! code and a near miss for each, written from findings.md's wording, and
+//! cases (`go-rt4-*`) recorded from real Go and Ruby libraries with their
+//! exact error text; run with the real binary, a temp dir for the case's files and a real HTTP server on
 //! 127.0.0.1 for its routes.
 //!
 //! A case passes as the shared scorer says: the exit status, every `expect`
@@ -127,14 +128,16 @@ fn run(case: &Value) -> Vec<String> {
     }
     if let Some(matches) = case["detail_match"].as_object() {
         for (code, re) in matches {
-            let re = regex::Regex::new(re.as_str().unwrap_or_default()).expect("case regex");
+            // Python's `re`, as the shared scorer uses: look-ahead included.
+            let re = fancy_regex::Regex::new(re.as_str().unwrap_or_default()).expect("case regex");
             let hit = findings
                 .iter()
                 .filter(|f| f["code"] == code.as_str())
                 .any(|f| {
-                    ["title", "detail", "fix"]
-                        .iter()
-                        .any(|k| re.is_match(f[*k].as_str().unwrap_or_default()))
+                    ["title", "detail", "fix"].iter().any(|k| {
+                        re.is_match(f[*k].as_str().unwrap_or_default())
+                            .unwrap_or(false)
+                    })
                 });
             if !hit {
                 why.push(format!("{code}: no title/detail/fix matches {re}"));
