@@ -583,13 +583,13 @@ fn settle<R: BufRead>(
         agg.repeat(id);
     }
     for ((item, mut d), occ) in batch.items.iter().zip(results).zip(occurrences) {
-        let interned = agg.intern(&d);
+        let interned = agg.intern(&d, occ);
         let example = if interned.needs_example {
             d.redacted(&item.text, policy)
         } else {
             None
         };
-        let id = agg.record(item.line, interned, occ, example);
+        let id = agg.record(item.line, interned, occ, example, item.digest.is_some());
         if let Some(json) = &d.json {
             sink.report(json);
         }

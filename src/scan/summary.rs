@@ -7,8 +7,31 @@
 //! to one outcome id; its repeats only bump that outcome's counter, so the
 //! work per repeated line is one hash lookup. Every count exists twice:
 //! `tokens` counts occurrences in the log (requests), `distinct` counts
-//! distinct tokens. Values per dimension are capped at [`MAX_VALUES`]; the
-//! rest share one `(other)` row, so a log of random `kid`s stays bounded.
+//! distinct tokens.
+//!
+//! Values per dimension are bounded by a frequency-ordered compaction (the
+//! pruning step of lossy counting): a dimension's table takes every new
+//! value until it holds `2 ×` [`MAX_VALUES`], then keeps the [`MAX_VALUES`]
+//! with the most occurrences (ties: the newer, which has had the least time
+//! to add up) and folds the rest into `(other)`, once more at the end for
+//! the last rows. Outcomes that referenced a folded value are re-keyed and
+//! merged with the outcomes whose keys they now equal; the dedup table holds
+//! outcome *handles*, which a forwarding table maps to their outcome, so an
+//! id handed out before a compaction still counts into the right row, and a
+//! repeat costs that one hop. Memory is constant in the log's size: at most
+//! `2 ×` [`MAX_VALUES`] values per dimension, a fixed-size Bloom filter of
+//! folded values per dimension, and one handle per token the dedup table
+//! remembers (which it caps). A compaction walks the outcomes and handles
+//! once, for at least [`MAX_VALUES`] new values, i.e. new distinct tokens.
+//!
+//! Counts of a value never folded are exact; a value that was folded and
+//! comes back is counted from its return, a lower bound (`"exact": false`,
+//! `≥` in the table). The Bloom filter tells which values were folded: a
+//! false positive only marks an exact count as a lower bound, never the
+//! reverse. `(other)` counts every occurrence not counted in a listed row,
+//! which includes the earlier occurrences of such returning values. A
+//! folded value loses its example, and the [`Covered`] snapshot is rebuilt
+//! without it, so it takes a new one when it comes back.
 //!
 //! Every value shown (kid, iss, aud, alg, examples) is taken from the
 //! *redacted* report, so it has already been masked and scrubbed.
@@ -18,6 +41,7 @@ use std::borrow::Cow;
 // Looked up for every distinct token: a fast seeded hash, not SipHash.
 use foldhash::{HashMap, HashMapExt, HashSet};
 use std::fmt::Write as _;
+use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
 use owo_colors::Style;
@@ -31,7 +55,8 @@ use crate::render;
 use crate::report::Verdict;
 
 pub const SCHEMA: &str = "jwtai.scan/v1";
-/// Distinct values tracked per dimension (kid, iss, aud, alg).
+/// Distinct values listed per dimension (kid, iss, aud, alg): the ones with
+/// the most occurrences; a table holds up to twice this between compactions.
 pub const MAX_VALUES: usize = 1000;
 /// Values are cut to this many characters in the summary.
 const MAX_VALUE_CHARS: usize = 200;
@@ -97,7 +122,8 @@ pub struct CodeRow {
 pub enum DimValue {
     /// The token has no such header field or claim.
     Absent,
-    /// Past [`MAX_VALUES`] distinct values.
+    /// Every occurrence not counted in a listed row: values folded for
+    /// being rarer than [`MAX_VALUES`] others.
     Other,
     Text(String),
 }
@@ -129,6 +155,9 @@ pub struct ValueRow {
     /// The most frequent root cause among them.
     pub top_root_cause: Option<&'static str>,
     pub example: Option<Example>,
+    /// False when the value was folded into `(other)` earlier in the log
+    /// and came back: its counts are then lower bounds.
+    pub exact: bool,
 }
 
 /// Everything `jwtai scan` reports.
@@ -243,15 +272,25 @@ struct OutcomeKey {
 struct Outcome {
     key: OutcomeKey,
     count: Count,
+    /// The handle [`Aggregator::record`] gave out for it, if any.
+    handle: u32,
 }
 
-/// Distinct values of one dimension, capped.
-#[derive(Default)]
+/// No handle: [`Outcome::handle`] of an outcome only transient tokens had,
+/// and what [`Aggregator::record`] returns for them.
+pub const NO_HANDLE: u32 = u32::MAX;
+
+/// Distinct values of one dimension: up to `2 ×` [`MAX_VALUES`], then
+/// compacted to the [`MAX_VALUES`] most frequent ([`ValueTable::compact`]).
 struct ValueTable {
     ids: HashMap<String, u32>,
     /// id 0 is "absent", id 1 "(other)", then one per value.
     values: Vec<DimValue>,
     examples: Vec<Option<Example>>,
+    /// Per id: the value was never folded before (its counts are exact).
+    exact: Vec<bool>,
+    /// The values folded so far.
+    folded: Bloom,
 }
 
 impl ValueTable {
@@ -260,24 +299,124 @@ impl ValueTable {
             ids: HashMap::new(),
             values: vec![DimValue::Absent, DimValue::Other],
             examples: vec![None, None],
+            exact: vec![true, true],
+            folded: Bloom::default(),
         }
     }
 
-    fn id(&mut self, v: Option<&Value>) -> u32 {
-        let Some(v) = v else { return 0 };
+    /// Values held (absent and `(other)` aside).
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// The value's id, and whether it has just been admitted to a table
+    /// that was already full ([`MAX_VALUES`] held): such a value is listed
+    /// only if it outgrows others, so its first token is not worth an
+    /// example unless it repeats ([`Aggregator::intern`]).
+    fn id(&mut self, v: Option<&Value>) -> (u32, bool) {
+        let Some(v) = v else { return (0, false) };
         let text = value_text(v);
         if let Some(id) = self.ids.get(text.as_ref()) {
-            return *id;
+            return (*id, false);
         }
         let text = text.into_owned();
-        if self.ids.len() >= MAX_VALUES {
-            return 1;
-        }
+        let full = self.len() >= MAX_VALUES;
         let id = self.values.len() as u32;
+        let hash = self.ids.hasher().hash_one(text.as_str());
+        self.exact.push(!self.folded.contains(hash));
         self.values.push(DimValue::Text(text.clone()));
         self.examples.push(None);
         self.ids.insert(text, id);
-        id
+        (id, full)
+    }
+
+    /// Keeps the `keep` values with the most occurrences (`tallies`, per
+    /// id; ties: the one with an example, then the newer) and folds the rest into `(other)`, which takes
+    /// the earliest of their examples if it has none. Returns the new id
+    /// of every old one (1 for a folded value); kept values keep their
+    /// order.
+    fn compact(&mut self, tallies: &[Count], keep: usize) -> Vec<u32> {
+        let n = self.values.len();
+        // Best first; selecting the top `keep` is linear, no sort.
+        let mut ranked: Vec<_> = (2..n)
+            .map(|v| {
+                let c = tallies[v];
+                std::cmp::Reverse((c.tokens, c.distinct, self.examples[v].is_some(), v))
+            })
+            .collect();
+        if keep < ranked.len() {
+            ranked.select_nth_unstable(keep);
+            ranked.truncate(keep);
+        }
+        let mut kept = vec![false; n];
+        for std::cmp::Reverse((.., v)) in ranked {
+            kept[v] = true;
+        }
+        let mut remap = vec![1u32; n];
+        remap[0] = 0;
+        let values = std::mem::replace(&mut self.values, Vec::with_capacity(2 * keep + 2));
+        let examples = std::mem::replace(&mut self.examples, Vec::with_capacity(2 * keep + 2));
+        let exact = std::mem::replace(&mut self.exact, Vec::with_capacity(2 * keep + 2));
+        let mut other_example: Option<Example> = None;
+        for (old, ((value, example), exact)) in
+            values.into_iter().zip(examples).zip(exact).enumerate()
+        {
+            if old < 2 || kept[old] {
+                remap[old] = self.values.len() as u32;
+                self.values.push(value);
+                self.examples.push(example);
+                self.exact.push(exact);
+                continue;
+            }
+            if let DimValue::Text(text) = &value {
+                self.folded
+                    .insert(self.ids.hasher().hash_one(text.as_str()));
+            }
+            if let Some(e) = example {
+                if other_example.as_ref().is_none_or(|o| e.line < o.line) {
+                    other_example = Some(e);
+                }
+            }
+        }
+        if self.examples[1].is_none() {
+            self.examples[1] = other_example;
+        }
+        self.ids.retain(|_, id| {
+            *id = remap[*id as usize];
+            *id != 1
+        });
+        remap
+    }
+}
+
+/// A Bloom filter of 64-bit hashes, allocated on its first insert: 2^21
+/// bits (256 KiB), 3 probes. Wrong positives stay under 1% up to about
+/// 100,000 values and pass 40% near a million; it never misses a value.
+#[derive(Default)]
+struct Bloom {
+    bits: Vec<u64>,
+}
+
+impl Bloom {
+    const BITS: u64 = 1 << 21;
+
+    fn probes(hash: u64) -> impl Iterator<Item = u64> {
+        let (h1, h2) = (hash & 0xffff_ffff, (hash >> 32) | 1);
+        (0..3u64).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % Self::BITS)
+    }
+
+    fn insert(&mut self, hash: u64) {
+        if self.bits.is_empty() {
+            self.bits = vec![0; (Self::BITS / 64) as usize];
+        }
+        for bit in Self::probes(hash) {
+            self.bits[(bit / 64) as usize] |= 1 << (bit % 64);
+        }
+    }
+
+    fn contains(&self, hash: u64) -> bool {
+        !self.bits.is_empty()
+            && Self::probes(hash).all(|bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
     }
 }
 
@@ -299,9 +438,12 @@ fn value_text(v: &Value) -> Cow<'_, str> {
 }
 
 /// The rows that already have their example, as of some point of the scan.
-/// Examples are only ever added, so a token whose every code and value is
-/// covered by an earlier snapshot can never become one: a worker drops its
-/// report at once instead of holding it until its batch is counted in.
+/// A worker drops the report of a token whose every code and value is
+/// covered at once, instead of holding it until its batch is counted in.
+/// Examples are only added, except that a compaction drops those of the
+/// values it folds (and rebuilds the snapshot): a token of such a value
+/// that comes back in a batch judged against an older snapshot has lost
+/// its report, and the value's example is taken from a later token.
 #[derive(Clone, Default)]
 pub struct Covered {
     codes: HashSet<&'static str>,
@@ -326,8 +468,11 @@ impl Covered {
 /// Builds a [`Summary`] one token at a time, in input order.
 pub struct Aggregator {
     now: i64,
+    /// Live outcomes: a compaction merges some and renumbers the rest.
     outcomes: Vec<Outcome>,
     index: HashMap<OutcomeKey, u32>,
+    /// Per handle given out: its outcome's index in `outcomes`.
+    forward: Vec<u32>,
     codes: Vec<&'static Spec>,
     code_ids: HashMap<&'static str, u16>,
     code_examples: Vec<Option<Example>>,
@@ -351,6 +496,7 @@ impl Aggregator {
             now,
             outcomes: Vec::new(),
             index: HashMap::new(),
+            forward: Vec::new(),
             codes: Vec::new(),
             code_ids: HashMap::new(),
             code_examples: Vec::new(),
@@ -382,21 +528,28 @@ impl Aggregator {
     }
 
     /// Interns a distinct token's codes and values, and tells whether it is
-    /// the first in some row (so its redacted report is wanted as an example).
-    pub fn intern(&mut self, d: &super::Diagnosed) -> Interned {
+    /// the first in some row (so its redacted report is wanted as an
+    /// example). A value new to a full table is not worth one on a token
+    /// seen once so far (`occurrences`): in a log of one-off values that
+    /// would redact every token, in the sequential half of the scan, for
+    /// values that are folded. It takes one from its next distinct token,
+    /// and its first if that one repeats early, and loses ties to values
+    /// that have one ([`ValueTable::compact`]).
+    pub fn intern(&mut self, d: &super::Diagnosed, occurrences: u64) -> Interned {
         let mut codes: Vec<u16> = d.codes.iter().map(|s| self.code_id(s)).collect();
         let root = d.root.map(|s| self.code_id(s));
         let mut dims = [0u32; 4];
+        let mut wanted = false;
         for (i, v) in d.dims.iter().enumerate() {
-            dims[i] = self.dims[i].id(v.as_ref());
+            let (id, untried) = self.dims[i].id(v.as_ref());
+            dims[i] = id;
+            wanted |= matches!(self.dims[i].examples.get(id as usize), Some(None))
+                && (!untried || occurrences > 1);
         }
-        let needs_example = codes
-            .iter()
-            .any(|c| matches!(self.code_examples.get(*c as usize), Some(None)))
-            || dims
+        let needs_example = wanted
+            || codes
                 .iter()
-                .enumerate()
-                .any(|(i, v)| matches!(self.dims[i].examples.get(*v as usize), Some(None)));
+                .any(|c| matches!(self.code_examples.get(*c as usize), Some(None)));
         codes.sort_unstable();
         codes.dedup();
         Interned {
@@ -411,14 +564,17 @@ impl Aggregator {
     }
 
     /// Counts an interned token seen `occurrences` times so far, taking
-    /// `example` (its redacted report) for the rows that have none yet;
-    /// returns its outcome id for [`Aggregator::repeat`].
+    /// `example` (its redacted report) for the rows that have none yet.
+    /// Returns its outcome's handle for [`Aggregator::repeat`] when the
+    /// token is `remembered` (by the dedup table: a handle costs 4 bytes
+    /// for the whole scan), else [`NO_HANDLE`].
     pub fn record(
         &mut self,
         line: u64,
         interned: Interned,
         occurrences: u64,
         example: Option<&Redacted>,
+        remembered: bool,
     ) -> u32 {
         let key = interned.key;
         if let Some(red) = example {
@@ -454,35 +610,128 @@ impl Aggregator {
                 }
             }
         }
-        let id = match self.index.get(&key) {
-            Some(id) => *id,
+        let slot = match self.index.get(&key) {
+            Some(slot) => *slot as usize,
             None => {
-                let id = self.outcomes.len() as u32;
+                let slot = self.outcomes.len();
                 self.outcomes.push(Outcome {
                     key: key.clone(),
                     count: Count::default(),
+                    handle: NO_HANDLE,
                 });
-                self.index.insert(key, id);
-                id
+                self.index.insert(key, slot as u32);
+                slot
             }
         };
-        if let Some(o) = self.outcomes.get_mut(id as usize) {
-            o.count.add(Count {
-                tokens: occurrences,
-                distinct: 1,
-            });
+        let o = &mut self.outcomes[slot];
+        o.count.add(Count {
+            tokens: occurrences,
+            distinct: 1,
+        });
+        let handle = match (remembered, o.handle) {
+            (false, _) => NO_HANDLE,
+            (true, NO_HANDLE) => {
+                let handle = self.forward.len() as u32;
+                self.forward.push(slot as u32);
+                o.handle = handle;
+                handle
+            }
+            (true, handle) => handle,
+        };
+        if self.dims.iter().any(|t| t.len() >= 2 * MAX_VALUES) {
+            self.compact(2 * MAX_VALUES - 1);
         }
-        id
+        handle
     }
 
-    /// One more occurrence of an already diagnosed token.
-    pub fn repeat(&mut self, id: u32) {
-        if let Some(o) = self.outcomes.get_mut(id as usize) {
-            o.count.tokens += 1;
+    /// One more occurrence of an already diagnosed token, by its handle:
+    /// one hop through the forwarding table.
+    pub fn repeat(&mut self, handle: u32) {
+        if let Some(&slot) = self.forward.get(handle as usize) {
+            if let Some(o) = self.outcomes.get_mut(slot as usize) {
+                o.count.tokens += 1;
+            }
         }
     }
 
-    pub fn finish(self, lines: LineCounts, saturated: bool) -> Summary {
+    /// Compacts every dimension holding more than `over` values down to
+    /// [`MAX_VALUES`] ([`ValueTable::compact`]), re-keys the outcomes,
+    /// merges those whose keys became equal (the first keeps its place and
+    /// handle), points every handle at its outcome's new place, and
+    /// rebuilds the [`Covered`] snapshot.
+    fn compact(&mut self, over: usize) {
+        let mut remaps: [Option<Vec<u32>>; 4] = Default::default();
+        for (i, remap) in remaps.iter_mut().enumerate() {
+            if self.dims[i].len() <= over {
+                continue;
+            }
+            let mut tallies = vec![Count::default(); self.dims[i].values.len()];
+            for o in &self.outcomes {
+                tallies[o.key.dims[i] as usize].add(o.count);
+            }
+            *remap = Some(self.dims[i].compact(&tallies, MAX_VALUES));
+        }
+        if remaps.iter().all(Option::is_none) {
+            return;
+        }
+        let live = self.outcomes.len();
+        let old = std::mem::replace(&mut self.outcomes, Vec::with_capacity(live));
+        self.index.clear();
+        let mut moved = Vec::with_capacity(old.len());
+        for mut o in old {
+            for (d, remap) in o.key.dims.iter_mut().zip(&remaps) {
+                if let Some(remap) = remap {
+                    *d = remap[*d as usize];
+                }
+            }
+            match self.index.get(&o.key) {
+                Some(&slot) => {
+                    let survivor = &mut self.outcomes[slot as usize];
+                    survivor.count.add(o.count);
+                    if survivor.handle == NO_HANDLE {
+                        survivor.handle = o.handle;
+                    }
+                    moved.push(slot);
+                }
+                None => {
+                    let slot = self.outcomes.len() as u32;
+                    self.index.insert(o.key.clone(), slot);
+                    self.outcomes.push(o);
+                    moved.push(slot);
+                }
+            }
+        }
+        for slot in &mut self.forward {
+            *slot = moved[*slot as usize];
+        }
+        // A new snapshot: the old one is shared with workers, and cloning it
+        // would copy the sets about to be replaced.
+        let old = &self.covered;
+        let values = std::array::from_fn(|i| match &remaps[i] {
+            None => old.values[i].clone(),
+            Some(_) => {
+                let table = &self.dims[i];
+                table
+                    .values
+                    .iter()
+                    .zip(&table.examples)
+                    .filter_map(|(v, e)| match (v, e) {
+                        (DimValue::Text(text), Some(_)) => Some(text.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            }
+        });
+        self.covered = Arc::new(Covered {
+            codes: old.codes.clone(),
+            absent: old.absent,
+            values,
+        });
+    }
+
+    pub fn finish(mut self, lines: LineCounts, saturated: bool) -> Summary {
+        // The listed values: the MAX_VALUES most frequent.
+        self.compact(MAX_VALUES);
         let n = self.codes.len();
         let mut per_code = vec![Count::default(); n];
         let mut per_root = vec![Count::default(); n];
@@ -572,6 +821,7 @@ impl Aggregator {
                             })
                             .map(|(r, _)| self.codes[*r as usize].code),
                         example: table.examples[v].clone(),
+                        exact: table.exact[v],
                     })
                     .collect();
                 rows.sort_by(|a, b| {
@@ -747,6 +997,8 @@ pub fn json(s: &Summary) -> Value {
                     m.insert("rejected".into(), json!(r.rejected));
                     m.insert("top_root_cause".into(), json!(r.top_root_cause));
                     m.insert("example".into(), example_json(&r.example, &s.logs));
+                    // Additive to v1: false when the counts are lower bounds.
+                    m.insert("exact".into(), json!(r.exact));
                     Value::Object(m)
                 })
                 .collect();
@@ -999,4 +1251,266 @@ pub fn human(s: &Summary, color: bool) -> String {
         p.dim("Examples are redacted; `--format json` gives every example in full and one report per distinct token.")
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::time::EXPIRED;
+    use crate::scan::Diagnosed;
+
+    /// A rejected, expired token of this `kid` (iss and alg shared).
+    fn diagnosed(kid: &str) -> Diagnosed {
+        Diagnosed {
+            codes: vec![&EXPIRED],
+            root: Some(&EXPIRED),
+            verdict: Verdict::Rejected,
+            dims: [
+                Some(json!(kid)),
+                Some(json!("https://issuer/")),
+                None,
+                Some(json!("HS256")),
+            ],
+            raw: None,
+            redacted: None,
+            json: None,
+        }
+    }
+
+    /// Counts a distinct token of `kid` seen `occurrences` times; its handle.
+    fn distinct(agg: &mut Aggregator, line: u64, kid: &str, occurrences: u64) -> u32 {
+        let interned = agg.intern(&diagnosed(kid), occurrences);
+        agg.record(line, interned, occurrences, None, true)
+    }
+
+    fn row<'a>(s: &'a Summary, dim: Dim, text: &str) -> Option<&'a ValueRow> {
+        s.by(dim)
+            .iter()
+            .find(|r| r.value == DimValue::Text(text.into()))
+    }
+
+    /// Rows of a dimension add up to the totals: every token is in one row.
+    fn assert_rows_add_up(s: &Summary) {
+        for dim in Dim::ALL {
+            let mut sum = Count::default();
+            for r in s.by(dim) {
+                sum.add(r.count);
+            }
+            assert_eq!(sum, s.total, "{}", dim.name());
+            let texts = s
+                .by(dim)
+                .iter()
+                .filter(|r| matches!(r.value, DimValue::Text(_)))
+                .count();
+            assert!(texts <= MAX_VALUES, "{}: {texts} rows", dim.name());
+        }
+    }
+
+    #[test]
+    fn a_late_dominant_value_is_kept_with_its_exact_count() {
+        let mut agg = Aggregator::new(0);
+        let mut line = 0;
+        for i in 0..2 * MAX_VALUES {
+            line += 1;
+            distinct(&mut agg, line, &format!("kid-{i:05}"), 1);
+        }
+        for _ in 0..300 {
+            line += 1;
+            let h = distinct(&mut agg, line, "rotated-2023-11", 1);
+            for _ in 0..9 {
+                agg.repeat(h);
+            }
+        }
+        let s = agg.finish(LineCounts::default(), false);
+        let first = &s.by(Dim::Kid)[0];
+        assert_eq!(first.value, DimValue::Text("rotated-2023-11".into()));
+        assert_eq!(
+            first.count,
+            Count {
+                tokens: 3000,
+                distinct: 300
+            }
+        );
+        assert_eq!(first.rejected, 3000);
+        assert!(first.exact);
+        let other = row(&s, Dim::Kid, "kid-00000").map(|r| r.count);
+        assert_eq!(other, None, "the oldest one-off is folded");
+        let other = s.by(Dim::Kid).iter().find(|r| r.value == DimValue::Other);
+        assert!(other.is_some_and(|r| r.count.tokens == 1001 && r.exact));
+        assert_eq!(
+            s.total,
+            Count {
+                tokens: 5000,
+                distinct: 2300
+            }
+        );
+        assert_rows_add_up(&s);
+        // The shared iss and alg were never at risk.
+        assert!(row(&s, Dim::Iss, "https://issuer/").is_some_and(|r| r.count == s.total));
+    }
+
+    #[test]
+    fn handles_from_before_a_compaction_count_into_the_right_row() {
+        let mut agg = Aggregator::new(0);
+        // Folded at the first compaction (one occurrence, the oldest) and
+        // kept (five), then the one-offs that fill the table.
+        let rare = distinct(&mut agg, 1, "rare", 1);
+        let kept = distinct(&mut agg, 2, "kept", 5);
+        for i in 0..2 * MAX_VALUES - 2 {
+            distinct(&mut agg, 3 + i as u64, &format!("kid-{i:05}"), 1);
+        }
+        assert!(agg.dims[0].len() <= MAX_VALUES, "compacted");
+        for _ in 0..10 {
+            agg.repeat(kept);
+        }
+        for _ in 0..7 {
+            agg.repeat(rare);
+        }
+        // "rare" comes back as another token: a new row, a lower bound.
+        let back = distinct(&mut agg, 5000, "rare", 1);
+        agg.repeat(back);
+        let s = agg.finish(LineCounts::default(), false);
+        let kept = row(&s, Dim::Kid, "kept").expect("kept");
+        assert_eq!(
+            (kept.count.tokens, kept.count.distinct, kept.exact),
+            (15, 1, true)
+        );
+        let rare = row(&s, Dim::Kid, "rare").expect("back");
+        assert_eq!(
+            (rare.count.tokens, rare.count.distinct, rare.exact),
+            (2, 1, false)
+        );
+        let other = s.by(Dim::Kid).iter().find(|r| r.value == DimValue::Other);
+        // 999 + 1 one-offs folded (at the compaction and at the end), and
+        // "rare" with its 7 repeats.
+        assert_eq!(other.map(|r| r.count.tokens), Some(1000 + 8));
+        assert_rows_add_up(&s);
+        let total = 1 + 7 + 15 + (2 * MAX_VALUES as u64 - 2) + 2;
+        assert_eq!(s.total.tokens, total);
+        let j = json(&s);
+        let by_kid = j["by_kid"].as_array().expect("rows");
+        assert!(
+            by_kid
+                .iter()
+                .any(|r| r["value"] == "rare" && r["exact"] == false)
+        );
+        assert!(
+            by_kid
+                .iter()
+                .any(|r| r["value"] == "kept" && r["exact"] == true)
+        );
+    }
+
+    #[test]
+    fn merged_outcomes_keep_every_handle() {
+        let mut agg = Aggregator::new(0);
+        // Many one-off outcomes whose kids are folded into one (other)
+        // outcome: each handle still counts its repeats.
+        let handles: Vec<u32> = (0..3 * MAX_VALUES)
+            .map(|i| distinct(&mut agg, i as u64 + 1, &format!("kid-{i:05}"), 1))
+            .collect();
+        for h in &handles {
+            agg.repeat(*h);
+        }
+        assert!(agg.outcomes.len() <= 2 * MAX_VALUES + 1);
+        let s = agg.finish(LineCounts::default(), false);
+        assert_eq!(
+            s.total,
+            Count {
+                tokens: 6 * MAX_VALUES as u64,
+                distinct: 3 * MAX_VALUES as u64
+            }
+        );
+        assert_rows_add_up(&s);
+        // The newest kept, each with both occurrences.
+        let last = row(&s, Dim::Kid, &format!("kid-{:05}", 3 * MAX_VALUES - 1));
+        assert_eq!(last.map(|r| (r.count.tokens, r.exact)), Some((2, true)));
+    }
+
+    #[test]
+    fn transient_tokens_take_no_handle() {
+        let mut agg = Aggregator::new(0);
+        let interned = agg.intern(&diagnosed("k"), 1);
+        assert_eq!(agg.record(1, interned, 1, None, false), NO_HANDLE);
+        assert!(agg.forward.is_empty());
+        let h = distinct(&mut agg, 2, "k", 1);
+        assert_eq!(h, 0);
+        agg.repeat(h);
+        let s = agg.finish(LineCounts::default(), false);
+        assert_eq!(row(&s, Dim::Kid, "k").map(|r| r.count.tokens), Some(3));
+    }
+
+    /// Through a real scan: examples come from redacted reports, and a
+    /// folded value that comes back takes a new one (the [`Covered`]
+    /// snapshot forgot it, so workers keep its reports again).
+    #[test]
+    fn kept_and_returning_values_have_examples() {
+        use crate::alg::Alg;
+        use crate::checks::{Expectations, Keys};
+        use crate::sign::{SigningKey, sign_token};
+        let secret = b"a-test-secret-that-is-long-enough-0123456789";
+        let key = SigningKey::from_hmac_secret(Alg::HS256, secret).expect("key");
+        let token = |n: usize, kid: &str| {
+            sign_token(
+                &json!({"alg": "HS256", "kid": kid}),
+                &json!({"iss": "https://issuer/", "sub": format!("u{n}"), "exp": 2_000_000_000}),
+                &key,
+            )
+            .expect("signed")
+        };
+        let mut log = String::new();
+        // "back" takes its example, then is outranked by kids seen twice
+        // and folded when the table fills up.
+        log.push_str(&token(0, "back"));
+        log.push('\n');
+        for i in 0..2 * MAX_VALUES - 1 {
+            let t = token(i + 1, &format!("kid-{i:05}"));
+            log.push_str(&format!("{t}\n{t}\n"));
+        }
+        // Two batches more, so the return is judged against a snapshot
+        // taken after the compaction.
+        let filler = 2 * crate::scan::BATCH_TOKENS;
+        for i in 0..filler {
+            log.push_str(&token(5_000 + i, "filler"));
+            log.push('\n');
+        }
+        for i in 0..30 {
+            let t = token(100_000 + i, "back");
+            log.push_str(&format!("{t}\n{t}\n"));
+        }
+        let options = crate::scan::Options {
+            expect: Expectations {
+                now: 1_700_000_000,
+                ..Default::default()
+            },
+            keys: Keys {
+                candidates: vec![crate::keys::secret_candidate(
+                    secret.to_vec(),
+                    "test".into(),
+                )],
+                attempted: true,
+                ..Default::default()
+            },
+            policy: crate::redact::Policy::new(vec![], vec![], false, vec![]),
+            jwks: None,
+            max_distinct: crate::scan::DEFAULT_MAX_DISTINCT,
+            reports: false,
+        };
+        let s = crate::scan::scan(log.as_bytes(), options, &mut crate::scan::NoSink).expect("scan");
+        assert_rows_add_up(&s);
+        let back = row(&s, Dim::Kid, "back").expect("back");
+        assert_eq!((back.count.tokens, back.count.distinct), (60, 30));
+        assert!(!back.exact);
+        let first_return = (4 * MAX_VALUES + filler) as u64;
+        assert!(
+            back.example
+                .as_ref()
+                .is_some_and(|e| e.line >= first_return),
+            "{:?}",
+            back.example.as_ref().map(|e| e.line)
+        );
+        for r in s.by(Dim::Kid) {
+            assert!(r.example.is_some(), "{:?} has no example", r.value);
+        }
+    }
 }
