@@ -58,6 +58,8 @@ pub const SCHEMA: &str = "jwtai.scan/v1";
 /// Distinct values listed per dimension (kid, iss, aud, alg): the ones with
 /// the most occurrences; a table holds up to twice this between compactions.
 pub const MAX_VALUES: usize = 1000;
+/// Rows per dimension in the human table (JSON lists every kept value).
+const HUMAN_ROWS: usize = 20;
 /// Values are cut to this many characters in the summary.
 const MAX_VALUE_CHARS: usize = 200;
 
@@ -1226,22 +1228,51 @@ pub fn human(s: &Summary, color: bool) -> String {
                 dim.name()
             ))
         );
+        // The HUMAN_ROWS most frequent values, and `(none)` and `(other)`
+        // wherever their counts put them.
+        let mut listed = 0;
+        let mut inexact = false;
         for r in rows {
+            if matches!(r.value, DimValue::Text(_)) {
+                listed += 1;
+                if listed > HUMAN_ROWS {
+                    continue;
+                }
+            }
+            inexact |= !r.exact;
+            let at_least = if r.exact { "" } else { "≥" };
             let value = r.value.human();
             let value = cut(value, 38);
             let _ = writeln!(
                 out,
                 "  {}{:>8}  {:>9}  {:>9}  {}  {}",
                 pad(&value, 38),
-                r.count.tokens,
-                r.count.distinct,
-                r.rejected,
+                format!("{at_least}{}", r.count.tokens),
+                format!("{at_least}{}", r.count.distinct),
+                format!("{at_least}{}", r.rejected),
                 pad(r.top_root_cause.unwrap_or("-"), 24),
                 p.dim(
                     &r.example
                         .as_ref()
                         .map_or(String::new(), |e| s.logs.at(e.line))
                 )
+            );
+        }
+        if listed > HUMAN_ROWS {
+            let _ = writeln!(
+                out,
+                "  {}",
+                p.dim(&format!(
+                    "… {} more values (--format json lists up to {MAX_VALUES})",
+                    listed - HUMAN_ROWS
+                ))
+            );
+        }
+        if inexact {
+            let _ = writeln!(
+                out,
+                "  {}",
+                p.dim("≥ a lower bound: the value was rare early on, counted in (other), and counted here from its return")
             );
         }
     }
@@ -1387,6 +1418,10 @@ mod tests {
         assert_rows_add_up(&s);
         let total = 1 + 7 + 15 + (2 * MAX_VALUES as u64 - 2) + 2;
         assert_eq!(s.total.tokens, total);
+        let text = human(&s, false);
+        assert!(text.contains("≥2 "), "{text}");
+        assert!(text.contains("… 980 more values"), "{text}");
+        assert!(text.lines().count() < 100, "{text}");
         let j = json(&s);
         let by_kid = j["by_kid"].as_array().expect("rows");
         assert!(
