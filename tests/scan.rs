@@ -1031,3 +1031,76 @@ fn a_batch_of_only_repeats_of_pending_tokens_does_not_end_the_scan() {
     assert_eq!(s["tokens"]["distinct"], 3);
     assert_eq!(s["input"]["lines"], lines);
 }
+
+/// A key-rotation incident after a long tail of one-off kids: 2,000 tokens
+/// with a kid and audience each, then 3,000 (300 distinct) with the new kid.
+/// The summary keeps the most frequent values, not the first 1,000, so the
+/// dominant kid is a row of its own with its exact count, the rows add up
+/// to the totals, and the human table shows only the top rows.
+#[test]
+fn a_late_dominant_kid_is_listed_with_its_exact_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = String::new();
+    for i in 0..2000 {
+        let t = token(i, &format!("kid-{i:05}"), &format!("api-{i:05}"), NOW - 10);
+        log.push_str(&format!("Authorization: Bearer {t}\n"));
+    }
+    let rotated: Vec<String> = (0..300)
+        .map(|i| token(10_000 + i, "rotated-2023-11", API, NOW + 1000))
+        .collect();
+    for i in 0..3000 {
+        log.push_str(&format!("Authorization: Bearer {}\n", rotated[i % 300]));
+    }
+    let path = dir.path().join("latekid.log");
+    std::fs::write(&path, &log).expect("write log");
+
+    let (_, s, _) = scan_json(dir.path(), Some(&path), None);
+    assert_eq!(s["tokens"]["total"], 5000);
+    assert_eq!(s["tokens"]["distinct"], 2300);
+    for (dim, top) in [("by_kid", "rotated-2023-11"), ("by_aud", API)] {
+        let rows = s[dim].as_array().expect("rows");
+        assert_eq!(rows[0]["value"], top, "{dim}");
+        assert_eq!(rows[0]["tokens"], 3000, "{dim}");
+        assert_eq!(rows[0]["distinct"], 300, "{dim}");
+        assert_eq!(rows[0]["exact"], true, "{dim}");
+        assert!(rows[0]["example"]["line"].as_u64() > Some(2000), "{dim}");
+        // At most 1,000 values and (other), sorted by occurrences, adding up.
+        assert!(rows.len() <= 1001, "{dim}: {} rows", rows.len());
+        let tokens: Vec<u64> = rows
+            .iter()
+            .map(|r| r["tokens"].as_u64().expect("n"))
+            .collect();
+        assert!(tokens.is_sorted_by(|a, b| a >= b), "{dim}");
+        assert_eq!(tokens.iter().sum::<u64>(), 5000, "{dim}");
+        let distinct: u64 = rows
+            .iter()
+            .map(|r| r["distinct"].as_u64().expect("n"))
+            .sum();
+        assert_eq!(distinct, 2300, "{dim}");
+        assert!(rows.iter().any(|r| r["value"] == "(other)"), "{dim}");
+    }
+
+    let out = scan_cmd(dir.path())
+        .arg(&path)
+        .args(["--secret-file", &secret_file(dir.path())])
+        .args(["--aud", API, "--iss", ISS, "--now", &NOW.to_string()])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let by_kid: Vec<&str> = text
+        .split("By kid")
+        .nth(1)
+        .expect("a kid table")
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(by_kid[0].starts_with("  rotated-2023-11 "), "{text}");
+    assert!(by_kid[0].contains(" 3000 "), "{text}");
+    // 20 values, (other), and how many more JSON lists.
+    assert_eq!(by_kid.len(), 22, "{text}");
+    assert!(
+        by_kid[21].contains("980 more values (--format json lists up to 1000)"),
+        "{text}"
+    );
+}
