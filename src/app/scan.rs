@@ -55,7 +55,16 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     if let Some(bar) = &sink.progress {
         bar.finish_and_clear();
     }
-    let summary = scanned.with_context(|| format!("cannot read {}", origins.join(", ")))?;
+    let summary = match scanned {
+        // Found inside a compressed log once it was opened (UTF-16 in gzip).
+        Err(e)
+            if e.get_ref()
+                .is_some_and(|i| i.is::<scan::source::Unsupported>()) =>
+        {
+            return Err(refused(e, &origins.join(", "), None));
+        }
+        scanned => scanned.with_context(|| format!("cannot read {}", origins.join(", ")))?,
+    };
     match args.format {
         ScanFormat::Json => {
             let mut line = serde_json::to_string(&summary::json(&summary))
@@ -174,9 +183,9 @@ fn refused(e: io::Error, origin: &str, file: Option<&str>) -> anyhow::Error {
         Some(u) => {
             let file = file.unwrap_or("FILE");
             anyhow::anyhow!(
-                "{origin} is {}: convert it first, e.g. `{} {file} | jwtai scan -` (gzip is read as it is)",
+                "{origin} is {}: convert it first, e.g. `{} | jwtai scan -` (gzip is read as it is)",
                 u.format,
-                u.command
+                u.command.replace("FILE", file)
             )
         }
         None => anyhow::Error::new(e).context(format!("cannot read {origin}")),

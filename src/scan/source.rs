@@ -41,9 +41,9 @@ impl Compression {
 }
 
 /// Input recognised but not read: `format` and the command that turns it
-/// into plain text (to pipe into `jwtai scan -`).
+/// into plain text (to pipe into `jwtai scan -`), `FILE` standing for the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{format}: convert it first, e.g. `{command} FILE | jwtai scan -`")]
+#[error("{format}: convert it first, e.g. `{command} | jwtai scan -`")]
 pub struct Unsupported {
     pub format: &'static str,
     pub command: &'static str,
@@ -55,49 +55,76 @@ const REFUSED: &[(&[u8], Unsupported)] = &[
         b"\x28\xb5\x2f\xfd",
         Unsupported {
             format: "zstd-compressed",
-            command: "zstdcat",
+            command: "zstdcat FILE",
         },
     ),
     (
         b"\xfd7zXZ\x00",
         Unsupported {
             format: "xz-compressed",
-            command: "xzcat",
+            command: "xzcat FILE",
         },
     ),
     (
         b"\x04\x22\x4d\x18",
         Unsupported {
             format: "lz4-compressed",
-            command: "lz4cat",
+            command: "lz4cat FILE",
         },
     ),
     (
         b"PK\x03\x04",
         Unsupported {
             format: "a zip archive",
-            command: "unzip -p",
+            command: "unzip -p FILE",
         },
     ),
-    (
-        b"\xff\xfe",
-        Unsupported {
-            format: "UTF-16 text",
-            command: "iconv -f UTF-16 -t UTF-8",
-        },
-    ),
-    (
-        b"\xfe\xff",
-        Unsupported {
-            format: "UTF-16 text",
-            command: "iconv -f UTF-16 -t UTF-8",
-        },
-    ),
+    (b"\xff\xfe", UTF16),
+    (b"\xfe\xff", UTF16),
 ];
+
+const UTF16: Unsupported = Unsupported {
+    format: "UTF-16 text",
+    command: "iconv -f UTF-16 -t UTF-8 FILE",
+};
+
+/// UTF-16 found once a gzip log was opened (Windows hosts write such logs).
+const UTF16_IN_GZIP: Unsupported = Unsupported {
+    format: "gzip-compressed UTF-16 text",
+    command: "gzip -dc FILE | iconv -f UTF-16 -t UTF-8",
+};
+
+/// UTF-16 without a byte-order mark: ASCII text with a NUL after (little
+/// endian) or before (big endian) every character; `iconv` must be told which.
+fn utf16_without_bom(head: &[u8]) -> Option<Unsupported> {
+    let pairs: Vec<&[u8]> = head.chunks_exact(2).take(32).collect();
+    let text = |b: u8| b == b'\t' || b == b'\n' || b == b'\r' || (0x20..0x7f).contains(&b);
+    if pairs.len() < 4 {
+        return None;
+    }
+    let command = if pairs.iter().all(|p| text(p[0]) && p[1] == 0) {
+        "iconv -f UTF-16LE -t UTF-8 FILE"
+    } else if pairs.iter().all(|p| p[0] == 0 && text(p[1])) {
+        "iconv -f UTF-16BE -t UTF-8 FILE"
+    } else {
+        return None;
+    };
+    Some(Unsupported {
+        format: "UTF-16 text (no byte-order mark)",
+        command,
+    })
+}
+
+/// Whether decompressed (or plain) text starts as UTF-16 does.
+fn is_utf16(head: &[u8]) -> bool {
+    head.starts_with(b"\xff\xfe")
+        || head.starts_with(b"\xfe\xff")
+        || utf16_without_bom(head).is_some()
+}
 
 const BZIP2: Unsupported = Unsupported {
     format: "bzip2-compressed",
-    command: "bzcat",
+    command: "bzcat FILE",
 };
 
 /// What the first bytes of the input say it is.
@@ -107,6 +134,9 @@ fn recognise(head: &[u8]) -> Result<Compression, Unsupported> {
     }
     if let Some((_, refused)) = REFUSED.iter().find(|(magic, _)| head.starts_with(magic)) {
         return Err(*refused);
+    }
+    if let Some(utf16) = utf16_without_bom(head) {
+        return Err(utf16);
     }
     // `BZh`, a block size digit, then the magic of a block or of the end of
     // the stream: text may well start with "BZh", hardly with all of it.
@@ -131,6 +161,8 @@ pub struct Source<R> {
     /// Bytes taken from the input (compressed ones, for a compressed input).
     read: Arc<AtomicU64>,
     ended_early: Option<String>,
+    /// The decompressed text's first bytes were looked at (for UTF-16).
+    looked: bool,
 }
 
 enum Inner<R> {
@@ -224,6 +256,7 @@ impl<R: Read> Source<R> {
             compression,
             read,
             ended_early: None,
+            looked: false,
         })
     }
 
@@ -311,6 +344,10 @@ impl<R: Read> BufRead for Source<R> {
             Inner::Opened(_) | Inner::Done => true,
             Inner::Plain(r) => r.fill_buf()?.is_empty(),
             Inner::Gzip(lines) => match lines.fill_buf() {
+                Ok(buf) if !std::mem::replace(&mut self.looked, true) && is_utf16(buf) => {
+                    self.inner = Inner::Done;
+                    return Err(io::Error::other(UTF16_IN_GZIP));
+                }
                 Ok(buf) => buf.is_empty(),
                 Err((e, dropped)) => {
                     let at = self.read.load(Ordering::Relaxed);
@@ -485,15 +522,25 @@ mod tests {
             (
                 &b"\x28\xb5\x2f\xfd\x00\x58"[..],
                 "zstd-compressed",
-                "zstdcat",
+                "zstdcat FILE",
             ),
-            (b"\xfd7zXZ\x00\x00\x04", "xz-compressed", "xzcat"),
-            (b"BZh91AY&SY\x00\x01", "bzip2-compressed", "bzcat"),
-            (b"PK\x03\x04\x14\x00", "a zip archive", "unzip -p"),
+            (b"\xfd7zXZ\x00\x00\x04", "xz-compressed", "xzcat FILE"),
+            (b"BZh91AY&SY\x00\x01", "bzip2-compressed", "bzcat FILE"),
+            (b"PK\x03\x04\x14\x00", "a zip archive", "unzip -p FILE"),
             (
                 b"\xff\xfea\x00b\x00",
                 "UTF-16 text",
-                "iconv -f UTF-16 -t UTF-8",
+                "iconv -f UTF-16 -t UTF-8 FILE",
+            ),
+            (
+                b"G\x00E\x00T\x00 \x00/\x00",
+                "UTF-16 text (no byte-order mark)",
+                "iconv -f UTF-16LE -t UTF-8 FILE",
+            ),
+            (
+                b"\x00G\x00E\x00T\x00 \x00/",
+                "UTF-16 text (no byte-order mark)",
+                "iconv -f UTF-16BE -t UTF-8 FILE",
             ),
         ] {
             let e = Source::open(head).err().expect("refused");
@@ -503,6 +550,29 @@ mod tests {
                 .expect("an Unsupported inside");
             assert_eq!((refused.format, refused.command), (format, command));
         }
+    }
+
+    #[test]
+    fn utf16_inside_gzip_is_refused_once_opened() {
+        // A Windows host's rotated log: silently 0 tokens before.
+        let text: Vec<u8> = "GET / Authorization: Bearer eyJ\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        for data in [text.clone(), [&b"\xff\xfe"[..], &text].concat()] {
+            let gz = gzip(&data);
+            let mut s = Source::open(&gz[..]).unwrap();
+            let e = s.fill_buf().err().expect("refused");
+            let refused = e
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<Unsupported>())
+                .expect("an Unsupported inside");
+            assert_eq!(refused.format, "gzip-compressed UTF-16 text");
+        }
+        // Plain text in gzip reads on.
+        let gz = gzip(b"GET / 200\n");
+        let mut s = Source::open(&gz[..]).unwrap();
+        assert_eq!(read_all(&mut s), b"GET / 200\n");
     }
 
     #[test]
