@@ -1104,3 +1104,26 @@ fn a_late_dominant_kid_is_listed_with_its_exact_count() {
         "{text}"
     );
 }
+
+/// `--debug` says what the scan did and how long it took, on stderr, with
+/// counts only: no token text.
+#[test]
+fn debug_output_tells_the_scan_stages_and_no_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = token(1, "k1", API, NOW + 600);
+    let out = scan_cmd(dir.path())
+        .args(["-", "--debug", "--no-progress", "--now", &NOW.to_string()])
+        .write_stdin(format!(
+            "Authorization: Bearer {t}\nAuthorization: Bearer {t}\n"
+        ))
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("jwtai[debug] input: 1 log(s)"), "{stderr}");
+    assert!(stderr.contains("jwtai[debug] scan: took "), "{stderr}");
+    assert!(
+        stderr.contains("2 lines (") && stderr.contains("2 tokens, 1 distinct"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&t[..20]), "{stderr}");
+}

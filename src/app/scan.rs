@@ -15,6 +15,7 @@ use secrecy::ExposeSecret;
 use super::diagnose::{expectations, gather_keys, jwks_plan};
 use super::emit;
 use crate::cli::{ColorChoice, ScanArgs, ScanFormat};
+use crate::debug;
 use crate::exit;
 use crate::redact::Policy;
 use crate::scan::{self, summary};
@@ -51,7 +52,34 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         read,
         state: Written::Fine,
     };
-    let scanned = scan::scan_sources(&mut sources, options, &mut sink);
+    debug::log("input", || {
+        format!(
+            "{} log(s), {} key(s) and secret(s), JWKS {}",
+            sources.len(),
+            options.keys.candidates.len(),
+            if options.jwks.is_some() {
+                "to fetch once"
+            } else {
+                "none"
+            }
+        )
+    });
+    let scanned = {
+        let _t = debug::Timer::start("scan");
+        scan::scan_sources(&mut sources, options, &mut sink)
+    };
+    if let Ok(s) = &scanned {
+        debug::log("scan", || {
+            format!(
+                "{} lines ({} bytes), {} tokens, {} distinct, {} root causes",
+                s.lines.lines,
+                s.lines.bytes,
+                s.total.tokens,
+                s.total.distinct,
+                s.root_causes.len()
+            )
+        });
+    }
     if let Some(bar) = &sink.progress {
         bar.finish_and_clear();
     }

@@ -1086,7 +1086,8 @@ pub fn human(s: &Summary, color: bool) -> String {
         out,
         "{}",
         p.dim(&format!(
-            "lines: {} with tokens, {} without, {} blank, {} too long (> {} KiB, skipped), {} binary/not UTF-8",
+            // Binary lines are searched too, so they are among the first two.
+            "lines: {} with tokens, {} without, {} blank, {} too long (> {} KiB, skipped); of those searched, {} binary/not UTF-8",
             l.with_token,
             l.without_token,
             l.blank,
