@@ -89,6 +89,7 @@ pub fn jwts(line: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
                 Err(past) => Err(past),
             };
             match found {
+                Ok(end) if signed_cookie(&line[start..end]) => at = end,
                 Ok(end) => {
                     at = end;
                     return Some(start..end);
@@ -98,6 +99,28 @@ pub fn jwts(line: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
         }
         None
     })
+}
+
+/// An itsdangerous signed value, as Flask keeps its session cookie:
+/// base64url JSON, a timestamp of 4 to 6 bytes, an HMAC. JWT-shaped, but
+/// its first segment is the data, with no `alg`, and its second is short:
+/// counting it as a broken JWT would invent a dominant `invalid-json`.
+fn signed_cookie(t: &[u8]) -> bool {
+    use base64::Engine;
+    let mut parts = t.split(|&b| b == b'.');
+    let (Some(data), Some(stamp), Some(mac), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    if !(6..=8).contains(&stamp.len()) || !matches!(mac.len(), 27 | 43) {
+        return false;
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(data)
+        .ok()
+        .and_then(|d| serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&d).ok())
+        .is_some_and(|o| !o.contains_key("alg"))
 }
 
 /// The separator at `i`: `.`, or `%2E` URL-encoded; its length.
@@ -1317,6 +1340,15 @@ mod tests {
         let line = format!("GET /verify/{none}/confirm");
         let found: Vec<&str> = jwts(line.as_bytes()).map(|r| &line[r]).collect();
         assert_eq!(found, [none.as_str()]);
+    }
+
+    #[test]
+    fn flask_session_cookies_are_no_jwts() {
+        let cookie = b"session=eyJ1c2VyX2lkIjowLCJfZnJlc2giOnRydWV9.ZVPxAA.kR6c1GQ9dTqv0Pq2cCvh4lJ2m0k; Path=/";
+        assert_eq!(jwts(cookie).count(), 0);
+        // A JWT with a tiny payload still is one: its header has `alg`.
+        let tiny = b"eyJhbGciOiJIUzI1NiJ9.eyIiOjF9.ZVPxAAkR6c1GQ9dTqv0Pq2cCvh4lJ2m0kAbCdEfGhIj";
+        assert_eq!(jwts(tiny).count(), 1);
     }
 
     #[test]
