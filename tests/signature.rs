@@ -1438,3 +1438,26 @@ fn an_oct_jwk_given_as_the_secret_file_verifies_with_its_k() {
         .assert_signature_codes(&["signature-valid"])
         .assert_exit(0, "accepted");
 }
+
+/// A large key set is named by its first kids and how many more, in the
+/// detail; the evidence keeps every kid.
+#[test]
+fn a_large_key_sets_kids_are_shortened_in_the_detail() {
+    let ws = Workspace::new();
+    let k = key(Alg::RS256);
+    let names: Vec<String> = (0..25).map(|i| format!("kid-{i:02}")).collect();
+    let entries: Vec<(&SigningKey, &str)> = names.iter().map(|n| (&k, n.as_str())).collect();
+    let set = ws.file("jwks.json", jwks(&entries));
+    let t = sign_token(
+        &header(Alg::RS256, Some("gone")),
+        &claims(),
+        &key(Alg::RS256),
+    )
+    .expect("sign");
+    let out = ws.diagnose(&t, &["--key", &set]);
+    out.assert_code("kid-not-found")
+        .assert_detail("kid-not-found", &["\"kid-09\" and 15 more"]);
+    assert!(!out.detail("kid-not-found").contains("kid-10"));
+    let available = &out.finding("kid-not-found")["evidence"]["available"];
+    assert_eq!(available.as_array().map(Vec::len), Some(25));
+}

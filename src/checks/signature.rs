@@ -1082,19 +1082,23 @@ fn describe_tried(t: &Tried) -> String {
     format!("{s} ({})", t.error)
 }
 
+/// The kids of `keys` for a detail: the first [`KIDS_SHOWN`], then how many
+/// more (the evidence lists them all), so a set of thousands stays readable.
 fn kid_list(keys: &[&Candidate]) -> String {
+    const KIDS_SHOWN: usize = 10;
     let kids: Vec<String> = keys
         .iter()
+        .take(KIDS_SHOWN)
         .map(|k| {
             k.kid
                 .as_deref()
                 .map_or("(no kid)".to_string(), |k| format!("\"{k}\""))
         })
         .collect();
-    if kids.is_empty() {
-        "no keys".into()
-    } else {
-        format!("kid {}", kids.join(", "))
+    match keys.len() {
+        0 => "no keys".into(),
+        n if n > KIDS_SHOWN => format!("kid {} and {} more", kids.join(", "), n - KIDS_SHOWN),
+        _ => format!("kid {}", kids.join(", ")),
     }
 }
 
