@@ -1364,8 +1364,8 @@ mod tests {
         // The skip loses no token: one after a long failed run is found.
         let mut line = b"eyJ".repeat(1000);
         line.extend_from_slice(b" eyJa.b.c");
-        let found: Vec<_> = jwts(&line).collect();
-        assert_eq!(found, [line.len() - 8..line.len()]);
+        let found: Vec<&[u8]> = jwts(&line).map(|r| &line[r]).collect();
+        assert_eq!(found, [&b"eyJa.b.c"[..]]);
         // A stub masked after many segments is still a stub.
         let mut line = b"eyJa.".repeat(1000);
         line.extend_from_slice(b"[REDACTED]");

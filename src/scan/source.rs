@@ -562,7 +562,7 @@ mod tests {
         for data in [text.clone(), [&b"\xff\xfe"[..], &text].concat()] {
             let gz = gzip(&data);
             let mut s = Source::open(&gz[..]).unwrap();
-            let e = s.fill_buf().err().expect("refused");
+            let e = s.fill_buf().expect_err("refused");
             let refused = e
                 .get_ref()
                 .and_then(|i| i.downcast_ref::<Unsupported>())
