@@ -89,7 +89,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             if e.get_ref()
                 .is_some_and(|i| i.is::<scan::source::Unsupported>()) =>
         {
-            return Err(refused(e, &origins.join(", "), None));
+            let file = match args.input.as_slice() {
+                [one] if one.as_os_str() != "-" => Some(one.display().to_string()),
+                _ => None,
+            };
+            return Err(refused(e, &origins.join(", "), file.as_deref()));
         }
         scanned => scanned.with_context(|| format!("cannot read {}", origins.join(", ")))?,
     };

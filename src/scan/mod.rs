@@ -82,9 +82,12 @@ pub fn jwts(line: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
             let start = at + EYJ.find(&line[at..])?;
             let found = match jwt_end(line, start) {
                 Ok(end) if !line.get(end).is_some_and(|b| b"+/=%".contains(b)) => Ok(end),
-                Ok(end) => Ok(lenient_end(line, start).filter(|&e| e > end).unwrap_or(end)),
+                Ok(end) => Ok(lenient_end(line, start)
+                    .ok()
+                    .filter(|&e| e > end)
+                    .unwrap_or(end)),
                 Err(past) if line.get(past).is_some_and(|b| b"+/=%".contains(b)) => {
-                    lenient_end(line, start).ok_or(past)
+                    lenient_end(line, start).map_err(|read| read.max(past))
                 }
                 Err(past) => Err(past),
             };
@@ -118,14 +121,28 @@ fn signed_cookie(t: &[u8]) -> bool {
         return false;
     };
     let data = &signed[..signed.len() - stamp - 1];
-    !data.contains(&b'.')
-        && base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(data)
-            .ok()
-            .and_then(|d| {
-                serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&d).ok()
-            })
-            .is_some_and(|o| !o.contains_key("alg"))
+    if data.contains(&b'.') {
+        return false;
+    }
+    // A session cookie repeats on every request of its session: the last
+    // data decoded, and what it was, are remembered.
+    thread_local! {
+        static LAST: std::cell::RefCell<(Vec<u8>, bool)> = const { std::cell::RefCell::new((Vec::new(), false)) };
+    }
+    LAST.with_borrow_mut(|(last, cookie)| {
+        if last.as_slice() != data {
+            *cookie = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(data)
+                .ok()
+                .and_then(|d| {
+                    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&d).ok()
+                })
+                .is_some_and(|o| !o.contains_key("alg"));
+            last.clear();
+            last.extend_from_slice(data);
+        }
+        *cookie
+    })
 }
 
 /// The separator at `i`: `.`, or `%2E` URL-encoded; its length.
@@ -174,27 +191,39 @@ fn lenient_segment(line: &[u8], i: usize) -> (usize, bool) {
 }
 
 /// [`jwt_end`] for a JWS in standard base64 or with URL-encoded dots, if
-/// one starts at `start`. The signature takes `+` and `/` only when the
-/// token shows it is not base64url anyway, or its base64url part is shorter
-/// than its `alg` makes a signature: a base64url token followed by a path
-/// (`…/eyJ….sig/confirm`) keeps its end.
-fn lenient_end(line: &[u8], start: usize) -> Option<usize> {
+/// one starts at `start`; if not, how far it read (no `eyJ` before that
+/// starts one either, so the search goes on from there: a line of `eyJa+`
+/// stays linear). The signature takes `+`, `/` and padding when the token
+/// shows it is not base64url anyway; in a base64url token, only when its
+/// base64url part has no signature's length and the whole one has its
+/// `alg`'s: a base64url token followed by a path (`…/eyJ….sig/confirm`)
+/// keeps its end, and so does a cut one followed by another token.
+fn lenient_end(line: &[u8], start: usize) -> Result<usize, usize> {
     let (header, h_std) = lenient_segment(line, start);
-    let h_sep = separator(line, header)?;
+    let h_sep = separator(line, header).ok_or(header)?;
     let (payload, p_std) = lenient_segment(line, header + h_sep);
-    let p_sep = separator(line, payload)?;
+    let p_sep = separator(line, payload).ok_or(payload)?;
     let sig_start = payload + p_sep;
     let plain = run(line, sig_start);
-    let marked = h_std || p_std || h_sep > 1 || p_sep > 1;
-    if marked
-        || (plain > sig_start
-            && std::str::from_utf8(&line[start..plain])
-                .is_ok_and(|t| !crate::alg::signature_fits(t)))
-    {
-        let (third, _) = lenient_segment(line, sig_start);
-        return Some(third);
+    let (third, _) = lenient_segment(line, sig_start);
+    if third == plain || h_std || p_std || h_sep > 1 || p_sep > 1 {
+        return Ok(third);
     }
-    Some(plain)
+    // Every length a signature of a JWS algorithm has in base64url: HMAC,
+    // ECDSA and EdDSA, and RSA keys of 1024 to 4096 bits. A signature of
+    // one of them is whole, with no header to decode (this runs for every
+    // token followed by `/`, `+` or `=` in a log).
+    const SIGNATURE_CHARS: [usize; 9] = [43, 64, 86, 128, 171, 176, 342, 512, 683];
+    let unpadded = |end: usize| {
+        let t = &line[start..end];
+        let pads = t.iter().rev().take_while(|&&b| b == b'=').count();
+        std::str::from_utf8(&t[..t.len() - pads]).ok()
+    };
+    let whole = plain > sig_start && SIGNATURE_CHARS.contains(&(plain - sig_start));
+    if !whole && unpadded(third).is_some_and(crate::alg::signature_fits) {
+        return Ok(third);
+    }
+    Ok(plain)
 }
 
 /// The `Bearer` value of a line that holds no JWT, when it is a credential
@@ -262,8 +291,10 @@ pub fn bearer_value(line: &[u8]) -> Option<std::ops::Range<usize>> {
             continue;
         }
         // A `Bearer` inside this value is no scheme of its own: going on
-        // after the value reads each byte once.
-        from = from.max(end);
+        // after the value reads each byte once. One ending where the value
+        // does may be (`bearerAuth=Bearer undefined`): its five letters are
+        // read again.
+        from = from.max(end.saturating_sub(5));
         let Ok(text) = std::str::from_utf8(value) else {
             continue;
         };
@@ -1340,6 +1371,11 @@ mod tests {
         let line = format!("GET /verify/{whole}/confirm");
         let found: Vec<&str> = jwts(line.as_bytes()).map(|r| &line[r]).collect();
         assert_eq!(found, [whole.as_str()]);
+        // A cut token followed by a path and another token: both stay.
+        let cut = format!("{h}.{p}.{}", &url(&[7; 256])[..100]);
+        let line = format!("GET /a/{cut}/{whole} x");
+        let found: Vec<&str> = jwts(line.as_bytes()).map(|r| &line[r]).collect();
+        assert_eq!(found, [cut.as_str(), whole.as_str()]);
         // And an unsigned one too: an empty signature takes no path.
         let none = format!("{}.{p}.", url(br#"{"alg":"none"}"#));
         let line = format!("GET /verify/{none}/confirm");
@@ -1371,6 +1407,12 @@ mod tests {
         line.extend_from_slice(b" eyJa.b.c");
         let found: Vec<&[u8]> = jwts(&line).map(|r| &line[r]).collect();
         assert_eq!(found, [&b"eyJa.b.c"[..]]);
+        // Standard-base64 runs too: a start whose `+`/`/` chain leads to no
+        // token says where the chain ended.
+        let line = b"eyJa+".repeat(1000);
+        assert_eq!(lenient_end(&line, 0), Err(line.len() - 1));
+        let line = b"eyJa.eyJb/".repeat(1000);
+        assert!(lenient_end(&line, 0).is_ok());
         // A stub masked after many segments is still a stub.
         let mut line = b"eyJa.".repeat(1000);
         line.extend_from_slice(b"[REDACTED]");
@@ -1393,9 +1435,27 @@ mod tests {
         assert_eq!(bearer_value(&line), Some(7..line.len()));
         let line = b"Bearer [object ".repeat(4000);
         assert_eq!(bearer_value(&line), None);
+        // A `Bearer` right after a name holding "bearer" keeps its value.
+        let value = |l: &[u8]| bearer_value(l).map(|r| l[r].to_vec());
+        assert_eq!(
+            value(b"headers: bearerAuth=Bearer undefined"),
+            Some(b"undefined".to_vec())
+        );
+        assert_eq!(value(b"Bearer x-Bearer null"), Some(b"null".to_vec()));
     }
 
     proptest::proptest! {
+        #[test]
+        fn lenient_extraction_finds_ordered_tokens_that_start_as_jwts(s in "[eyJa.\\-_ %2E3D=+/]{0,60}") {
+            let line = s.as_bytes();
+            let mut last = 0;
+            for r in jwts(line) {
+                proptest::prop_assert!(r.start >= last && r.end > r.start && r.end <= line.len());
+                proptest::prop_assert!(line[r.start..].starts_with(b"eyJ"));
+                last = r.end;
+            }
+        }
+
         #[test]
         fn extraction_agrees_with_the_regex_on_random_text(s in "[eyJa.\\-_ ]{0,40}") {
             let re = regex::bytes::Regex::new(concat!(

@@ -88,38 +88,57 @@ const UTF16: Unsupported = Unsupported {
     command: "iconv -f UTF-16 -t UTF-8 FILE",
 };
 
-/// UTF-16 found once a gzip log was opened (Windows hosts write such logs).
-const UTF16_IN_GZIP: Unsupported = Unsupported {
-    format: "gzip-compressed UTF-16 text",
-    command: "gzip -dc FILE | iconv -f UTF-16 -t UTF-8",
-};
-
 /// UTF-16 without a byte-order mark: ASCII text with a NUL after (little
-/// endian) or before (big endian) every character; `iconv` must be told which.
-fn utf16_without_bom(head: &[u8]) -> Option<Unsupported> {
+/// endian) or before (big endian) every character; `iconv` must be told
+/// which: `true` for big endian.
+fn utf16_without_bom(head: &[u8]) -> Option<bool> {
     let pairs: Vec<&[u8]> = head.chunks_exact(2).take(32).collect();
     let text = |b: u8| b == b'\t' || b == b'\n' || b == b'\r' || (0x20..0x7f).contains(&b);
     if pairs.len() < 4 {
-        return None;
-    }
-    let command = if pairs.iter().all(|p| text(p[0]) && p[1] == 0) {
-        "iconv -f UTF-16LE -t UTF-8 FILE"
+        None
+    } else if pairs.iter().all(|p| text(p[0]) && p[1] == 0) {
+        Some(false)
     } else if pairs.iter().all(|p| p[0] == 0 && text(p[1])) {
-        "iconv -f UTF-16BE -t UTF-8 FILE"
+        Some(true)
     } else {
-        return None;
-    };
-    Some(Unsupported {
-        format: "UTF-16 text (no byte-order mark)",
-        command,
-    })
+        None
+    }
 }
 
-/// Whether decompressed (or plain) text starts as UTF-16 does.
-fn is_utf16(head: &[u8]) -> bool {
-    head.starts_with(b"\xff\xfe")
-        || head.starts_with(b"\xfe\xff")
-        || utf16_without_bom(head).is_some()
+/// UTF-16 text, plain or found once a gzip log was opened (Windows hosts
+/// write such logs): refused with the command that reads it, byte order
+/// included.
+fn utf16(head: &[u8], gzip: bool) -> Option<Unsupported> {
+    let bom = head.starts_with(b"\xff\xfe") || head.starts_with(b"\xfe\xff");
+    let big = if bom {
+        None
+    } else {
+        Some(utf16_without_bom(head)?)
+    };
+    let (format, command) = match (gzip, big) {
+        (false, None) => (UTF16.format, UTF16.command),
+        (false, Some(false)) => (
+            "UTF-16 text (no byte-order mark)",
+            "iconv -f UTF-16LE -t UTF-8 FILE",
+        ),
+        (false, Some(true)) => (
+            "UTF-16 text (no byte-order mark)",
+            "iconv -f UTF-16BE -t UTF-8 FILE",
+        ),
+        (true, None) => (
+            "gzip-compressed UTF-16 text",
+            "gzip -dc FILE | iconv -f UTF-16 -t UTF-8",
+        ),
+        (true, Some(false)) => (
+            "gzip-compressed UTF-16 text",
+            "gzip -dc FILE | iconv -f UTF-16LE -t UTF-8",
+        ),
+        (true, Some(true)) => (
+            "gzip-compressed UTF-16 text",
+            "gzip -dc FILE | iconv -f UTF-16BE -t UTF-8",
+        ),
+    };
+    Some(Unsupported { format, command })
 }
 
 const BZIP2: Unsupported = Unsupported {
@@ -135,8 +154,8 @@ fn recognise(head: &[u8]) -> Result<Compression, Unsupported> {
     if let Some((_, refused)) = REFUSED.iter().find(|(magic, _)| head.starts_with(magic)) {
         return Err(*refused);
     }
-    if let Some(utf16) = utf16_without_bom(head) {
-        return Err(utf16);
+    if let Some(refused) = utf16(head, false) {
+        return Err(refused);
     }
     // `BZh`, a block size digit, then the magic of a block or of the end of
     // the stream: text may well start with "BZh", hardly with all of it.
@@ -344,11 +363,17 @@ impl<R: Read> BufRead for Source<R> {
             Inner::Opened(_) | Inner::Done => true,
             Inner::Plain(r) => r.fill_buf()?.is_empty(),
             Inner::Gzip(lines) => match lines.fill_buf() {
-                Ok(buf) if !std::mem::replace(&mut self.looked, true) && is_utf16(buf) => {
-                    self.inner = Inner::Done;
-                    return Err(io::Error::other(UTF16_IN_GZIP));
+                Ok(buf) => {
+                    let refused = match std::mem::replace(&mut self.looked, true) {
+                        false => utf16(buf, true),
+                        true => None,
+                    };
+                    if let Some(refused) = refused {
+                        self.inner = Inner::Done;
+                        return Err(io::Error::other(refused));
+                    }
+                    buf.is_empty()
                 }
-                Ok(buf) => buf.is_empty(),
                 Err((e, dropped)) => {
                     let at = self.read.load(Ordering::Relaxed);
                     self.ended_early = Some(describe(&e, self.compression, at, dropped));
@@ -559,7 +584,10 @@ mod tests {
             .encode_utf16()
             .flat_map(u16::to_le_bytes)
             .collect();
-        for data in [text.clone(), [&b"\xff\xfe"[..], &text].concat()] {
+        for (data, from) in [
+            (text.clone(), "-f UTF-16LE "),
+            ([&b"\xff\xfe"[..], &text].concat(), "-f UTF-16 "),
+        ] {
             let gz = gzip(&data);
             let mut s = Source::open(&gz[..]).unwrap();
             let e = s.fill_buf().expect_err("refused");
@@ -568,6 +596,7 @@ mod tests {
                 .and_then(|i| i.downcast_ref::<Unsupported>())
                 .expect("an Unsupported inside");
             assert_eq!(refused.format, "gzip-compressed UTF-16 text");
+            assert!(refused.command.contains(from), "{}", refused.command);
         }
         // Plain text in gzip reads on.
         let gz = gzip(b"GET / 200\n");
