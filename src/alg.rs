@@ -105,6 +105,27 @@ impl Alg {
     }
 }
 
+/// Moduli of the RSA keys in common use, 1024 to 4096 bits, in bytes: an
+/// RSA signature is exactly as long.
+const RSA_KEY_BYTES: [usize; 4] = [128, 256, 384, 512];
+
+/// Characters of `n` bytes in unpadded base64url.
+fn b64_len(n: usize) -> usize {
+    (n * 4).div_ceil(3)
+}
+
+/// Whether a base64url signature segment of `chars` characters has the
+/// length of some JWS algorithm's signature (any fixed-length one, or an RSA
+/// key of a common size), without knowing which: a whole signature, by its
+/// length alone.
+pub fn is_signature_length(chars: usize) -> bool {
+    Alg::ALL
+        .iter()
+        .filter_map(|a| a.fixed_signature_len())
+        .chain(RSA_KEY_BYTES)
+        .any(|n| b64_len(n) == chars)
+}
+
 /// Whether a compact JWS (`header.payload.signature`, base64url) carries a
 /// signature segment exactly as long as its header's `alg` makes it: a
 /// fixed-length algorithm's, or an RSA key of a common size (1024 to 4096
@@ -127,12 +148,11 @@ pub fn signature_fits(token: &str) -> bool {
     else {
         return false;
     };
-    let b64_len = |n: usize| (n * 4).div_ceil(3);
     match (alg.fixed_signature_len(), alg.family()) {
         (Some(n), _) => sig.len() == b64_len(n),
-        (None, Family::Rsa | Family::RsaPss) => [128, 256, 384, 512]
-            .iter()
-            .any(|&n| sig.len() == b64_len(n)),
+        (None, Family::Rsa | Family::RsaPss) => {
+            RSA_KEY_BYTES.iter().any(|&n| sig.len() == b64_len(n))
+        }
         _ => false,
     }
 }
@@ -165,3 +185,17 @@ pub const JWE_ALGS: &[&str] = &[
     "PBES2-HS384+A192KW",
     "PBES2-HS512+A256KW",
 ];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signature_lengths_are_those_of_the_algorithms_and_rsa_keys() {
+        // HS256, ES256/HS512/EdDSA, ES384, ES512, RSA 1024 to 4096 bits.
+        for chars in [43, 86, 128, 176, 171, 342, 512, 683] {
+            assert!(super::is_signature_length(chars), "{chars}");
+        }
+        for chars in [0, 42, 100, 341, 344] {
+            assert!(!super::is_signature_length(chars), "{chars}");
+        }
+    }
+}

@@ -209,17 +209,14 @@ fn lenient_end(line: &[u8], start: usize) -> Result<usize, usize> {
     if third == plain || h_std || p_std || h_sep > 1 || p_sep > 1 {
         return Ok(third);
     }
-    // Every length a signature of a JWS algorithm has in base64url: HMAC,
-    // ECDSA and EdDSA, and RSA keys of 1024 to 4096 bits. A signature of
-    // one of them is whole, with no header to decode (this runs for every
-    // token followed by `/`, `+` or `=` in a log).
-    const SIGNATURE_CHARS: [usize; 9] = [43, 64, 86, 128, 171, 176, 342, 512, 683];
+    // A signature of some algorithm's length is whole, with no header to
+    // decode (this runs for every token followed by `/`, `+` or `=` in a log).
     let unpadded = |end: usize| {
         let t = &line[start..end];
         let pads = t.iter().rev().take_while(|&&b| b == b'=').count();
         std::str::from_utf8(&t[..t.len() - pads]).ok()
     };
-    let whole = plain > sig_start && SIGNATURE_CHARS.contains(&(plain - sig_start));
+    let whole = plain > sig_start && crate::alg::is_signature_length(plain - sig_start);
     if !whole && unpadded(third).is_some_and(crate::alg::signature_fits) {
         return Ok(third);
     }
