@@ -49,7 +49,8 @@ pub struct Unsupported {
     pub command: &'static str,
 }
 
-/// Formats refused, by their leading bytes.
+/// Formats refused, by their leading bytes (UTF-16, with or without a
+/// byte-order mark: [`utf16`]).
 const REFUSED: &[(&[u8], Unsupported)] = &[
     (
         b"\x28\xb5\x2f\xfd",
@@ -79,8 +80,6 @@ const REFUSED: &[(&[u8], Unsupported)] = &[
             command: "unzip -p FILE",
         },
     ),
-    (b"\xff\xfe", UTF16),
-    (b"\xfe\xff", UTF16),
 ];
 
 const UTF16: Unsupported = Unsupported {
