@@ -39,6 +39,9 @@ use std::sync::OnceLock;
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
+mod prefilter;
+use prefilter::Prefilter;
+
 /// The knowledge base, embedded at build time.
 const KB_JSON: &str = include_str!("../data/error-kb.json");
 
@@ -467,10 +470,37 @@ pub enum KbError {
     NoCodes(String),
 }
 
+/// The knowledge base, parsed. A pattern is compiled the first time a text may match it
+/// (see [`prefilter`]), so a diagnosis pays for a handful of regexes, not all of them.
 struct Compiled {
     entries: Vec<Entry>,
-    regexes: Vec<Regex>,
-    contexts: Vec<Option<Regex>>,
+    prefilter: Prefilter,
+    regexes: Vec<OnceLock<Option<Regex>>>,
+    contexts: Vec<OnceLock<Option<Regex>>>,
+}
+
+impl Compiled {
+    /// The entry's pattern, compiled (`None` if it does not compile: the tests rule it out).
+    fn regex(&self, index: usize) -> Option<&Regex> {
+        self.regexes[index]
+            .get_or_init(|| build(&self.entries[index].pattern).ok())
+            .as_ref()
+    }
+
+    /// Whether the entry's context, if it has one, matches one of `texts`.
+    fn context_matches(&self, index: usize, texts: &[&str]) -> Option<bool> {
+        let context = self.entries[index].context.as_deref()?;
+        let regex = self.contexts[index].get_or_init(|| build(context).ok());
+        Some(
+            regex
+                .as_ref()
+                .is_some_and(|r| texts.iter().any(|t| r.is_match(t))),
+        )
+    }
+}
+
+fn build(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern).case_insensitive(true).build()
 }
 
 static KB: OnceLock<Result<Compiled, KbError>> = OnceLock::new();
@@ -485,8 +515,6 @@ fn compile(json: &str) -> Result<Compiled, KbError> {
     let entries: Vec<Entry> =
         serde_json::from_str(json).map_err(|e| KbError::Json(e.to_string()))?;
     let mut seen = HashSet::new();
-    let mut regexes = Vec::with_capacity(entries.len());
-    let mut contexts = Vec::with_capacity(entries.len());
     for entry in &entries {
         if !seen.insert(entry.id.as_str()) {
             return Err(KbError::DuplicateId(entry.id.clone()));
@@ -494,32 +522,28 @@ fn compile(json: &str) -> Result<Compiled, KbError> {
         if entry.codes.is_empty() {
             return Err(KbError::NoCodes(entry.id.clone()));
         }
-        let regex = RegexBuilder::new(&entry.pattern)
-            .case_insensitive(true)
-            .build()
-            .map_err(|e| KbError::Pattern {
-                id: entry.id.clone(),
-                message: e.to_string(),
-            })?;
-        regexes.push(regex);
-        let context = match &entry.context {
-            None => None,
-            Some(context) => Some(
-                RegexBuilder::new(context)
-                    .case_insensitive(true)
-                    .build()
-                    .map_err(|e| KbError::Pattern {
-                        id: entry.id.clone(),
-                        message: format!("context: {e}"),
-                    })?,
-            ),
-        };
-        contexts.push(context);
     }
+    // Parsed (not compiled) here, so that a broken pattern is reported on load; compiled
+    // on first use, which the tests do for all of them.
+    let mut required = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let parse = |pattern: &str, what: &str| {
+            prefilter::parse(pattern).map_err(|e| KbError::Pattern {
+                id: entry.id.clone(),
+                message: format!("{what}{e}"),
+            })
+        };
+        required.push(prefilter::required_literals(&parse(&entry.pattern, "")?));
+        if let Some(context) = &entry.context {
+            parse(context, "context: ")?;
+        }
+    }
+    let prefilter = Prefilter::new(required);
     Ok(Compiled {
+        regexes: entries.iter().map(|_| OnceLock::new()).collect(),
+        contexts: entries.iter().map(|_| OnceLock::new()).collect(),
+        prefilter,
         entries,
-        regexes,
-        contexts,
     })
 }
 
@@ -553,6 +577,12 @@ pub fn match_error(text: &str) -> Vec<ErrorMatch> {
 /// and a context only decides which library printed the message: nothing of `evidence`
 /// reaches the matches.
 pub fn match_error_in(text: &str, evidence: &str) -> Vec<ErrorMatch> {
+    match_with(text, evidence, true)
+}
+
+/// [`match_error_in`], trying only the patterns the prefilter allows, or (for the tests
+/// that show it changes nothing) every pattern.
+fn match_with(text: &str, evidence: &str, prefiltered: bool) -> Vec<ErrorMatch> {
     let Ok(kb) = compiled() else {
         return Vec::new();
     };
@@ -576,11 +606,19 @@ pub fn match_error_in(text: &str, evidence: &str) -> Vec<ErrorMatch> {
     }
 
     let mut candidates = Vec::new();
-    for (index, regex) in kb.regexes.iter().enumerate() {
-        let in_context = match &kb.contexts[index] {
-            Some(context) if !context.is_match(&evidence) && !context.is_match(&raw) => continue,
-            Some(_) => true,
+    let possible = if prefiltered {
+        kb.prefilter.candidates(&cleaned)
+    } else {
+        vec![true; kb.entries.len()]
+    };
+    for index in (0..kb.entries.len()).filter(|&i| possible[i]) {
+        let in_context = match kb.context_matches(index, &[&evidence, &raw]) {
+            Some(false) => continue,
+            Some(true) => true,
             None => false,
+        };
+        let Some(regex) = kb.regex(index) else {
+            continue;
         };
         let mut best: Option<Candidate> = None;
         for caps in regex.captures_iter(&cleaned).take(MAX_OCCURRENCES) {
@@ -643,7 +681,9 @@ pub fn match_error_in(text: &str, evidence: &str) -> Vec<ErrorMatch> {
         }
         taken.push((candidate.start, candidate.end));
         taken_texts.push(lower);
-        let regex = &kb.regexes[candidate.index];
+        let Some(regex) = kb.regex(candidate.index) else {
+            continue;
+        };
         matches.push(ErrorMatch {
             entry,
             matched_text: matched.to_string(),
@@ -1177,13 +1217,66 @@ mod tests {
             Ok(c) => c,
             Err(e) => panic!("{e}"),
         };
-        for (entry, regex) in compiled.entries.iter().zip(&compiled.regexes) {
+        for (index, entry) in compiled.entries.iter().enumerate() {
+            let regex = match build(&entry.pattern) {
+                Ok(regex) => regex,
+                Err(e) => panic!("{}: {e}", entry.id),
+            };
+            if let Some(context) = &entry.context
+                && let Err(e) = build(context)
+            {
+                panic!("{}: context: {e}", entry.id);
+            }
+            assert!(
+                compiled.prefilter.candidates(&entry.example)[index],
+                "{}: the prefilter skips the entry's own example",
+                entry.id
+            );
             assert!(
                 regex.is_match(&entry.example),
                 "{}: example does not match its pattern",
                 entry.id
             );
         }
+    }
+
+    /// The prefilter only saves time: on every example, on examples run together, in
+    /// other cases and with the characters that case-fold onto ASCII letters, the matches
+    /// are those of trying every pattern.
+    #[test]
+    fn the_prefilter_changes_no_match() {
+        let summary = |matches: Vec<ErrorMatch>| -> Vec<(String, String, usize)> {
+            matches
+                .into_iter()
+                .map(|m| (m.entry.id.clone(), m.matched_text, m.line))
+                .collect()
+        };
+        let examples: Vec<&str> = kb().iter().map(|e| e.example.as_str()).collect();
+        let mut texts: Vec<String> = Vec::new();
+        for example in &examples {
+            texts.push(example.to_string());
+            texts.push(example.to_uppercase());
+            texts.push(
+                example
+                    .replace(['k', 'K'], "\u{212A}")
+                    .replace(['s', 'S'], "\u{017F}"),
+            );
+        }
+        for group in examples.chunks(7) {
+            texts.push(group.join("\n"));
+        }
+        texts.push("Caused by: something else entirely".to_string());
+        let mut matched = 0;
+        for text in &texts {
+            let filtered = summary(match_with(text, text, true));
+            matched += usize::from(!filtered.is_empty());
+            assert_eq!(filtered, summary(match_with(text, text, false)), "{text}");
+        }
+        assert!(
+            matched > 2 * examples.len(),
+            "{matched} of {} texts matched",
+            texts.len()
+        );
     }
 
     #[test]
