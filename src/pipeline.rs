@@ -72,7 +72,7 @@ pub fn scrub_list(raw: &str, token: &Token) -> Vec<String> {
     // credential, and the finding must be able to quote it.
     let quotable = matches!(
         crate::token::foreign(raw),
-        Some(f) if !matches!(f, crate::token::Foreign::GoogleAccessToken | crate::token::Foreign::BasicCredentials)
+        Some(f) if !f.is_credential()
     );
     let mut list = if quotable {
         Vec::new()

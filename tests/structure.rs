@@ -354,6 +354,42 @@ fn google_access_token_is_named_and_not_quoted() {
 }
 
 #[test]
+fn itsdangerous_session_cookie_is_named_and_not_quoted() {
+    // Flask's session cookie (base64url data) and Starlette's (standard
+    // base64, padded), as itsdangerous 2.2 signs them.
+    for (cookie, members, signed) in [
+        (
+            "eyJ1c2VyX2lkIjowLCJfZnJlc2giOnRydWV9.ZVPxAA.kR6c1GQ9dTqv0Pq2cCvh4lJ2m0k",
+            "`user_id`, `_fresh`",
+            "2023-11-14 22:13:20 UTC",
+        ),
+        (
+            "eyJ1c2VyIjogImIifQ==.awUuPA.wo1-fn0pV6ArgGUX-MzaEDYmRX0",
+            "`user`",
+            "2026-11-24",
+        ),
+    ] {
+        let (r, code) = report(&[cookie]);
+        assert_eq!(code, 1);
+        assert_only_opaque(&r);
+        assert_detail(
+            &r,
+            "opaque-token",
+            &["itsdangerous-signed session cookie", members, signed],
+        );
+        assert!(
+            !r.to_string().contains(cookie),
+            "a credential must not be echoed: {r:#}"
+        );
+    }
+    // Named however it was pasted: with its cookie name.
+    let (r, _) = report(&[
+        "session=eyJ1c2VyX2lkIjowLCJfZnJlc2giOnRydWV9.ZVPxAA.kR6c1GQ9dTqv0Pq2cCvh4lJ2m0k",
+    ]);
+    assert_detail(&r, "opaque-token", &["session cookie"]);
+}
+
+#[test]
 fn wrong_segment_count_two_segments() {
     let t = valid();
     let two = t

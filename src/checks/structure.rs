@@ -433,6 +433,27 @@ fn foreign(f: &Foreign) -> Finding {
             "The `Authorization` value is HTTP Basic credentials (`Basic` and base64 of `user:password`), not a bearer token: the client authenticated with a user name and password where the server expects `Bearer <JWT>`.".to_string(),
             "Send `Authorization: Bearer <token>` with the access token the login returned; Basic credentials belong only to endpoints that take them (a token endpoint's client authentication, for one).".to_string(),
         ),
+        Foreign::SignedCookie(cookie) => {
+            let mut detail = "This is no JWT but an itsdangerous-signed session cookie, as Flask's `session` and Starlette's (FastAPI's) `SessionMiddleware` write it: JSON data".to_string();
+            if !cookie.keys.is_empty() {
+                let shown: Vec<String> = cookie.keys.iter().take(8).map(|k| format!("`{k}`")).collect();
+                let more = cookie.keys.len().saturating_sub(shown.len());
+                detail.push_str(&format!(
+                    " (members {}{})",
+                    shown.join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                ));
+            }
+            detail.push_str(", a timestamp");
+            if let Some(at) = cookie.signed_at {
+                detail.push_str(&format!(" (signed {})", crate::clock::utc(at)));
+            }
+            detail.push_str(" and an HMAC made with the web app's secret key. Its first segment starts like a JWT header, so a JWT library calls it malformed: it has no `alg`.");
+            (
+                detail,
+                "Send the access token, not the session cookie: an API that verifies JWTs expects the `access_token` of the login or token response in `Authorization: Bearer`. The session cookie only signs the browser in to the web app that set it, which checks it with its own `SECRET_KEY`.".to_string(),
+            )
+        }
         Foreign::GoogleAccessToken => (
             "The token starts with `ya29.`: a Google OAuth 2.0 access token. Google issues these as opaque strings for Google's own APIs; they are not JWTs and no JWT library can verify them.".to_string(),
             "To sign users in to your own API with Google, send the Google ID token (`id_token` of the token response, a JWT whose `aud` is your client id) and verify it with Google's keys; an access token can only be checked with Google's tokeninfo endpoint.".to_string(),

@@ -104,26 +104,16 @@ pub fn jwts(line: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
     })
 }
 
-/// An itsdangerous signed value, as Flask keeps its session cookie:
-/// base64url JSON, a timestamp of 4 to 6 bytes, an HMAC. JWT-shaped, but
-/// its first segment is the data, with no `alg`, and its second is short:
-/// counting it as a broken JWT would invent a dominant `invalid-json`.
+/// An itsdangerous signed value, as Flask keeps its session cookie
+/// (base64url JSON) and Starlette's `SessionMiddleware` (FastAPI) its own
+/// (standard base64 with padding): the data, a timestamp of 4 to 6 bytes,
+/// an HMAC. JWT-shaped, but its first segment is the data, with no `alg`,
+/// and its second is short: counting it as a broken JWT would invent a
+/// dominant `invalid-json` or `base64-standard-alphabet`.
 fn signed_cookie(t: &[u8]) -> bool {
-    use base64::Engine;
-    // Runs for every token occurrence in a log: the shape is told from the
-    // end, a few byte compares, before anything is decoded.
-    let dot_before = |s: &[u8], tail: usize| s.len() > tail && s[s.len() - tail - 1] == b'.';
-    let Some(mac) = [27, 43].into_iter().find(|&m| dot_before(t, m)) else {
+    let Some((data, _)) = token::signed_cookie_shape(t) else {
         return false;
     };
-    let signed = &t[..t.len() - mac - 1];
-    let Some(stamp) = (6..=8).find(|&n| dot_before(signed, n)) else {
-        return false;
-    };
-    let data = &signed[..signed.len() - stamp - 1];
-    if data.contains(&b'.') {
-        return false;
-    }
     // A session cookie repeats on every request of its session: the last
     // data decoded, and what it was, are remembered.
     thread_local! {
@@ -131,13 +121,7 @@ fn signed_cookie(t: &[u8]) -> bool {
     }
     LAST.with_borrow_mut(|(last, cookie)| {
         if last.as_slice() != data {
-            *cookie = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(data)
-                .ok()
-                .and_then(|d| {
-                    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&d).ok()
-                })
-                .is_some_and(|o| !o.contains_key("alg"));
+            *cookie = token::signed_cookie_data(data).is_some();
             last.clear();
             last.extend_from_slice(data);
         }
@@ -1381,9 +1365,18 @@ mod tests {
     }
 
     #[test]
-    fn flask_session_cookies_are_no_jwts() {
+    fn itsdangerous_session_cookies_are_no_jwts() {
         let cookie = b"session=eyJ1c2VyX2lkIjowLCJfZnJlc2giOnRydWV9.ZVPxAA.kR6c1GQ9dTqv0Pq2cCvh4lJ2m0k; Path=/";
         assert_eq!(jwts(cookie).count(), 0);
+        // Starlette's (FastAPI's) session cookie: standard base64, padded.
+        let cookie = b"Cookie: session=eyJ1c2VyIjogImJvYiIsICJyb2xlcyI6IFsiYWRtaW4iXSwgIngiOiAiPz8+PiJ9.awUuJg.MemLEIlFMfAh-4Kl66kfWccokfI";
+        assert_eq!(jwts(cookie).count(), 0);
+        for padded in [
+            &b"session=eyJ1c2VyIjogImJvIn0=.awUuPA.YndFv_69_M_b7VXY-wyTOSUjY2Q; path=/"[..],
+            b"session=eyJ1c2VyIjogImIifQ==.awUuPA.wo1-fn0pV6ArgGUX-MzaEDYmRX0",
+        ] {
+            assert_eq!(jwts(padded).count(), 0);
+        }
         // A JWT with a tiny payload still is one: its header has `alg`.
         let tiny = b"eyJhbGciOiJIUzI1NiJ9.eyIiOjF9.ZVPxAAkR6c1GQ9dTqv0Pq2cCvh4lJ2m0kAbCdEfGhIj";
         assert_eq!(jwts(tiny).count(), 1);

@@ -76,6 +76,74 @@ pub enum Foreign {
     GoogleAccessToken,
     /// HTTP Basic credentials (`Basic base64(user:password)`), no JWT in them.
     BasicCredentials,
+    /// An itsdangerous-signed session cookie (Flask's `session`, Starlette's
+    /// `SessionMiddleware`): JWT-shaped, but data, timestamp and HMAC.
+    SignedCookie(SignedCookie),
+}
+
+impl Foreign {
+    /// Whether the text is a credential, so that no output may quote it.
+    pub fn is_credential(&self) -> bool {
+        matches!(
+            self,
+            Foreign::GoogleAccessToken | Foreign::BasicCredentials | Foreign::SignedCookie(_)
+        )
+    }
+}
+
+/// What an itsdangerous-signed cookie shows without its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCookie {
+    /// The member names of its JSON data, in order.
+    pub keys: Vec<String>,
+    /// When it was signed (Unix seconds), from its timestamp segment.
+    pub signed_at: Option<i64>,
+}
+
+/// The data segment of `t` if `t` has the shape of an itsdangerous-signed
+/// value (`data.timestamp.mac`: a timestamp of 6 to 8 base64 characters, an
+/// HMAC-SHA1 or -SHA256 of 27 or 43), and its timestamp segment. A few byte
+/// compares from the end: the scan asks this of every token it finds.
+pub fn signed_cookie_shape(t: &[u8]) -> Option<(&[u8], &[u8])> {
+    let dot_before = |s: &[u8], tail: usize| s.len() > tail && s[s.len() - tail - 1] == b'.';
+    let mac = [27, 43].into_iter().find(|&m| dot_before(t, m))?;
+    let signed = &t[..t.len() - mac - 1];
+    let stamp = (6..=8).find(|&n| dot_before(signed, n))?;
+    let data = &signed[..signed.len() - stamp - 1];
+    (!data.contains(&b'.')).then(|| (data, &signed[signed.len() - stamp..]))
+}
+
+/// The JSON object in an itsdangerous value's data segment, if it is one
+/// and no JWT header (no `alg`): base64url as Flask writes it, or standard
+/// base64 with padding as Starlette does.
+pub fn signed_cookie_data(data: &[u8]) -> Option<Map<String, Value>> {
+    const EITHER_PADDING: GeneralPurposeConfig =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let alphabet = if data.iter().any(|b| matches!(b, b'+' | b'/')) {
+        &base64::alphabet::STANDARD
+    } else {
+        &base64::alphabet::URL_SAFE
+    };
+    let decoded = GeneralPurpose::new(alphabet, EITHER_PADDING)
+        .decode(data)
+        .ok()?;
+    serde_json::from_slice::<Map<String, Value>>(&decoded)
+        .ok()
+        .filter(|o| !o.contains_key("alg"))
+}
+
+fn signed_cookie(text: &str) -> Option<SignedCookie> {
+    let (data, stamp) = signed_cookie_shape(text.as_bytes())?;
+    let object = signed_cookie_data(data)?;
+    let signed_at = general_purpose::URL_SAFE_NO_PAD
+        .decode(stamp)
+        .ok()
+        .filter(|b| b.len() <= 8)
+        .map(|b| b.iter().fold(0i64, |n, &d| (n << 8) | i64::from(d)));
+    Some(SignedCookie {
+        keys: object.keys().cloned().collect(),
+        signed_at,
+    })
 }
 
 /// What stringified missing values read as, in the languages clients are
@@ -95,7 +163,7 @@ const UNSET: [&str; 9] = [
 /// Recognises [`Foreign`] text. Cheap for a JWT: one look at its start.
 pub fn foreign(text: &str) -> Option<Foreign> {
     if text.starts_with("eyJ") {
-        return None;
+        return signed_cookie(text).map(Foreign::SignedCookie);
     }
     if crate::sensitive::basic_decoded(text).is_some_and(|d| d.contains(&b':')) {
         return Some(Foreign::BasicCredentials);
@@ -724,6 +792,18 @@ mod tests {
             ("2YotnFZFEjr1zCsicMWpAA", None),
             ("tokenizer", None),
             ("eyJhbGciOiJIUzI1NiJ9.e30.", None),
+            // A JWT whose payload and signature have a signed cookie's lengths.
+            (
+                "eyJhbGciOiJIUzI1NiJ9.eyIiOjF9.ZVPxAAkR6c1GQ9dTqv0Pq2cCvh4lJ2m0kAbCdEfGhIj",
+                None,
+            ),
+            (
+                "eyJ1c2VyX2lkIjowLCJfZnJlc2giOnRydWV9.ZVPxAA.kR6c1GQ9dTqv0Pq2cCvh4lJ2m0k",
+                Some(Foreign::SignedCookie(SignedCookie {
+                    keys: vec!["user_id".into(), "_fresh".into()],
+                    signed_at: Some(1_700_000_000),
+                })),
+            ),
         ] {
             assert_eq!(foreign(text), want, "{text}");
         }
