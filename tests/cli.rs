@@ -23,6 +23,39 @@ fn json_of(r: &Run) -> Value {
 
 // ---------------------------------------------------------------- usage errors
 
+/// Without a standard input (a closed descriptor, which Rust's runtime
+/// reopens on /dev/null; a service or cron job; `</dev/null`) there is
+/// nothing to read, and the error says so instead of "empty".
+#[test]
+fn no_standard_input_is_named_for_diagnose_and_scan() {
+    let bin = assert_cmd::cargo::cargo_bin("jwtai");
+    for args in [
+        &["diagnose", "--now", NOW_ARG][..],
+        &["scan", "--no-progress"],
+        &["scan", "-", "--no-progress"],
+    ] {
+        for redirect in ["<&-", "</dev/null"] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("exec \"$0\" \"$@\" {redirect}"))
+                .arg(&bin)
+                .args(args)
+                .env("NO_COLOR", "1")
+                .output()
+                .expect("sh runs");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?} {redirect}: {stderr}");
+            assert!(
+                stderr.contains("standard input is /dev/null (or was closed)"),
+                "{args:?} {redirect}: {stderr}"
+            );
+        }
+    }
+    // An empty pipe is an empty input, as before.
+    let r = run(&["scan", "-", "--no-progress"], Some(b""));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
 #[test]
 fn empty_stdin_is_a_usage_error() {
     let r = run(&["diagnose", "--now", NOW_ARG], Some(b""));

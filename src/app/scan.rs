@@ -196,6 +196,11 @@ fn open(path: Option<&PathBuf>) -> anyhow::Result<(Input, Option<u64>, String)> 
                 .map(|m| m.len());
             Ok((Box::new(file), size, origin))
         }
+        _ if crate::input::stdin_is_null() => {
+            bail!(
+                "no input: standard input is /dev/null (or was closed): pass a log file, or pipe one (`kubectl logs ... | jwtai scan -`)"
+            )
+        }
         Some(_) => Ok((stdin(), None, "standard input".into())),
         None if io::stdin().is_terminal() => {
             bail!("no input: pass a log file, or pipe one (`kubectl logs ... | jwtai scan -`)")

@@ -24,6 +24,10 @@ pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
 pub enum InputError {
     #[error("no token: {origin} is empty")]
     Empty { origin: String },
+    #[error(
+        "no token: standard input is /dev/null (or was closed): pass the token as an argument, with --token-file, or piped in"
+    )]
+    StdinNull,
     #[error("{origin} is larger than {} KiB; a JWT is a few hundred bytes to a few KiB (pass one token; for a log of many, use `jwtai scan FILE`)", MAX_INPUT_BYTES / 1024)]
     TooLarge { origin: String },
     #[error(
@@ -88,7 +92,31 @@ fn read_file(path: &Path) -> Result<SecretString, InputError> {
 }
 
 fn read_stdin() -> Result<SecretString, InputError> {
+    if stdin_is_null() {
+        return Err(InputError::StdinNull);
+    }
     read_bounded(std::io::stdin().lock(), "standard input")
+}
+
+/// Whether standard input is `/dev/null`: the process was started without
+/// one (a closed descriptor 0, which Rust's runtime reopens on `/dev/null`,
+/// or a service or cron job that gives none), or with `</dev/null`. Reading
+/// it gives nothing, and "empty" would hide why.
+pub fn stdin_is_null() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{FileType, fstat, major, minor};
+        use std::os::fd::AsFd;
+        fstat(std::io::stdin().as_fd()).is_ok_and(|st| {
+            FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+                && major(st.st_rdev) == 1
+                && minor(st.st_rdev) == 3
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
 }
 
 fn read_bounded(reader: impl Read, origin: &str) -> Result<SecretString, InputError> {
