@@ -131,23 +131,143 @@ const SECRET_NAMES: &[&str] = &[
     "db_password",
 ];
 
+/// The last part of a claim name (after `/`, `:` or `.`: namespaced claims)
+/// in lower-case snake case: `clientSecret`, `client-secret` and
+/// `ClientSecret` are all `client_secret`, and `IPAddress` is `ip_address`.
 fn normalise(name: &str) -> Cow<'_, str> {
     let last = name.rsplit(['/', ':', '.']).next().unwrap_or(name);
     // Most claim names are already lower-case snake case: no copy for them.
-    if last.bytes().any(|b| b.is_ascii_uppercase() || b == b'-') {
-        Cow::Owned(last.to_ascii_lowercase().replace('-', "_"))
-    } else {
-        Cow::Borrowed(last)
+    if !last
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || b == b'-' || b == b' ')
+    {
+        return Cow::Borrowed(last);
     }
+    let chars: Vec<char> = last.chars().collect();
+    let mut out = String::with_capacity(last.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '-' || c == ' ' {
+            out.push('_');
+            continue;
+        }
+        if c.is_ascii_uppercase() && i > 0 {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(char::is_ascii_lowercase);
+            // A word starts at `S` in `clientSecret` and at `A` in `IPAddress`.
+            if prev.is_ascii_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_ascii_uppercase() && next_lower)
+            {
+                out.push('_');
+            }
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    Cow::Owned(out)
+}
+
+/// Last words that say a claim holds personal data: `contact_email`,
+/// `mobile_phone`, `home_address`, `zip`.
+const PII_LAST_WORDS: &[&str] = &[
+    "email",
+    "mail",
+    "phone",
+    "mobile",
+    "telephone",
+    "tel",
+    "address",
+    "birthdate",
+    "birthday",
+    "dob",
+    "ssn",
+    "surname",
+    "forename",
+    "firstname",
+    "lastname",
+    "fullname",
+    "displayname",
+    "username",
+    "zip",
+    "zipcode",
+    "postcode",
+];
+
+/// Last two words that say a claim holds personal data: `givenName`,
+/// `date_of_birth`, `phoneNumber`.
+const PII_LAST_PAIRS: &[(&str, &str)] = &[
+    ("first", "name"),
+    ("last", "name"),
+    ("given", "name"),
+    ("family", "name"),
+    ("middle", "name"),
+    ("full", "name"),
+    ("display", "name"),
+    ("user", "name"),
+    ("real", "name"),
+    ("legal", "name"),
+    ("maiden", "name"),
+    ("screen", "name"),
+    ("nick", "name"),
+    ("phone", "number"),
+    ("mobile", "number"),
+    ("of", "birth"),
+    ("birth", "date"),
+    ("zip", "code"),
+    ("post", "code"),
+    ("postal", "code"),
+];
+
+/// Last words that say a claim holds a secret: `dbPassword`,
+/// `sessionSecret`, `refreshToken`, `card_pin`.
+const SECRET_LAST_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "token",
+    "pin",
+    "otp",
+    "cvv",
+    "cvc",
+];
+
+/// Last two words that say a claim holds a secret: `password_hash`,
+/// `apiKey`, `signingKey`.
+const SECRET_LAST_PAIRS: &[(&str, &str)] = &[
+    ("password", "hash"),
+    ("api", "key"),
+    ("secret", "key"),
+    ("private", "key"),
+    ("access", "key"),
+    ("signing", "key"),
+    ("encryption", "key"),
+    ("master", "key"),
+    ("connection", "string"),
+];
+
+/// Whether a normalised name ends with one of `last_words` or `last_pairs`
+/// (empty words, as in `_fresh`, skipped). Allocates nothing: this runs on
+/// every claim of every token `scan` reads.
+fn named_by(name: &str, last_words: &[&str], last_pairs: &[(&str, &str)]) -> bool {
+    let mut words = name.rsplit('_').filter(|w| !w.is_empty());
+    let Some(last) = words.next() else {
+        return false;
+    };
+    last_words.contains(&last)
+        || words
+            .next()
+            .is_some_and(|a| last_pairs.contains(&(a, last)))
 }
 
 pub fn is_pii_name(name: &str) -> bool {
-    PII_NAMES.contains(&normalise(name).as_ref())
+    let n = normalise(name);
+    PII_NAMES.contains(&n.as_ref()) || named_by(&n, PII_LAST_WORDS, PII_LAST_PAIRS)
 }
 
 pub fn is_secret_name(name: &str) -> bool {
     let n = normalise(name);
-    SECRET_NAMES.contains(&n.as_ref()) || n.ends_with("_password") || n.ends_with("_secret")
+    SECRET_NAMES.contains(&n.as_ref()) || named_by(&n, SECRET_LAST_WORDS, SECRET_LAST_PAIRS)
 }
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
@@ -160,6 +280,30 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(\+[0-9][0-9 \-().]{6,}[0-9]|\(?[0-9]{3}\)?[ \-.][0-9]{3}[ \-.][0-9]{4})$")
         .expect("static regex")
 });
+
+/// A phone number in national format, as people write their own: a trunk
+/// `0` and an area code, in groups or not (`020 7946 0958`, `06 12 34 56 78`,
+/// `0151 23456789`, `07946095812`), 9 to 12 digits in all.
+fn national_phone(t: &str) -> bool {
+    let b = t.as_bytes();
+    if b.len() < 9 || b[0] != b'0' || !matches!(b.get(1), Some(b'1'..=b'9')) {
+        return false;
+    }
+    let separator = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'/');
+    if !b.iter().all(|&c| c.is_ascii_digit() || separator(c))
+        || b.windows(2).any(|w| separator(w[0]) && separator(w[1]))
+        || separator(b[b.len() - 1])
+    {
+        return false;
+    }
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    let first_group = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if first_group == b.len() {
+        // No groups: only a mobile or landline's usual 10 or 11 digits.
+        return (10..=11).contains(&digits);
+    }
+    (9..=12).contains(&digits) && (2..=5).contains(&first_group)
+}
 
 /// `s` with every non-ASCII numeric character as `0`, for [`PHONE`].
 fn ascii_digits(s: &str) -> std::borrow::Cow<'_, str> {
@@ -210,7 +354,7 @@ pub fn classify(s: &str) -> Option<Shape> {
     if is_credential(t) {
         return Some(Shape::Credential);
     }
-    if is_iban(t) {
+    if is_iban(t) || (t.contains(' ') && t.len() <= 42 && is_iban(&t.replace(' ', ""))) {
         return Some(Shape::Iban);
     }
     // A SHA-256-sized hex string or longer: a key or a hash, not an id
@@ -236,7 +380,10 @@ pub fn classify(s: &str) -> Option<Shape> {
         .chars()
         .next()
         .is_some_and(|c| c == '+' || c == '(' || c.is_numeric());
-    if phone_start && PHONE.is_match(&ascii_digits(t)) {
+    if phone_start && {
+        let t = ascii_digits(t);
+        PHONE.is_match(&t) || national_phone(&t)
+    } {
         return Some(Shape::Phone);
     }
     if high_entropy(t) {
@@ -456,6 +603,28 @@ mod tests {
         assert_eq!(classify("alice.wonderland@example.org"), Some(Shape::Email));
         assert_eq!(classify("+14155550199"), Some(Shape::Phone));
         assert_eq!(classify("(415) 555-0199"), Some(Shape::Phone));
+        // National formats: UK, France, Germany.
+        for phone in [
+            "020 7946 0958",
+            "06 12 34 56 78",
+            "06.12.34.56.78",
+            "0151 23456789",
+            "030-1234567",
+            "07946095812",
+        ] {
+            assert_eq!(classify(phone), Some(Shape::Phone), "{phone}");
+        }
+        // Dates, versions, ids with leading zeros, short numbers.
+        for other in [
+            "01.02.2024",
+            "0.1.2",
+            "0000123456",
+            "012345",
+            "01 02 03",
+            "0123456789012",
+        ] {
+            assert_ne!(classify(other), Some(Shape::Phone), "{other}");
+        }
         // Digits of other scripts count as digits, as Unicode `\d` had them.
         assert_eq!(classify("+٩٦٦ ٥٥ ٥٥٥ ٠١٩٩"), Some(Shape::Phone));
         assert_eq!(classify("(४१५) ५५५-०१९९"), Some(Shape::Phone));
@@ -529,6 +698,73 @@ mod tests {
     }
 
     #[test]
+    fn names_in_any_case_style_and_compounds() {
+        for name in [
+            "clientSecret",
+            "dbPassword",
+            "adminPassword",
+            "refreshToken",
+            "sessionSecret",
+            "accessToken",
+            "access_token",
+            "token",
+            "password_hash",
+            "passwordHash",
+            "APIKey",
+            "x-api-key",
+            "SigningKey",
+            "https://example.com/claims/clientSecret",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in [
+            "firstName",
+            "lastName",
+            "displayName",
+            "surname",
+            "streetAddress",
+            "date_of_birth",
+            "phoneNumber",
+            "givenName",
+            "familyName",
+            "emailAddress",
+            "home_address",
+            "birth_date",
+            "contact_phone",
+            "mobile_phone",
+            "tel",
+            "zip",
+            "IPAddress",
+            "Email",
+            "user-email",
+        ] {
+            assert!(is_pii_name(name), "{name}");
+        }
+        // Neither: flags, identifiers, hashes and times that only mention one.
+        for name in [
+            "email_verified",
+            "phone_number_verified",
+            "token_use",
+            "token_type",
+            "at_hash",
+            "c_hash",
+            "client_secret_expires_at",
+            "password_changed_at",
+            "client_name",
+            "tenant_name",
+            "role_name",
+            "kid",
+            "azp",
+            "sid",
+            "public_key",
+            "nameid",
+        ] {
+            assert!(!is_secret_name(name), "{name}");
+            assert!(!is_pii_name(name), "{name}");
+        }
+    }
+
+    #[test]
     fn credentials_inside_urls_and_header_values_and_ibans() {
         for c in [
             "postgres://admin:pw-123456@db01.internal:5432/app",
@@ -553,6 +789,7 @@ mod tests {
             assert_ne!(classify(c), Some(Shape::Credential), "{c}");
         }
         assert_eq!(classify("DE89370400440532013000"), Some(Shape::Iban));
+        assert_eq!(classify("DE89 3704 0044 0532 0130 00"), Some(Shape::Iban));
         assert_eq!(classify("GB82WEST12345698765432"), Some(Shape::Iban));
         assert_ne!(classify("DE89370400440532013001"), Some(Shape::Iban));
         let sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";

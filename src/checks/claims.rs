@@ -667,7 +667,10 @@ fn sensitive_claims(claims: &Map<String, Value>, out: &mut Vec<Finding>) {
         }
         // `kubernetes.io/serviceaccount/service-account.name` names a
         // workload identity, not a person.
-        if sensitive::is_pii_name(name) && !name.starts_with("kubernetes.io/") {
+        if sensitive::is_pii_name(name)
+            && !matches!(value, Value::Null | Value::Bool(_))
+            && !name.starts_with("kubernetes.io/")
+        {
             pii.push(format!("`{name}`"));
             continue;
         }

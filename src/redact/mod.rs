@@ -9,6 +9,7 @@
 //! unless `--reveal` asked for claim values in the clear (the token, signature
 //! and secrets are scrubbed either way).
 
+use std::borrow::Cow;
 use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -146,7 +147,90 @@ pub struct RedactedText {
 /// Free text with no report to match against (debug lines, error
 /// messages): any JWT and anything shaped like personal data or a secret masked.
 pub fn free_text(text: &str) -> String {
-    mask_free_text(&scrub_str(text, &Scrubber::new(&[], Vec::new())))
+    let text = mask_blocks(text);
+    mask_free_text(&scrub_str(&text, &Scrubber::new(&[], Vec::new())))
+}
+
+/// Secrets that span lines, masked whole before the text is looked at line
+/// by line and word by word: a PEM private key (its last, short line of
+/// base64 looks like nothing on its own), and a JWT folded over lines of
+/// one width (`fold -w 64`, a wrapped log), whose last line is the end of
+/// its signature.
+fn mask_blocks(text: &str) -> Cow<'_, str> {
+    static PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)")
+            .expect("static regex")
+    });
+    let mut text = Cow::Borrowed(text);
+    if text.contains("PRIVATE KEY-----")
+        && let Cow::Owned(masked) = PRIVATE_KEY.replace_all(&text, "«masked:privatekey»")
+    {
+        text = Cow::Owned(masked);
+    }
+    if !text.contains("eyJ") || !text.contains('\n') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest: &str = &text;
+    while let Some(at) = rest.find("eyJ") {
+        let line_start = rest[..at].rfind('\n').map_or(0, |i| i + 1);
+        match folded_jwt_end(&rest[line_start..], at - line_start) {
+            Some(len) => {
+                out.push_str(&rest[..at]);
+                out.push_str("«redacted:jwt»");
+                rest = &rest[line_start + len..];
+            }
+            None => {
+                out.push_str(&rest[..at + 3]);
+                rest = &rest[at + 3..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Where a JWT that starts at `start` of the first of `lines` ends, when it
+/// goes on over the next lines: each continuation only base64url and dots,
+/// all as long as the first of them but the last (no longer), and the whole
+/// holding a JWT's two dots. `None` for a token on one line.
+fn folded_jwt_end(lines: &str, start: usize) -> Option<usize> {
+    let b64 = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+    };
+    let mut parts = lines.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let first = parts.next()?;
+    if first.len() < start + 16 || !b64(&first[start..]) {
+        return None;
+    }
+    let mut end = first.len();
+    let mut dots = first[start..].matches('.').count();
+    let mut continued = false;
+    let mut width = None;
+    let mut offset = lines.find('\n')? + 1;
+    for line in parts {
+        let width = *width.get_or_insert(line.len());
+        if width < 16 || !b64(line) || line.len() > width {
+            break;
+        }
+        // A whole token on its line is followed by a line of its own,
+        // unless both have a fold's width.
+        if !continued && dots >= 2 && first.len() != width {
+            break;
+        }
+        continued = true;
+        dots += line.matches('.').count();
+        end = offset + line.len();
+        offset += lines[offset..]
+            .find('\n')
+            .map_or(lines.len() - offset, |i| i + 1);
+        if line.len() < width {
+            break;
+        }
+    }
+    (continued && dots >= 2).then_some(end)
 }
 
 /// Masks words in free text that are shaped like personal data or secrets.
@@ -249,15 +333,39 @@ fn mask_named_values(text: &str) -> String {
         Regex::new(r#"(?i)\b((?:[a-z0-9]+[_-])*key"?\s*[:=]\s*)("[^"\s]{8,}"|'[^'\s]{8,}')"#)
             .expect("static regex")
     });
-    // Every cookie value of a `Cookie:` or `Set-Cookie:` line.
+    // Every cookie value of a `Cookie:` or `Set-Cookie:` header, wherever
+    // it is on its line (`GET /x Cookie: a=b; c=d`), or quoted as a
+    // member (`"cookie":"sid=X"`, `'cookie': 'sid=X'`).
     static COOKIE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?im)^(\s*(?:set-)?cookie\s*:\s*)([^\r\n]*)$").expect("static regex")
+        Regex::new(
+            r#"(?i)(\b(?:set-)?cookie\s*:\s*)([^\s;=]+=[^;\s]*(?:;\s*[^\s;=]+(?:=[^;\s]*)?)*)|((?:set-)?cookie["']\s*:\s*)("[^"\r\n]*"|'[^'\r\n]*')"#,
+        )
+        .expect("static regex")
+    });
+    // Any `Authorization` value (`Token …`, `Digest …`, a bare key): the
+    // Bearer and Basic ones are found by their own rules too.
+    static AUTHORIZATION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?i)(\bauthorization["']?\s*[:=]\s*["']?(?:[a-z-]+\s+)?)([A-Za-z0-9._~+/:=-]{6,})"#,
+        )
+        .expect("static regex")
     });
     static COOKIE_VALUE: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(=)([^;\s]+)").expect("static regex"));
     let mut text = COOKIE_LINE
         .replace_all(text, |c: &regex::Captures| {
-            let values = COOKIE_VALUE.replace_all(&c[2], |v: &regex::Captures| {
+            let (name, list) = match (c.get(1), c.get(2), c.get(3), c.get(4)) {
+                (Some(n), Some(l), _, _) | (_, _, Some(n), Some(l)) => (n.as_str(), l.as_str()),
+                _ => return c[0].to_string(),
+            };
+            // A quoted list is masked inside its quotes; one without `=` is
+            // one cookie's value.
+            let quote = if c.get(4).is_some() { &list[..1] } else { "" };
+            let list = &list[quote.len()..list.len() - quote.len()];
+            if !quote.is_empty() && !list.contains('=') {
+                return format!("{name}{quote}«masked:cookie»{quote}");
+            }
+            let values = COOKIE_VALUE.replace_all(list, |v: &regex::Captures| {
                 let attribute = v[2].starts_with('/')
                     || v[2].eq_ignore_ascii_case("lax")
                     || v[2].eq_ignore_ascii_case("strict")
@@ -269,7 +377,19 @@ fn mask_named_values(text: &str) -> String {
                     "=«masked:cookie»".to_string()
                 }
             });
-            format!("{}{values}", &c[1])
+            format!("{name}{quote}{values}{quote}")
+        })
+        .into_owned();
+    text = AUTHORIZATION
+        .replace_all(&text, |c: &regex::Captures| {
+            let value = &c[2];
+            // A word (`authorization: missing`) is no credential.
+            let word = value.len() < 20 && value.bytes().all(|b| b.is_ascii_alphabetic());
+            if word || value.starts_with("eyJ") {
+                c[0].to_string()
+            } else {
+                format!("{}«masked:credential»", &c[1])
+            }
         })
         .into_owned();
     text = KEY
@@ -316,22 +436,33 @@ fn mask_grouped_numbers(text: &str) -> String {
     static PHONE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"\+[0-9]{1,3}(?:[ .-]\(?[0-9]{1,4}\)?){2,5}").expect("static regex")
     });
-    let text = GROUPED.replace_all(text, |c: &regex::Captures| {
-        if sensitive::classify(&c[0]) == Some(Shape::Card) {
-            "«masked:card»".to_string()
-        } else {
-            c[0].to_string()
-        }
+    // `020 7946 0958`, `06 12 34 56 78`: a national one.
+    static NATIONAL_PHONE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b0[1-9][0-9]{0,4}(?:[ .-][0-9]{2,8}){1,4}\b").expect("static regex")
     });
-    PHONE
-        .replace_all(&text, |c: &regex::Captures| {
-            if sensitive::classify(&c[0]) == Some(Shape::Phone) {
-                "«masked:phone»".to_string()
+    // `DE89 3704 0044 0532 0130 00`: an IBAN as it is printed.
+    static IBAN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b[A-Z]{2}[0-9]{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?\b")
+            .expect("static regex")
+    });
+    let mut text = Cow::Borrowed(text);
+    for (re, shape) in [
+        (&*GROUPED, Shape::Card),
+        (&*PHONE, Shape::Phone),
+        (&*NATIONAL_PHONE, Shape::Phone),
+        (&*IBAN, Shape::Iban),
+    ] {
+        if let Cow::Owned(replaced) = re.replace_all(&text, |c: &regex::Captures| {
+            if sensitive::classify(&c[0]) == Some(shape) {
+                format!("«masked:{}»", shape.label())
             } else {
                 c[0].to_string()
             }
-        })
-        .into_owned()
+        }) {
+            text = Cow::Owned(replaced);
+        }
+    }
+    text.into_owned()
 }
 
 /// A report for local output: masked unless `--reveal`.
@@ -483,9 +614,15 @@ impl Masker<'_> {
                 "«x5c: {} certificate(s) omitted»",
                 v.as_array().map_or(1, Vec::len)
             )),
-            "alg" | "kid" | "typ" | "cty" | "crit" | "enc" | "zip" | "jku" | "x5u" => v,
-            _ if mask => self.by_shape(v, 0),
-            _ => v,
+            "alg" | "kid" | "typ" | "cty" | "crit" | "enc" | "zip" => v,
+            _ if !mask => v,
+            // A key set's address is evidence, but not its password or token.
+            "jku" | "x5u" => self.strong_only(v),
+            // Named like a secret or a person, as in the claims.
+            _ if sensitive::is_secret_name(name) || sensitive::is_pii_name(name) => {
+                self.mask(&v, None)
+            }
+            _ => self.by_shape(v, 0),
         }
     }
 
@@ -917,5 +1054,70 @@ mod tests {
         let node = "{ name: 'TokenExpiredError', message: 'jwt expired', at 1234 5678 9012 }";
         assert_eq!(free_text(node), node);
         assert_eq!(free_text("see /var/log/app.log"), "see /var/log/app.log");
+    }
+
+    #[test]
+    fn free_text_masks_cookies_anywhere_and_any_authorization_value() {
+        for text in [
+            "Cookie: sid=SESSIONLEAK123",
+            "GET /x Cookie: sid=SESSIONLEAK123; theme=dark",
+            "request failed; Cookie: sid=SESSIONLEAK123",
+            "Authorization: Bearer abc ; Cookie: sid=SESSIONLEAK123",
+            "{'cookie': 'sid=SESSIONLEAK123'}",
+            r#"{"headers":{"cookie":"sid=SESSIONLEAK123","authorization":"Token abcLEAKdef1234567890"}}"#,
+            r#"{"cookie":"SESSIONLEAK123"}"#,
+            "Authorization: Token abcLEAKdef1234567890",
+            "authorization=Digest abcLEAKdef1234567890",
+            "Authorization: abcLEAKdef1234567890",
+        ] {
+            let masked = free_text(text);
+            assert!(!masked.contains("LEAK"), "{text}\n  became {masked}");
+        }
+        // The rest of the line, and words after `authorization`, stay.
+        let masked = free_text("GET /x Cookie: sid=SESSIONLEAK123 401 jwt expired");
+        assert!(masked.ends_with(" 401 jwt expired"), "{masked}");
+        assert!(masked.contains("sid=«masked:cookie»"), "{masked}");
+        let json = free_text(r#"{"cookie":"a=SECRETVALUE1; b=SECRETVALUE2","msg":"jwt expired"}"#);
+        assert_eq!(
+            json,
+            r#"{"cookie":"a=«masked:cookie»; b=«masked:cookie»","msg":"jwt expired"}"#
+        );
+        for prose in [
+            "authorization: missing",
+            "Authorization header is malformed",
+        ] {
+            assert_eq!(free_text(prose), prose);
+        }
+    }
+
+    #[test]
+    fn free_text_masks_a_private_key_and_a_folded_token_whole() {
+        let key = "failed to load key\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\nMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n/lcD2mABQ41RnJx+KHnS9CXm\n-----END PRIVATE KEY-----\nat line 3";
+        let masked = free_text(key);
+        assert_eq!(masked, "failed to load key\n«masked:privatekey»\nat line 3");
+        // Cut before its end: masked to the end of the text.
+        let cut = free_text("key: -----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nsowBwKMNoWgm");
+        assert_eq!(cut, "key: «masked:privatekey»");
+
+        let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1MSIsImV4cCI6MTc3MzU3ODY0MH0.cOax0DiIUp3jDVAdiAx2Xo8QmXh8v6Jz4lQyW1p9-diA";
+        let folded: Vec<&str> = token
+            .as_bytes()
+            .chunks(32)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let text = format!("verify failed for token:\n{}\nnext line", folded.join("\n"));
+        let masked = free_text(&text);
+        assert_eq!(
+            masked,
+            "verify failed for token:\n«redacted:jwt»\nnext line"
+        );
+        // With CRLF line ends, and indented under a prefix on its first line.
+        let text = format!("token: {}\r\n", folded.join("\r\n"));
+        assert!(!free_text(&text).contains("diA"), "{}", free_text(&text));
+        // A token on one line keeps the next line, however it looks.
+        let next = free_text(&format!("{token}\nERROR"));
+        assert_eq!(next, "«redacted:jwt»\nERROR");
+        let next = free_text(&format!("{token}\nTokenExpiredError_at_line_7"));
+        assert_eq!(next, "«redacted:jwt»\nTokenExpiredError_at_line_7");
     }
 }
