@@ -148,12 +148,24 @@ pub fn signature_fits(token: &str) -> bool {
     else {
         return false;
     };
-    match (alg.fixed_signature_len(), alg.family()) {
-        (Some(n), _) => sig.len() == b64_len(n),
-        (None, Family::Rsa | Family::RsaPss) => {
-            RSA_KEY_BYTES.iter().any(|&n| sig.len() == b64_len(n))
+    alg.is_whole_signature(|bytes| sig.len() == b64_len(bytes))
+}
+
+impl Alg {
+    /// Whether a signature of `len` bytes is as long as this algorithm's
+    /// are: its fixed length, or an RSA key of a common size.
+    pub fn signature_len_fits(self, len: usize) -> bool {
+        self.is_whole_signature(|bytes| bytes == len)
+    }
+
+    /// Whether `has_length` holds for one of the lengths this algorithm's
+    /// signatures have.
+    fn is_whole_signature(self, has_length: impl Fn(usize) -> bool) -> bool {
+        match (self.fixed_signature_len(), self.family()) {
+            (Some(n), _) => has_length(n),
+            (None, Family::Rsa | Family::RsaPss) => RSA_KEY_BYTES.into_iter().any(has_length),
+            _ => false,
         }
-        _ => false,
     }
 }
 

@@ -493,15 +493,33 @@ fn segment_count(t: &crate::token::Token) -> Finding {
     let which = match n {
         2 => "the signature segment is missing (a signed JWT ends with `.signature`; an unsigned one still ends with a `.`)".to_string(),
         4 => "one segment too many for a signed JWT (3) and one too few for an encrypted one (5): two tokens joined, or a stray '.' inside a segment".to_string(),
-        n if n > 5 => format!("{} segments more than an encrypted JWT has: several tokens joined together?", n - 5),
+        n if n > 5 => format!(
+            "{} more than an encrypted JWT has: several tokens joined together, or values glued to the token with `.`",
+            if n == 6 { "one segment".to_string() } else { format!("{} segments", n - 5) }
+        ),
         5 => "the shape of an encrypted JWT (JWE), but its header is no JWE header (no `enc`): two tokens joined, or a stray `.`?".to_string(),
         _ => "segments are missing".to_string(),
     };
-    Finding::new(
-        &WRONG_SEGMENT_COUNT,
-        format!("The token has {n} dot-separated segments: {which}."),
-    )
-    .evidence(json!({"segments": n}))
+    let mut detail = format!("The token has {n} dot-separated segments: {which}.");
+    // A signed token's header and a third segment as long as its `alg`'s
+    // signature: the first three segments are the token, and what follows
+    // was appended to it.
+    let whole = t
+        .alg()
+        .and_then(crate::alg::Alg::from_name)
+        .zip(t.signature.as_ref());
+    if (n == 4 || n > 5)
+        && t.header_str("enc").is_none()
+        && let Some((alg, sig)) = whole
+        && alg.signature_len_fits(sig.len())
+    {
+        detail.push_str(&format!(
+            " The first three segments are a whole signed JWT (a {alg} header and a signature of {alg}'s length), and the {} after them {} appended (a second value joined with `.`, the rest of a URL or a file name): send the first three only.",
+            if n == 4 { "segment".to_string() } else { format!("{} segments", n - 3) },
+            if n == 4 { "was" } else { "were" }
+        ));
+    }
+    Finding::new(&WRONG_SEGMENT_COUNT, detail).evidence(json!({"segments": n}))
 }
 
 fn jwe(ctx: &Context) -> Finding {
@@ -569,10 +587,20 @@ pub(super) fn truncation(ctx: &Context) -> Option<Finding> {
             Observation::Json { segment, issue: JsonIssue::EndsEarly { len } } => {
                 reasons.push(format!("the {} JSON ends after {len} bytes, before the object closes", segment.name()))
             }
-            Observation::ImpossibleLength { segment, len, last: true } => reasons.push(format!(
-                "the last segment ({}) is {len} characters, a length no base64url encoding produces",
-                segment.name()
-            )),
+            // Cut inside its last segment: a JWS (three segments, or two if
+            // cut in the payload) or a JWE (five, or four if cut in its
+            // ciphertext: its header has `enc`). A fourth segment after a
+            // JWS, or a sixth, was added, not cut: `wrong-segment-count`.
+            Observation::ImpossibleLength { segment, len, last: true }
+                if t.segment_count <= 3
+                    || t.segment_count == 5
+                    || (t.segment_count == 4 && t.header_str("enc").is_some()) =>
+            {
+                reasons.push(format!(
+                    "the last segment ({}) is {len} characters, a length no base64url encoding produces",
+                    segment.name()
+                ))
+            }
             _ => {}
         }
     }
@@ -583,7 +611,8 @@ pub(super) fn truncation(ctx: &Context) -> Option<Finding> {
         reasons.push("the signature segment is missing".into());
     }
     if let (Some(sig), Some(alg)) = (&t.signature, t.alg().and_then(crate::alg::Alg::from_name)) {
-        if let Some(need) = alg.fixed_signature_len() {
+        // The third segment is the signature only when there are three.
+        if let Some(need) = alg.fixed_signature_len().filter(|_| t.segment_count == 3) {
             if !sig.is_empty()
                 && sig.len() < need
                 && !super::signature::shorter_of_another_alg(ctx)
