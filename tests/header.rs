@@ -143,11 +143,35 @@ fn kid_suspicious_sql_injection() {
 }
 
 #[test]
+fn kid_suspicious_separators_conditions_and_line_breaks() {
+    for (kid, what) in [
+        ("a; rm -rf /", "command or statement separator"),
+        ("a;ls", "command or statement separator"),
+        ("1 OR 1=1", "SQL injection"),
+        ("k1\nX-Injected: yes", "control character"),
+        ("${jndi:ldap://x.example/a}", "JNDI lookup"),
+        ("1' AND SLEEP(5)", "SQL injection"),
+    ] {
+        let (r, code) = report(&[&with_header(json!({"alg": "HS256", "kid": kid}))]);
+        assert_finding(&r, "kid-suspicious", "error");
+        assert_detail(&r, "kid-suspicious", &[what]);
+        assert_exit(&r, code, 1);
+    }
+}
+
+#[test]
 fn ordinary_kid_is_not_suspicious() {
-    let (r, _) = report(&[&with_header(
-        json!({"alg": "HS256", "kid": "2023-11-rotation_key-01"}),
-    )]);
-    assert_absent(&r, "kid-suspicious");
+    for kid in [
+        "2023-11-rotation_key-01",
+        "nOo3ZDrODXEK1jKWhXslHR_KXEg",
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "vault:v1:signing",
+        "NjVBRjY5MDlCMUIwNzU4RTA2QzZFMDQ4QzQ2MDAyQjVDNjk1RTM2Qg",
+        "key for orders",
+    ] {
+        let (r, _) = report(&[&with_header(json!({"alg": "HS256", "kid": kid}))]);
+        assert_absent(&r, "kid-suspicious");
+    }
 }
 
 #[test]

@@ -204,18 +204,30 @@ pub fn kid_injection(kid: &str) -> Vec<&'static str> {
         ("`", "shell command substitution"),
         ("|", "a shell pipe"),
         ("&&", "a shell command chain"),
+        (";", "a command or statement separator"),
+        ("sleep(", "SQL injection"),
+        ("${", "a template or JNDI lookup"),
         ("\0", "a NUL byte"),
     ];
-    patterns
-        .iter()
-        .filter(|(p, _)| lower.contains(p))
-        .map(|(_, what)| *what)
-        .fold(Vec::new(), |mut acc, w| {
-            if !acc.contains(&w) {
-                acc.push(w);
-            }
-            acc
-        })
+    let mut found: Vec<&'static str> = Vec::new();
+    let mut add = |what: &'static str| {
+        if !found.contains(&what) {
+            found.push(what);
+        }
+    };
+    for (p, what) in patterns {
+        if lower.contains(p) {
+            add(what);
+        }
+    }
+    // `1 OR 1=1`: a condition that is always true.
+    if lower.contains(" or ") && lower.contains('=') {
+        add("SQL injection");
+    }
+    if kid.chars().any(|c| c.is_control() && c != '\0') {
+        add("a control character (a line break: header or log injection)");
+    }
+    found
 }
 
 /// JWS algorithms in the IANA registry that jwtai does not verify, with
