@@ -17,6 +17,10 @@
 //!   expected or names), `kid` (the kid the message names), `got_aud`, `got_iss`,
 //!   `got_alg` (what the message says the token carried); any other name (`x1`, ...) only
 //!   marks variable text, which does not count as "fixed text" when ranking matches;
+//!   a message that implies the value of its one claim without quoting it says it in
+//!   the entry's `value` (flask-jwt-extended's "Only refresh tokens are allowed":
+//!   `claims` `["type"]`, `value` "refresh"); a message saying its one claim is missing
+//!   (first code `missing-claim`) without quoting the name requires the entry's claim;
 //!   Four names carry instants the message quotes, parsed by [`QuotedTime`]: `got_exp`,
 //!   `got_nbf`, `got_iat` (the token's exp / nbf / iat as the library printed them) and
 //!   `now` (the verifier's clock when it rejected the token);
@@ -75,6 +79,11 @@ pub struct Entry {
     /// Ranking bias: a higher priority wins over more fixed text (default 0).
     #[serde(default)]
     pub priority: i32,
+    /// The value the verifier requires of the entry's one claim, when the message
+    /// implies it without quoting it (flask-jwt-extended's "Only refresh tokens are
+    /// allowed": `type` "refresh"). A value the message quotes wins.
+    #[serde(default)]
+    pub value: Option<String>,
     /// A regex (compiled case-insensitively) that must match somewhere in the text for
     /// this entry to count: the library's namespace or exception class, for a message
     /// other libraries print word for word.
