@@ -1506,3 +1506,84 @@ fn postgrest_invalid_signature_with_the_servers_secret() {
     );
     assert_eq!(r.code, 1);
 }
+
+/// djangorestframework-simplejwt and flask-jwt-extended name the claim in
+/// words ("Token has no id") or imply the value they want ("Only
+/// non-refresh tokens are allowed"): the entry says which claim and value,
+/// and the token is checked against them.
+#[test]
+fn a_claim_or_value_the_message_implies_is_checked() {
+    let mut c = valid_claims();
+    c["token_type"] = json!("access");
+    let r = diagnose(
+        &token(&c),
+        &[
+            "--error",
+            r#"{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access","message":"Token has no id"}]}"#,
+        ],
+    );
+    assert!(r.detail("missing-claim").contains("`jti`"), "{}", r.stdout);
+    assert!(r.detail("error-text-matched").contains("--require jti"));
+    assert_eq!(r.code, 1);
+
+    let mut c = valid_claims();
+    c["type"] = json!("refresh");
+    let r = diagnose(
+        &token(&c),
+        &[
+            "--error",
+            r#"{"msg":"Only non-refresh tokens are allowed"}"#,
+        ],
+    );
+    assert!(
+        r.detail("claim-mismatch")
+            .contains("`type` = \"access\"; the token has \"refresh\""),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.code, 1);
+    c["type"] = json!("access");
+    let r = diagnose(
+        &token(&c),
+        &[
+            "--error",
+            r#"{"msg":"Only non-refresh tokens are allowed"}"#,
+        ],
+    );
+    assert!(!r.has("claim-mismatch"), "{}", r.stdout);
+}
+
+/// simplejwt's bare "Token has wrong type" quotes no value: the token's
+/// `token_type` says which token of the pair went to the wrong place.
+#[test]
+fn a_wrong_token_type_names_the_other_token_of_the_pair() {
+    let text = r#"{"detail":"Token has wrong type","code":"token_not_valid"}"#;
+    let mut c = valid_claims();
+    c["token_type"] = json!("access");
+    let r = diagnose(&token(&c), &["--error", text]);
+    assert!(
+        r.detail("claim-mismatch")
+            .contains("This is an access token"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.errors().first(), Some(&"claim-mismatch"));
+    c["token_type"] = json!("refresh");
+    let r = diagnose(&token(&c), &["--error", text]);
+    assert!(
+        r.detail("claim-mismatch")
+            .contains("This is a refresh token")
+    );
+    // Quoted by the message: the value it requires is compared instead.
+    let quoted = r#"{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access","message":"Token has wrong type"}]}"#;
+    let r = diagnose(&token(&c), &["--error", quoted]);
+    assert!(
+        r.detail("claim-mismatch")
+            .contains("`token_type` = \"access\""),
+        "{}",
+        r.stdout
+    );
+    // A token without the claim is not what the message is about.
+    let r = diagnose(&token(&valid_claims()), &["--error", text]);
+    assert!(!r.has("claim-mismatch"), "{}", r.stdout);
+}

@@ -338,6 +338,14 @@ fn error_text(
         }
         take("--iss", &x.iss, &mut expect.iss);
         take("--require", &x.claims, &mut expect.require);
+        // "Token has no id": the message names its one missing claim in words
+        // (simplejwt's `jti`), the entry says which.
+        if let ("missing-claim", [name]) = (
+            m.entry.codes.first().map_or("", String::as_str),
+            m.entry.claims.as_slice(),
+        ) {
+            take("--require", std::slice::from_ref(name), &mut expect.require);
+        }
         take("--scope", &x.scopes, &mut expect.scopes);
         let algs: Vec<String> = x
             .alg
@@ -353,7 +361,10 @@ fn error_text(
         } else {
             &x.claims
         };
-        if let (Some(value), [name]) = (&x.value, names.as_slice()) {
+        if let (Some(value), [name]) = (
+            x.value.as_ref().or(m.entry.value.as_ref()),
+            names.as_slice(),
+        ) {
             if !expect.claims.iter().any(|(n, _)| n == name) {
                 expect.claims.push((name.clone(), value.clone()));
                 applied.push(format!("--claim {name}={value}"));

@@ -256,6 +256,9 @@ fn told_by_message(ctx: &Context, m: &ErrorMatch, out: &[Finding]) -> Option<Fin
             }
             Some(f)
         }
+        "claim-mismatch" if !has("claim-mismatch") => {
+            type_told(ctx, m).or_else(|| kind_told(ctx, m))
+        }
         "claim-mismatch" | "error-text-matched" => type_told(ctx, m),
         "kid-not-found" | "kid-missing" if !has("kid-missing") => kid_absent_told(ctx, m),
         _ => None,
@@ -310,6 +313,45 @@ fn type_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
         )
         .fix(format!("Issue `{name}` as a string (a JSON string, not a number or an object) at the issuer."))
         .evidence(json!({"claim": name, "type": crate::jsontype::name(value)})),
+    )
+}
+
+/// The claims that say which kind of token of a pair this is: simplejwt's
+/// `token_type`, flask-jwt-extended's `type` ("access" or "refresh").
+const KIND_CLAIMS: &[&str] = &["token_type", "type"];
+
+/// "Token has wrong type" with no value quoted or implied: the server wants
+/// the other token of the access/refresh pair than this one, whose kind claim
+/// is no personal data and is quoted.
+fn kind_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
+    use super::claims::CLAIM_MISMATCH;
+    if m.expected.value.is_some() || m.entry.value.is_some() {
+        return None;
+    }
+    let [name] = m.entry.claims.as_slice() else {
+        return None;
+    };
+    if !KIND_CLAIMS.contains(&name.as_str()) {
+        return None;
+    }
+    let kind = ctx.token.claims()?.member(name)?.as_str()?;
+    let lib = &m.entry.library;
+    let which = match kind {
+        "refresh" => {
+            " This is a refresh token: it belongs only to the refresh endpoint, which trades it for a new access token; the API wants the access token."
+        }
+        "access" => {
+            " This is an access token: the refresh endpoint takes the refresh token of the pair, not it."
+        }
+        _ => "",
+    };
+    Some(
+        Finding::new(
+            &CLAIM_MISMATCH,
+            format!("{lib} wants another kind of token here than this one, whose `{name}` is \"{kind}\".{which}"),
+        )
+        .fix("Send each token of the pair where it belongs: the access token in `Authorization: Bearer`, the refresh token only to the refresh endpoint.")
+        .evidence(json!({"claim": name, "actual": kind})),
     )
 }
 
@@ -452,7 +494,7 @@ fn disagreement(
             "With the key given here the signature verifies: the server verifies with another secret or key (another environment's, a rotated one, or this one read with a trailing newline or in another encoding), or it received a different token.".to_string(),
         ),
         Topic::Malformed | Topic::Input if !found.iter().any(|f| f.severity() == Error) => why.push(
-            "But the token given here is well-formed: the server's code passed the verifier something else — most often the header value with `Bearer ` (or quotes, or a trailing newline) still on it, or another value than the token.".to_string(),
+            "But the token given here is well-formed: the verifier did not get it as given — most often the header value with `Bearer ` (or quotes, or a trailing newline) still on it, another value than the token, or no token at all (not sent, sent under another header, scheme, cookie or query parameter than the verifier reads, or dropped by a proxy).".to_string(),
         ),
         Topic::Signature | Topic::Kid | Topic::Algorithm | Topic::Key | Topic::Jwks
             if !verified && ctx.keys.attempted => {}
