@@ -2,7 +2,8 @@
 //! the same shape as `../shared/acceptance/cases.jsonl`): one case per finding
 //! code and a near miss for each, written from findings.md's wording, and
 //! cases (`go-rt4-*`) recorded from real Go and Ruby libraries with their
-//! exact error text; run with the real binary, a temp dir for the case's files and a real HTTP server on
+//! exact error text, and (`py-rt5-*`, `node-rt5-*`) from djangorestframework-simplejwt,
+//! flask-jwt-extended, express-oauth2-jwt-bearer, koa-jwt, jwt-decode and @nestjs/jwt; run with the real binary, a temp dir for the case's files and a real HTTP server on
 //! 127.0.0.1 for its routes.
 //!
 //! A case passes as the shared scorer says: the exit status, every `expect`
