@@ -778,3 +778,69 @@ fn bidirectional_controls_in_claims_are_escaped_in_every_format() {
     assert!(!r.stdout.contains('\u{202e}'), "{}", r.stdout);
     assert!(r.stdout.contains("\\u202e"), "{}", r.stdout);
 }
+
+/// What the contract audit found leaving the machine: secrets and personal
+/// data under camelCase or compound claim names, national phone numbers,
+/// printed IBANs, and credentials in `--error` text that is not a header
+/// line of its own. None reaches the prompt, or any other output.
+#[test]
+fn show_prompt_masks_claims_by_any_name_style_and_credentials_anywhere_in_error_text() {
+    let mut claims = valid_claims();
+    let extra = json!({
+        "clientSecret": "shortSecret1", "dbPassword": "hunter2xyz", "refreshToken": "rtLEAK42",
+        "firstName": "Janet", "lastName": "Leakworth", "streetAddress": "221B Baker Street",
+        "phoneNumber": "020 7946 0958", "note": "call me at 06 12 34 56 78",
+        "iban": "DE89 3704 0044 0532 0130 00",
+    });
+    for (k, v) in extra.as_object().expect("object") {
+        claims[k] = v.clone();
+    }
+    let token = hs256(claims);
+    let error = "GET /orders Cookie: sid=COOKIELEAK123; theme=dark 401 jwt expired\n{\"authorization\":\"Token abcLEAKdef1234567890\"}";
+    let r = run(
+        &[
+            "diagnose",
+            &token,
+            "--now",
+            NOW_ARG,
+            "--show-prompt",
+            "--error",
+            error,
+        ],
+        None,
+    );
+    for leak in [
+        "shortSecret1",
+        "hunter2xyz",
+        "rtLEAK42",
+        "Janet",
+        "Leakworth",
+        "Baker",
+        "7946",
+        "56 78",
+        "3704",
+        "COOKIELEAK123",
+        "abcLEAKdef",
+    ] {
+        assert!(
+            !r.stdout.contains(leak) && !r.stderr.contains(leak),
+            "{leak} left the machine:\n{}{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+    assert!(r.stdout.contains("jwt expired"), "{}", r.stdout);
+    let r = run(
+        &["diagnose", &token, "--now", NOW_ARG, "--format", "json"],
+        None,
+    );
+    let report = json_of(&r);
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"secret-in-claims"), "{codes:?}");
+    assert!(codes.contains(&"pii-in-claims"), "{codes:?}");
+}
