@@ -311,6 +311,37 @@ fn claim_mismatch() {
 }
 
 #[test]
+fn claim_mismatch_on_the_kind_of_token_says_which_token_to_send() {
+    for (claims, flag, fix) in [
+        (json!({"fresh": false}), "fresh=true", "Log in again"),
+        (
+            json!({"type": "refresh"}),
+            "type=access",
+            "Send the access token",
+        ),
+        (
+            json!({"token_type": "access"}),
+            "token_type=refresh",
+            "Send the refresh token",
+        ),
+    ] {
+        let (r, _) = diagnose(claims, &["--claim", flag]);
+        let f = finding(&r, "claim-mismatch");
+        assert!(
+            f["fix"].as_str().is_some_and(|s| s.starts_with(fix)),
+            "{f:#}"
+        );
+    }
+    // Another claim keeps the tenant's fix.
+    let (r, _) = diagnose(json!({"org_id": "org_456"}), &["--claim", "org_id=org_123"]);
+    let fix = finding(&r, "claim-mismatch")["fix"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(fix.contains("tenant"), "{fix}");
+}
+
+#[test]
 fn claim_mismatch_when_claim_absent() {
     let (r, code) = diagnose(json!({}), &["--claim", "org_id=org_123"]);
     assert_finding(&r, "claim-mismatch", "error");

@@ -601,10 +601,30 @@ fn expected_claim(claims: &Map<String, Value>, name: &str, want: &str, out: &mut
         Value::Null => detail.push_str(" The claim is present but null: no value equals it."),
         _ => {}
     }
-    out.push(
-        Finding::new(&CLAIM_MISMATCH, detail)
-            .evidence(json!({"claim": name, "expected": want, "actual": have})),
-    );
+    let mut finding = Finding::new(&CLAIM_MISMATCH, detail)
+        .evidence(json!({"claim": name, "expected": want, "actual": have}));
+    if let Some(fix) = token_kind_fix(name, want) {
+        finding = finding.fix(fix);
+    }
+    out.push(finding);
+}
+
+/// The fix when the claim says which kind of token of a login this is
+/// (flask-jwt-extended's `type` and `fresh`, SimpleJWT's `token_type`):
+/// another token of the same login is needed, not another tenant's.
+fn token_kind_fix(name: &str, want: &str) -> Option<&'static str> {
+    match (name, want) {
+        ("fresh", "true") => Some(
+            "Log in again: only a login issues a fresh token (flask-jwt-extended: `create_access_token(identity, fresh=True)` in the login view); a token made by refreshing is never fresh. Ask for the password (or re-authentication) before this endpoint.",
+        ),
+        ("type" | "token_type", "access") => Some(
+            "Send the access token: the refresh token goes only to the refresh endpoint. Check which of the login response's two tokens the client stores under which name.",
+        ),
+        ("type" | "token_type", "refresh") => Some(
+            "Send the refresh token to the refresh endpoint (the access token goes to the API): check which of the login response's two tokens the client sends here.",
+        ),
+        _ => None,
+    }
 }
 
 /// Whether a claim value is the expected one, given as command-line text:
