@@ -351,7 +351,7 @@ fn mask_named_values(text: &str) -> String {
         .expect("static regex")
     });
     static COOKIE_VALUE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(=)([^;\s]+)").expect("static regex"));
+        LazyLock::new(|| Regex::new(r"([^\s;=]*)=([^;\s]+)").expect("static regex"));
     let mut text = COOKIE_LINE
         .replace_all(text, |c: &regex::Captures| {
             let (name, list) = match (c.get(1), c.get(2), c.get(3), c.get(4)) {
@@ -366,15 +366,17 @@ fn mask_named_values(text: &str) -> String {
                 return format!("{name}{quote}«masked:cookie»{quote}");
             }
             let values = COOKIE_VALUE.replace_all(list, |v: &regex::Captures| {
-                let attribute = v[2].starts_with('/')
-                    || v[2].eq_ignore_ascii_case("lax")
-                    || v[2].eq_ignore_ascii_case("strict")
-                    || v[2].eq_ignore_ascii_case("none")
+                // A Set-Cookie attribute says how the cookie travels: the
+                // evidence for a cookie the browser did not send.
+                const ATTRIBUTES: [&str; 6] = [
+                    "path", "domain", "expires", "max-age", "samesite", "priority",
+                ];
+                let attribute = ATTRIBUTES.iter().any(|a| v[1].eq_ignore_ascii_case(a))
                     || v[2].starts_with("«masked");
                 if attribute {
                     v[0].to_string()
                 } else {
-                    "=«masked:cookie»".to_string()
+                    format!("{}=«masked:cookie»", &v[1])
                 }
             });
             format!("{name}{quote}{values}{quote}")
@@ -1077,6 +1079,13 @@ mod tests {
         let masked = free_text("GET /x Cookie: sid=SESSIONLEAK123 401 jwt expired");
         assert!(masked.ends_with(" 401 jwt expired"), "{masked}");
         assert!(masked.contains("sid=«masked:cookie»"), "{masked}");
+        let set = free_text(
+            "Set-Cookie: session=SECRETVALUE1; Domain=api.example.com; Path=/; SameSite=None; Secure",
+        );
+        assert_eq!(
+            set,
+            "Set-Cookie: session=«masked:cookie»; Domain=api.example.com; Path=/; SameSite=None; Secure"
+        );
         let json = free_text(r#"{"cookie":"a=SECRETVALUE1; b=SECRETVALUE2","msg":"jwt expired"}"#);
         assert_eq!(
             json,
