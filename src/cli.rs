@@ -307,8 +307,8 @@ pub struct AiArgs {
     /// Send the redacted report to the model and merge its explanation with the findings.
     #[arg(long)]
     pub explain: bool,
-    /// After the explanation, answer follow-up questions (needs a terminal).
-    #[arg(long, short = 'i', requires = "explain")]
+    /// After the explanation, answer follow-up questions (needs a terminal; implies --explain).
+    #[arg(long, short = 'i')]
     pub interactive: bool,
     /// Print exactly the request body that would be sent to the model; send nothing.
     #[arg(long)]

@@ -39,6 +39,11 @@ struct Pty {
 impl Pty {
     /// `jwtai diagnose TOKEN --explain -i` in a pseudo-terminal, hermetic env.
     fn spawn(cache: &Path, secret: &Path, token: &str, base: &str) -> Pty {
+        Pty::spawn_with(cache, secret, token, base, &["--explain", "-i"])
+    }
+
+    /// `jwtai diagnose TOKEN FLAGS` in a pseudo-terminal, hermetic env.
+    fn spawn_with(cache: &Path, secret: &Path, token: &str, base: &str, flags: &[&str]) -> Pty {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_jwtai"));
         hermetic(&mut cmd, cache);
         cmd.env("TERM", "xterm")
@@ -46,7 +51,9 @@ impl Pty {
             .arg(token)
             .arg("--secret-file")
             .arg(secret)
-            .args(["--now", NOW_ARG, "--explain", "-i", "--api-base", base])
+            .args(["--now", NOW_ARG])
+            .args(flags)
+            .args(["--api-base", base])
             .args(["--model", MODEL]);
         let session = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn in a pty");
         Pty { session }
@@ -398,18 +405,23 @@ fn interactive_without_a_terminal_is_a_usage_error() {
     assert_eq!(server.count(), 0, "nothing is sent");
 }
 
+/// `-i` alone is enough: a session starts with the explanation.
 #[test]
-fn interactive_requires_explain() {
+fn interactive_implies_explain() {
     let fx = Workdir::new();
-    let out = jwtai(&fx.cache())
-        .arg("diagnose")
-        .arg(expired_token())
-        .args(["--now", NOW_ARG, "-i"])
-        .timeout(Duration::from_secs(30))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--explain"));
+    let server = OpenAiServer::start(script());
+    let mut pty = Pty::spawn_with(
+        &fx.cache(),
+        &fx.secret,
+        &valid_token(),
+        &server.base(),
+        &["-i"],
+    );
+    pty.expect("Ctrl-D also quits");
+    pty.prompt();
+    pty.ask("/quit");
+    assert_eq!(pty.exit_code(), 0);
+    assert_eq!(server.count(), 1, "the explanation was asked for");
 }
 
 /// `jwtai diagnose` with no token on a terminal asks for it, input hidden.

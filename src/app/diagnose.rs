@@ -76,7 +76,7 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
     } else {
         exit::OK
     };
-    if !(args.ai.explain || args.ai.show_prompt) {
+    if !(args.ai.explain || args.ai.interactive || args.ai.show_prompt) {
         let shown = redact::for_display(report, &policy);
         emit(&render::report(
             &shown,
