@@ -534,4 +534,22 @@ fn out_refuses_to_overwrite_files_jwtai_did_not_write() {
     // --force overwrites; then the directory is jwtai's, and a rerun needs no flag.
     assert_eq!(run(&["--force"]).status.code(), Some(0));
     assert_eq!(run(&[]).status.code(), Some(0));
+    // A file the team changed since is theirs: refused, named, kept.
+    std::fs::write(repo.join("README.md"), "# Our notes on these tests\n").expect("write");
+    let refused = run(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("README.md changed since jwtai wrote it"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("README.md")).unwrap(),
+        "# Our notes on these tests\n"
+    );
+    assert_eq!(run(&["--force"]).status.code(), Some(0));
+    assert_ne!(
+        std::fs::read_to_string(repo.join("README.md")).unwrap(),
+        "# Our notes on these tests\n"
+    );
 }

@@ -342,9 +342,12 @@ fn write_dir(
         files.push((name, code, false));
     }
     // `--out .` in a repository would replace its README and a secret file
-    // of the same name: only a directory jwtai wrote before is overwritten.
+    // of the same name: only a directory jwtai wrote before is overwritten,
+    // and in it only the files as jwtai wrote them (a test the team added to
+    // the generated file is theirs).
     let ours = std::fs::read_to_string(dir.join(FIXTURES_FILE))
         .is_ok_and(|t| t.contains(crate::suggest::render::SCHEMA));
+    let written = written_digests(dir);
     let taken: Vec<&str> = files
         .iter()
         .map(|(name, _, _)| *name)
@@ -358,14 +361,59 @@ fn write_dir(
             dir.join("jwt-tests").display()
         );
     }
+    let edited: Vec<&str> = taken
+        .iter()
+        .copied()
+        .filter(|name| {
+            let recorded = written.iter().find(|(n, _)| n == name).map(|(_, d)| d);
+            let now = std::fs::read(dir.join(name)).ok().map(|b| digest(&b));
+            recorded.is_some_and(|r| now.as_ref() != Some(r))
+        })
+        .collect();
+    if !edited.is_empty() && !force {
+        bail!(
+            "--out {}: {} changed since jwtai wrote {}; move the changes elsewhere or choose another directory, or pass --force to overwrite",
+            dir.display(),
+            edited.join(", "),
+            if edited.len() == 1 { "it" } else { "them" }
+        );
+    }
     let mut names = Vec::new();
+    let mut manifest = String::new();
     for (name, text, private) in files {
         let path = dir.join(name);
         write_file(&path, text.as_bytes(), private)
             .with_context(|| format!("cannot write {}", path.display()))?;
+        manifest.push_str(&format!("{}  {name}\n", digest(text.as_bytes())));
         names.push(name.to_string());
     }
+    let path = dir.join(MANIFEST_FILE);
+    write_file(&path, manifest.as_bytes(), false)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(names)
+}
+
+/// What jwtai wrote into an `--out` directory, as `sha256sum` prints it, so
+/// that a rerun can tell the files the team has changed since.
+const MANIFEST_FILE: &str = ".jwtai-written";
+
+fn digest(bytes: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The recorded (file name, digest) pairs; none for a directory written
+/// before there was a record.
+fn written_digests(dir: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(dir.join(MANIFEST_FILE))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once("  "))
+        .map(|(d, n)| (n.to_string(), d.to_string()))
+        .collect()
 }
 
 /// Key material is written readable by the owner only.
