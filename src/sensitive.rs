@@ -97,6 +97,39 @@ const PII_NAMES: &[&str] = &[
     "display_name",
     "login_hint",
     "gender",
+    "street",
+    "cell",
+    "fax",
+    "dni",
+    "cpf",
+    "nif",
+    "account_number",
+    "iban",
+    "salary",
+    "nationality",
+    // The same in other languages teams name claims in.
+    "nom",
+    "prenom",
+    "prénom",
+    "vorname",
+    "nachname",
+    "nombre",
+    "apellido",
+    "apellidos",
+    "cognome",
+    "geburtsdatum",
+    "fecha_de_nacimiento",
+    "adresse",
+    "direccion",
+    "dirección",
+    "indirizzo",
+    "telefono",
+    "teléfono",
+    "telefonnummer",
+    "handynummer",
+    "correo",
+    "strasse",
+    "straße",
 ];
 
 /// Claim names that hold secrets.
@@ -129,6 +162,26 @@ const SECRET_NAMES: &[&str] = &[
     "session_secret",
     "connection_string",
     "db_password",
+    "pw",
+    "credentials",
+    "cookie",
+    // The same in other languages teams name claims in.
+    "passwort",
+    "kennwort",
+    "contrasena",
+    "contraseña",
+    "mot_de_passe",
+    "mdp",
+    "senha",
+    "parola",
+    "wachtwoord",
+    "haslo",
+    "hasło",
+    "sifre",
+    "şifre",
+    "пароль",
+    "密码",
+    "パスワード",
 ];
 
 /// The last part of a claim name (after `/`, `:` or `.`: namespaced claims)
@@ -220,6 +273,7 @@ const PII_LAST_PAIRS: &[(&str, &str)] = &[
 /// Last words that say a claim holds a secret: `dbPassword`,
 /// `sessionSecret`, `refreshToken`, `card_pin`.
 const SECRET_LAST_WORDS: &[&str] = &[
+    "pw",
     "password",
     "passwd",
     "pwd",
@@ -236,6 +290,9 @@ const SECRET_LAST_WORDS: &[&str] = &[
 /// `apiKey`, `signingKey`.
 const SECRET_LAST_PAIRS: &[(&str, &str)] = &[
     ("password", "hash"),
+    ("pwd", "hash"),
+    ("pw", "hash"),
+    ("passwd", "hash"),
     ("api", "key"),
     ("secret", "key"),
     ("private", "key"),
@@ -367,15 +424,29 @@ pub fn classify(s: &str) -> Option<Shape> {
     if API_KEY_PREFIXES.iter().any(|p| t.starts_with(p)) && API_KEY.is_match(t) {
         return Some(Shape::ApiKey);
     }
+    // A Google service account (`sa@project.iam.gserviceaccount.com`, the
+    // `iss` of its tokens) is a workload, not a person.
     if t.contains('@') && EMAIL.is_match(t) {
-        return Some(Shape::Email);
+        return (!t.ends_with(".gserviceaccount.com")).then_some(Shape::Email);
     }
-    if t.parse::<std::net::IpAddr>().is_ok() {
+    // An address, with a port (`203.0.113.5:8080`, `[2001:db8::1]:443`) or
+    // a prefix length (`203.0.113.5/32`) too.
+    let address = t.split_once('/').map_or(t, |(a, bits)| {
+        if bits.bytes().all(|b| b.is_ascii_digit()) {
+            a
+        } else {
+            t
+        }
+    });
+    if address.parse::<std::net::IpAddr>().is_ok()
+        || address.parse::<std::net::SocketAddr>().is_ok()
+    {
         return Some(Shape::Ip);
     }
     if is_card(t) {
         return Some(Shape::Card);
     }
+    let t = t.strip_prefix("tel:").unwrap_or(t);
     let phone_start = t
         .chars()
         .next()
@@ -396,10 +467,12 @@ pub fn classify(s: &str) -> Option<Shape> {
 /// credential (`Bearer …`, `Basic …`).
 fn is_credential(t: &str) -> bool {
     static USERINFO: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^[A-Za-z][A-Za-z0-9+.:-]*://[^/\s:@]*:[^/\s@]+@").expect("static regex")
+        // `user:password@`, or a user name that is a token (digits, or long).
+        Regex::new(r"^[A-Za-z][A-Za-z0-9+.:-]*://(?:[^/\s:@]*:[^/\s@]+|[^/\s:@]*[0-9][^/\s:@]*|[^/\s:@]{16,})@")
+            .expect("static regex")
     });
     static SECRET_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)[?&;](?:access_token|id_token|refresh_token|token|password|passwd|pwd|secret|client_secret|api_?key|signature)=[^&#\s]{6,}")
+        Regex::new(r"(?i)[?&;](?:access_token|id_token|refresh_token|token|code|password|passwd|pwd|secret|client_secret|api_?key|signature|sig|x-amz-signature|x-amz-security-token)=[^&#\s]{6,}")
             .expect("static regex")
     });
     static AUTH_VALUE: LazyLock<Regex> = LazyLock::new(|| {
@@ -479,9 +552,15 @@ fn is_iban(t: &str) -> bool {
 /// The sensitive shape of a number: a payment card number written as a
 /// JSON number (`"pan": 4111111111111111`).
 pub fn classify_number(n: &serde_json::Number) -> Option<Shape> {
-    n.as_u64()
-        .filter(|_| n.is_u64())
-        .and_then(|v| is_card(&v.to_string()).then_some(Shape::Card))
+    if n.is_u64() {
+        return n
+            .as_u64()
+            .and_then(|v| is_card(&v.to_string()).then_some(Shape::Card));
+    }
+    // `4111111111111111.0`: the same digits written as a float.
+    n.as_f64()
+        .filter(|v| v.fract() == 0.0 && (1e12..1e19).contains(v))
+        .and_then(|v| is_card(&format!("{v:.0}")).then_some(Shape::Card))
 }
 
 fn is_card(s: &str) -> bool {
@@ -516,7 +595,13 @@ fn high_entropy(s: &str) -> bool {
     if s.len() < 32 || s.contains(char::is_whitespace) || s.contains("://") {
         return false;
     }
-    if is_uuid(s) || is_qualified_name(s) {
+    // A secret of 32 or more random characters has digits (43 base64url
+    // characters without one: 1 in 1,500); words from code have none
+    // (`SecurityTokenSignatureKeyNotFoundException`).
+    if !s.bytes().any(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    if is_uuid(s) || is_qualified_name(s) || is_stack_frame(s) || is_word_id(s) {
         return false;
     }
     let mut counts = [0u32; 256];
@@ -582,6 +667,37 @@ fn is_qualified_name(s: &str) -> bool {
                 .all(|p| p.chars().all(|c| c.is_ascii_lowercase() || c == '_')))
 }
 
+/// A stack frame as Java, .NET and JavaScript print it:
+/// `org.example.Decoder.validate(Decoder.java:189)`, `Foo.Bar(Unknown Source)`.
+fn is_stack_frame(s: &str) -> bool {
+    let Some((call, rest)) = s.split_once('(') else {
+        return false;
+    };
+    let place = rest.trim_end_matches([')', ',', ';', '.']);
+    let file_line = place
+        .rsplit_once(':')
+        .is_some_and(|(file, line)| file.contains('.') && line.bytes().all(|b| b.is_ascii_digit()));
+    (file_line || place == "Unknown Source" || place == "Native Method")
+        && (is_qualified_name(call) || call.split('.').count() >= 2)
+}
+
+/// An identifier of words and numbers: `rsa-key-2024-03-15-production-primary`,
+/// `signing_key_v2_eu_west_1`. Each part is lower-case letters, upper-case
+/// letters or digits, never a random mix of them.
+fn is_word_id(s: &str) -> bool {
+    let mut parts = 0;
+    for part in s.split(['-', '_', '.', ':', '/']) {
+        let uniform = part.bytes().all(|b| b.is_ascii_lowercase())
+            || part.bytes().all(|b| b.is_ascii_uppercase())
+            || part.bytes().all(|b| b.is_ascii_digit());
+        if !uniform {
+            return false;
+        }
+        parts += 1;
+    }
+    parts >= 3
+}
+
 /// `8-4-4-4-12` hex digits: an identifier, not a secret.
 pub(crate) fn is_uuid(s: &str) -> bool {
     s.len() == 36
@@ -630,6 +746,12 @@ mod tests {
         assert_eq!(classify("(४१५) ५५५-०१९९"), Some(Shape::Phone));
         assert_eq!(classify("203.0.113.7"), Some(Shape::Ip));
         assert_eq!(classify("2001:db8::1"), Some(Shape::Ip));
+        assert_eq!(classify("203.0.113.5:8080"), Some(Shape::Ip));
+        assert_eq!(classify("[2001:db8::1]:443"), Some(Shape::Ip));
+        assert_eq!(classify("203.0.113.5/32"), Some(Shape::Ip));
+        assert_eq!(classify("tel:+14155550132"), Some(Shape::Phone));
+        let float: serde_json::Number = serde_json::from_str("4111111111111111.0").unwrap();
+        assert_eq!(classify_number(&float), Some(Shape::Card));
         assert_eq!(classify("4111 1111 1111 1111"), Some(Shape::Card));
         assert_eq!(classify("AKIAIOSFODNN7EXAMPLE"), Some(Shape::ApiKey));
         for key in [
@@ -656,7 +778,7 @@ mod tests {
     fn a_random_dotted_secret_is_no_qualified_name() {
         for secret in [
             "SG.Xk9fQ2mLzR7pWbT4vNcY8dHs.Jq3VnB6tKe1GwZuRy5oPx2LmAf",
-            "Abcdefghij_KlmnoPqrs.TuvwXyzABcdEFghIJklmN",
+            "Abcdefghij_Klm3oPqrs.TuvwXyzAB7dEFghIJklmN",
         ] {
             assert!(classify(secret).is_some(), "{secret}");
         }
@@ -677,6 +799,12 @@ mod tests {
             "admin",
             "org_globex",
             "orders:read:region-eu-0",
+            "SecurityTokenSignatureKeyNotFoundException",
+            "validationParameters.IssuerSigningKeyResolver",
+            "org.springframework.security.oauth2.jwt.NimbusJwtDecoder.validateJwt(NimbusJwtDecoder.java:189)",
+            "System.IdentityModel.Tokens.Jwt.JwtSecurityTokenHandler.ValidateSignature(String token)",
+            "rsa-key-2024-03-15-production-primary",
+            "jwt-signer@my-project-123.iam.gserviceaccount.com",
         ] {
             assert_eq!(classify(v), None, "{v}");
         }
@@ -714,6 +842,12 @@ mod tests {
             "x-api-key",
             "SigningKey",
             "https://example.com/claims/clientSecret",
+            "passwort",
+            "contraseña",
+            "mot_de_passe",
+            "пароль",
+            "db_pw",
+            "pwdHash",
         ] {
             assert!(is_secret_name(name), "{name}");
         }
@@ -737,6 +871,11 @@ mod tests {
             "IPAddress",
             "Email",
             "user-email",
+            "vorname",
+            "prénom",
+            "apellido",
+            "geburtsdatum",
+            "account_number",
         ] {
             assert!(is_pii_name(name), "{name}");
         }
@@ -772,6 +911,8 @@ mod tests {
             "jdbc:mysql://db.internal:3306/app?user=root&password=MyJdbcPw1",
             "https://api.example.com/cb?access_token=abcd1234efgh&x=1",
             "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX",
+            "https://IssPass99@auth.example.com/",
+            "https://ghp_abcdefghijklmnopqrstu@github.com/org/repo.git",
             "Bearer abcDEF123ghiJKL456mnoPQR789",
             "Basic YWRtaW46aHVudGVyMg==",
         ] {

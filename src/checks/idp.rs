@@ -78,10 +78,15 @@ impl<'a> Parts<'a> {
             Some((scheme, rest)) => (Some(scheme), rest),
             None => (None, s),
         };
+        // A query or fragment is no part of what is compared here, and may
+        // carry a credential (`?token=`), as userinfo (`user:pw@`) may: the
+        // hints quote host and path, never those.
+        let rest = rest.split(['?', '#']).next().unwrap_or(rest);
         let (host, path) = match rest.find('/') {
             Some(i) => rest.split_at(i),
             None => (rest, ""),
         };
+        let host = host.rsplit('@').next().unwrap_or(host);
         // A bare word (a client id, `account`) is no URL.
         if host.is_empty() || (scheme.is_none() && !host.contains('.')) {
             return None;

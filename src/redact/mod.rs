@@ -129,7 +129,7 @@ impl Redacted {
     /// and scrubbed strings, any JWT, and anything shaped like personal data
     /// or a secret. Says whether anything was changed.
     pub fn text(&self, text: &str) -> RedactedText {
-        let scrubbed = mask_free_text(&scrub_str(text, &self.replacements));
+        let scrubbed = mask_free_text(&scrub_str(&mask_blocks(text), &self.replacements));
         RedactedText {
             changed: scrubbed != text,
             text: scrubbed,
@@ -158,12 +158,22 @@ pub fn free_text(text: &str) -> String {
 /// its signature.
 fn mask_blocks(text: &str) -> Cow<'_, str> {
     static PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)")
+        Regex::new(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)")
+            .expect("static regex")
+    });
+    // A private JWK's members, pasted as JSON (escaped too: `\"d\":\"…\"`).
+    static JWK_PRIVATE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(\\?"(?:d|p|q|dp|dq|qi|k)\\?"\s*:\s*\\?")[A-Za-z0-9_-]{8,}"#)
             .expect("static regex")
     });
     let mut text = Cow::Borrowed(text);
-    if text.contains("PRIVATE KEY-----")
+    if text.contains("PRIVATE KEY")
         && let Cow::Owned(masked) = PRIVATE_KEY.replace_all(&text, "«masked:privatekey»")
+    {
+        text = Cow::Owned(masked);
+    }
+    if text.contains("kty")
+        && let Cow::Owned(masked) = JWK_PRIVATE.replace_all(&text, "${1}«masked:privatekey»")
     {
         text = Cow::Owned(masked);
     }
@@ -352,80 +362,81 @@ fn mask_named_values(text: &str) -> String {
     });
     static COOKIE_VALUE: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"([^\s;=]*)=([^;\s]+)").expect("static regex"));
-    let mut text = COOKIE_LINE
-        .replace_all(text, |c: &regex::Captures| {
-            let (name, list) = match (c.get(1), c.get(2), c.get(3), c.get(4)) {
-                (Some(n), Some(l), _, _) | (_, _, Some(n), Some(l)) => (n.as_str(), l.as_str()),
-                _ => return c[0].to_string(),
-            };
-            // A quoted list is masked inside its quotes; one without `=` is
-            // one cookie's value.
-            let quote = if c.get(4).is_some() { &list[..1] } else { "" };
-            let list = &list[quote.len()..list.len() - quote.len()];
-            if !quote.is_empty() && !list.contains('=') {
-                return format!("{name}{quote}«masked:cookie»{quote}");
-            }
-            let values = COOKIE_VALUE.replace_all(list, |v: &regex::Captures| {
-                // A Set-Cookie attribute says how the cookie travels: the
-                // evidence for a cookie the browser did not send.
-                const ATTRIBUTES: [&str; 6] = [
-                    "path", "domain", "expires", "max-age", "samesite", "priority",
-                ];
-                let attribute = ATTRIBUTES.iter().any(|a| v[1].eq_ignore_ascii_case(a))
-                    || v[2].starts_with("«masked");
-                if attribute {
-                    v[0].to_string()
-                } else {
-                    format!("{}=«masked:cookie»", &v[1])
-                }
-            });
-            format!("{name}{quote}{values}{quote}")
-        })
-        .into_owned();
-    text = AUTHORIZATION
-        .replace_all(&text, |c: &regex::Captures| {
-            let value = &c[2];
-            // A word (`authorization: missing`) is no credential.
-            let word = value.len() < 20 && value.bytes().all(|b| b.is_ascii_alphabetic());
-            if word || value.starts_with("eyJ") {
-                c[0].to_string()
+    let mut text = outside_placeholders(text, &COOKIE_LINE, |c: &regex::Captures| {
+        let (name, list) = match (c.get(1), c.get(2), c.get(3), c.get(4)) {
+            (Some(n), Some(l), _, _) | (_, _, Some(n), Some(l)) => (n.as_str(), l.as_str()),
+            _ => return c[0].to_string(),
+        };
+        // A quoted list is masked inside its quotes; one without `=` is
+        // one cookie's value.
+        let quote = if c.get(4).is_some() { &list[..1] } else { "" };
+        let list = &list[quote.len()..list.len() - quote.len()];
+        if !quote.is_empty() && !list.contains('=') {
+            return format!("{name}{quote}«masked:cookie»{quote}");
+        }
+        let values = COOKIE_VALUE.replace_all(list, |v: &regex::Captures| {
+            // A Set-Cookie attribute says how the cookie travels: the
+            // evidence for a cookie the browser did not send.
+            const ATTRIBUTES: [&str; 6] = [
+                "path", "domain", "expires", "max-age", "samesite", "priority",
+            ];
+            let attribute = ATTRIBUTES.iter().any(|a| v[1].eq_ignore_ascii_case(a))
+                || v[2].starts_with("«masked");
+            if attribute {
+                v[0].to_string()
             } else {
-                format!("{}«masked:credential»", &c[1])
+                format!("{}=«masked:cookie»", &v[1])
             }
-        })
-        .into_owned();
-    text = KEY
-        .replace_all(&text, |c: &regex::Captures| {
+        });
+        format!("{name}{quote}{values}{quote}")
+    });
+    text = outside_placeholders(&text, &AUTHORIZATION, |c: &regex::Captures| {
+        let value = &c[2];
+        // A word (`authorization: missing`) is no credential.
+        let word = value.len() < 20 && value.bytes().all(|b| b.is_ascii_alphabetic());
+        if word || value.starts_with("eyJ") {
+            c[0].to_string()
+        } else {
+            format!("{}«masked:credential»", &c[1])
+        }
+    });
+    text = outside_placeholders(&text, &KEY, |c: &regex::Captures| {
+        format!("{}«masked:secret»", &c[1])
+    });
+    text = outside_placeholders(&text, &SECRET, |c: &regex::Captures| {
+        format!("{}«masked:secret»", &c[1])
+    });
+    text = outside_placeholders(&text, &CREDENTIAL, |c: &regex::Captures| {
+        if c[2].starts_with("«masked") || c[2].starts_with("eyJ") {
+            c[0].to_string()
+        } else {
             format!("{}«masked:secret»", &c[1])
-        })
-        .into_owned();
-    text = SECRET
-        .replace_all(&text, |c: &regex::Captures| {
-            format!("{}«masked:secret»", &c[1])
-        })
-        .into_owned();
-    text = CREDENTIAL
-        .replace_all(&text, |c: &regex::Captures| {
-            if c[2].starts_with("«masked") || c[2].starts_with("eyJ") {
-                c[0].to_string()
-            } else {
-                format!("{}«masked:secret»", &c[1])
-            }
-        })
-        .into_owned();
+        }
+    });
     for (re, label) in [(&*PERSON, "personal"), (&*FULL_NAME, "name")] {
-        text = re
-            .replace_all(&text, |c: &regex::Captures| {
-                // A value already masked, or empty, stays as it is.
-                if c[2].contains("«masked:") || c[2].trim_matches(['"', '\'']).is_empty() {
-                    c[0].to_string()
-                } else {
-                    format!("{}«masked:{label}»", &c[1])
-                }
-            })
-            .into_owned();
+        text = outside_placeholders(&text, re, |c: &regex::Captures| {
+            // A value already masked, or empty, stays as it is.
+            if c[2].contains("«masked:") || c[2].trim_matches(['"', '\'']).is_empty() {
+                c[0].to_string()
+            } else {
+                format!("{}«masked:{label}»", &c[1])
+            }
+        });
     }
     text
+}
+
+/// `re` replaced by `f` in `text`, except inside a placeholder jwtai wrote
+/// (`«masked:email:17:3fa2»` holds `email:`, which is no field to mask).
+fn outside_placeholders(text: &str, re: &Regex, f: impl Fn(&regex::Captures) -> String) -> String {
+    re.replace_all(text, |c: &regex::Captures| {
+        let start = c.get(0).map_or(0, |m| m.start());
+        let inside = text[..start]
+            .rfind('«')
+            .is_some_and(|open| !text[open..start].contains('»'));
+        if inside { c[0].to_string() } else { f(c) }
+    })
+    .into_owned()
 }
 
 /// `4111 1111 1111 1111`, `4111-1111-1111-1111`: a card number in groups
@@ -616,10 +627,13 @@ impl Masker<'_> {
                 "«x5c: {} certificate(s) omitted»",
                 v.as_array().map_or(1, Vec::len)
             )),
-            "alg" | "kid" | "typ" | "cty" | "crit" | "enc" | "zip" => v,
+            "alg" | "typ" | "cty" | "crit" | "enc" | "zip" => v,
             _ if !mask => v,
-            // A key set's address is evidence, but not its password or token.
-            "jku" | "x5u" => self.strong_only(v),
+            // Evidence, kept unless it is unmistakably a secret or a person's
+            // (a token or a key pasted as `kid`, a key set's URL with its
+            // password): the key id, a certificate's public thumbprint, a key
+            // set's address.
+            "kid" | "x5t" | "x5t#S256" | "jku" | "x5u" => self.strong_only(v),
             // Named like a secret or a person, as in the claims.
             _ if sensitive::is_secret_name(name) || sensitive::is_pii_name(name) => {
                 self.mask(&v, None)
@@ -718,23 +732,37 @@ impl Masker<'_> {
             Value::Array(a) => {
                 Value::Array(a.into_iter().map(|x| self.by_shape(x, depth + 1)).collect())
             }
-            Value::Object(o) => Value::Object(
-                o.into_iter()
-                    .map(|(k, x)| {
-                        let x = if sensitive::is_pii_name(&k)
-                            || sensitive::is_secret_name(&k)
-                            || self.policy.mask.contains(&k)
-                        {
-                            self.mask(&x, None)
-                        } else {
-                            self.by_shape(x, depth + 1)
-                        };
-                        (k, x)
-                    })
-                    .collect(),
-            ),
+            // A private JWK (`kty` with `d`, or a symmetric `k`): its private
+            // members, which no claim name gives away.
+            Value::Object(mut o) if o.contains_key("kty") => {
+                for member in ["d", "p", "q", "dp", "dq", "qi", "k", "oth"] {
+                    if let Some(x) = o.get_mut(member) {
+                        *x = self.mask(x, Some(Shape::PrivateKey));
+                    }
+                }
+                self.by_shape_members(o, depth)
+            }
+            Value::Object(o) => self.by_shape_members(o, depth),
             other => other,
         }
+    }
+
+    fn by_shape_members(&mut self, o: Map<String, Value>, depth: usize) -> Value {
+        Value::Object(
+            o.into_iter()
+                .map(|(k, x)| {
+                    let x = if sensitive::is_pii_name(&k)
+                        || sensitive::is_secret_name(&k)
+                        || self.policy.mask.contains(&k)
+                    {
+                        self.mask(&x, None)
+                    } else {
+                        self.by_shape(x, depth + 1)
+                    };
+                    (k, x)
+                })
+                .collect(),
+        )
     }
 
     fn mask(&mut self, v: &Value, shape: Option<Shape>) -> Value {
@@ -820,6 +848,11 @@ fn scrub_str(s: &str, replacements: &Scrubber) -> String {
     } else {
         s.to_string()
     };
+    if out.contains("://")
+        && let Cow::Owned(masked) = url_credentials(&out)
+    {
+        out = masked;
+    }
     for from in &replacements.credentials {
         if out.contains(from.as_str()) {
             out = out.replace(from.as_str(), "«redacted»");
@@ -852,6 +885,24 @@ fn scrub_str(s: &str, replacements: &Scrubber) -> String {
         }
     }
     out
+}
+
+/// A URL's credentials, wherever a finding quotes one (an issuer, the
+/// `--jwks-uri` it fetched): its userinfo, and the values of query
+/// parameters named like a secret. The rest of the URL is the evidence.
+fn url_credentials(s: &str) -> Cow<'_, str> {
+    static USERINFO: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#@«»]+@").expect("static regex")
+    });
+    static PARAM: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)([?&;](?:access_token|id_token|refresh_token|token|code|password|passwd|pwd|secret|client_secret|api_?key|key|sig|signature|x-amz-signature|x-amz-security-token)=)[^&#\s"'«»]+"#)
+            .expect("static regex")
+    });
+    let out = USERINFO.replace_all(s, "${1}«masked:credential»@");
+    match PARAM.replace_all(&out, "${1}«masked:credential»") {
+        Cow::Owned(o) => Cow::Owned(o),
+        Cow::Borrowed(_) => out,
+    }
 }
 
 fn scrub_value(v: &mut Value, replacements: &Scrubber) {
