@@ -414,15 +414,25 @@ fn id_token_check(ctx: &Context, out: &mut Vec<Finding>) {
         return;
     }
     let markers = super::idp::id_token_markers(claims);
-    // Only an ID-token verifier checks `at_hash`: the server's message
-    // about it says this is the client verifying its own ID token. go-oidc's
-    // verifier is an IDTokenVerifier, and the Kubernetes API server (its
-    // best-known user) takes the ID token kubectl sends, by design.
-    let checks_at_hash = ctx.error.matches.first().is_some_and(|m| {
-        m.entry.claims.iter().any(|c| c == "at_hash")
-            || ["google-auth", "go-oidc", "Kubernetes API server (OIDC)"]
-                .iter()
-                .any(|l| m.entry.library.contains(l))
+    // Only an ID-token verifier checks `at_hash` or `nonce`: the server's
+    // message about it says this is the client verifying its own ID token.
+    // go-oidc's verifier is an IDTokenVerifier, and the Kubernetes API server
+    // (its best-known user) takes the ID token kubectl sends, by design;
+    // openid-client (v5's RPError, v6's ClientError wrapper) validates the ID
+    // token of the relying party's own login callback.
+    let checks_at_hash = ctx.error.matches.iter().any(|m| {
+        m.entry
+            .claims
+            .iter()
+            .any(|c| c == "at_hash" || c == "nonce")
+            || [
+                "google-auth",
+                "go-oidc",
+                "Kubernetes API server (OIDC)",
+                "openid-client",
+            ]
+            .iter()
+            .any(|l| m.entry.library.contains(l))
     });
     if markers.is_empty()
         || checks_at_hash
