@@ -8,7 +8,7 @@
 use crate::checks::{self, Context, Expectations, Keys, errortext::ErrorText};
 use crate::input::{self, Wrapper};
 use crate::report::{Report, TokenView};
-use crate::token::{self, Token};
+use crate::token::{self, Members, Token};
 
 /// A token unwrapped and parsed.
 pub struct Parsed {
@@ -63,6 +63,35 @@ pub fn diagnose_owned(
         expect.now,
         &error.explaining_codes(),
     )
+}
+
+/// The token's values that every report shows as they are (its `kid`, and
+/// the `aud`, `azp`, client and tenant ids it names) when they are neither a
+/// secret nor a person's: error text quoting them may keep them, so that the
+/// message and the token can be compared.
+pub fn public_values(token: &Token) -> Vec<&str> {
+    let mut out = Vec::new();
+    if let Some(kid) = token.header_str("kid") {
+        out.push(kid);
+    }
+    if let Some(claims) = token.claims() {
+        for name in ["aud", "azp", "client_id", "cid", "tid"] {
+            match claims.member(name) {
+                Some(serde_json::Value::String(s)) => out.push(s.as_str()),
+                Some(serde_json::Value::Array(a)) => {
+                    out.extend(a.iter().filter_map(serde_json::Value::as_str))
+                }
+                _ => {}
+            }
+        }
+    }
+    out.retain(|v| {
+        matches!(
+            crate::sensitive::classify(v),
+            None | Some(crate::sensitive::Shape::HighEntropy)
+        )
+    });
+    out
 }
 
 /// Strings that must never reach output: the input and the token's segments.

@@ -1587,3 +1587,29 @@ fn a_wrong_token_type_names_the_other_token_of_the_pair() {
     let r = diagnose(&token(&valid_claims()), &["--error", text]);
     assert!(!r.has("claim-mismatch"), "{}", r.stdout);
 }
+
+/// A message quoting the token's own kid (Auth0's base64 kids look like
+/// secrets) keeps it: the kid is in the report anyway, and masking it in the
+/// message made jwtai say the server saw another token. Another kid is
+/// still masked, and still told apart.
+#[test]
+fn the_tokens_own_kid_in_a_message_stays_comparable() {
+    let kid = "NjVBRjY5MDlCMUIwNzU4RTA2QzZFMDQ4QzQ2MDAyQjVDNjk1RTM2Qg";
+    let t = sign_token(
+        &json!({"alg": "HS256", "typ": "JWT", "kid": kid}),
+        &valid_claims(),
+        &hs256(),
+    )
+    .expect("sign");
+    let message =
+        format!("SigningKeyNotFoundError: Unable to find a signing key that matches '{kid}'");
+    let r = diagnose(&t, &["--error", &message]);
+    let detail = r.detail("error-text-matched");
+    assert!(detail.contains(&format!("matches '{kid}'")), "{detail}");
+    assert!(!detail.contains("different token"), "{detail}");
+    let other = message.replace("NjVB", "XjVB");
+    let r = diagnose(&t, &["--error", &other]);
+    let detail = r.detail("error-text-matched");
+    assert!(!detail.contains("XjVB"), "{detail}");
+    assert!(detail.contains("different token"), "{detail}");
+}

@@ -23,14 +23,24 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
         }
     }
     let mut expect = expectations(&args.expect)?;
-    let error = error_text(&args, &mut expect)?;
+    let error_given = error_input(&args)?;
     let mut keys = gather_keys(&args.keys)?;
-    let plan = jwks_plan(&args.keys, &expect)?;
+    let mut plan = jwks_plan(&args.keys, &expect)?;
     let raw = input::read(&args.token)?;
     let parsed = {
         let _t = debug::Timer::start("parse");
         pipeline::parse(raw.expose_secret())
     };
+    // The error text is masked knowing the token: its key id and audience,
+    // shown in the report anyway, stay comparable where the message quotes them.
+    let error = error_text(
+        error_given,
+        &pipeline::public_values(&parsed.token),
+        &mut expect,
+    )?;
+    if let Some(plan) = plan.as_mut() {
+        plan.issuers = expect.iss.clone();
+    }
     debug::log("input", || {
         let w: Vec<String> = parsed.wrappers.iter().map(|w| w.describe()).collect();
         format!(
@@ -299,10 +309,9 @@ const MAX_ERROR_FILE_BYTES: usize = 1024 * 1024;
 
 /// Matches `--error`/`--error-file`, and takes the values the message quotes
 /// (expected audience, issuer...) as expectations the user did not give.
-fn error_text(
-    args: &DiagnoseArgs,
-    expect: &mut Expectations,
-) -> anyhow::Result<checks::errortext::ErrorText> {
+/// The text of `--error` or `--error-file`, read and checked before the
+/// token is (a mistake in it is a usage error, reported first).
+fn error_input(args: &DiagnoseArgs) -> anyhow::Result<Option<String>> {
     let text = match (&args.error, &args.error_file) {
         (Some(t), _) => t.clone(),
         (None, Some(path)) => errortext::decode_text(&input::read_small_file(
@@ -311,11 +320,25 @@ fn error_text(
             MAX_ERROR_FILE_BYTES,
         )?)
         .into_owned(),
-        (None, None) => return Ok(Default::default()),
+        (None, None) => return Ok(None),
+    };
+    if text.trim().is_empty() {
+        bail!("--error is empty: paste the message the library printed");
+    }
+    Ok(Some(text))
+}
+
+fn error_text(
+    given: Option<String>,
+    keep: &[&str],
+    expect: &mut Expectations,
+) -> anyhow::Result<checks::errortext::ErrorText> {
+    let Some(text) = given else {
+        return Ok(Default::default());
     };
     // A pasted error or trace may quote tokens, keys or people: mask them at
     // the source, so nothing taken from it (expectations, quotes) carries them.
-    let (raw, text) = (text.clone(), redact::free_text(&text));
+    let (raw, text) = (text.clone(), redact::free_text_keeping(&text, keep));
     if text.trim().is_empty() {
         bail!("--error is empty: paste the message the library printed");
     }

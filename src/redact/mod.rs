@@ -151,6 +151,51 @@ pub fn free_text(text: &str) -> String {
     mask_free_text(&scrub_str(&text, &Scrubber::new(&[], Vec::new())))
 }
 
+/// [`free_text`], keeping `keep` where it stands on its own (not inside a
+/// longer run of base64url, as inside a token): values the report shows
+/// anyway, such as the token's `kid`, which a message quotes and the reader
+/// must be able to compare. Values under 4 characters are not kept apart.
+pub fn free_text_keeping(text: &str, keep: &[&str]) -> String {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    let mut kept: Vec<&str> = keep
+        .iter()
+        .copied()
+        .filter(|k| k.len() >= 4 && !k.contains(['\u{E000}', '\u{E001}']) && text.contains(*k))
+        .collect();
+    if kept.is_empty() {
+        return free_text(text);
+    }
+    kept.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    kept.dedup();
+    // Each kept value becomes a private-use marker no rule masks, and back.
+    let mut marked = text.to_string();
+    for (i, k) in kept.iter().enumerate() {
+        let mut out = String::with_capacity(marked.len());
+        let mut rest = marked.as_str();
+        let mut consumed = 0;
+        while let Some(at) = rest.find(k) {
+            let b = marked.as_bytes();
+            let (start, end) = (consumed + at, consumed + at + k.len());
+            let alone = (start == 0 || !word(b[start - 1])) && b.get(end).is_none_or(|&c| !word(c));
+            out.push_str(&rest[..at]);
+            if alone {
+                out.push_str(&format!("\u{E000}{i}\u{E001}"));
+            } else {
+                out.push_str(k);
+            }
+            rest = &rest[at + k.len()..];
+            consumed = end;
+        }
+        out.push_str(rest);
+        marked = out;
+    }
+    let mut masked = free_text(&marked);
+    for (i, k) in kept.iter().enumerate() {
+        masked = masked.replace(&format!("\u{E000}{i}\u{E001}"), k);
+    }
+    masked
+}
+
 /// Secrets that span lines, masked whole before the text is looked at line
 /// by line and word by word: a PEM private key (its last, short line of
 /// base64 looks like nothing on its own), and a JWT folded over lines of
@@ -1148,6 +1193,18 @@ mod tests {
         ] {
             assert_eq!(free_text(prose), prose);
         }
+    }
+
+    #[test]
+    fn kept_values_stay_only_where_they_stand_alone() {
+        let kid = "NjVBRjY5MDlCMUIwNzU4RTA2QzZFMDQ4QzQ2MDAyQjVDNjk1RTM2Qg";
+        let text = format!("no key matches '{kid}' password={kid}9 x{kid}");
+        let kept = free_text_keeping(&text, &[kid]);
+        assert!(kept.starts_with(&format!("no key matches '{kid}' ")), "{kept}");
+        // Glued into a longer run (a secret that contains it) it is masked.
+        assert!(!kept.contains(&format!("{kid}9")), "{kept}");
+        assert!(!kept.contains(&format!("x{kid}")), "{kept}");
+        assert_eq!(free_text_keeping("no kid here", &[kid]), free_text("no kid here"));
     }
 
     #[test]
