@@ -174,7 +174,10 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
                 if stream && matches!(e, ai::AiError::Timeout { partial: true, .. }) {
                     emit("\n")?;
                 }
-                eprintln!("jwtai: --explain failed: {e}");
+                eprintln!(
+                    "jwtai: --explain failed: {}",
+                    redact::free_text(&e.to_string())
+                );
                 None
             }
         };
@@ -208,7 +211,10 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
             render::report(&shown.with_explanation(e), args.output.format, color)
         }
         Err(e) => {
-            eprintln!("jwtai: --explain failed: {e}");
+            eprintln!(
+                "jwtai: --explain failed: {}",
+                redact::free_text(&e.to_string())
+            );
             match args.output.format {
                 Format::Json => {
                     render::json::report_with_error(shown.report(), Some(&e.to_string()))

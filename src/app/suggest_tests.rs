@@ -58,7 +58,10 @@ pub fn run(args: SuggestTestsArgs) -> anyhow::Result<u8> {
                     w.push(name);
                 }
             }
-            Err(e) => eprintln!("jwtai: --ai failed, the generated tests are unchanged: {e:#}"),
+            Err(e) => eprintln!(
+                "jwtai: --ai failed, the generated tests are unchanged: {}",
+                crate::redact::free_text(&format!("{e:#}"))
+            ),
         }
     }
     let text = match args.format {

@@ -504,11 +504,12 @@ fn mask_grouped_numbers(text: &str) -> String {
             .expect("static regex")
     });
     let mut text = Cow::Borrowed(text);
+    // IBANs first: their digit groups also look like a national phone number.
     for (re, shape) in [
+        (&*IBAN, Shape::Iban),
         (&*GROUPED, Shape::Card),
         (&*PHONE, Shape::Phone),
         (&*NATIONAL_PHONE, Shape::Phone),
-        (&*IBAN, Shape::Iban),
     ] {
         if let Cow::Owned(replaced) = re.replace_all(&text, |c: &regex::Captures| {
             if sensitive::classify(&c[0]) == Some(shape) {
@@ -1200,11 +1201,17 @@ mod tests {
         let kid = "NjVBRjY5MDlCMUIwNzU4RTA2QzZFMDQ4QzQ2MDAyQjVDNjk1RTM2Qg";
         let text = format!("no key matches '{kid}' password={kid}9 x{kid}");
         let kept = free_text_keeping(&text, &[kid]);
-        assert!(kept.starts_with(&format!("no key matches '{kid}' ")), "{kept}");
+        assert!(
+            kept.starts_with(&format!("no key matches '{kid}' ")),
+            "{kept}"
+        );
         // Glued into a longer run (a secret that contains it) it is masked.
         assert!(!kept.contains(&format!("{kid}9")), "{kept}");
         assert!(!kept.contains(&format!("x{kid}")), "{kept}");
-        assert_eq!(free_text_keeping("no kid here", &[kid]), free_text("no kid here"));
+        assert_eq!(
+            free_text_keeping("no kid here", &[kid]),
+            free_text("no kid here")
+        );
     }
 
     #[test]
@@ -1231,6 +1238,10 @@ mod tests {
         // With CRLF line ends, and indented under a prefix on its first line.
         let text = format!("token: {}\r\n", folded.join("\r\n"));
         assert!(!free_text(&text).contains("diA"), "{}", free_text(&text));
+        assert_eq!(
+            free_text("refund to DE89 3704 0044 0532 0130 00 failed"),
+            "refund to «masked:iban» failed"
+        );
         // A token on one line keeps the next line, however it looks.
         let next = free_text(&format!("{token}\nERROR"));
         assert_eq!(next, "«redacted:jwt»\nERROR");
