@@ -291,6 +291,10 @@ impl QuotedTime {
         if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(text) {
             return quoted(dt.timestamp(), None, true);
         }
+        // `Tue, 24 Nov 2026 07:09:11 GMT`: an HTTP date, as Clerk prints them.
+        if let Ok(dt) = chrono::DateTime::parse_from_rfc2822(text) {
+            return quoted(dt.timestamp(), None, true);
+        }
         for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
             if let Ok(dt) = chrono::DateTime::parse_from_str(text, fmt) {
                 return quoted(dt.timestamp(), None, true);
@@ -1858,6 +1862,8 @@ jwt.exceptions.InvalidSignatureError: Signature verification failed
         assert_eq!(at("1705314600").unix, t);
         assert_eq!(at("1705314600000").unix, t);
         assert!(at("2024-01-15T10:30:00Z").zoned);
+        // An HTTP date (Clerk).
+        assert_eq!(at("Mon, 15 Jan 2024 10:30:00 GMT").unix, t);
         // .NET: invariant culture and en-US.
         assert_eq!(at("01/15/2024 10:30:00").unix, t);
         assert_eq!(at("1/15/2024 10:30:00 AM").unix, t);
