@@ -85,7 +85,7 @@ impl Templates {
         expectations: &[String],
     ) -> Result<Vec<Message>, String> {
         let mut ctx = base_context(report);
-        ctx["error_text"] = json!(error_text.map(|t| t.text.as_str()));
+        ctx["error_text"] = json!(error_text.map(|t| unfenced(&t.text)));
         ctx["expectations"] = json!(expectations);
         render("explain", &self.explain, &ctx, &[])
     }
@@ -122,7 +122,7 @@ impl Templates {
         ctx["ai_file"] = json!(ai_file);
         ctx["cases"] = cases.clone();
         ctx["code"] = json!(code);
-        ctx["context"] = json!(context.text);
+        ctx["context"] = json!(unfenced(&context.text));
         render("tests", &self.tests, &ctx, &[])
     }
 }
@@ -253,6 +253,13 @@ fn render(
         messages.splice(at..at, turns);
     }
     Ok(messages)
+}
+
+/// The user's text as it goes inside the prompt's ``` fence: a fence of its
+/// own in it (a pasted Markdown log) would close the prompt's and turn the
+/// rest of the text into instructions. Its fences become quotes.
+fn unfenced(text: &str) -> String {
+    text.replace("```", "'''")
 }
 
 #[cfg(test)]

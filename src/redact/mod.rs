@@ -401,7 +401,7 @@ fn mask_named_values(text: &str) -> String {
     // Bearer and Basic ones are found by their own rules too.
     static AUTHORIZATION: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)(\bauthorization["']?\s*[:=]\s*["']?(?:[a-z-]+\s+)?)([A-Za-z0-9._~+/:=-]{6,})"#,
+            r#"(?i)(\bauthorization["']?\s*[:=]\s*["']?(?:[a-z-]+\s+)?)([A-Za-z0-9._~+/:=%-]{6,})"#,
         )
         .expect("static regex")
     });
@@ -1168,6 +1168,7 @@ mod tests {
             "Authorization: Token abcLEAKdef1234567890",
             "authorization=Digest abcLEAKdef1234567890",
             "Authorization: abcLEAKdef1234567890",
+            "GET /x?Authorization=Bearer%20abcLEAKdef1234567890",
         ] {
             let masked = free_text(text);
             assert!(!masked.contains("LEAK"), "{text}\n  became {masked}");
