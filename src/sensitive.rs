@@ -338,6 +338,27 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// An address with letters beyond ASCII (`jörg.müller@bücher.de`), which
+/// [`EMAIL`] (ASCII, cheap to build) does not take.
+fn unicode_email(t: &str) -> bool {
+    if t.is_ascii() {
+        return false;
+    }
+    let Some((local, domain)) = t.split_once('@') else {
+        return false;
+    };
+    let Some((_, tld)) = domain.rsplit_once('.') else {
+        return false;
+    };
+    !local.is_empty()
+        && !local.contains(char::is_whitespace)
+        && !domain.contains(['@', '/', ' '])
+        && !domain.starts_with('.')
+        && tld.chars().count() >= 2
+        && tld.chars().all(char::is_alphabetic)
+        && local.chars().all(|c| c.is_alphanumeric() || "._%+-'".contains(c))
+}
+
 /// A phone number in national format, as people write their own: a trunk
 /// `0` and an area code, in groups or not (`020 7946 0958`, `06 12 34 56 78`,
 /// `0151 23456789`, `07946095812`), 9 to 12 digits in all.
@@ -426,7 +447,7 @@ pub fn classify(s: &str) -> Option<Shape> {
     }
     // A Google service account (`sa@project.iam.gserviceaccount.com`, the
     // `iss` of its tokens) is a workload, not a person.
-    if t.contains('@') && EMAIL.is_match(t) {
+    if t.contains('@') && (EMAIL.is_match(t) || unicode_email(t)) {
         return (!t.ends_with(".gserviceaccount.com")).then_some(Shape::Email);
     }
     // An address, with a port (`203.0.113.5:8080`, `[2001:db8::1]:443`) or
@@ -717,6 +738,8 @@ mod tests {
     #[test]
     fn shapes() {
         assert_eq!(classify("alice.wonderland@example.org"), Some(Shape::Email));
+        assert_eq!(classify("jörg.müller@bücher.de"), Some(Shape::Email));
+        assert_eq!(classify("用户@例子.广告"), Some(Shape::Email));
         assert_eq!(classify("+14155550199"), Some(Shape::Phone));
         assert_eq!(classify("(415) 555-0199"), Some(Shape::Phone));
         // National formats: UK, France, Germany.

@@ -349,6 +349,25 @@ fn masked_core(piece: &str, out: &mut String) -> bool {
             out.push_str(&piece.replace(core, &format!("«masked:{}»", shape.label())));
             true
         }
+        // An address inside a path or URL: `/users/ann@example.com/orders`.
+        _ if core.contains('@') && core.contains('/') => {
+            let mut changed = false;
+            let masked: Vec<String> = piece
+                .split('/')
+                .map(|segment| {
+                    if sensitive::classify(segment) == Some(Shape::Email) {
+                        changed = true;
+                        "«masked:email»".to_string()
+                    } else {
+                        segment.to_string()
+                    }
+                })
+                .collect();
+            if changed {
+                out.push_str(&masked.join("/"));
+            }
+            changed
+        }
         _ => false,
     }
 }
@@ -742,6 +761,23 @@ impl Masker<'_> {
                     }
                     Value::String(out)
                 }
+                // An address in a URL's path (`…/users/ann@example.com/`):
+                // that segment, so the URL still says which issuer it is.
+                _ if s.contains('/') && s.contains('@') => {
+                    let segments: Vec<String> = s
+                        .split('/')
+                        .map(|segment| {
+                            if sensitive::classify(segment) == Some(Shape::Email) {
+                                let masked = self
+                                    .mask(&Value::String(segment.to_string()), Some(Shape::Email));
+                                masked.as_str().unwrap_or_default().to_string()
+                            } else {
+                                segment.to_string()
+                            }
+                        })
+                        .collect();
+                    Value::String(segments.join("/"))
+                }
                 _ => Value::String(s),
             },
             Value::Array(a) => Value::Array(a.into_iter().map(|x| self.strong_only(x)).collect()),
@@ -765,7 +801,8 @@ impl Masker<'_> {
                 None if self.policy.scrub.contains(&s)
                     || (s.contains(char::is_whitespace)
                         && s.contains(|c: char| c == '@' || c.is_ascii_digit())
-                        && mask_free_text(&s) != s) =>
+                        && mask_free_text(&s) != s)
+                    || (s.contains('/') && s.contains('@') && mask_free_text(&s) != s) =>
                 {
                     self.mask(&Value::String(s), None)
                 }
@@ -1169,6 +1206,8 @@ mod tests {
             "authorization=Digest abcLEAKdef1234567890",
             "Authorization: abcLEAKdef1234567890",
             "GET /x?Authorization=Bearer%20abcLEAKdef1234567890",
+            "GET https://api.example.com/users/LEAK.user@example.com/orders 401",
+            "user jörg.LEAK@bücher.de not allowed",
         ] {
             let masked = free_text(text);
             assert!(!masked.contains("LEAK"), "{text}\n  became {masked}");
