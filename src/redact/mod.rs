@@ -981,7 +981,16 @@ fn url_credentials(s: &str) -> Cow<'_, str> {
         Regex::new(r#"(?i)([?&;](?:access_token|id_token|refresh_token|token|code|password|passwd|pwd|secret|client_secret|api_?key|key|sig|signature|x-amz-signature|x-amz-security-token)=)[^&#\s"'«»]+"#)
             .expect("static regex")
     });
-    let out = USERINFO.replace_all(s, "${1}«masked:credential»@");
+    // Most quoted URLs have neither part: then no regex runs (this is on
+    // the path of every report `scan --format json` writes).
+    let out = if s.contains('@') {
+        USERINFO.replace_all(s, "${1}«masked:credential»@")
+    } else {
+        Cow::Borrowed(s)
+    };
+    if !out.contains('=') {
+        return out;
+    }
     match PARAM.replace_all(&out, "${1}«masked:credential»") {
         Cow::Owned(o) => Cow::Owned(o),
         Cow::Borrowed(_) => out,
