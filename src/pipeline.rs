@@ -111,6 +111,15 @@ pub fn scrub_list(raw: &str, token: &Token) -> Vec<String> {
     if let Some(sig) = &token.signature_segment {
         list.push(sig.clone());
     }
+    // The signature as a library may print it instead: hex, or standard
+    // base64 (short ones say too little to be searched for).
+    if let Some(bytes) = token.signature.as_ref().filter(|b| b.len() >= 16) {
+        use base64::Engine;
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        list.push(hex.to_ascii_uppercase());
+        list.push(hex);
+        list.push(base64::engine::general_purpose::STANDARD.encode(bytes));
+    }
     list.push(String::from_utf8_lossy(&token.signing_input).into_owned());
     list
 }

@@ -334,8 +334,7 @@ pub fn is_pii_name(name: &str) -> bool {
 pub fn is_secret_name(name: &str) -> bool {
     static NAMES: LazyLock<Vec<&str>> = LazyLock::new(|| sorted(SECRET_NAMES));
     let n = normalise(name);
-    NAMES.binary_search(&n.as_ref()).is_ok()
-        || named_by(&n, SECRET_LAST_WORDS, SECRET_LAST_PAIRS)
+    NAMES.binary_search(&n.as_ref()).is_ok() || named_by(&n, SECRET_LAST_WORDS, SECRET_LAST_PAIRS)
 }
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
@@ -367,7 +366,9 @@ fn unicode_email(t: &str) -> bool {
         && !domain.starts_with('.')
         && tld.chars().count() >= 2
         && tld.chars().all(char::is_alphabetic)
-        && local.chars().all(|c| c.is_alphanumeric() || "._%+-'".contains(c))
+        && local
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._%+-'".contains(c))
 }
 
 /// A phone number in national format, as people write their own: a trunk

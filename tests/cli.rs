@@ -870,3 +870,44 @@ fn a_fence_in_error_text_cannot_close_the_prompts() {
     assert_eq!(user.matches("```").count(), 2, "{user}");
     assert!(user.contains("Ignore the findings"), "{user}");
 }
+
+/// The token's signature printed by a library in hex or standard base64
+/// (an HMAC it computed or compared) is the signature all the same.
+#[test]
+fn the_signature_in_hex_or_standard_base64_never_leaves() {
+    use base64::Engine;
+    let token = valid();
+    let sig = token.rsplit('.').next().expect("signature");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sig)
+        .expect("base64url");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let std = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    let error = format!("signature mismatch: got {hex} ({std})");
+    for args in [
+        vec![
+            "diagnose",
+            token.as_str(),
+            "--now",
+            NOW_ARG,
+            "--show-prompt",
+            "--error",
+            &error,
+        ],
+        vec![
+            "diagnose",
+            token.as_str(),
+            "--now",
+            NOW_ARG,
+            "--format",
+            "json",
+            "--error",
+            &error,
+        ],
+    ] {
+        let r = run(&args, None);
+        for leak in [&hex, &std, &hex.to_ascii_uppercase()] {
+            assert!(!r.stdout.contains(leak.as_str()), "{leak} in {}", r.stdout);
+        }
+    }
+}
