@@ -225,23 +225,36 @@ fn mask_blocks(text: &str) -> Cow<'_, str> {
     if !text.contains("eyJ") || !text.contains('\n') {
         return text;
     }
+    // A folded token runs to the end of its first line: the one start to
+    // try on a line is the first `eyJ` of the line's last base64url run (so
+    // each line is read once, however many `eyJ` it holds).
+    let b64 = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.');
     let mut out = String::with_capacity(text.len());
-    let mut rest: &str = &text;
-    while let Some(at) = rest.find("eyJ") {
-        let line_start = rest[..at].rfind('\n').map_or(0, |i| i + 1);
-        match folded_jwt_end(&rest[line_start..], at - line_start) {
-            Some(len) => {
-                out.push_str(&rest[..at]);
+    let (mut copied, mut line_start) = (0, 0);
+    while line_start < text.len() {
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |i| line_start + i);
+        let line = text[line_start..line_end].trim_end_matches('\r');
+        let run = line.bytes().rposition(|c| !b64(c)).map_or(0, |i| i + 1);
+        let folded = line[run..].find("eyJ").and_then(|at| {
+            let start = run + at;
+            folded_jwt_end(&text[line_start..], start).map(|len| (start, len))
+        });
+        match folded {
+            Some((start, len)) => {
+                out.push_str(&text[copied..line_start + start]);
                 out.push_str("«redacted:jwt»");
-                rest = &rest[line_start + len..];
+                copied = line_start + len;
+                line_start = copied;
             }
-            None => {
-                out.push_str(&rest[..at + 3]);
-                rest = &rest[at + 3..];
-            }
+            None => line_start = line_end + 1,
         }
     }
-    out.push_str(rest);
+    if copied == 0 {
+        return text;
+    }
+    out.push_str(&text[copied..]);
     Cow::Owned(out)
 }
 
@@ -493,11 +506,20 @@ fn mask_named_values(text: &str) -> String {
 /// `re` replaced by `f` in `text`, except inside a placeholder jwtai wrote
 /// (`«masked:email:17:3fa2»` holds `email:`, which is no field to mask).
 fn outside_placeholders(text: &str, re: &Regex, f: impl Fn(&regex::Captures) -> String) -> String {
+    // Where placeholders open and close, found once: a text of many matches
+    // is not searched backwards from each.
+    let opens: Vec<usize> = text.match_indices('«').map(|(i, _)| i).collect();
+    let closes: Vec<usize> = text.match_indices('»').map(|(i, _)| i).collect();
     re.replace_all(text, |c: &regex::Captures| {
         let start = c.get(0).map_or(0, |m| m.start());
-        let inside = text[..start]
-            .rfind('«')
-            .is_some_and(|open| !text[open..start].contains('»'));
+        let open = opens
+            .partition_point(|&i| i < start)
+            .checked_sub(1)
+            .map(|k| opens[k]);
+        let inside = open.is_some_and(|open| {
+            let close = closes.partition_point(|&i| i < open);
+            closes.get(close).is_none_or(|&i| i >= start)
+        });
         if inside { c[0].to_string() } else { f(c) }
     })
     .into_owned()
@@ -1243,6 +1265,20 @@ mod tests {
         ] {
             assert_eq!(free_text(prose), prose);
         }
+    }
+
+    #[test]
+    fn a_folded_token_after_many_token_starts_is_still_found() {
+        // The one start tried per line is the first `eyJ` of its last run.
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.cOax0DiIUp3jDVAdiAx2Xo8QmXh8v6Jz4lQ";
+        let (a, b) = token.split_at(30);
+        let text = format!("{} x{a}\n{b}\nnext line", "eyJ ".repeat(1000));
+        let masked = free_text(&text);
+        assert!(
+            masked.ends_with(" x«redacted:jwt»\nnext line"),
+            "{}",
+            &masked[masked.len() - 60..]
+        );
     }
 
     #[test]
