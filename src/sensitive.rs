@@ -459,8 +459,15 @@ pub fn classify(s: &str) -> Option<Shape> {
     }
     // A Google service account (`sa@project.iam.gserviceaccount.com`, the
     // `iss` of its tokens) is a workload, not a person.
-    if t.contains('@') && (EMAIL.is_match(t) || unicode_email(t)) {
-        return (!t.ends_with(".gserviceaccount.com")).then_some(Shape::Email);
+    // `mailto:ann@example.com`; `ann＠example.com` with a fullwidth at sign.
+    let address = t.strip_prefix("mailto:").unwrap_or(t);
+    let address: Cow<'_, str> = if address.contains('＠') {
+        Cow::Owned(address.replace('＠', "@"))
+    } else {
+        Cow::Borrowed(address)
+    };
+    if address.contains('@') && (EMAIL.is_match(&address) || unicode_email(&address)) {
+        return (!address.ends_with(".gserviceaccount.com")).then_some(Shape::Email);
     }
     // An address, with a port (`203.0.113.5:8080`, `[2001:db8::1]:443`) or
     // a prefix length (`203.0.113.5/32`) too.
@@ -752,6 +759,8 @@ mod tests {
         assert_eq!(classify("alice.wonderland@example.org"), Some(Shape::Email));
         assert_eq!(classify("jörg.müller@bücher.de"), Some(Shape::Email));
         assert_eq!(classify("用户@例子.广告"), Some(Shape::Email));
+        assert_eq!(classify("mailto:ann@example.com"), Some(Shape::Email));
+        assert_eq!(classify("fw.user＠corp.com"), Some(Shape::Email));
         assert_eq!(classify("+14155550199"), Some(Shape::Phone));
         assert_eq!(classify("(415) 555-0199"), Some(Shape::Phone));
         // National formats: UK, France, Germany.
