@@ -18,7 +18,8 @@ pub fn root() -> Option<PathBuf> {
     }
 }
 
-/// SHA-256 hex of some bytes: a cache file stem.
+/// SHA-256 hex of some bytes: a cache file stem (and the digests in
+/// `suggest-tests`' manifest of the files it wrote).
 pub fn key(bytes: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()

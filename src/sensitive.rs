@@ -503,6 +503,10 @@ pub fn classify(s: &str) -> Option<Shape> {
     None
 }
 
+/// Names of URL query parameters whose values are credentials, as a regex
+/// alternation (redaction masks the same parameters inside text).
+pub const SECRET_PARAMS: &str = "access_token|id_token|refresh_token|token|code|password|passwd|pwd|secret|client_secret|api_?key|signature|sig|x-amz-signature|x-amz-security-token";
+
 /// A URL carrying a password or a token, a webhook URL, an HTTP
 /// credential (`Bearer …`, `Basic …`).
 fn is_credential(t: &str) -> bool {
@@ -512,8 +516,7 @@ fn is_credential(t: &str) -> bool {
             .expect("static regex")
     });
     static SECRET_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)[?&;](?:access_token|id_token|refresh_token|token|code|password|passwd|pwd|secret|client_secret|api_?key|signature|sig|x-amz-signature|x-amz-security-token)=[^&#\s]{6,}")
-            .expect("static regex")
+        Regex::new(&format!(r"(?i)[?&;](?:{SECRET_PARAMS})=[^&#\s]{{6,}}")).expect("static regex")
     });
     static AUTH_VALUE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^(?i:(bearer)|(basic))\s+([A-Za-z0-9._~+/-]{12,}=*)$").expect("static regex")

@@ -345,9 +345,6 @@ fn error_text(
     // A pasted error or trace may quote tokens, keys or people: mask them at
     // the source, so nothing taken from it (expectations, quotes) carries them.
     let (raw, text) = (text.clone(), redact::free_text_keeping(&text, keep));
-    if text.trim().is_empty() {
-        bail!("--error is empty: paste the message the library printed");
-    }
     errortext::knowledge_base()
         .map_err(|e| anyhow::anyhow!("the built-in error knowledge base is broken: {e}"))?;
     let matches = errortext::match_error_in(&text, &raw);

@@ -369,7 +369,9 @@ fn write_dir(
         .copied()
         .filter(|name| {
             let recorded = written.iter().find(|(n, _)| n == name).map(|(_, d)| d);
-            let now = std::fs::read(dir.join(name)).ok().map(|b| digest(&b));
+            let now = std::fs::read(dir.join(name))
+                .ok()
+                .map(|b| crate::cachedir::key(&b));
             recorded.is_some_and(|r| now.as_ref() != Some(r))
         })
         .collect();
@@ -387,7 +389,10 @@ fn write_dir(
         let path = dir.join(name);
         write_file(&path, text.as_bytes(), private)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        manifest.push_str(&format!("{}  {name}\n", digest(text.as_bytes())));
+        manifest.push_str(&format!(
+            "{}  {name}\n",
+            crate::cachedir::key(text.as_bytes())
+        ));
         names.push(name.to_string());
     }
     let path = dir.join(MANIFEST_FILE);
@@ -399,14 +404,6 @@ fn write_dir(
 /// What jwtai wrote into an `--out` directory, as `sha256sum` prints it, so
 /// that a rerun can tell the files the team has changed since.
 const MANIFEST_FILE: &str = ".jwtai-written";
-
-fn digest(bytes: &[u8]) -> String {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// The recorded (file name, digest) pairs; none for a directory written
 /// before there was a record.

@@ -1000,8 +1000,12 @@ fn url_credentials(s: &str) -> Cow<'_, str> {
         Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#@«»]+@").expect("static regex")
     });
     static PARAM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)([?&;](?:access_token|id_token|refresh_token|token|code|password|passwd|pwd|secret|client_secret|api_?key|key|sig|signature|x-amz-signature|x-amz-security-token)=)[^&#\s"'«»]+"#)
-            .expect("static regex")
+        // A bare `key=` too: in a URL a finding quotes, it is never the evidence.
+        Regex::new(&format!(
+            r#"(?i)([?&;](?:{}|key)=)[^&#\s"'«»]+"#,
+            sensitive::SECRET_PARAMS
+        ))
+        .expect("static regex")
     });
     // Most quoted URLs have neither part: then no regex runs (this is on
     // the path of every report `scan --format json` writes).
