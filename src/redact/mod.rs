@@ -390,7 +390,7 @@ fn masked_core(piece: &str, out: &mut String) -> bool {
 fn mask_named_values(text: &str) -> String {
     static SECRET: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)\b((?:[a-z0-9]+[_-])*(?:password|passwd|pwd|pass|passphrase|client_secret|secret|api[_-]?key|access[_-]?key|private[_-]?key)(?:\s+used|\s+was|\s+is)?"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
+            r#"(?i)\b((?:[a-z0-9]+[_-])*(?:[a-z0-9]{1,8}(?:password|passwd|secret)|password|passwd|pwd|pass|passphrase|client_secret|secret|api[_-]?key|access[_-]?key|private[_-]?key)(?:\s+used|\s+was|\s+is)?"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
         )
         .expect("static regex")
     });
@@ -431,9 +431,31 @@ fn mask_named_values(text: &str) -> String {
     });
     // Any `Authorization` value (`Token …`, `Digest …`, a bare key): the
     // Bearer and Basic ones are found by their own rules too.
+    // A value of parameters (`Digest username="…", response="…"`, AWS
+    // SigV4's `Credential=…, Signature=…`) is masked whole, up to the last
+    // parameter, so the rest of a JSON log line stays.
     static AUTHORIZATION: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)(\bauthorization["']?\s*[:=]\s*["']?(?:[a-z-]+\s+)?)([A-Za-z0-9._~+/:=%-]{6,})"#,
+            r#"(?i)(\bauthorization["']?\s*[:=]\s*["']?(?:[a-z][a-z0-9-]*\s+)?)((?:[a-z][a-z0-9_-]*=(?:\\?"[^"\\\r\n]*\\?"|[^,\s"'\\]+)(?:,\s*)?)+|[A-Za-z0-9._~+/:=%-]{6,})"#,
+        )
+        .expect("static regex")
+    });
+    // Passwords on command lines that take them glued to or after a
+    // short flag: `mysql -pX`, `sshpass -p X`, `redis-cli -a X`,
+    // `docker login -p X`, `mongosh -p X`.
+    static COMMAND_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(\b(?i:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\r\n|;&]*?\s-p|\bsshpass\s+-p\s*|\bredis-cli\b[^\r\n|;&]*?\s(?:-a|--pass)\s+|\b(?:docker|podman|nerdctl|buildah|helm\s+registry)\s+login\b[^\r\n|;&]*?\s-p\s+|\b(?:mongo|mongosh|mongodump|mongorestore)\b[^\r\n|;&]*?\s-p\s+)("[^"\r\n]*"|'[^'\r\n]*'|[^\s"']+)"#,
+        )
+        .expect("static regex")
+    });
+    // `client_secret Xk9fQ2mZp7`, `the password was hunter2`: a secret's
+    // name and its value with only a space between; the value must look
+    // generated (letters with digits or symbols), since prose follows such
+    // names too (`password is incorrect`, `client secret expired`).
+    static SECRET_SPACED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?i)\b((?:[a-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|client_secret|secret|api[_\s-]?key|access[_\s-]?key)\s+(?:(?:used|was|is|of|to)\s+){0,2})([^\s,;&"'}«]{6,})"#,
         )
         .expect("static regex")
     });
@@ -474,7 +496,22 @@ fn mask_named_values(text: &str) -> String {
         if word || value.starts_with("eyJ") {
             c[0].to_string()
         } else {
-            format!("{}«masked:credential»", &c[1])
+            // The separator after a list of parameters is not part of it.
+            let list = value.trim_end_matches([',', ' ', '\t']);
+            format!("{}«masked:credential»{}", &c[1], &value[list.len()..])
+        }
+    });
+    text = outside_placeholders(&text, &COMMAND_PASSWORD, |c: &regex::Captures| {
+        format!("{}«masked:secret»", &c[1])
+    });
+    text = outside_placeholders(&text, &SECRET_SPACED, |c: &regex::Captures| {
+        let value = c[2].trim_end_matches(['.', ')', ']']);
+        let letters = value.bytes().any(|b| b.is_ascii_alphabetic());
+        let other = value.bytes().any(|b| !b.is_ascii_alphabetic());
+        if letters && other && !value.starts_with("eyJ") {
+            format!("{}«masked:secret»{}", &c[1], &c[2][value.len()..])
+        } else {
+            c[0].to_string()
         }
     });
     text = outside_placeholders(&text, &KEY, |c: &regex::Captures| {
@@ -1266,6 +1303,46 @@ mod tests {
         for prose in [
             "authorization: missing",
             "Authorization header is malformed",
+        ] {
+            assert_eq!(free_text(prose), prose);
+        }
+    }
+
+    #[test]
+    fn free_text_masks_parameter_credentials_command_passwords_and_spaced_secrets() {
+        for text in [
+            r#"Authorization: Digest username="LEAKuser", realm="api", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/x", response="6629fae49393a05397450978507c4ef1LEAK""#,
+            "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20250101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024LEAK",
+            "mysql -h db -u app -pS3cr3tLEAK! app",
+            "mysqldump --user=app -p'S3cr3t LEAK' app",
+            "sshpass -p hunter2LEAK ssh host",
+            "redis-cli -h r -a Sup3rLEAK ping",
+            "docker login -u bob -p dckr_pat_abc123LEAK registry.example.com",
+            "mongosh --host h -u app -p Pa55LEAK",
+            "invalid client_secret Xk9fQ2mZpLEAK",
+            "the password was hunter2LEAK.",
+            "PGPASSWORD=hunter2LEAK psql -h db",
+            "export APPSECRET=\"x LEAK\"",
+            "The secret used is sec_12345LEAK",
+            "API key sk-abc123LEAK rejected",
+        ] {
+            let masked = free_text(text);
+            assert!(!masked.contains("LEAK"), "{text}\n  became {masked}");
+        }
+        // The rest of a JSON log line after a parameter list stays.
+        let json = free_text(
+            r#"{"authorization":"Digest username=\"bob\", response=\"6629fae49393a05397450978507c4ef1\"","msg":"jwt expired"}"#,
+        );
+        assert_eq!(
+            json,
+            r#"{"authorization":"Digest «masked:credential»","msg":"jwt expired"}"#
+        );
+        // Prose after such names, and a port flag, stay.
+        for prose in [
+            "password is incorrect for user",
+            "client secret expired",
+            "the secret key is wrong",
+            "mysql -h db -P 3306 -u app -p app",
         ] {
             assert_eq!(free_text(prose), prose);
         }
