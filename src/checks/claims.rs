@@ -694,6 +694,16 @@ fn sensitive_claims(claims: &Map<String, Value>, out: &mut Vec<Finding>) {
             pii.push(format!("`{name}`"));
             continue;
         }
+        // A claim named by a person's address (`{"ann@example.com": "admin"}`).
+        if let Some(s) = sensitive::classify(name)
+            .filter(|s| matches!(s, Shape::Email | Shape::Phone | Shape::Iban))
+        {
+            pii.push(format!(
+                "`{name}` (its name looks like {})",
+                describe_shape(s)
+            ));
+            continue;
+        }
         let mut shapes = Vec::new();
         collect_shapes(value, &mut shapes, 0);
         if let Some(s) = shapes.iter().find(|s| s.is_secret()) {
@@ -759,9 +769,11 @@ fn collect_shapes(v: &Value, shapes: &mut Vec<Shape>, depth: usize) {
         Value::String(s) => shapes.extend(sensitive::classify(s)),
         Value::Number(n) => shapes.extend(sensitive::classify_number(n)),
         Value::Array(a) => a.iter().for_each(|x| collect_shapes(x, shapes, depth + 1)),
-        Value::Object(o) => o
-            .values()
-            .for_each(|x| collect_shapes(x, shapes, depth + 1)),
+        // Member names too: a map keyed by users' addresses.
+        Value::Object(o) => o.iter().for_each(|(k, x)| {
+            shapes.extend(sensitive::classify(k));
+            collect_shapes(x, shapes, depth + 1)
+        }),
         _ => {}
     }
 }

@@ -766,12 +766,33 @@ impl Masker<'_> {
         }
     }
 
-    fn claims(&mut self, mut claims: Map<String, Value>) -> Map<String, Value> {
-        for (k, slot) in claims.iter_mut() {
-            let v = std::mem::take(slot);
-            *slot = self.claim(k, v);
+    fn claims(&mut self, claims: Map<String, Value>) -> Map<String, Value> {
+        let mut out = Map::with_capacity(claims.len());
+        for (k, v) in claims {
+            let v = self.claim(&k, v);
+            let k = self.member_name(k, &out);
+            out.insert(k, v);
         }
-        claims
+        out
+    }
+
+    /// A member's name that is itself personal data or a secret (a map
+    /// keyed by users' addresses): masked like a value, and unique.
+    fn member_name(&mut self, name: String, taken: &Map<String, Value>) -> String {
+        match sensitive::classify(&name) {
+            Some(shape) if Self::strong(shape) || shape == Shape::Iban => {
+                let masked = self.mask(&Value::String(name), Some(shape));
+                let masked = masked.as_str().unwrap_or_default();
+                let mut unique = masked.to_string();
+                let mut n = 1;
+                while taken.contains_key(&unique) {
+                    n += 1;
+                    unique = format!("{masked}#{n}");
+                }
+                unique
+            }
+            _ => name,
+        }
     }
 
     fn claim(&mut self, name: &str, v: Value) -> Value {
@@ -890,21 +911,20 @@ impl Masker<'_> {
     }
 
     fn by_shape_members(&mut self, o: Map<String, Value>, depth: usize) -> Value {
-        Value::Object(
-            o.into_iter()
-                .map(|(k, x)| {
-                    let x = if sensitive::is_pii_name(&k)
-                        || sensitive::is_secret_name(&k)
-                        || self.policy.mask.contains(&k)
-                    {
-                        self.mask(&x, None)
-                    } else {
-                        self.by_shape(x, depth + 1)
-                    };
-                    (k, x)
-                })
-                .collect(),
-        )
+        let mut out = Map::with_capacity(o.len());
+        for (k, x) in o {
+            let x = if sensitive::is_pii_name(&k)
+                || sensitive::is_secret_name(&k)
+                || self.policy.mask.contains(&k)
+            {
+                self.mask(&x, None)
+            } else {
+                self.by_shape(x, depth + 1)
+            };
+            let k = self.member_name(k, &out);
+            out.insert(k, x);
+        }
+        Value::Object(out)
     }
 
     fn mask(&mut self, v: &Value, shape: Option<Shape>) -> Value {
@@ -1140,6 +1160,29 @@ mod tests {
                 .unwrap()
                 .starts_with("«masked:string:14:")
         );
+    }
+
+    #[test]
+    fn claim_names_that_are_personal_data_are_masked_in_claims_and_findings() {
+        let r = report_for(json!({
+            "sub": "u1", "exp": 1_700_003_000,
+            "ann.leak@example.com": "admin",
+            "roles": {"bob.leak@corp.io": ["admin"], "carol.leak@corp.io": ["read"]},
+        }));
+        assert!(
+            r.findings.iter().any(|f| f.spec.code == "pii-in-claims"
+                && f.detail.contains("its name looks like an email address")),
+            "{:?}",
+            r.findings
+        );
+        let red = redact(r, &policy());
+        let text = format!("{:?}", red.report());
+        assert!(!text.contains("leak@"), "{text}");
+        let claims = red.report().token.claims.as_ref().unwrap();
+        assert!(claims.keys().any(|k| k.starts_with("«masked:email:20:")));
+        // Two masked names in one object stay two members.
+        assert_eq!(claims["roles"].as_object().unwrap().len(), 2);
+        assert_eq!(claims["exp"], 1_700_003_000);
     }
 
     #[test]
