@@ -29,6 +29,7 @@ pub mod sensitive;
 pub mod sign;
 pub mod suggest;
 pub mod token;
+pub mod untrusted;
 pub mod verify;
 
 use crate::cli::Command;

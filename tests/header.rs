@@ -148,7 +148,9 @@ fn kid_suspicious_separators_conditions_and_line_breaks() {
         ("a; rm -rf /", "command or statement separator"),
         ("a;ls", "command or statement separator"),
         ("1 OR 1=1", "SQL injection"),
-        ("k1\nX-Injected: yes", "control character"),
+        ("k1\nX-Injected: yes", "a line break"),
+        ("k1\u{1b}[2J", "terminal escape sequence"),
+        ("k1\u{7}", "a control character"),
         ("${jndi:ldap://x.example/a}", "JNDI lookup"),
         ("1' AND SLEEP(5)", "SQL injection"),
     ] {

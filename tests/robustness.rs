@@ -318,3 +318,31 @@ proptest! {
         }
     }
 }
+
+/// A token's values carrying terminal sequences (clear screen, OSC retitle),
+/// a line break and a bidi override: no human, Markdown or scan output
+/// prints them raw, although details quote the values.
+#[test]
+fn terminal_sequences_in_a_token_are_escaped_in_every_output() {
+    let evil = "https://auth.example.com/\u{1b}[2J\u{1b}]0;pwned\u{7}\nACCEPTED\u{202e}x";
+    let t = token(
+        serde_json::json!({"alg": "HS256", "kid": "k\u{1b}[1mX"}),
+        claims_with(serde_json::json!({"iss": evil, "aud": evil})),
+    );
+    let iss = "--iss=https://auth.example.com/";
+    let mut outputs = Vec::new();
+    for format in ["human", "markdown"] {
+        let r = run(&["diagnose", &t, iss, "--format", format], None);
+        assert!(r.stdout.contains("issuer-mismatch"), "{}", r.all());
+        outputs.push(r.all());
+    }
+    let r = run(&["scan", "-", iss, "--no-progress"], Some(t.as_bytes()));
+    assert!(r.stdout.contains("By iss"), "{}", r.all());
+    outputs.push(r.all());
+    for out in outputs {
+        for raw in ['\u{1b}', '\u{7}', '\u{202e}'] {
+            assert!(!out.contains(raw), "{raw:?} printed raw:\n{out}");
+        }
+        assert!(!out.contains("\nACCEPTED"), "a forged line:\n{out}");
+    }
+}

@@ -43,8 +43,8 @@ pub(crate) fn use_color(o: &OutputArgs) -> bool {
 
 /// Bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE…) from a token's
 /// claims would reorder what a terminal shows around them: written as
-/// `\u202e`, which is also a valid escape inside JSON strings, the only
-/// place in jwtai's own output such a character can come from.
+/// `\u202e`, which is also a valid escape inside JSON strings (finding
+/// texts have theirs escaped already: `untrusted::one_line`).
 pub(crate) fn escape_bidi(text: &str) -> std::borrow::Cow<'_, str> {
     escape(text, false)
 }
@@ -60,23 +60,12 @@ pub(crate) fn escape_untrusted(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn escape(text: &str, controls: bool) -> std::borrow::Cow<'_, str> {
-    let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
     let control = |c: char| controls && (c.is_control() && c != '\n' && c != '\t');
-    if !text.chars().any(|c| bidi(c) || control(c)) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if c == '\r' && controls {
-            continue;
-        }
-        if bidi(c) || control(c) {
-            out.push_str(&format!("\\u{:04x}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out.into()
+    crate::untrusted::escape(
+        text,
+        |c| crate::untrusted::is_bidi(c) || control(c),
+        controls,
+    )
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

@@ -224,8 +224,12 @@ pub fn kid_injection(kid: &str) -> Vec<&'static str> {
     if lower.contains(" or ") && lower.contains('=') {
         add("SQL injection");
     }
-    if kid.chars().any(|c| c.is_control() && c != '\0') {
-        add("a control character (a line break: header or log injection)");
+    if kid.chars().any(|c| matches!(c, '\r' | '\n')) {
+        add("a line break (header or log injection)");
+    } else if kid.chars().any(|c| c == '\u{1b}' || c == '\u{9b}') {
+        add("a terminal escape sequence (it would restyle or clear a terminal that prints it)");
+    } else if kid.chars().any(|c| c.is_control() && c != '\0') {
+        add("a control character (header or log injection)");
     }
     found
 }

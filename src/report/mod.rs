@@ -3,6 +3,8 @@
 //! signature bytes. Everything after this stage (redaction, rendering, the
 //! model) works from a `Report`.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::findings::{Finding, Severity};
@@ -119,6 +121,18 @@ impl Report {
         now: i64,
         explains: &[&str],
     ) -> Report {
+        // Details and fixes quote the token's values: a control character
+        // in them (ESC of a terminal sequence, a line break) is written as
+        // an escape, so printing a report cannot clear, restyle or forge
+        // lines of the terminal or log it goes to.
+        for f in &mut findings {
+            if let Cow::Owned(s) = crate::untrusted::one_line(&f.detail) {
+                f.detail = s;
+            }
+            if let Some(Cow::Owned(s)) = f.fix.as_deref().map(crate::untrusted::one_line) {
+                f.fix = Some(s);
+            }
+        }
         // Stable: equal-ranked findings keep the order the checks found them in.
         findings.sort_by_key(|f| {
             (

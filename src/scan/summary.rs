@@ -1242,8 +1242,9 @@ pub fn human(s: &Summary, color: bool) -> String {
             }
             inexact |= !r.exact;
             let at_least = if r.exact { "" } else { "≥" };
-            let value = r.value.human();
-            let value = cut(value, 38);
+            // A token's own value: no terminal sequence or line break in it.
+            let value = crate::untrusted::one_line(r.value.human());
+            let value = cut(&value, 38);
             let _ = writeln!(
                 out,
                 "  {}{:>8}  {:>9}  {:>9}  {}  {}",
