@@ -307,11 +307,20 @@ fn alg_checks(ctx: &Context, alg: &str, out: &mut Vec<Finding>) {
         } else if !hmac_only && token_family == Some(crate::alg::Family::Hmac) {
             detail.push_str(" An HMAC token where asymmetric algorithms are expected is also the shape of an algorithm-confusion forgery.");
         }
+        let any_hmac = ctx.expect.algs.iter().any(|a| a.starts_with("HS"));
+        let fix = if !any_hmac && token_family == Some(crate::alg::Family::Hmac) {
+            // Allowing HMAC next to a public key is the hole itself.
+            format!(
+                "Keep {alg} out of the allowed list: a server that verifies with a public key and also accepts HMAC accepts tokens forged with that public key as the secret (algorithm confusion). Send a token from the issuer that signs with {allowed}; an HMAC token comes from another service, a test tool or an attacker."
+            )
+        } else {
+            format!(
+                "Either allow {alg} on the server (with the matching key), or make the issuer sign with {allowed}."
+            )
+        };
         out.push(
             Finding::new(&ALG_NOT_ALLOWED, detail)
-                .fix(format!(
-                    "Either allow {alg} on the server (with the matching key), or make the issuer sign with {allowed}."
-                ))
+                .fix(fix)
                 .evidence(json!({"alg": alg, "allowed": ctx.expect.algs})),
         );
     }
