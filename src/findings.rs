@@ -58,7 +58,8 @@ pub struct Finding {
     /// Raised to `error` for this report: the server's own error message
     /// shows it rejects the token for what this finding says, although the
     /// code's usual severity is lower (PyJWT refuses an `iat` in the future,
-    /// which most libraries accept).
+    /// which most libraries accept), or the input shows the client sent the
+    /// token broken (`Bearer` glued to it: `input-extracted`).
     pub raised: bool,
 }
 

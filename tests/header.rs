@@ -121,7 +121,10 @@ fn alg_not_allowed_hmac_token_where_asymmetric_expected() {
     );
     // The fix never suggests accepting HMAC next to a public key.
     let fix = finding(&r, "alg-not-allowed")["fix"].as_str().unwrap();
-    assert!(fix.starts_with("Keep HS256 out of the allowed list"), "{fix}");
+    assert!(
+        fix.starts_with("Keep HS256 out of the allowed list"),
+        "{fix}"
+    );
     assert!(!fix.contains("allow HS256 on the server"), "{fix}");
     assert_exit(&r, code, 1);
 }

@@ -169,12 +169,46 @@ fn input_extracted_from_a_redirect_url_or_form() {
 #[test]
 fn input_extracted_from_a_cookie_that_stored_the_url_encoded_header_value() {
     let t = valid();
-    let r = assert_extracted(
+    let (r, code) = report(&[
         &format!("Cookie: auth=Bearer%20{t}"),
+        "--iss",
+        ISS,
+        "--aud",
+        AUD,
+    ]);
+    // The client stored it broken: an error, although the token is fine.
+    assert_finding(&r, "input-extracted", "error");
+    assert_detail(
+        &r,
+        "input-extracted",
         &["`Bearer%20`", "stored the whole header value"],
     );
     assert_absent(&r, "url-encoded");
     assert_absent(&r, "invalid-base64url");
+    assert_exit(&r, code, 1);
+}
+
+/// Wrappers the client sent broken (no copy adds them) are errors: the
+/// server rejects the request although the token inside is valid.
+#[test]
+fn input_extracted_is_an_error_when_the_client_sent_the_token_broken() {
+    let t = valid();
+    for (input, says) in [
+        (format!("Bearer{t}"), "with no space"),
+        (format!("Authorization: Bearer\u{a0}{t}"), "U+00A0"),
+        (format!("b'{t}'"), "Python bytes literal"),
+    ] {
+        let (r, code) = report(&[&input, "--iss", ISS, "--aud", AUD]);
+        assert_finding(&r, "input-extracted", "error");
+        assert_detail(&r, "input-extracted", &[says]);
+        assert_eq!(r["verdict"], "rejected", "{input}: {r:#}");
+        assert_exit(&r, code, 1);
+    }
+    // A base64 layer (a Kubernetes Secret copied as stored) and another
+    // scheme (a server may be set up for it) stay information.
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &t);
+    assert_extracted(&b64, &["standard base64"]);
+    assert_extracted(&format!("Authorization: JWT {t}"), &["`JWT ` scheme"]);
 }
 
 #[test]

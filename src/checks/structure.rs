@@ -368,11 +368,16 @@ fn wrappers(wrappers: &[Wrapper], out: &mut Vec<Finding>) {
         None => "Diagnose each token on its own: pass the one the server received (the Authorization header's).".to_string(),
         _ => INPUT_EXTRACTED.fix.to_string(),
     };
-    out.push(
-        Finding::new(&INPUT_EXTRACTED, detail)
-            .fix(fix)
-            .evidence(json!({"removed": list, "other_tokens": others})),
-    );
+    let mut finding = Finding::new(&INPUT_EXTRACTED, detail)
+        .fix(fix)
+        .evidence(json!({"removed": list, "other_tokens": others}));
+    // A wrapper no copy adds, that the client itself sent broken (`Bearer`
+    // glued to the token or after an odd space, `Bearer <token>` stored
+    // URL-encoded, a Python bytes literal): a correctly configured server
+    // rejects the request, so the verdict must not read ACCEPTED.
+    finding.raised =
+        separator.is_some() || encoded_bearer || has(|w| matches!(w, Wrapper::BytesLiteral));
+    out.push(finding);
     if wrappers.contains(&Wrapper::DuplicateBearer) {
         out.push(Finding::new(
             &BEARER_PREFIX_DUPLICATED,
