@@ -61,6 +61,11 @@ pub struct Finding {
     /// which most libraries accept), or the input shows the client sent the
     /// token broken (`Bearer` glued to it: `input-extracted`).
     pub raised: bool,
+    /// Ranked after the other findings of its severity: in this report it
+    /// is evidence for another finding rather than the cause (a token made
+    /// with a documentation secret, at a server whose own secret differs,
+    /// fails as `signature-invalid`).
+    pub secondary: bool,
 }
 
 impl Finding {
@@ -71,6 +76,7 @@ impl Finding {
             fix: None,
             evidence: Value::Object(Default::default()),
             raised: false,
+            secondary: false,
         }
     }
 

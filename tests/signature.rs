@@ -776,6 +776,32 @@ fn weak_secret_also_when_the_user_passes_it() {
     }
 }
 
+/// A token made with jwt.io's example secret, at a server whose own secret
+/// is another: it fails as signature-invalid; the well-known secret is the
+/// evidence, not a claim that this server is forgeable.
+#[test]
+fn weak_secret_behind_signature_invalid_when_the_users_secret_differs() {
+    let ws = Workspace::new();
+    let tok = token(&hmac_key(Alg::HS256, b"your-256-bit-secret"), None);
+    let file = ws.file("server.secret", text_secret(40));
+    let out = ws.diagnose(&tok, &["--secret-file", &file]);
+    out.assert_signature_codes(&["weak-secret", "signature-invalid"])
+        .assert_exit(1, "rejected")
+        .assert_detail(
+            "weak-secret",
+            &["not with the secret you gave", "test-tool secret"],
+        );
+    let codes = out.codes();
+    let at = |c: &str| codes.iter().position(|x| x == c).unwrap();
+    assert!(at("signature-invalid") < at("weak-secret"), "{codes:?}");
+    assert!(
+        !out.detail("weak-secret")
+            .contains("anyone can forge tokens for this server"),
+        "{}",
+        out.detail("weak-secret")
+    );
+}
+
 #[test]
 fn key_too_weak_rsa_1024_bit_key_still_verifies() {
     let ws = Workspace::new();

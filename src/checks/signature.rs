@@ -279,14 +279,31 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         (Family::Hmac, _) => verify::find_weak_secret(alg, input, sig),
         _ => None,
     };
+    // The user's own secrets were tried and failed: their server's secret
+    // is another one, and this token was made with a documentation or
+    // test-tool secret (jwt.io's), not by their issuer.
+    let own_secret_failed = verified.is_none()
+        && usable
+            .iter()
+            .any(|c| matches!(c.material, KeyMaterial::Hmac(_)));
     if let Some(secret) = weak {
-        out.push(
+        let finding = if own_secret_failed {
+            let mut f = Finding::new(
+                &WEAK_SECRET,
+                format!("The {alg} signature verifies with the well-known secret \"{secret}\" from jwtai's built-in list, not with the secret you gave: the token was made with a documentation or test-tool secret (jwt.io's example, a tutorial's), not by your issuer. A server with your secret rejects it (signature-invalid); a server that does use \"{secret}\" accepts tokens anyone can forge."),
+            )
+            .fix("Get the token from your real issuer, or sign test tokens with the server's own secret; if any of your services signs or verifies with this well-known secret, replace it with a random one of at least 32 bytes (`openssl rand -base64 32`).");
+            f.secondary = true;
+            f
+        } else {
             Finding::new(
                 &WEAK_SECRET,
-                format!("The {alg} signature verifies with the well-known secret \"{secret}\" from jwtai's built-in list: anyone can forge tokens for this server."),
+                format!(
+                    "The {alg} signature verifies with the well-known secret \"{secret}\" from jwtai's built-in list: anyone can forge tokens for this server."
+                ),
             )
-            .evidence(json!({"secret": secret})),
-        );
+        };
+        out.push(finding.evidence(json!({"secret": secret})));
     }
 
     if usable.is_empty() && !keys.is_empty() {

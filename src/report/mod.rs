@@ -138,6 +138,7 @@ impl Report {
             (
                 std::cmp::Reverse(f.severity()),
                 !explains.contains(&f.code()),
+                f.secondary,
                 f.spec.rank,
             )
         });
