@@ -422,6 +422,46 @@ fn secret_whitespace_trailing_crlf_in_env_var() {
     .assert_hidden(value.as_bytes());
 }
 
+/// The fix names the side to change: the signer's copy had the newline;
+/// the signer decoded the base64 text; the file holds a whole env line.
+#[test]
+fn secret_variant_fixes_name_the_side_to_change() {
+    let ws = Workspace::new();
+    let secret = text_secret(40);
+    let fix = |out: &Outcome, code: &str| out.finding(code)["fix"].as_str().unwrap().to_string();
+    let tok = token(
+        &hmac_key(Alg::HS256, format!("{secret}\n").as_bytes()),
+        None,
+    );
+    let out = ws.diagnose(&tok, &["--secret-file", &ws.file("plain.secret", &secret)]);
+    out.assert_signature_codes(&["secret-whitespace"]);
+    assert!(
+        fix(&out, "secret-whitespace").starts_with("Trim the secret where the signer loads it")
+    );
+
+    let raw = b"0123456789abcdef0123456789abcdef";
+    let tok = token(&hmac_key(Alg::HS256, raw), None);
+    let out = ws.diagnose(
+        &tok,
+        &[
+            "--secret-file",
+            &ws.file("b64.secret", STANDARD.encode(raw)),
+        ],
+    );
+    out.assert_signature_codes(&["secret-encoding"]);
+    let f = fix(&out, "secret-encoding");
+    assert!(
+        f.starts_with("The signer uses the secret's base64-decoded bytes"),
+        "{f}"
+    );
+
+    let tok = token(&hmac_key(Alg::HS256, secret.as_bytes()), None);
+    let env = ws.file("env.secret", format!("JWT_SECRET={secret}"));
+    let out = ws.diagnose(&tok, &["--secret-file", &env]);
+    out.assert_signature_codes(&["secret-encoding"]);
+    assert!(fix(&out, "secret-encoding").starts_with("Give the verifier only the value"));
+}
+
 /// `JWT_SECRET="s3cr3t"` read literally (docker --env-file) on one side and
 /// by a dotenv library (quotes stripped) on the other.
 #[test]

@@ -42,8 +42,8 @@ pub static SIGNATURE_INVALID: Spec = Spec {
 pub static SECRET_WHITESPACE: Spec = Spec {
     code: "secret-whitespace",
     severity: Error,
-    title: "Secret verifies only without surrounding whitespace",
-    doc: "The HMAC secret as given carries a trailing newline or spaces (a file written by `echo`, an env var from a .env file or a Kubernetes secret with a newline); the signer used the trimmed value.",
+    title: "Signer and verifier disagree on whitespace around the secret",
+    doc: "One side's copy of the HMAC secret carries a trailing newline or spaces (a file written by `echo`, an env var from a .env file or a Kubernetes secret with a newline), the other's is trimmed.",
     fix: "Trim the secret where the verifier loads it (e.g. `secret.trim()`), or write the file without a newline (`printf %s`, `echo -n`); make signer and verifier read it the same way.",
     rank: 11,
 };
@@ -1227,6 +1227,7 @@ fn secret_variants(alg: Alg, input: &[u8], sig: &[u8], tried: &[Tried]) -> Optio
                             t.key.label
                         ),
                     )
+                    .fix(format!("Trim the secret where the signer loads it (or write its file without {what}: `printf %s`, `echo -n`); make signer and verifier read it the same way."))
                     .evidence(json!({"key": t.key.label, "added": what})),
                 );
             }
@@ -1244,7 +1245,7 @@ fn secret_variants(alg: Alg, input: &[u8], sig: &[u8], tried: &[Tried]) -> Optio
                 .evidence(json!({"key": t.key.label, "variant": how})),
             );
         }
-        for (variant, how) in encodings(trimmed) {
+        for (variant, how, fix) in encodings(trimmed) {
             if verify::hmac_verify(alg, input, sig, &variant) {
                 return Some(
                     Finding::new(
@@ -1254,7 +1255,7 @@ fn secret_variants(alg: Alg, input: &[u8], sig: &[u8], tried: &[Tried]) -> Optio
                             t.key.label
                         ),
                     )
-                    .fix(format!("Make the verifier use the secret {how} too (or the signer use it as plain text), so both sides use the same key bytes."))
+                    .fix(fix)
                     .evidence(json!({"key": t.key.label, "variant": how})),
                 );
             }
@@ -1295,42 +1296,38 @@ fn describe_whitespace(s: &[u8]) -> &'static str {
     }
 }
 
-fn encodings(s: &[u8]) -> Vec<(Vec<u8>, &'static str)> {
+/// The secret's other readings: the bytes, how they were got from the
+/// secret (for the detail), and what to change (the fix).
+fn encodings(s: &[u8]) -> Vec<(Vec<u8>, &'static str, &'static str)> {
     let mut v = Vec::new();
     if let Ok(text) = std::str::from_utf8(s) {
-        for (engine, how) in [
-            (&STANDARD, "its base64 decoding (the secret is base64 text)"),
-            (
-                &URL_SAFE,
-                "its base64url decoding (the secret is base64url text)",
-            ),
-        ] {
+        const B64: &str = "its base64 decoding (the secret is base64 text)";
+        const B64_FIX: &str = "The signer uses the secret's base64-decoded bytes: decode it where the verifier loads it too (`Buffer.from(secret, 'base64')`, `base64.b64decode(secret)`, jjwt's `Decoders.BASE64`), or make the signer use the text as is; both sides must use the same bytes.";
+        const B64URL: &str = "its base64url decoding (the secret is base64url text)";
+        const B64URL_FIX: &str = "The signer uses the secret's base64url-decoded bytes: decode it where the verifier loads it too (`Buffer.from(secret, 'base64url')`, `base64.urlsafe_b64decode(secret)`, jjwt's `Decoders.BASE64URL`), or make the signer use the text as is; both sides must use the same bytes.";
+        for (engine, how, fix) in [(&STANDARD, B64, B64_FIX), (&URL_SAFE, B64URL, B64URL_FIX)] {
             if let Ok(d) = engine.decode(text) {
-                v.push((d, how));
+                v.push((d, how, fix));
             }
         }
-        for (engine, how) in [
-            (
-                &STANDARD_NO_PAD,
-                "its base64 decoding (the secret is base64 text)",
-            ),
-            (
-                &URL_SAFE_NO_PAD,
-                "its base64url decoding (the secret is base64url text)",
-            ),
+        for (engine, how, fix) in [
+            (&STANDARD_NO_PAD, B64, B64_FIX),
+            (&URL_SAFE_NO_PAD, B64URL, B64URL_FIX),
         ] {
             if let Ok(d) = engine.decode(text.trim_end_matches('=')) {
-                v.push((d, how));
+                v.push((d, how, fix));
             }
         }
         // Conventions that prefix the secret: Laravel's `base64:`, `0x` hex.
         if let Some(rest) = text.strip_prefix("base64:") {
             if let Ok(d) = STANDARD.decode(rest) {
-                v.push((d, "its base64 decoding after the `base64:` prefix (Laravel's convention: the framework decodes it, other verifiers do not)"));
+                v.push((d, "its base64 decoding after the `base64:` prefix (Laravel's convention: the framework decodes it, other verifiers do not)",
+                    "The signer reads `base64:` as Laravel does: make the verifier strip the prefix and base64-decode the rest too, or give both sides the same plain secret."));
             }
             v.push((
                 rest.as_bytes().to_vec(),
                 "the text after its `base64:` prefix",
+                "The signer uses the text after `base64:` as the key: strip the prefix where the verifier loads it too, or make the signer keep it.",
             ));
         }
         if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
@@ -1340,7 +1337,8 @@ fn encodings(s: &[u8]) -> Vec<(Vec<u8>, &'static str)> {
                     .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
                     .collect();
                 if let Some(b) = bytes {
-                    v.push((b, "its hex decoding after the `0x` prefix"));
+                    v.push((b, "its hex decoding after the `0x` prefix",
+                        "The signer uses the hex-decoded bytes: decode the hex after `0x` where the verifier loads it too (`Buffer.from(s.slice(2), 'hex')`, `bytes.fromhex(s[2:])`), or make the signer use the text as is."));
                 }
             }
         }
@@ -1355,6 +1353,7 @@ fn encodings(s: &[u8]) -> Vec<(Vec<u8>, &'static str)> {
                 v.push((
                     value.trim_matches(['"', '\'']).as_bytes().to_vec(),
                     "only the value of its `NAME=value` line (the secret file holds a whole env line)",
+                    "Give the verifier only the value: the signer's key is what follows `=` (without quotes); load it as an environment variable or keep only the value in the file.",
                 ));
             }
         }
@@ -1364,17 +1363,20 @@ fn encodings(s: &[u8]) -> Vec<(Vec<u8>, &'static str)> {
                 .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
                 .collect();
             if let Some(b) = bytes {
-                v.push((b, "its hex decoding (the secret is hex text)"));
+                v.push((b, "its hex decoding (the secret is hex text)",
+                    "The signer uses the secret's hex-decoded bytes: decode it where the verifier loads it too (`Buffer.from(secret, 'hex')`, `bytes.fromhex(secret)`), or make the signer use the text as is."));
             }
         }
     }
     v.push((
         STANDARD.encode(s).into_bytes(),
         "its base64 encoding as the key (the signer used the encoded text)",
+        "The signer uses the base64 text of this secret as its key: make the verifier use that same text, or make the signer use the raw secret bytes (e.g. not the encoded string a secret store returns).",
     ));
     v.push((
         URL_SAFE_NO_PAD.encode(s).into_bytes(),
         "its base64url encoding as the key (the signer used the encoded text)",
+        "The signer uses the base64url text of this secret as its key: make the verifier use that same text, or make the signer use the raw secret bytes.",
     ));
     v
 }
