@@ -365,8 +365,9 @@ fn error_text(
         take("--iss", &x.iss, &mut expect.iss);
         take("--require", &x.claims, &mut expect.require);
         // "Token has no id": the message names its one missing claim in words
-        // (simplejwt's `jti`), the entry says which.
-        if let ("missing-claim", [name]) = (
+        // (simplejwt's `jti`, @hapi/jwt's "Token missing payload aud value"),
+        // the entry says which.
+        if let ("missing-claim" | "audience-missing", [name]) = (
             m.entry.codes.first().map_or("", String::as_str),
             m.entry.claims.as_slice(),
         ) {

@@ -215,14 +215,14 @@ fn told_by_message(ctx: &Context, m: &ErrorMatch, out: &[Finding]) -> Option<Fin
             let now = ctx.expect.now;
             // "iat required when maxAge is specified" is about a token
             // without iat; only an age message measures this one.
-            let age_message = m.entry.codes.iter().any(|c| c == "expired");
+            let age_message = measures_age(m);
             match claim_secs(ctx, "iat") {
                 // `claim_secs` bounds iat, so `now - iat` cannot overflow.
                 Some(iat) if iat < now && age_message => Some(
                     Finding::new(
                         &TOKEN_TOO_OLD,
                         format!(
-                            "{lib} bounds a token's age from `iat` (maxAge, maxTokenAge), and this token is {} old at now ({}; iat {}): the verifier's maximum age is below {}.",
+                            "{lib} bounds a token's age from `iat` (a maximum-age option: maxAge, maxTokenAge, maxAgeSec), and this token is {} old at now ({}; iat {}): the verifier's maximum age is below {}.",
                             duration(now - iat),
                             utc(now),
                             utc(iat),
@@ -256,9 +256,9 @@ fn told_by_message(ctx: &Context, m: &ErrorMatch, out: &[Finding]) -> Option<Fin
             }
             Some(f)
         }
-        "claim-mismatch" if !has("claim-mismatch") => {
-            type_told(ctx, m).or_else(|| kind_told(ctx, m))
-        }
+        "claim-mismatch" if !has("claim-mismatch") => type_told(ctx, m)
+            .or_else(|| kind_told(ctx, m))
+            .or_else(|| login_told(ctx, m)),
         "claim-mismatch" | "error-text-matched" => type_told(ctx, m),
         "kid-not-found" | "kid-missing" if !has("kid-missing") => kid_absent_told(ctx, m),
         _ => None,
@@ -314,6 +314,71 @@ fn type_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
         .fix(format!("Issue `{name}` as a string (a JSON string, not a number or an object) at the issuer."))
         .evidence(json!({"claim": name, "type": crate::jsontype::name(value)})),
     )
+}
+
+/// Whether the message says the token is older than the verifier's maximum
+/// age (jsonwebtoken's "maxAge exceeded", @hapi/jwt's "Token maximum age
+/// exceeded"), not that it lacks the `iat` to measure it from.
+fn measures_age(m: &ErrorMatch) -> bool {
+    m.entry.codes.first().is_some_and(|c| c == "token-too-old")
+        && !m.entry.codes.iter().any(|c| c == "missing-claim")
+}
+
+/// An OIDC client's "nonce" or "azp" mismatch that does not quote what it
+/// expected (openid-client v5's "azp mismatch, got: X", oauth4webapi's
+/// "unexpected ID Token 'nonce' claim value"). The expected values are the
+/// client's own: the nonce it stored when the login started, and its
+/// client_id. The token's value is what the message is about; for `azp` the
+/// flags or the token's audiences say what it should have been.
+fn login_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
+    use super::claims::CLAIM_MISMATCH;
+    if m.expected.value.is_some() || m.entry.value.is_some() {
+        return None;
+    }
+    let [name] = m.entry.claims.as_slice() else {
+        return None;
+    };
+    let lib = &m.entry.library;
+    let value = ctx.token.claims()?.member(name)?.as_str()?;
+    let finding = match name.as_str() {
+        "nonce" => Finding::new(
+            &CLAIM_MISMATCH,
+            format!("{lib} compares an ID token's `nonce` with the one it stored when this login started (in a cookie or the session), and this token's nonce \"{value}\" is not that one: the ID token answers another authorization request. A second login in another tab overwrote the stored nonce, a callback URL was replayed (back button, a bookmarked or retried callback), or the stored nonce was lost (a cookie dropped by SameSite or another domain, a session not shared between instances)."),
+        )
+        .fix("Start the login again from the application (one login at a time per browser), and keep the cookie or session that holds the nonce across the redirect: SameSite=Lax, the callback on the same domain, a shared session store.")
+        .evidence(json!({"claim": "nonce", "actual": value})),
+        "azp" => {
+            let expected = &ctx.expect.aud;
+            // The client_id given with --aud is the token's azp: the
+            // message is not about this token, or not with these flags.
+            if expected.iter().any(|a| a == value) {
+                return None;
+            }
+            let aud = claim_strings(ctx, "aud");
+            let why = if !expected.is_empty() {
+                format!("the client_id ({}, --aud)", expected.join(" or "))
+            } else if !aud.is_empty() && !aud.iter().any(|a| a == value) {
+                format!("any of the token's audiences ({}), one of which is the client's id since the audience check passed", aud.join(", "))
+            } else {
+                "the client's own client_id".to_string()
+            };
+            Finding::new(
+                &CLAIM_MISMATCH,
+                format!("{lib} requires an ID token's `azp` (authorized party) to be its own client_id, and this token's azp \"{value}\" is not {why}: the ID token was issued to another client of the same provider, which also named this client in `aud`."),
+            )
+            .fix("Log in through this application's own client (its client_id in the authorization request), or configure the provider not to issue ID tokens for several audiences to other clients.")
+            .evidence(json!({"claim": "azp", "actual": value, "expected": expected}))
+        }
+        // Any other one claim the verifier compares with a value of its
+        // configuration (PyJWT's subject=): the message establishes the
+        // mismatch; the value is not repeated (sub may be personal data).
+        _ => Finding::new(
+            &CLAIM_MISMATCH,
+            format!("{lib} compares this token's `{name}` with a value it is configured with, and they differ; the message does not say which value it wants: pass it with --claim {name}=VALUE to compare."),
+        )
+        .evidence(json!({"claim": name})),
+    };
+    Some(finding)
 }
 
 /// The claims that say which kind of token of a pair this is: simplejwt's
@@ -567,7 +632,7 @@ fn time_disagreement(ctx: &Context, m: &ErrorMatch) -> Option<String> {
     let claims = &m.entry.claims;
     let first = m.entry.codes.first().map_or("", String::as_str);
     // maxAge: the token's age against an option jwtai cannot see.
-    if first == "token-too-old" && m.entry.codes.iter().any(|c| c == "expired") {
+    if measures_age(m) {
         // An iat before now is `token-too-old`, told by the message itself.
         return Some(match claim_secs(ctx, "iat") {
             Some(iat) if iat < now => return None,
