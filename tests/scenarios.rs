@@ -3,7 +3,9 @@
 //! code and a near miss for each, written from findings.md's wording, and
 //! cases (`go-rt4-*`) recorded from real Go and Ruby libraries with their
 //! exact error text, and (`py-rt5-*`, `node-rt5-*`) from djangorestframework-simplejwt,
-//! flask-jwt-extended, express-oauth2-jwt-bearer, koa-jwt, jwt-decode and @nestjs/jwt; run with the real binary, a temp dir for the case's files and a real HTTP server on
+//! flask-jwt-extended, express-oauth2-jwt-bearer, koa-jwt, jwt-decode and @nestjs/jwt, (`*-rt9-*`) from
+//! NextAuth.js v4 / Auth.js v5 session cookies, passport-azure-ad, jwks-rsa, PyJWT 2.15, python-jose,
+//! Authlib/joserfc and AuthX; run with the real binary, a temp dir for the case's files and a real HTTP server on
 //! 127.0.0.1 for its routes.
 //!
 //! A case passes as the shared scorer says: the exit status, every `expect`

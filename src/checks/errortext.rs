@@ -261,6 +261,8 @@ fn told_by_message(ctx: &Context, m: &ErrorMatch, out: &[Finding]) -> Option<Fin
             .or_else(|| login_told(ctx, m)),
         "claim-mismatch" | "error-text-matched" => type_told(ctx, m),
         "kid-not-found" | "kid-missing" if !has("kid-missing") => kid_absent_told(ctx, m),
+        "scope-missing" if !has("scope-missing") => scope_told(ctx, m),
+        "wrong-segment-count" if !has("wrong-segment-count") => jwe_expected_told(ctx, m),
         _ => None,
     }
 }
@@ -379,6 +381,66 @@ fn login_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
         .evidence(json!({"claim": name})),
     };
     Some(finding)
+}
+
+/// A scope message that does not quote the scopes the verifier wants
+/// (passport-azure-ad's "none of the scopes 'User.Read' in token is
+/// accepted", "scope is not found in token"): what this token carries.
+fn scope_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
+    use super::claims::SCOPE_MISSING;
+    if !m.expected.scopes.is_empty() || !ctx.expect.scopes.is_empty() {
+        return None;
+    }
+    let claims = ctx.token.claims()?;
+    let lib = &m.entry.library;
+    let granted: Vec<String> = ["scp", "scope"]
+        .iter()
+        .filter_map(|n| claims.member(n))
+        .flat_map(|v| match v.as_str() {
+            Some(s) => s.split_whitespace().map(str::to_string).collect(),
+            None => super::strings(v),
+        })
+        .collect();
+    let detail = if granted.is_empty() {
+        let roles = claims.member("roles").map(super::show);
+        format!(
+            "{lib} requires a delegated scope, and this token carries none (no `scp` or `scope`){}.",
+            roles.map_or(String::new(), |r| format!(
+                "; its permissions are in `roles` ({r}): an app-only token (client credentials), which an API that only accepts user tokens refuses"
+            ))
+        )
+    } else {
+        format!(
+            "{lib} accepts none of this token's scopes ({}); the message does not say which it wants: pass them with --scope to compare.",
+            granted.join(" ")
+        )
+    };
+    Some(Finding::new(&SCOPE_MISSING, detail).evidence(json!({"granted": granted})))
+}
+
+/// A message of a verifier that decrypts (jose's "Invalid Compact JWE",
+/// about the JWE's `enc`) on a signed JWT: the token is not one it wrote.
+fn jwe_expected_told(ctx: &Context, m: &ErrorMatch) -> Option<Finding> {
+    use super::structure::WRONG_SEGMENT_COUNT;
+    let t = ctx.token;
+    if !m.entry.claims.iter().any(|c| c == "enc")
+        || t.segment_count != 3
+        || t.header_str("enc").is_some()
+    {
+        return None;
+    }
+    let alg = t.header_str("alg").unwrap_or("?");
+    Some(
+        Finding::new(
+            &WRONG_SEGMENT_COUNT,
+            format!(
+                "{} decrypts encrypted JWTs (JWE, five segments), and this is a signed JWT (JWS, three segments, alg {alg}): not a token it wrote, however it verifies.",
+                m.entry.library
+            ),
+        )
+        .fix("Put only what the library's own encode() writes where it reads (for NextAuth.js / Auth.js the session cookie); send signed JWTs to an API's verifier instead.")
+        .evidence(json!({"segments": 3, "expected": 5})),
+    )
 }
 
 /// The claims that say which kind of token of a pair this is: simplejwt's
@@ -528,6 +590,26 @@ fn disagreement(
         return Some(why);
     }
     let topic = m.entry.topic();
+    // An encrypted token's claims are not readable here: no claim can be
+    // said absent, or a clock to blame.
+    if ctx.token.claims().is_none()
+        && ctx.token.header_str("enc").is_some()
+        && matches!(
+            topic,
+            Topic::Expiry
+                | Topic::NotBefore
+                | Topic::IssuedAt
+                | Topic::Timestamp
+                | Topic::Audience
+                | Topic::Issuer
+                | Topic::Claims
+        )
+    {
+        return Some(format!(
+            "This token is encrypted (JWE): the claims {} judged are inside it, and jwtai cannot read them, so it can neither confirm nor rule this out.",
+            m.entry.library
+        ));
+    }
     let mut why = Vec::new();
     match topic {
         Topic::Expiry | Topic::NotBefore | Topic::IssuedAt => why.extend(time_disagreement(ctx, m)),
