@@ -292,6 +292,11 @@ fn whole_hour_offsets_are_a_time_zone_not_clock_drift() {
         fix.contains("Get a fresh token") && fix.contains("time zone"),
         "{fix}"
     );
+    // A 1 h token that expired 30 s ago: its iat is 1 h ago because it ran
+    // out its lifetime, not because of a time zone.
+    let (r, _) = diagnose(json!({"iat": NOW - 3630, "exp": NOW - 30}), &[]);
+    assert_finding(&r, "expired", "error");
+    assert!(!r.to_string().contains("time zone"), "{r:#}");
     // Issued 5 h 20 min ago: no time zone is that far off, so no zone.
     let (r, _) = diagnose(json!({"iat": NOW - 19_200, "exp": NOW - 15_600}), &[]);
     assert!(!r.to_string().contains("time zone"), "{r:#}");

@@ -194,8 +194,10 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                 detail.push_str(&format!(" It was issued {} ago with a lifetime of {}: a cached or stored token is being reused instead of refreshed.", duration(now - i), duration(e - i)));
             }
             let mut f = Finding::new(&EXPIRED, detail);
-            // Shifted by a time zone, was the token fresh?
-            if let Read::Seconds(i) = iat {
+            // Shifted by a time zone, was the token fresh? Not asked when it
+            // just ran out its lifetime: a 1 h token that expired seconds ago
+            // has an iat 1 h ago with no time zone involved.
+            if let (&Read::Seconds(i), true) = (&iat, late > SKEW_WINDOW) {
                 if let Some(zone) = time_zone(now - i).filter(|z| e + z.shift > now) {
                     f.detail.push_str(&format!(
                         " If it was issued just now, though, an iat almost exactly {} h ago is {}",
