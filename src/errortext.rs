@@ -387,20 +387,38 @@ fn dotnet_date(text: &str) -> Option<(Option<i64>, Option<i64>)> {
 /// jsonwebtoken prints a RegExp audience; `None` for an ordinary value (a plain `/api/`
 /// without any regex syntax is taken as a value).
 pub fn js_regex(value: &str) -> Option<Regex> {
-    let body_and_flags = value.strip_prefix('/')?;
-    let close = body_and_flags.rfind('/')?;
+    js_regex_checked(value).ok().flatten()
+}
+
+/// [`js_regex`], telling a value that is no pattern (`Ok(None)`: a path-like
+/// `/api` is a plain audience) from a pattern that does not compile (`Err`,
+/// with the reason: `/[/` is a typo, not an audience).
+pub fn js_regex_checked(value: &str) -> Result<Option<Regex>, String> {
+    let Some(body_and_flags) = value.strip_prefix('/') else {
+        return Ok(None);
+    };
+    let Some(close) = body_and_flags.rfind('/') else {
+        return Ok(None);
+    };
     let (body, flags) = (&body_and_flags[..close], &body_and_flags[close + 1..]);
     if body.is_empty() || !flags.chars().all(|c| "dgimsuyv".contains(c)) {
-        return None;
+        return Ok(None);
     }
     if flags.is_empty() && !body.chars().any(|c| ".*+?[](){}|^$\\".contains(c)) {
-        return None;
+        return Ok(None);
     }
     RegexBuilder::new(body)
         .case_insensitive(flags.contains('i'))
         .size_limit(1 << 20)
         .build()
-        .ok()
+        .map(Some)
+        .map_err(|e| match e {
+            regex::Error::Syntax(s) => {
+                let last = s.lines().last().unwrap_or_default().trim();
+                last.strip_prefix("error: ").unwrap_or(last).to_string()
+            }
+            other => other.to_string(),
+        })
 }
 
 /// Text from an `--error-file`: UTF-8 (a BOM is dropped), or UTF-16 when the file starts

@@ -217,6 +217,19 @@ fn audience_as_a_regular_expression() {
         &["--aud", "/^api$/"],
     );
     assert_finding(&r, "audience-mismatch", "error");
+    // A pattern with a typo is a usage error, not an audience to compare;
+    // a path-like audience is still plain text.
+    let t = hs256(valid_claims());
+    let bad = run(&["diagnose", &t, "--aud", "/[/"], None);
+    assert_eq!(bad.code, 2, "{}", bad.all());
+    assert!(
+        bad.stderr.contains("invalid --aud '/[/'")
+            && bad.stderr.contains("unclosed character class"),
+        "{}",
+        bad.stderr
+    );
+    let (r, _) = diagnose(json!({"aud": "/api"}), &["--aud", "/api"]);
+    assert_absent(&r, "audience-mismatch");
 }
 
 #[test]

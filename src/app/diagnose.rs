@@ -279,6 +279,11 @@ pub fn expectations(a: &ExpectArgs) -> anyhow::Result<Expectations> {
         }
         algs.push(alg.to_string());
     }
+    for aud in &a.aud {
+        if let Err(why) = crate::errortext::js_regex_checked(aud) {
+            bail!("invalid --aud '{aud}': a /pattern/ that is no valid regular expression: {why}");
+        }
+    }
     let mut claims = Vec::new();
     for c in &a.claim {
         let Some((name, value)) = c.split_once('=') else {
