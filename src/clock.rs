@@ -6,9 +6,15 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "invalid --now '{0}': expected unix seconds (1700000000) or RFC 3339 (2026-03-15T12:34:00Z)"
+    "invalid --now '{0}': expected unix seconds (1700000000) or RFC 3339 (2026-03-15T12:34:00Z){1}"
 )]
-pub struct BadNow(pub String);
+pub struct BadNow(pub String, String);
+
+impl BadNow {
+    fn new(raw: &str) -> BadNow {
+        BadNow(raw.into(), String::new())
+    }
+}
 
 /// The evaluation instant in unix seconds.
 pub fn parse_now(arg: Option<&str>) -> Result<i64, BadNow> {
@@ -19,15 +25,25 @@ pub fn parse_now(arg: Option<&str>) -> Result<i64, BadNow> {
     if let Ok(n) = s.parse::<i64>() {
         return if (0..=253_402_300_799).contains(&n) {
             Ok(n)
+        } else if (0..=253_402_300_799_999).contains(&n) {
+            // `Date.now()`, `System.currentTimeMillis()`: milliseconds.
+            Err(BadNow(
+                raw.into(),
+                format!(
+                    "; it looks like milliseconds, i.e. --now {} ({})",
+                    n / 1000,
+                    utc(n / 1000)
+                ),
+            ))
         } else {
-            Err(BadNow(raw.into()))
+            Err(BadNow::new(raw))
         };
     }
     if let Ok(f) = s.parse::<f64>() {
         if f.is_finite() && (0.0..=253_402_300_799.0).contains(&f) {
             return Ok(f.floor() as i64);
         }
-        return Err(BadNow(raw.into()));
+        return Err(BadNow::new(raw));
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Ok(dt.timestamp());
@@ -37,7 +53,7 @@ pub fn parse_now(arg: Option<&str>) -> Result<i64, BadNow> {
             return Ok(dt.and_utc().timestamp());
         }
     }
-    Err(BadNow(raw.into()))
+    Err(BadNow::new(raw))
 }
 
 /// "2026-03-15 09:22:00 UTC", or a note when the number is no real instant.
@@ -100,6 +116,13 @@ mod tests {
         );
         assert!(parse_now(Some("yesterday")).is_err());
         assert!(parse_now(Some("-5")).is_err());
+        let ms = parse_now(Some("1700000000123")).unwrap_err().to_string();
+        assert!(
+            ms.ends_with(
+                "it looks like milliseconds, i.e. --now 1700000000 (2023-11-14 22:13:20 UTC)"
+            ),
+            "{ms}"
+        );
         assert!(parse_now(Some("1e400")).is_err());
     }
 
