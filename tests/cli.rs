@@ -287,6 +287,30 @@ fn decode_shows_future_times_as_after_now() {
     );
 }
 
+/// A time claim in milliseconds is the token's format, not a judgement:
+/// decode names it, and says the date shown is read as milliseconds.
+#[test]
+fn decode_names_millisecond_timestamps() {
+    let t = hs256(claims_with(json!({"iat": NOW * 1000 - 600_000})));
+    let r = run(&["decode", &t, "--now", NOW_ARG], None);
+    assert!(
+        r.stdout.contains("read as milliseconds, 10 min before now"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("note: timestamp-in-milliseconds"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&["decode", &t, "--now", NOW_ARG, "--format", "json"], None);
+    assert!(
+        has(&json_of(&r), "timestamp-in-milliseconds"),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn decode_json() {
     let r = run(

@@ -379,6 +379,14 @@ pub fn numeric_date_seconds(f: f64) -> Option<i64> {
     finer_unit(f).map(|(_, div, _)| (f / div).floor() as i64)
 }
 
+/// "milliseconds" when `f` is no date in seconds but one in a finer unit.
+pub fn finer_unit_name(f: f64) -> Option<&'static str> {
+    if (MIN_SECONDS..=MAX_SECONDS).contains(&f) {
+        return None;
+    }
+    finer_unit(f).map(|(name, _, _)| *name)
+}
+
 /// The unit finer than seconds in which `f` is a date between 1990 and 2200.
 fn finer_unit(f: f64) -> Option<&'static (&'static str, f64, &'static str)> {
     FINER_UNITS

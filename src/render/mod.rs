@@ -31,5 +31,8 @@ pub(crate) fn time_note(name: &str, value: &serde_json::Value, now: i64) -> Opti
     } else {
         crate::clock::relative(secs, now)
     };
-    Some(format!("{}, {rel}", crate::clock::utc(secs)))
+    // Said when the value is in a finer unit: the date shown is what it means.
+    let unit = crate::checks::time::finer_unit_name(value.as_f64()?)
+        .map_or(String::new(), |u| format!(" read as {u}"));
+    Some(format!("{}{unit}, {rel}", crate::clock::utc(secs)))
 }
