@@ -129,11 +129,12 @@ pub struct JwksArgs {
     /// An http(s) URL to fetch, or a path to a JWK Set / JWK / PEM file.
     #[arg(value_name = "URL|PATH")]
     pub source: String,
-    /// Output format (human or json).
+    /// Output format: a table (human), `jwtai.jwks/v1` JSON for scripts (json), or a
+    /// Markdown table for a ticket (markdown).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Bound for the network call, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    /// Bound for the network call: seconds, or a duration like 5s, 500ms, 1m.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds_arg)]
     pub timeout: f64,
     /// Neither read nor write the JWKS cache.
     #[arg(long)]
@@ -256,11 +257,12 @@ pub struct KeyArgs {
     /// Fetch the JWK Set from this URL.
     #[arg(long, value_name = "URL")]
     pub jwks_uri: Option<String>,
-    /// Find the JWK Set through `<iss>/.well-known/openid-configuration`.
-    #[arg(long)]
+    /// Find the JWK Set through `<iss>/.well-known/openid-configuration` (the token's `iss`,
+    /// else --iss); not with --jwks-uri, which names the set itself.
+    #[arg(long, conflicts_with = "jwks_uri")]
     pub discover: bool,
-    /// Bound for every network call, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    /// Bound for every network call: seconds, or a duration like 5s, 500ms, 1m.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds_arg)]
     pub timeout: f64,
     /// Neither read nor write the caches (fetched key sets, model answers).
     #[arg(long)]
@@ -375,6 +377,30 @@ pub struct ExplainCodeArgs {
 
 fn secret_arg(s: &str) -> Result<SecretString, String> {
     Ok(SecretString::from(s))
+}
+
+/// A timeout: seconds (`5`, `2.5`), or a number with a unit (`5s`,
+/// `500ms`, `1m`, `1h`), the units `--leeway` takes plus milliseconds.
+fn seconds_arg(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let bad = || format!("'{text}' is not a duration: use seconds (10, 2.5) or 5s, 500ms, 1m");
+    let n: f64 = number.parse().map_err(|_| bad())?;
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{text}': use ms, s, m or h (e.g. 5s, 500ms, 1m)"
+            ));
+        }
+    };
+    Ok(n * scale)
 }
 
 /// A duration flag: whole seconds, or a number with a unit (`30s`, `2m`,

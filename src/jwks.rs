@@ -27,9 +27,51 @@ pub struct Plan {
 #[derive(Debug, Clone)]
 pub enum Fetch<T> {
     Failed(FetchError),
-    Http { status: u16, excerpt: String },
-    Invalid { reason: String, excerpt: String },
+    Http {
+        status: u16,
+        excerpt: String,
+    },
+    Invalid {
+        kind: BodyKind,
+        reason: String,
+        excerpt: String,
+    },
     Got(T),
+}
+
+/// What a 2xx body that could not be read is, for the advice that fits it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// gzip nobody asked for.
+    Gzip,
+    /// JSON behind a UTF-8 byte-order mark.
+    Bom,
+    /// An HTML page that looks like a login form (an SSO proxy).
+    LoginPage,
+    /// Another HTML page.
+    Html,
+    /// Nothing at all.
+    Empty,
+    /// Other bytes that are not JSON.
+    NotJson,
+    /// JSON, but not the document expected (no `keys`, no `jwks_uri`...).
+    Shape,
+}
+
+impl BodyKind {
+    /// Stable name for evidence: `gzip`, `bom`, `login-page`, `html`,
+    /// `empty`, `not-json`, `shape`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyKind::Gzip => "gzip",
+            BodyKind::Bom => "bom",
+            BodyKind::LoginPage => "login-page",
+            BodyKind::Html => "html",
+            BodyKind::Empty => "empty",
+            BodyKind::NotJson => "not-json",
+            BodyKind::Shape => "shape",
+        }
+    }
 }
 
 /// The discovery step of `--discover`.
@@ -141,7 +183,12 @@ fn discover(issuer: Option<String>, opts: &FetchOptions) -> Discovery {
         let jwks_uri = doc
             .get("jwks_uri")
             .and_then(|v| v.as_str())
-            .ok_or_else(|| "the document has no \"jwks_uri\"".to_string())?;
+            .ok_or_else(|| {
+                (
+                    BodyKind::Shape,
+                    "the document has no \"jwks_uri\"".to_string(),
+                )
+            })?;
         Ok(Found {
             issuer: doc
                 .get("issuer")
@@ -203,14 +250,14 @@ fn load(url: &str, got: Result<Fetched, FetchError>) -> Fetch<Loaded> {
         Err(_) if serde_json::from_slice::<serde_json::Value>(&f.body).is_err() => {
             Err(not_json_reason(f))
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err((BodyKind::Shape, e.to_string())),
     })
 }
 
 /// Network failure, HTTP status, then `parse` on a 2xx body.
 fn read<T>(
     got: Result<Fetched, FetchError>,
-    parse: impl FnOnce(&Fetched) -> Result<T, String>,
+    parse: impl FnOnce(&Fetched) -> Result<T, (BodyKind, String)>,
 ) -> Fetch<T> {
     let f = match got {
         Err(e) => return Fetch::Failed(e),
@@ -224,43 +271,76 @@ fn read<T>(
     }
     match parse(&f) {
         Ok(v) => Fetch::Got(v),
-        Err(reason) => Fetch::Invalid {
+        Err((kind, reason)) => Fetch::Invalid {
+            kind,
             reason,
             excerpt: fetch::excerpt(&f.body, 160),
         },
     }
 }
 
-fn not_json_reason(f: &Fetched) -> String {
+fn not_json_reason(f: &Fetched) -> (BodyKind, String) {
     let head = String::from_utf8_lossy(&f.body[..f.body.len().min(512)]).to_ascii_lowercase();
     let ct = f.content_type.as_deref().unwrap_or("no content type");
     if f.body.starts_with(&[0x1f, 0x8b]) {
-        return format!(
-            "the body is gzip-compressed ({ct}) although jwtai asked for no compression: a server or CDN that sends gzip unasked breaks every verifier that does not decompress"
+        return (
+            BodyKind::Gzip,
+            format!(
+                "the body is gzip-compressed ({ct}) although jwtai asked for no compression: a server or CDN that sends gzip unasked breaks every verifier that does not decompress"
+            ),
         );
     }
     if f.body.starts_with(b"\xEF\xBB\xBF")
         && serde_json::from_slice::<serde_json::Value>(&f.body[3..]).is_ok()
     {
-        return format!(
-            "the body starts with a UTF-8 byte-order mark ({ct}): the JSON after it is fine, but strict parsers (Go's encoding/json, JavaScript's JSON.parse) reject the whole body"
+        return (
+            BodyKind::Bom,
+            format!(
+                "the body starts with a UTF-8 byte-order mark ({ct}): the JSON after it is fine, but strict parsers (Go's encoding/json, JavaScript's JSON.parse) reject the whole body"
+            ),
         );
     }
     if head.contains("<html") || head.contains("<!doctype") {
         let login = ["login", "sign in", "password", "signin"]
             .iter()
             .any(|w| head.contains(w));
-        format!(
+        let kind = if login {
+            BodyKind::LoginPage
+        } else {
+            BodyKind::Html
+        };
+        let text = format!(
             "the body is an HTML page ({ct}){}, not JSON",
             if login {
                 " that looks like a login page: an SSO proxy or auth gateway intercepts the request"
             } else {
                 ""
             }
-        )
+        );
+        (kind, text)
     } else if f.body.is_empty() {
-        format!("the body is empty ({ct})")
+        (BodyKind::Empty, format!("the body is empty ({ct})"))
     } else {
-        format!("the body is not JSON ({ct})")
+        (BodyKind::NotJson, format!("the body is not JSON ({ct})"))
     }
+}
+
+/// `--discover` with no issuer to start from: the token's claims are read,
+/// hold no `iss` string, and no `--iss` was given. That is a usage error
+/// (exit 2) with this message, not a failed fetch; `None` when discovery
+/// can start, is not asked for, or the token is too broken to say (the
+/// diagnosis reports that).
+pub fn missing_issuer(plan: &Plan, token: &crate::token::Token) -> Option<String> {
+    if !plan.discover || plan.jwks_uri.is_some() || !plan.issuers.is_empty() {
+        return None;
+    }
+    let iss = token.claims()?.get("iss");
+    let what = match iss {
+        Some(v) if v.is_string() => return None,
+        Some(_) => "the token's `iss` claim is not a string".to_string(),
+        None => "the token has no `iss` claim".to_string(),
+    };
+    Some(format!(
+        "--discover needs the issuer to fetch <iss>/.well-known/openid-configuration from, but {what}: pass the issuer with --iss https://your-issuer/ (discovery starts from it), or the key set itself with --jwks-uri URL"
+    ))
 }

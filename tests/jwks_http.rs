@@ -663,6 +663,9 @@ fn discover_with_another_issuer_in_the_document_is_discovery_issuer_mismatch() {
     assert_eq!(out.code, 1);
 }
 
+/// A 404 on `/.well-known/openid-configuration` is the discovery document's
+/// failure, not the JWKS URL's: titled so, with advice about the issuer URL
+/// and `--jwks-uri`, never "take jwks_uri from the discovery document".
 #[test]
 fn discover_with_a_missing_document_is_jwks_http_error() {
     let server = Server::start();
@@ -673,12 +676,94 @@ fn discover_with_a_missing_document_is_jwks_http_error() {
     let out = diagnose_in(cache.path(), &t, &["--discover"]);
 
     out.assert_has("jwks-http-error");
+    let f = out.finding("jwks-http-error");
     assert!(
         out.detail("jwks-http-error")
             .contains("openid-configuration")
     );
+    assert_eq!(
+        f["title"],
+        "The discovery document answered with an HTTP error"
+    );
+    assert_eq!(f["evidence"]["document"], "discovery");
+    let fix = f["fix"].as_str().unwrap_or_default();
+    assert!(fix.contains("--jwks-uri"), "{fix}");
+    assert!(fix.contains("realms"), "{fix}");
+    assert!(
+        !out.stdout.contains("take `jwks_uri` from"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("The JWKS URL answered"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(server.hits("/.well-known/openid-configuration"), 1);
     assert_eq!(out.code, 1);
+}
+
+/// The discovery document names a jwks_uri that answers 404: the provider's
+/// metadata is wrong; "take jwks_uri from discovery" would send the user in
+/// a circle.
+#[test]
+fn a_missing_set_named_by_discovery_blames_the_providers_metadata() {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/.well-known/openid-configuration",
+        Reply::json(&json!({"issuer": server.base(), "jwks_uri": server.url("/gone")})),
+    );
+    let t = discovery_token(&server, &k);
+    let cache = tempfile::tempdir().expect("tempdir");
+
+    let out = diagnose_in(cache.path(), &t, &["--discover"]);
+
+    let f = out.finding("jwks-http-error");
+    assert_eq!(f["evidence"]["document"], "jwks");
+    let detail = out.detail("jwks-http-error");
+    assert!(detail.contains("the discovery document"), "{detail}");
+    assert!(detail.contains("names"), "{detail}");
+    let fix = f["fix"].as_str().unwrap_or_default();
+    assert!(!fix.contains("openid-configuration"), "{fix}");
+    assert_eq!(server.hits("/gone"), 1);
+}
+
+/// `--discover` and `--jwks-uri` together: one would be ignored, so it is a
+/// usage error, not a silent choice.
+#[test]
+fn discover_with_a_jwks_uri_is_a_usage_error() {
+    let t = token(&key(), Some("k1"), &valid_claims());
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = jwtai(cache.path())
+        .args(["diagnose", &t, "--now", NOW, "--discover"])
+        .args(["--jwks-uri", "http://127.0.0.1:9/jwks"])
+        .output()
+        .expect("run jwtai");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--discover"), "{stderr}");
+    assert!(stderr.contains("--jwks-uri"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+/// `--timeout` takes the duration syntax `--leeway` takes (`5s`), plus ms.
+#[test]
+fn timeout_takes_a_duration_with_a_unit() {
+    let server = Server::start();
+    let k = key();
+    server.route("/jwks", Reply::json(&set(&[k.public_jwk("k1")])));
+    let t = token(&k, Some("k1"), &valid_claims());
+    for timeout in ["5s", "2500ms", "1m", "5"] {
+        let out = diagnose_uri(&t, &server.url("/jwks"), &["--timeout", timeout]);
+        out.assert_has("signature-valid");
+    }
+    let cache = tempfile::tempdir().expect("tempdir");
+    let listed = jwtai(cache.path())
+        .args(["jwks", &server.url("/jwks"), "--timeout", "5s"])
+        .output()
+        .expect("run jwtai jwks");
+    assert_eq!(listed.status.code(), Some(0));
 }
 
 // ------------------------------------------------------------------ more cache behaviour
@@ -908,19 +993,28 @@ fn invalid_timeouts_are_usage_errors() {
 
 // ------------------------------------------------------------------ more discovery
 
+/// `--discover` with no issuer to start from is a usage error (exit 2)
+/// that names both ways out, not a failed fetch.
 #[test]
-fn discover_without_any_issuer_is_jwks_fetch_failed() {
+fn discover_without_any_issuer_is_a_usage_error() {
     let k = key();
     let mut c = valid_claims();
     c.as_object_mut().expect("object").remove("iss");
     let t = token(&k, Some("k1"), &c);
     let cache = tempfile::tempdir().expect("tempdir");
 
-    let out = diagnose_in(cache.path(), &t, &["--discover"]);
-
-    out.assert_has("jwks-fetch-failed");
-    assert!(out.detail("jwks-fetch-failed").contains("--iss"));
-    assert_eq!(out.code, 1);
+    for command in ["diagnose", "suggest-tests"] {
+        let out = jwtai(cache.path())
+            .args([command, &t, "--now", NOW, "--discover"])
+            .output()
+            .expect("run jwtai");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        assert!(stderr.contains("no `iss` claim"), "{stderr}");
+        assert!(stderr.contains("--iss"), "{stderr}");
+        assert!(stderr.contains("--jwks-uri"), "{stderr}");
+        assert!(out.stdout.is_empty(), "{command}");
+    }
 }
 
 #[test]
@@ -1135,6 +1229,79 @@ fn discovery_documents_gzip_and_a_bom_at_the_jwks_url() {
     let detail = out.detail("jwks-invalid");
     assert!(detail.contains("gzip-compressed"), "{detail}");
     assert!(detail.contains("bytes of binary data"), "{detail}");
+    // The fix fits the body: compression, not an auth proxy.
+    let f = out.finding("jwks-invalid");
+    let fix = f["fix"].as_str().unwrap_or_default();
+    assert!(fix.contains("Accept-Encoding"), "{fix}");
+    assert!(!fix.contains("proxy"), "{fix}");
+    assert_eq!(f["evidence"]["body"], "gzip");
     let out = diagnose_uri(&t, &server.url("/bom"), &[]);
     assert!(out.detail("jwks-invalid").contains("byte-order mark"));
+    let fix = out.finding("jwks-invalid")["fix"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(fix.contains("without a byte-order mark"), "{fix}");
+}
+
+/// `jwtai jwks --format json` for scripts: what the human listing says of
+/// the set (no keys) is in the JSON too, every problem carries its finding
+/// code and severity, `bits` is a number, and `ok` matches the exit status.
+/// `size` and the `problems` messages stay for existing readers.
+#[test]
+fn jwks_json_carries_codes_bits_and_the_sets_own_problems() {
+    let server = Server::start();
+    server.route("/empty", Reply::json(&json!({"keys": []})));
+    let rsa = SigningKey::generate(Alg::RS256).expect("RSA key");
+    let ec = key();
+    let mut enc = ec.public_jwk("e1");
+    enc["use"] = json!("enc");
+    server.route(
+        "/mixed",
+        Reply::json(&set(&[rsa.public_jwk("r1"), enc, ec.public_jwk("r1")])),
+    );
+    let list = |path: &str| {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let out = jwtai(cache.path())
+            .args(["jwks", &server.url(path), "--format", "json"])
+            .output()
+            .expect("run jwtai jwks");
+        let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        (v, out.status.code())
+    };
+
+    let (v, code) = list("/empty");
+    assert_eq!(code, Some(1));
+    assert_eq!(v["schema"], "jwtai.jwks/v1");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["findings"][0]["code"], "jwks-empty", "{v}");
+    assert_eq!(v["findings"][0]["severity"], "error", "{v}");
+    assert!(
+        v["problems"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("no keys"))
+    );
+
+    let (v, code) = list("/mixed");
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["ok"], true);
+    let keys = v["keys"].as_array().expect("keys");
+    assert_eq!(keys[0]["bits"], 2048);
+    assert_eq!(keys[0]["size"], "2048 bits");
+    assert_eq!(keys[1]["curve"], "P-256");
+    assert_eq!(keys[1]["bits"], 256);
+    let codes = |k: &Value| -> Vec<String> {
+        k["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| f["code"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(codes(&keys[1]), ["jwks-key-unusable"], "{v}");
+    assert_eq!(codes(&keys[2]), ["jwks-duplicate-kid"], "{v}");
+    assert_eq!(keys[2]["findings"][0]["severity"], "warning");
+    assert_eq!(
+        keys[2]["problems"][0], keys[2]["findings"][0]["message"],
+        "the v1 messages are kept"
+    );
 }

@@ -40,6 +40,9 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
     )?;
     if let Some(plan) = plan.as_mut() {
         plan.issuers = expect.iss.clone();
+        if let Some(message) = jwks::missing_issuer(plan, &parsed.token) {
+            bail!(message);
+        }
     }
     debug::log("input", || {
         let w: Vec<String> = parsed.wrappers.iter().map(|w| w.describe()).collect();

@@ -42,11 +42,17 @@ pub fn run(args: JwksArgs) -> anyhow::Result<u8> {
                 .material
                 .rsa_bits()
                 .filter(|&b| b < 2048)
-                .map(|b| format!("RSA {b}-bit: under the 2048 bits modern libraries require (key-too-weak)")),
-            keys::KeyMaterial::Hmac(_) => Some(
+                .map(|b| {
+                    (
+                        keys::ProblemKind::WeakKey,
+                        format!("RSA {b}-bit: under the 2048 bits modern libraries require"),
+                    )
+                }),
+            keys::KeyMaterial::Hmac(_) => Some((
+                keys::ProblemKind::Unusable,
                 "a shared HMAC secret (`oct`): whoever reads this set can sign tokens; publish only public keys"
                     .to_string(),
-            ),
+            )),
             _ => None,
         };
         let hits = c
@@ -56,15 +62,18 @@ pub fn run(args: JwksArgs) -> anyhow::Result<u8> {
             .unwrap_or_default();
         let weak = weak.or_else(|| {
             (!hits.is_empty()).then(|| {
-                format!(
-                    "the kid holds {}: a verifier that builds a file path, query or URL from the token's kid can be led to it (kid-suspicious)",
-                    hits.join(" and ")
+                (
+                    keys::ProblemKind::SuspiciousKid,
+                    format!(
+                        "the kid holds {}: a verifier that builds a file path, query or URL from the token's kid can be led to it",
+                        hits.join(" and ")
+                    ),
                 )
             })
         });
-        if let Some(message) = weak {
+        if let Some((kind, message)) = weak {
             set.problems.push(keys::JwkProblem {
-                kind: keys::ProblemKind::Unusable,
+                kind,
                 index,
                 kid: c.kid.clone(),
                 message,
@@ -94,11 +103,7 @@ pub fn run(args: JwksArgs) -> anyhow::Result<u8> {
         Format::Human => render::jwks::human(&args.source, &set),
     };
     emit(&text)?;
-    let leaks = set
-        .problems
-        .iter()
-        .any(|p| p.kind == keys::ProblemKind::PrivateKey);
-    Ok(if set.keys.iter().any(|k| k.is_usable()) && !leaks {
+    Ok(if render::jwks::set_ok(&set) {
         exit::OK
     } else {
         exit::FINDINGS

@@ -29,6 +29,9 @@ pub fn run(args: SuggestTestsArgs) -> anyhow::Result<u8> {
     }
     let parsed = pipeline::parse(raw.expose_secret());
     if let Some(plan) = plan {
+        if let Some(message) = crate::jwks::missing_issuer(&plan, &parsed.token) {
+            bail!(message);
+        }
         keys.keys
             .add_remote(crate::jwks::resolve_for(&plan, &parsed.token));
     }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::Context;
 use crate::findings::{Finding, Severity::*, Spec};
-use crate::jwks::{Discovery, Fetch, Remote};
+use crate::jwks::{BodyKind, Discovery, Fetch, Remote};
 use crate::keys::ProblemKind;
 
 pub static JWKS_FETCH_FAILED: Spec = Spec {
@@ -115,7 +115,11 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
 
 fn problem(ctx: &Context, source: &str, p: &crate::keys::JwkProblem) -> Finding {
     let spec = match p.kind {
-        ProblemKind::Unusable => &JWKS_KEY_UNUSABLE,
+        // Weak keys and suspicious kids of a `--key` file are judged by the
+        // signature and header checks; `jwtai jwks` alone lists them here.
+        ProblemKind::Unusable | ProblemKind::WeakKey | ProblemKind::SuspiciousKid => {
+            &JWKS_KEY_UNUSABLE
+        }
         ProblemKind::DuplicateKid => &JWKS_DUPLICATE_KID,
         ProblemKind::Format => &JWKS_INVALID,
         ProblemKind::PrivateKey => &JWKS_PRIVATE_KEY,
@@ -141,19 +145,65 @@ fn problem(ctx: &Context, source: &str, p: &crate::keys::JwkProblem) -> Finding 
     Finding::new(spec, detail).evidence(json!({"source": source, "index": p.index, "kid": p.kid}))
 }
 
+/// What a fetched document is, for the finding's title and advice.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Doc {
+    /// `<iss>/.well-known/openid-configuration`.
+    Discovery,
+    /// The JWK Set.
+    Jwks,
+}
+
+impl Doc {
+    fn name(self) -> &'static str {
+        match self {
+            Doc::Discovery => "discovery",
+            Doc::Jwks => "jwks",
+        }
+    }
+}
+
+// The same codes as above for the discovery step, titled for it: a 404 on
+// `/.well-known/openid-configuration` is no "JWKS URL" error, and its fix is
+// not "take jwks_uri from the discovery document".
+static DISCOVERY_FETCH_FAILED: Spec = Spec {
+    title: "Could not fetch the discovery document",
+    doc: "DNS, connection, TLS or timeout failure on the issuer's `/.well-known/openid-configuration`, so the JWK Set it names could not be found.",
+    fix: "Check that this host can reach the issuer (DNS, firewall/egress, proxy, CA bundle), and that `iss` names the right host; or skip discovery and pass the key set with `--jwks-uri URL`.",
+    ..JWKS_FETCH_FAILED
+};
+static DISCOVERY_NO_ISSUER: Spec = Spec {
+    title: "No issuer to discover the key set from",
+    doc: "`--discover` fetches `<iss>/.well-known/openid-configuration`; without an `iss` claim or `--iss` there is nothing to fetch.",
+    fix: "Pass the issuer with `--iss https://your-issuer/`, or the key set with `--jwks-uri URL`.",
+    ..JWKS_FETCH_FAILED
+};
+static DISCOVERY_HTTP_ERROR: Spec = Spec {
+    title: "The discovery document answered with an HTTP error",
+    doc: "A non-2xx status from `<iss>/.well-known/openid-configuration`: a wrong issuer URL (realm, tenant, authorization server path), an identity provider that publishes no discovery document (404), access blocked (401/403) or the provider failing (5xx).",
+    fix: "Check the issuer URL in `iss` (or `--iss`): realm, tenant or authorization-server path included. If the provider publishes no discovery document, skip discovery and pass the key set with `--jwks-uri URL`.",
+    ..JWKS_HTTP_ERROR
+};
+static DISCOVERY_INVALID: Spec = Spec {
+    title: "The discovery document is not usable",
+    doc: "The body at `<iss>/.well-known/openid-configuration` is not an OpenID Connect discovery document with a `jwks_uri`: an HTML page, an error page, or metadata without keys.",
+    fix: "Check that the issuer URL is the provider's exact issuer; if it publishes no usable discovery document, pass the key set with `--jwks-uri URL`.",
+    ..JWKS_INVALID
+};
+
 fn discovery(d: &Discovery, out: &mut Vec<Finding>) {
     let Some(outcome) = &d.outcome else {
         out.push(
             Finding::new(
-                &JWKS_FETCH_FAILED,
+                &DISCOVERY_NO_ISSUER,
                 "--discover needs an issuer, but the token has no `iss` claim and no --iss was given.",
             )
-            .fix("Pass --iss https://your-issuer/ or --jwks-uri URL."),
+            .evidence(json!({"document": "discovery"})),
         );
         return;
     };
     let what = format!("the discovery document {}", d.url);
-    if let Some(f) = failure(&what, &d.url, outcome) {
+    if let Some(f) = failure(&what, &d.url, outcome, Doc::Discovery, None) {
         return out.push(f);
     }
     let Fetch::Got(found) = outcome else { return };
@@ -174,45 +224,180 @@ fn discovery(d: &Discovery, out: &mut Vec<Finding>) {
 }
 
 /// The finding for a fetch that failed; `None` when it got its document.
-fn failure<T>(what: &str, url: &str, outcome: &Fetch<T>) -> Option<Finding> {
+/// `discovery_url`: the discovery document a JWKS URL came from.
+fn failure<T>(
+    what: &str,
+    url: &str,
+    outcome: &Fetch<T>,
+    doc: Doc,
+    discovery_url: Option<&str>,
+) -> Option<Finding> {
+    let is_discovery = doc == Doc::Discovery;
     match outcome {
         Fetch::Got(_) => None,
-        Fetch::Failed(e) => Some(
-            Finding::new(
-                &JWKS_FETCH_FAILED,
-                format!("Fetching {what} failed ({}): {e}.", e.kind()),
-            )
-            .evidence(json!({"kind": e.kind(), "url": url})),
-        ),
-        Fetch::Http { status, excerpt } => {
-            let hint = match status {
-                404 => " The path is wrong: take `jwks_uri` from the issuer's discovery document.",
-                401 | 403 => " Access is blocked: the JWKS endpoint must be public.",
-                s if *s >= 500 => {
-                    " The issuer's endpoint is failing: retry later; verifiers should keep the last good set."
-                }
-                _ => "",
+        Fetch::Failed(e) => {
+            let spec = if is_discovery {
+                &DISCOVERY_FETCH_FAILED
+            } else {
+                &JWKS_FETCH_FAILED
             };
+            // A TLS failure's message says what to do about a private CA.
             Some(
-                Finding::new(
-                    &JWKS_HTTP_ERROR,
-                    format!("Fetching {what} returned HTTP {status}.{hint} Body starts: {excerpt}"),
-                )
-                .evidence(json!({"status": status, "url": url})),
+                Finding::new(spec, format!("Fetching {what} failed ({}): {e}.", e.kind()))
+                    .evidence(json!({"kind": e.kind(), "url": url, "document": doc.name()})),
             )
         }
-        Fetch::Invalid { reason, excerpt } => Some(
-            Finding::new(
-                &JWKS_INVALID,
-                format!("{url} answered, but {reason}. Body starts: {excerpt}"),
+        Fetch::Http { status, excerpt } => {
+            let (spec, hint, fix) = if is_discovery {
+                http_advice_discovery(*status)
+            } else {
+                http_advice_jwks(*status, discovery_url)
+            };
+            let mut f = Finding::new(
+                spec,
+                format!("Fetching {what} returned HTTP {status}.{hint} Body starts: {excerpt}"),
             )
-            .evidence(json!({"url": url})),
-        ),
+            .evidence(json!({"status": status, "url": url, "document": doc.name()}));
+            if let Some(fix) = fix {
+                f = f.fix(fix);
+            }
+            Some(f)
+        }
+        Fetch::Invalid {
+            kind,
+            reason,
+            excerpt,
+        } => {
+            let spec = if is_discovery {
+                &DISCOVERY_INVALID
+            } else {
+                &JWKS_INVALID
+            };
+            let named = if is_discovery {
+                format!("The discovery document {url} answered, but {reason}.")
+            } else {
+                format!("{url} answered, but {reason}.")
+            };
+            let mut f = Finding::new(spec, format!("{named} Body starts: {excerpt}"))
+                .evidence(json!({"url": url, "document": doc.name(), "body": kind.as_str()}));
+            if let Some(fix) = body_fix(*kind, doc) {
+                f = f.fix(fix);
+            }
+            Some(f)
+        }
     }
 }
 
+/// Hint in the detail, and fix, for an HTTP error on the discovery document.
+fn http_advice_discovery(status: u16) -> (&'static Spec, String, Option<String>) {
+    let spec = &DISCOVERY_HTTP_ERROR;
+    let (hint, fix) = match status {
+        404 | 410 => (
+            " Nothing is published at that address: the issuer URL is not the provider's exact issuer (a wrong realm, tenant or authorization-server path, a missing or extra path segment), or the identity provider publishes no OpenID Connect discovery document.",
+            Some(
+                "Compare `iss` (or `--iss`) with the provider's issuer, path included: Keycloak `https://HOST/realms/REALM` (`/auth/realms/REALM` before Keycloak 17), Azure AD `https://login.microsoftonline.com/TENANT/v2.0`, Okta `https://ORG.okta.com/oauth2/default` or the org server `https://ORG.okta.com`. If the provider publishes no discovery document, skip discovery: pass its key set with `--jwks-uri URL`.",
+            ),
+        ),
+        401 | 403 => (
+            " Access is blocked: discovery documents are public, so a proxy or gateway in front of the issuer refuses the request.",
+            Some(
+                "Make `/.well-known/openid-configuration` reachable without credentials (exempt it at the proxy or gateway), or pass the key set with `--jwks-uri URL`.",
+            ),
+        ),
+        s if s >= 500 => (
+            " The identity provider is failing.",
+            Some(
+                "Retry later; verifiers should keep the last good discovery document and key set. To diagnose now, pass the key set with `--jwks-uri URL` if you know it.",
+            ),
+        ),
+        _ => ("", None),
+    };
+    (spec, hint.to_string(), fix.map(str::to_string))
+}
+
+/// Hint in the detail, and fix, for an HTTP error on the JWK Set.
+fn http_advice_jwks(
+    status: u16,
+    discovery_url: Option<&str>,
+) -> (&'static Spec, String, Option<String>) {
+    let spec = &JWKS_HTTP_ERROR;
+    match (status, discovery_url) {
+        (404 | 410, Some(d)) => (
+            spec,
+            format!(
+                " This URL is the `jwks_uri` the discovery document {d} names: the provider's metadata points to a key set that is not there, or a proxy rewrites the host or path."
+            ),
+            Some("Report the broken `jwks_uri` to whoever runs the identity provider (or fix the proxy's URL rewriting); if you know the right key set URL, pass it with `--jwks-uri URL`.".to_string()),
+        ),
+        (404 | 410, None) => (
+            spec,
+            " The path is wrong: the issuer publishes its key set elsewhere.".to_string(),
+            Some("Take the exact `jwks_uri` from the issuer's `/.well-known/openid-configuration` (`jwtai diagnose … --discover` does that from the token's `iss`).".to_string()),
+        ),
+        (401 | 403, _) => (
+            spec,
+            " Access is blocked: the JWKS endpoint must be public.".to_string(),
+            None,
+        ),
+        (s, _) if s >= 500 => (
+            spec,
+            " The issuer's endpoint is failing: retry later; verifiers should keep the last good set."
+                .to_string(),
+            None,
+        ),
+        _ => (spec, String::new(), None),
+    }
+}
+
+/// The fix for a body that is no JWK Set or discovery document, by what it is.
+fn body_fix(kind: BodyKind, doc: Doc) -> Option<String> {
+    let path = match doc {
+        Doc::Discovery => "the discovery document",
+        Doc::Jwks => "the key set",
+    };
+    Some(match kind {
+        BodyKind::Gzip => format!(
+            "Make the server (or the CDN in front of it) send gzip only to clients that ask for it with `Accept-Encoding: gzip`, and plain JSON otherwise; a stored `.json.gz` served as {path} needs the same. Verifiers whose HTTP client does not decompress unasked fail on this body too."
+        ),
+        BodyKind::Bom => format!(
+            "Serve {path} as UTF-8 without a byte-order mark: save the file without it (\"UTF-8\", not \"UTF-8 with BOM\"), or strip it where the response is written."
+        ),
+        BodyKind::LoginPage => format!(
+            "Exempt {path}'s URL from the SSO proxy or auth gateway: it must be public, since every verifier fetches it without credentials."
+        ),
+        BodyKind::Html if doc == Doc::Discovery => {
+            "The issuer URL serves a web page, not OpenID Connect metadata: check the issuer (realm, tenant, path), or pass the key set with `--jwks-uri URL`.".to_string()
+        }
+        BodyKind::Html => {
+            "The URL serves a web page, not the key set: take the exact `jwks_uri` from the issuer's discovery document (`--discover`).".to_string()
+        }
+        BodyKind::Empty => format!(
+            "The endpoint answers 2xx with no content: check the key store or handler behind {path}."
+        ),
+        BodyKind::Shape if doc == Doc::Discovery => {
+            "The document is no OpenID Connect discovery document with a `jwks_uri`: check the issuer URL, or pass the key set with `--jwks-uri URL`.".to_string()
+        }
+        BodyKind::NotJson | BodyKind::Shape => return None,
+    })
+}
+
 fn remote(ctx: &Context, r: &Remote, out: &mut Vec<Finding>) {
-    if let Some(f) = failure(&format!("the JWK Set {}", r.url), &r.url, &r.outcome) {
+    let discovered = ctx
+        .keys
+        .remote
+        .discovery
+        .as_ref()
+        .and_then(|d| match &d.outcome {
+            Some(Fetch::Got(found)) if found.jwks_uri == r.url => Some(d.url.as_str()),
+            _ => None,
+        });
+    if let Some(f) = failure(
+        &format!("the JWK Set {}", r.url),
+        &r.url,
+        &r.outcome,
+        Doc::Jwks,
+        discovered,
+    ) {
         out.push(f);
     }
     if let Fetch::Got(loaded) = &r.outcome {

@@ -102,9 +102,8 @@ pub enum FetchError {
     Dns { host: String, message: String },
     #[error("connection refused by {addr} (is the server running? is the port right?)")]
     Refused { addr: String },
-    #[error(
-        "TLS handshake failed: {message} (plain HTTP on an https port, or an untrusted/expired certificate?)"
-    )]
+    /// `message` is a sentence for a human ([`tls_text`]), not rustls' debug text.
+    #[error("TLS handshake failed: {message}")]
     Tls { message: String },
     #[error(
         "timed out after {after_secs}s {} (server slow or unreachable?)",
@@ -436,7 +435,7 @@ fn classify(err: &reqwest::Error, url: &Url, phase: &'static str, timeout: Durat
     }
     if let Some(tls) = chain.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
         return FetchError::Tls {
-            message: tls.to_string(),
+            message: tls_text(tls),
         };
     }
     if err.is_dns() {
@@ -474,6 +473,68 @@ fn classify(err: &reqwest::Error, url: &Url, phase: &'static str, timeout: Durat
     }
     FetchError::Other {
         message: format!("request to {} failed: {}", addr_of(url), chain_text(err)),
+    }
+}
+
+/// What to do about a certificate this machine does not trust.
+const PRIVATE_CA: &str = "if it comes from a private or corporate CA, point jwtai to that CA with SSL_CERT_FILE=/path/to/ca.pem";
+
+/// A rustls failure as a sentence: rustls' own `Display` prints debug
+/// names (`invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))`).
+pub(crate) fn tls_text(err: &rustls::Error) -> String {
+    use rustls::{CertificateError as C, Error as E};
+    match err {
+        E::InvalidCertificate(cert) => match cert {
+            C::UnknownIssuer => format!(
+                "the server's certificate is issued by a CA this machine does not trust, or is self-signed; {PRIVATE_CA}"
+            ),
+            C::Expired | C::ExpiredContext { .. } => {
+                "the server's certificate has expired (renew it on the server; if it looks valid, check this machine's clock)".to_string()
+            }
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet (check this machine's clock, and the certificate's start date)".to_string()
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                "the server's certificate is not issued for this host name (use the host name the certificate names, or reissue it with this name)".to_string()
+            }
+            C::Revoked => "the server's certificate has been revoked".to_string(),
+            C::BadSignature => {
+                "the server's certificate has a signature that does not verify".to_string()
+            }
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                "the server's certificate is not issued for TLS server authentication".to_string()
+            }
+            C::BadEncoding => "the server's certificate cannot be parsed".to_string(),
+            C::Other(other) => match other.to_string().as_str() {
+                "CaUsedAsEndEntity" => format!(
+                    "the server presents a CA certificate as its own certificate: it needs a server certificate for its host name, issued by that CA (and {PRIVATE_CA})"
+                ),
+                "UnknownIssuer" => format!(
+                    "the server's certificate is issued by a CA this machine does not trust; {PRIVATE_CA}"
+                ),
+                "CertExpired" => "the server's certificate has expired".to_string(),
+                "CertNotValidForName" => {
+                    "the server's certificate is not issued for this host name".to_string()
+                }
+                name => format!(
+                    "the server's certificate was refused ({}); {PRIVATE_CA}",
+                    excerpt(name.as_bytes(), 80)
+                ),
+            },
+            other => format!(
+                "the server's certificate was refused ({}); {PRIVATE_CA}",
+                excerpt(format!("{other:?}").as_bytes(), 80)
+            ),
+        },
+        E::InvalidMessage(_) | E::InappropriateMessage { .. } => {
+            "the server did not answer with TLS (plain HTTP on an https port? use http:// for it)".to_string()
+        }
+        E::AlertReceived(alert) => format!(
+            "the server ended the handshake (TLS alert {}): it may require a client certificate or a TLS version or cipher this client does not offer",
+            excerpt(format!("{alert:?}").as_bytes(), 40)
+        ),
+        E::NoCertificatesPresented => "the server presented no certificate".to_string(),
+        other => excerpt(other.to_string().as_bytes(), 200),
     }
 }
 

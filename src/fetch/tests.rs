@@ -404,6 +404,48 @@ fn https_to_a_plain_http_server_is_tls_error() {
         err.to_string().starts_with("TLS handshake failed: "),
         "{err}"
     );
+    assert!(err.to_string().contains("did not answer with TLS"), "{err}");
+}
+
+/// rustls prints debug names (`invalid peer certificate:
+/// Other(OtherError(CaUsedAsEndEntity))`): each is a sentence, and an
+/// untrusted issuer says how to trust a private CA.
+#[test]
+fn tls_failures_are_sentences_not_debug_names() {
+    #[derive(Debug)]
+    struct Named(&'static str);
+    impl std::fmt::Display for Named {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Named {}
+    let webpki = |name: &'static str| {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
+            Arc::new(Named(name)),
+        )))
+    };
+    let ca_as_leaf = tls_text(&webpki("CaUsedAsEndEntity"));
+    assert!(
+        ca_as_leaf.contains("presents a CA certificate as its own"),
+        "{ca_as_leaf}"
+    );
+    assert!(ca_as_leaf.contains("SSL_CERT_FILE="), "{ca_as_leaf}");
+    let unknown = tls_text(&rustls::Error::InvalidCertificate(
+        rustls::CertificateError::UnknownIssuer,
+    ));
+    assert!(unknown.contains("does not trust"), "{unknown}");
+    assert!(unknown.contains("SSL_CERT_FILE="), "{unknown}");
+    let expired = tls_text(&rustls::Error::InvalidCertificate(
+        rustls::CertificateError::Expired,
+    ));
+    assert!(expired.contains("has expired"), "{expired}");
+    for text in [&ca_as_leaf, &unknown, &expired] {
+        assert!(
+            !text.contains("Other(") && !text.contains("OtherError"),
+            "{text}"
+        );
+    }
 }
 
 #[test]

@@ -189,6 +189,25 @@ pub enum ProblemKind {
     /// A member of the set carries private key members (`d`, `p`, `q`...):
     /// a published set that holds one hands out the signing key.
     PrivateKey,
+    /// An RSA key under 2048 bits (`jwtai jwks` only).
+    WeakKey,
+    /// A `kid` that would inject into a path, query or URL (`jwtai jwks` only).
+    SuspiciousKid,
+}
+
+impl ProblemKind {
+    /// The finding code (`findings.md`) that says the same of a token's key.
+    pub fn code(self) -> &'static str {
+        match self {
+            ProblemKind::Unusable => "jwks-key-unusable",
+            ProblemKind::DuplicateKid => "jwks-duplicate-kid",
+            ProblemKind::Format => "jwks-invalid",
+            ProblemKind::Empty => "jwks-empty",
+            ProblemKind::PrivateKey => "jwks-private-key",
+            ProblemKind::WeakKey => "key-too-weak",
+            ProblemKind::SuspiciousKid => "kid-suspicious",
+        }
+    }
 }
 
 /// Why a key source could not be read at all.

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use serde_json::{Value, json};
 
-use crate::keys::{Candidate, JwkSet, KeyMaterial};
+use crate::keys::{Candidate, Curve, JwkProblem, JwkSet, KeyMaterial, ProblemKind};
 
 fn size(c: &Candidate) -> String {
     match &c.material {
@@ -19,14 +19,56 @@ fn size(c: &Candidate) -> String {
     }
 }
 
-fn problems_of(set: &JwkSet, index: usize) -> Vec<String> {
+fn problems_of(set: &JwkSet, index: usize) -> impl Iterator<Item = &JwkProblem> {
     set.problems
         .iter()
-        .filter(|p| p.index == index)
-        .map(|p| p.message.clone())
-        .collect()
+        .filter(move |p| p.index == index && p.kind != ProblemKind::Empty)
 }
 
+/// Whether the set can be used as it is: some key verifies, and none hands
+/// out a private key. `jwtai jwks` exits 1 otherwise.
+pub fn set_ok(set: &JwkSet) -> bool {
+    set.keys.iter().any(Candidate::is_usable)
+        && !set
+            .problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::PrivateKey)
+}
+
+/// Key size in bits, for scripts: the RSA modulus, the curve's size.
+fn bits(c: &Candidate) -> Option<usize> {
+    match &c.material {
+        KeyMaterial::Rsa { .. } => c.material.rsa_bits(),
+        KeyMaterial::Ec { curve, .. } => Some(match curve {
+            Curve::P256 => 256,
+            Curve::P384 => 384,
+            Curve::P521 => 521,
+        }),
+        KeyMaterial::Ed25519 { .. } => Some(256),
+        KeyMaterial::Hmac(_) | KeyMaterial::Unusable { .. } => None,
+    }
+}
+
+fn curve(c: &Candidate) -> Option<&'static str> {
+    match &c.material {
+        KeyMaterial::Ec { curve, .. } => Some(curve.name()),
+        KeyMaterial::Ed25519 { .. } => Some("Ed25519"),
+        _ => None,
+    }
+}
+
+/// A problem as JSON: its finding code (`jwtai explain-code CODE`), that
+/// code's severity, and the message.
+fn problem_json(p: &JwkProblem) -> Value {
+    let code = p.kind.code();
+    let severity = crate::checks::spec(code).map(|s| s.severity.as_str());
+    json!({"code": code, "severity": severity, "message": p.message})
+}
+
+/// `jwtai.jwks/v1`. `size` (text such as "2048 bits") and `problems` (the
+/// messages) are kept as they were; `bits`, `curve` and `findings` (code,
+/// severity, message) are for scripts, and the set's own problems (no keys)
+/// are at the top level, with `ok`, which the exit status follows.
 pub fn json(source: &str, set: &JwkSet) -> String {
     let keys: Vec<Value> = set
         .keys
@@ -35,12 +77,26 @@ pub fn json(source: &str, set: &JwkSet) -> String {
         .map(|(i, c)| {
             json!({
                 "kid": c.kid, "kty": c.material.kty(), "alg": c.alg, "use": c.key_use,
-                "size": size(c), "thumbprint": c.thumbprint, "usable": c.is_usable(),
-                "problems": problems_of(set, i),
+                "size": size(c), "bits": bits(c), "curve": curve(c),
+                "thumbprint": c.thumbprint, "usable": c.is_usable(),
+                "problems": problems_of(set, i).map(|p| p.message.clone()).collect::<Vec<_>>(),
+                "findings": problems_of(set, i).map(problem_json).collect::<Vec<_>>(),
             })
         })
         .collect();
-    let v = json!({"schema": "jwtai.jwks/v1", "source": source, "keys": keys});
+    let own: Vec<&JwkProblem> = set
+        .problems
+        .iter()
+        .filter(|p| p.kind == ProblemKind::Empty)
+        .collect();
+    let v = json!({
+        "schema": "jwtai.jwks/v1",
+        "source": source,
+        "ok": set_ok(set),
+        "keys": keys,
+        "problems": own.iter().map(|p| p.message.clone()).collect::<Vec<_>>(),
+        "findings": own.iter().map(|p| problem_json(p)).collect::<Vec<_>>(),
+    });
     format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
 }
 
@@ -63,8 +119,8 @@ fn rows(set: &JwkSet) -> Vec<[String; 6]> {
 
 const HEAD: [&str; 6] = ["KID", "KTY", "ALG", "USE", "SIZE", "THUMBPRINT (RFC 7638)"];
 
-fn who(p: &crate::keys::JwkProblem) -> String {
-    if p.kind == crate::keys::ProblemKind::Empty {
+fn who(p: &JwkProblem) -> String {
+    if p.kind == ProblemKind::Empty {
         return "the set".to_string();
     }
     p.kid
@@ -88,7 +144,13 @@ pub fn markdown(source: &str, set: &JwkSet) -> String {
     if !set.problems.is_empty() {
         let _ = writeln!(out, "\n**Problems**\n");
         for p in &set.problems {
-            let _ = writeln!(out, "- {}: {}", who(p), cell(&p.message));
+            let _ = writeln!(
+                out,
+                "- {}: {} (`{}`)",
+                who(p),
+                cell(&p.message),
+                p.kind.code()
+            );
         }
     }
     out
@@ -122,7 +184,7 @@ pub fn human(source: &str, set: &JwkSet) -> String {
     if !set.problems.is_empty() {
         let _ = writeln!(out, "\nProblems:");
         for p in &set.problems {
-            let _ = writeln!(out, "  ! {}: {}", who(p), p.message);
+            let _ = writeln!(out, "  ! {}: {} [{}]", who(p), p.message, p.kind.code());
         }
     }
     out
