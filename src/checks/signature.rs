@@ -369,7 +369,14 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         }
         Some(c) => {
             let mut detail = format!("The {alg} signature verifies with {}.", c.label);
-            if let Some(layout) = c.pem_layout {
+            if let Some(layout) = c
+                .pem_layout
+                .filter(|&l| l == crate::keys::ESCAPED_LINE_BREAKS)
+            {
+                detail.push_str(&format!(
+                    " jwtai reads that PEM although {layout}; verifiers given this text as it is fail to load the key (\"Could not deserialize key data\", \"DECODER routines::unsupported\", \"PEM routines:get_name:no start line\"). If the server loads the key from this text, turn the `\\n` into real line breaks where it reads it: `printf '%b' \"$(cat FILE)\" > key.pem`, or in code `key.replace(/\\\\n/g, '\\n')`."
+                ));
+            } else if let Some(layout) = c.pem_layout {
                 detail.push_str(&format!(
                     " jwtai reads that PEM although {layout}; OpenSSL-based verifiers (node's crypto and jsonwebtoken, Ruby, PHP, the `openssl` command) refuse it (\"error:1E08010C:DECODER routines::unsupported\", \"PEM routines:get_name:no start line\"). If the server loads the key from this text, restore the layout: the `-----BEGIN …-----` line alone, the base64 in lines from the first column, then the `-----END …-----` line."
                 ));

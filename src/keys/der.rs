@@ -603,12 +603,22 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// A file with one or more PEM blocks.
 pub(crate) fn parse_pem_file(bytes: &[u8], source: &str) -> Result<JwkSet, KeyError> {
+    // Copied from an environment variable, a JSON string or a .env file: the
+    // key is all there, so it is read, and the layout is named with the fix
+    // (`pem_layout`) rather than the whole diagnosis refused.
+    if let Some(unescaped) = unescape_line_breaks(bytes) {
+        let mut set = parse_pem_file(&unescaped, source)?;
+        for key in &mut set.keys {
+            key.pem_layout = Some(ESCAPED_LINE_BREAKS);
+            if let Some(open) = key.label.strip_suffix(')') {
+                key.label = format!("{open}; its line breaks written as `\\n`)");
+            }
+        }
+        return Ok(set);
+    }
     let blocks = pem::parse_many(bytes).map_err(|e| KeyError::Invalid {
         origin: source.to_string(),
-        detail: if find(bytes, b"-----\\n").is_some() {
-            // Copied from an environment variable, a JSON string or a .env file.
-            "the PEM's line breaks are written as `\\n` (a backslash and an n), as an environment variable, a JSON string or a .env file carries them; verifiers given this text fail to load the key too (e.g. \"Could not deserialize key data\", \"DECODER routines::unsupported\"). Turn them into real line breaks, here and where the verifier reads the key: `printf '%b' \"$(cat FILE)\" > key.pem`, or in code `key.replace(/\\\\n/g, '\\n')`.".to_string()
-        } else if let Some(layout) = pem_layout(bytes) {
+        detail: if let Some(layout) = pem_layout(bytes) {
             format!("malformed PEM: {layout}; OpenSSL-based verifiers refuse it too. Restore the layout: the `-----BEGIN …-----` line alone, the base64 in lines from the first column, then the `-----END …-----` line")
         } else {
             format!("malformed PEM: {}", pem_error_text(&e))
@@ -637,9 +647,25 @@ pub(crate) fn parse_pem_file(bytes: &[u8], source: &str) -> Result<JwkSet, KeyEr
         let label = block.tag();
         if !is_key_label(label) {
             if label == "OPENSSH PRIVATE KEY" {
+                // Not `ssh-keygen -p -m PKCS8 -f FILE`: that rewrites the
+                // user's private key in place. `-e` only reads it (the public
+                // part, which is stored unencrypted, needs no passphrase).
+                let kind = openssh_key_type(block.contents()).unwrap_or_default();
+                let kind_note = if kind.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (`{kind}`)")
+                };
+                let how = if kind.contains("ed25519") {
+                    super::ssh_public_to_pem(&kind, "FILE")
+                } else {
+                    "`ssh-keygen -e -m PKCS8 -f FILE > public.pem` writes it as PEM (it reads FILE and leaves it as it is), then pass --key public.pem".to_string()
+                };
                 return Err(KeyError::Unsupported {
                     origin: source.to_string(),
-                    detail: "OpenSSH private key format; convert it to PKCS#8 PEM first (e.g. `ssh-keygen -p -m PKCS8 -f FILE`)".to_string(),
+                    detail: format!(
+                        "an OpenSSH private key{kind_note}, a format jwtai does not read; verifying needs only its public key: {how}"
+                    ),
                 });
             }
             if label == "ENCRYPTED PRIVATE KEY" {
@@ -731,6 +757,54 @@ pub(crate) fn parse_pem_file(bytes: &[u8], source: &str) -> Result<JwkSet, KeyEr
     })
 }
 
+/// The [`pem_layout`] of PEM text whose line breaks were written as `\n`.
+pub const ESCAPED_LINE_BREAKS: &str = "its line breaks are written as `\\n` (a backslash and an n, as an environment variable, a JSON string or a .env file carries them)";
+
+/// PEM text with its line breaks written as `\n` (or `\r\n`, or `\\n`
+/// escaped twice), and `\/` for `/` as some JSON encoders write it: the
+/// text with real line breaks. `None` when the text has real ones.
+fn unescape_line_breaks(bytes: &[u8]) -> Option<Vec<u8>> {
+    // `-----`, then one or more backslashes, then `n` or `r`.
+    let escaped = bytes.windows(5).enumerate().any(|(i, w)| {
+        w == b"-----" && {
+            let rest = &bytes[i + 5..];
+            let slashes = rest.iter().take_while(|&&b| b == b'\\').count();
+            slashes > 0 && matches!(rest.get(slashes), Some(b'n' | b'r'))
+        }
+    });
+    let begin = find(bytes, b"-----BEGIN ")?;
+    let end = find(bytes, b"-----END ")?;
+    // Real line breaks inside the block: not this case.
+    if !escaped || bytes[begin..end].contains(&b'\n') {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while bytes.get(j) == Some(&b'\\') {
+            j += 1;
+        }
+        match bytes.get(j) {
+            Some(b'n') => out.push(b'\n'),
+            Some(b'r') => {}
+            Some(b'/') => out.push(b'/'),
+            _ => {
+                out.extend_from_slice(&bytes[i..j]);
+                i = j;
+                continue;
+            }
+        }
+        i = j + 1;
+    }
+    Some(out)
+}
+
 /// What is off in how a PEM file is laid out, when the pem crate reads it
 /// but OpenSSL (node's crypto, Ruby, PHP, the `openssl` command) does not:
 /// OpenSSL wants the `-----BEGIN …-----` line on its own, then base64 lines
@@ -761,6 +835,28 @@ fn pem_layout(bytes: &[u8]) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// The key type (`ssh-rsa`, `ssh-ed25519`, `ecdsa-sha2-nistp256`) of an
+/// `openssh-key-v1` private key: the public key blob after the cipher, KDF,
+/// KDF options and key count is stored unencrypted and starts with it.
+fn openssh_key_type(blob: &[u8]) -> Option<String> {
+    /// An SSH wire `string`: a big-endian u32 length, then that many bytes.
+    fn string(rest: &mut &[u8]) -> Option<Vec<u8>> {
+        let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let value = rest.get(4..4usize.checked_add(len)?)?.to_vec();
+        *rest = &rest[4 + len..];
+        Some(value)
+    }
+    let mut rest = blob.strip_prefix(b"openssh-key-v1\0")?;
+    for _ in 0..3 {
+        string(&mut rest)?; // cipher, KDF name, KDF options
+    }
+    rest = rest.get(4..)?; // the number of keys
+    let public = string(&mut rest)?;
+    let mut public = public.as_slice();
+    let kind = string(&mut public)?;
+    Some(sanitize(std::str::from_utf8(&kind).ok()?, 40))
 }
 
 fn is_key_label(label: &str) -> bool {

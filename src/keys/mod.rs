@@ -19,6 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretSlice};
 
+pub use der::ESCAPED_LINE_BREAKS;
 pub(crate) use der::pkcs8_inner_private_key;
 pub use jwk::parse_jwk_set;
 
@@ -470,11 +471,33 @@ fn foreign_key_format(bytes: &[u8], trimmed: &[u8]) -> Option<String> {
     }
     for prefix in ["ssh-rsa ", "ssh-ed25519 ", "ecdsa-sha2-nistp"] {
         if trimmed.starts_with(prefix.as_bytes()) {
+            let kind = prefix.trim_end();
             return Some(format!(
-                "an OpenSSH public key (`{}`); convert it: `ssh-keygen -e -m PKCS8 -f FILE > public.pem`",
-                prefix.trim_end()
+                "an OpenSSH public key (`{kind}`); {}",
+                ssh_public_to_pem(kind, "FILE")
             ));
         }
+    }
+    if let Some(rest) = trimmed.strip_prefix(b"PuTTY-User-Key-File-") {
+        // `PuTTY-User-Key-File-3: ssh-rsa`: the version, then the key type.
+        let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
+        let line = String::from_utf8_lossy(line);
+        let kind = line
+            .split_once(':')
+            .map(|(_, k)| sanitize(k.trim(), 40))
+            .unwrap_or_default();
+        let what = if kind.is_empty() {
+            "a PuTTY private key file (.ppk)".to_string()
+        } else {
+            format!("a PuTTY private key file (.ppk, `{kind}`)")
+        };
+        if kind.contains("ed25519") {
+            return Some(format!("{what}; {}", ssh_public_to_pem(&kind, "key.pub")));
+        }
+        return Some(format!(
+            "{what}; verifying needs only its public key, as PEM: export it with puttygen (package putty-tools), `puttygen FILE -O public-openssh -o key.pub`, then {}",
+            ssh_public_to_pem(&kind, "key.pub")
+        ));
     }
     // PFX: SEQUENCE { INTEGER 3, SEQUENCE { OID pkcs7-data ... } }.
     const PKCS7_DATA: &[u8] = &[
@@ -491,6 +514,19 @@ fn foreign_key_format(bytes: &[u8], trimmed: &[u8]) -> Option<String> {
         );
     }
     None
+}
+
+/// How to turn an OpenSSH public key file (`ssh-rsa AAAA…`) of `kind` into
+/// the PEM jwtai reads. ssh-keygen converts RSA and ECDSA keys only
+/// ("do_convert_to_pkcs8: unsupported key type ED25519").
+pub(crate) fn ssh_public_to_pem(kind: &str, file: &str) -> String {
+    if kind.contains("ed25519") {
+        // No standard command does it: say so rather than guess.
+        return "ssh-keygen converts only RSA and ECDSA keys to PEM, not Ed25519: take the public key as PEM (`-----BEGIN PUBLIC KEY-----`) or as a JWK (`\"kty\": \"OKP\", \"crv\": \"Ed25519\"`) from where the key pair was made, and pass that with --key".to_string();
+    }
+    format!(
+        "convert it: `ssh-keygen -e -m PKCS8 -f {file} > public.pem`, then pass --key public.pem"
+    )
 }
 
 fn trim_ascii_and_bom(bytes: &[u8]) -> &[u8] {

@@ -529,59 +529,81 @@ fn x5c_certificate_gives_missing_members_and_disagreeing_members_are_said() {
     assert!(has(3, "certificate holds an RSA 2048-bit key"));
 }
 
+/// A PEM copied out of an environment variable, a JSON string or a .env
+/// file (`\n` written as a backslash and an n): the key is all there, so it
+/// is read, and marked so `signature-valid` can say what verifiers make of
+/// it, instead of the whole diagnosis ending with exit 2.
 #[test]
-fn pem_with_escaped_line_breaks_says_so_and_how_to_fix_it() {
+fn pem_with_escaped_line_breaks_is_read_and_marked() {
     let pem = rsa_key().public_pem().expect("pem");
+    let plain = one(pem.as_bytes(), "key.pem");
+    assert_eq!(plain.pem_layout, None);
     let escaped = pem.replace("\r\n", "\n").replace('\n', "\\n");
-    let err = parse_key_bytes(escaped.as_bytes(), "key.env").expect_err("escaped PEM");
-    let text = err.to_string();
-    assert!(text.contains("written as `\\n`"), "{text}");
-    assert!(text.contains("printf '%b'"), "{text}");
+    let json_string = format!("\"{}\"", escaped.replace('/', "\\/"));
+    let crlf = pem.replace("\r\n", "\n").replace('\n', "\\r\\n");
+    let twice = pem.replace("\r\n", "\n").replace('\n', "\\\\n");
+    for text in [&escaped, &json_string, &crlf, &twice] {
+        let c = one(text.as_bytes(), "key.env");
+        assert_eq!(c.spki_der, plain.spki_der, "{text}");
+        assert_eq!(c.pem_layout, Some(ESCAPED_LINE_BREAKS), "{text}");
+        assert!(c.label.contains("written as `\\n`"), "{}", c.label);
+    }
     // Real line breaks read as before; other damage keeps the PEM parser's words.
-    assert!(parse_key_bytes(pem.as_bytes(), "key.pem").is_ok());
     let broken = pem.replacen("MII", "M!I", 1);
     let text = parse_key_bytes(broken.as_bytes(), "key.pem")
         .expect_err("broken")
         .to_string();
-    assert!(text.contains("malformed PEM"), "{text}");
+    assert!(!text.contains("written as"), "{text}");
 }
 
-/// Google's and Firebase's `x509` endpoints answer `{kid: certificate PEM}`;
-/// each certificate's key is a candidate under its kid, from a set.
+/// An OpenSSH private key: the way out derives the public key (`-e`, which
+/// only reads the file), never `ssh-keygen -p`, which rewrites the user's
+/// private key in place. Ed25519, which ssh-keygen cannot write as PEM, says so.
 #[test]
-fn a_map_of_kid_to_certificate_is_a_key_set() {
-    let pem = include_str!("../../tests/data/keys/rsa-cert.pem");
-    let body = json!({"k-2024": pem}).to_string();
-    let from_cert = one(pem.as_bytes(), "cert.pem");
-    for set in [
-        parse_jwk_set(body.as_bytes(), "https://x509.example").expect("a set"),
-        parse_key_bytes_with_problems(body.as_bytes(), "certs.json").expect("a set"),
-    ] {
-        assert_eq!(set.keys.len(), 1);
-        let c = &set.keys[0];
-        assert_eq!(c.kid.as_deref(), Some("k-2024"));
-        assert!(c.from_set);
-        assert!(same_material(&c.material, &from_cert.material));
-    }
-    // Not every value a certificate: not this form.
-    let mixed = json!({"k": pem, "other": 1}).to_string();
-    assert!(parse_jwk_set(mixed.as_bytes(), "x").is_err());
-}
-
-/// A discovery document at the JWKS URL names its jwks_uri.
-#[test]
-fn a_discovery_document_is_no_key_set_and_names_its_jwks_uri() {
-    let doc = json!({"issuer": "https://a.example/", "jwks_uri": "https://a.example/keys"});
-    let err = parse_jwk_set(
-        doc.to_string().as_bytes(),
-        "https://a.example/.well-known/openid-configuration",
-    )
-    .expect_err("not a set")
-    .to_string();
+fn openssh_private_keys_get_a_command_that_leaves_them_alone() {
+    // `ssh-keygen -t rsa -b 1024 -N ''`, and `-t ed25519 -N ''`: throwaway keys.
+    let rsa = include_str!("../../tests/data/keys/openssh-rsa.key");
+    let ed = include_str!("../../tests/data/keys/openssh-ed25519.key");
+    let err = |text: &str| {
+        parse_key_bytes(text.as_bytes(), "id")
+            .expect_err("not read")
+            .to_string()
+    };
+    let rsa_err = err(rsa);
+    assert!(rsa_err.contains("`ssh-rsa`"), "{rsa_err}");
     assert!(
-        err.contains("pass --jwks-uri https://a.example/keys"),
-        "{err}"
+        rsa_err.contains("ssh-keygen -e -m PKCS8 -f FILE > public.pem"),
+        "{rsa_err}"
     );
+    assert!(!rsa_err.contains("-p "), "{rsa_err}");
+    let ed_err = err(ed);
+    assert!(ed_err.contains("`ssh-ed25519`"), "{ed_err}");
+    assert!(ed_err.contains("not Ed25519"), "{ed_err}");
+    assert!(!ed_err.contains("-m PKCS8"), "{ed_err}");
+}
+
+/// A PuTTY key file is named, with puttygen's export of the public key.
+#[test]
+fn putty_key_files_are_named_with_the_puttygen_export() {
+    let ppk = b"PuTTY-User-Key-File-3: ssh-rsa\nEncryption: none\nComment: rsa-key\nPublic-Lines: 1\nAAAAB3NzaC1yc2EAAAADAQABAAABAQC\n";
+    let text = parse_key_bytes(ppk, "key.ppk")
+        .expect_err("not read")
+        .to_string();
+    assert!(text.contains("PuTTY private key file"), "{text}");
+    assert!(
+        text.contains("puttygen FILE -O public-openssh -o key.pub"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ssh-keygen -e -m PKCS8 -f key.pub > public.pem"),
+        "{text}"
+    );
+    let ed = b"PuTTY-User-Key-File-3: ssh-ed25519\r\nEncryption: aes256-cbc\r\n";
+    let text = parse_key_bytes(ed, "key.ppk")
+        .expect_err("not read")
+        .to_string();
+    assert!(text.contains("`ssh-ed25519`"), "{text}");
+    assert!(text.contains("not Ed25519"), "{text}");
 }
 
 /// Key files in formats jwtai does not read name the format and the
@@ -593,8 +615,12 @@ fn foreign_key_formats_are_named_with_their_conversion() {
             .expect_err("not read")
             .to_string()
     };
-    let ssh = b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@host\n";
+    let ssh = b"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC user@host\n";
     assert!(err(ssh).contains("ssh-keygen -e -m PKCS8"), "{}", err(ssh));
+    // ssh-keygen -e -m PKCS8 refuses Ed25519 ("unsupported key type ED25519").
+    let ssh = b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@host\n";
+    assert!(!err(ssh).contains("-m PKCS8"), "{}", err(ssh));
+    assert!(err(ssh).contains("not Ed25519"), "{}", err(ssh));
     let p12 = include_bytes!("../../tests/data/keys/rsa-cert.p12");
     assert!(err(p12).contains("PKCS#12"), "{}", err(p12));
     let pem = include_str!("../../tests/data/keys/rsa-cert.pem");

@@ -34,3 +34,6 @@ printf '%s.%s\n' "$input" "$sig" > rsa1024-rs256.jwt
 rm rsa1024-key.pem
 # PKCS#12 bundle of the certificate alone (jwtai names the format and the extraction command).
 openssl pkcs12 -export -in rsa-cert.pem -nokeys -out rsa-cert.p12 -passout pass:jwtai
+# OpenSSH private keys (jwtai names the type and the command that derives the public key).
+ssh-keygen -t rsa -b 1024 -N '' -C throwaway -q -f openssh-rsa.key && rm openssh-rsa.key.pub
+ssh-keygen -t ed25519 -N '' -C throwaway -q -f openssh-ed25519.key && rm openssh-ed25519.key.pub
