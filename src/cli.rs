@@ -42,11 +42,14 @@ pub struct Cli {
 pub enum Command {
     /// Decode a token: header, claims with human times, signature summary. Never verifies.
     #[command(
-        after_help = "Examples:\n  jwtai decode eyJhbGciOi...\n  jwtai decode --token-file token.txt --format json"
+        after_help = "Examples:\n  jwtai decode eyJhbGciOi...\n  jwtai decode --token-file token.txt --format json",
+        override_usage = "jwtai decode [OPTIONS] [TOKEN]"
     )]
     Decode(DecodeArgs),
     /// Run every deterministic check and explain why the token is rejected.
-    #[command(after_help = EXAMPLES)]
+    // The usage line is spelled out: on a conflict (`--error` with
+    // `--error-file`) clap would print the token as required (`<TOKEN>`).
+    #[command(after_help = EXAMPLES, override_usage = "jwtai diagnose [OPTIONS] [TOKEN]")]
     Diagnose(Box<DiagnoseArgs>),
     /// Show the documentation of a finding code, or list every code.
     #[command(after_help = "Examples:\n  jwtai explain-code expired\n  jwtai explain-code --list")]
@@ -58,7 +61,10 @@ pub enum Command {
     Jwks(JwksArgs),
     /// The test cases a verifier must pass, with fixture tokens shaped like this one,
     /// signed by a throwaway key.
-    #[command(after_help = SUGGEST_EXAMPLES)]
+    #[command(
+        after_help = SUGGEST_EXAMPLES,
+        override_usage = "jwtai suggest-tests [OPTIONS] [TOKEN]"
+    )]
     SuggestTests(Box<SuggestTestsArgs>),
     /// Diagnose every JWT in a log and summarise which failure dominates.
     #[command(

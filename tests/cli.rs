@@ -930,3 +930,110 @@ fn the_signature_in_hex_or_standard_base64_never_leaves() {
         }
     }
 }
+
+// ---------------------------------------------------------------- audit: keys and flags
+
+/// On conflicting flags clap prints a usage line: the token is optional
+/// (stdin, --token-file, the prompt), so it reads `[TOKEN]`, not `<TOKEN>`.
+#[test]
+fn conflict_usage_lines_show_the_token_as_optional() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = dir.path().join("e.txt");
+    std::fs::write(&err, "jwt expired").expect("write");
+    let err = err.to_string_lossy().into_owned();
+    let file = dir.path().join("t.jwt");
+    std::fs::write(&file, valid()).expect("write");
+    let file = file.to_string_lossy().into_owned();
+    let t = valid();
+    for (args, command) in [
+        (
+            vec!["diagnose", "--error", "x", "--error-file", &err, &t],
+            "diagnose",
+        ),
+        (vec!["diagnose", &t, "--token-file", &file], "diagnose"),
+        (vec!["decode", &t, "--token-file", &file], "decode"),
+        (
+            vec!["suggest-tests", &t, "--token-file", &file],
+            "suggest-tests",
+        ),
+    ] {
+        let r = run(&args, None);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains(&format!("Usage: jwtai {command} [OPTIONS] [TOKEN]")),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("<TOKEN>"), "{args:?}: {}", r.stderr);
+    }
+}
+
+/// `--error-file` refuses binary data, as `--token-file` does, instead of
+/// matching a message against bytes that hold none; text in UTF-16 or with
+/// ANSI colours is still read.
+#[test]
+fn a_binary_error_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let binary = dir.path().join("core.bin");
+    let bytes: Vec<u8> = (0..2048u32).map(|i| (i * 7919 % 251) as u8).collect();
+    std::fs::write(&binary, &bytes).expect("write");
+    let gz = dir.path().join("trace.txt.gz");
+    std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]).expect("write");
+    let t = valid();
+    for (path, says) in [(&binary, "not text"), (&gz, "zcat")] {
+        let p = path.to_string_lossy().into_owned();
+        let r = run(
+            &["diagnose", &t, "--now", NOW_ARG, "--error-file", &p],
+            None,
+        );
+        assert_usage_error(&r);
+        assert!(r.stderr.contains(says), "{}", r.stderr);
+    }
+    let colored = dir.path().join("trace.log");
+    std::fs::write(&colored, "\x1b[31mTokenExpiredError: jwt expired\x1b[0m\n").expect("write");
+    let p = colored.to_string_lossy().into_owned();
+    let r = run(
+        &["diagnose", &t, "--now", NOW_ARG, "--error-file", &p],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// `jwtai jwks --help` names every format it accepts, and markdown works.
+#[test]
+fn jwks_help_names_the_formats_it_accepts() {
+    let r = run(&["jwks", "--help"], None);
+    assert_eq!(r.code, 0);
+    assert!(!r.stdout.contains("(human or json)"), "{}", r.stdout);
+    assert!(r.stdout.contains("markdown"), "{}", r.stdout);
+    let key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/keys/rsa1024-pub.pem"
+    );
+    let r = run(&["jwks", key, "--format", "markdown"], None);
+    assert!(r.stdout.contains("| KID |"), "{}", r.stdout);
+    // Problems carry their code, for `jwtai explain-code`.
+    assert!(r.stdout.contains("`key-too-weak`"), "{}", r.stdout);
+}
+
+/// A PEM whose line breaks are written as `\n` (copied from JSON or an env
+/// variable) is read: the token is judged, and `signature-valid` names the
+/// escaping with the fix, instead of the whole diagnosis ending in exit 2.
+#[test]
+fn an_escaped_pem_key_is_read_and_named() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/keys");
+    let pem = std::fs::read_to_string(format!("{data}/rsa1024-pub.pem")).expect("pem");
+    let token = std::fs::read_to_string(format!("{data}/rsa1024-rs256.jwt")).expect("jwt");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let escaped = dir.path().join("key.env");
+    std::fs::write(&escaped, pem.trim_end().replace('\n', "\\n")).expect("write");
+    let escaped = escaped.to_string_lossy().into_owned();
+    let (report, _) = report(&[token.trim(), "--key", &escaped]);
+    assert_finding(&report, "signature-valid", "info");
+    assert_detail(
+        &report,
+        "signature-valid",
+        &["written as `\\n`", "real line breaks"],
+    );
+}

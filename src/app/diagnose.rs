@@ -328,18 +328,46 @@ const MAX_ERROR_FILE_BYTES: usize = 1024 * 1024;
 fn error_input(args: &DiagnoseArgs) -> anyhow::Result<Option<String>> {
     let text = match (&args.error, &args.error_file) {
         (Some(t), _) => t.clone(),
-        (None, Some(path)) => errortext::decode_text(&input::read_small_file(
-            path,
-            "error file",
-            MAX_ERROR_FILE_BYTES,
-        )?)
-        .into_owned(),
+        (None, Some(path)) => {
+            let bytes = input::read_small_file(path, "error file", MAX_ERROR_FILE_BYTES)?;
+            let text = errortext::decode_text(&bytes).into_owned();
+            if let Some(why) = not_text(&bytes, &text) {
+                bail!(
+                    "error file {} is not text: {why}; pass the message or stack trace the library printed, as text (--error-file trace.txt, or --error \"TEXT\")",
+                    path.display()
+                );
+            }
+            text
+        }
         (None, None) => return Ok(None),
     };
     if text.trim().is_empty() {
         bail!("--error is empty: paste the message the library printed");
     }
     Ok(Some(text))
+}
+
+/// Why an error file's bytes are no text, as `--token-file` refuses binary
+/// input: a NUL byte, or mostly bytes that are no UTF-8 (or UTF-16) text.
+/// A log with a few Latin-1 bytes or ANSI colours is still text.
+fn not_text(bytes: &[u8], decoded: &str) -> Option<String> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        return Some("it is gzip-compressed (decompress it first: `zcat FILE > trace.txt`)".into());
+    }
+    if decoded.contains('\0') {
+        return Some("it holds NUL bytes: binary data".into());
+    }
+    let total = decoded.chars().count().max(1);
+    let odd = decoded
+        .chars()
+        .filter(|&c| {
+            c == char::REPLACEMENT_CHARACTER
+                || (c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\x0c' | '\x1b'))
+        })
+        .count();
+    (odd * 10 > total).then(|| {
+        format!("{odd} of its {total} characters are no text (invalid UTF-8 or control bytes): binary data")
+    })
 }
 
 fn error_text(
