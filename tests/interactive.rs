@@ -450,6 +450,27 @@ fn a_token_pasted_at_the_hidden_prompt_is_diagnosed() {
     assert_eq!(pty.exit_code(), 1);
 }
 
+/// A paste of several lines (a token copied from a wrapped log) is read
+/// whole, as `--token-file` reads it: not its first line, called truncated.
+#[test]
+fn a_multi_line_paste_at_the_hidden_prompt_is_read_whole() {
+    let w = Workdir::new();
+    let token = expired_token();
+    let (a, rest) = token.split_at(60);
+    let (b, c) = rest.split_at(60);
+    let mut pty = spawn_prompt(&w.cache(), &w.secret);
+    pty.expect("Paste the token (input hidden)");
+    pty.session
+        .send(&format!("{a}\r{b}\r{c}\r"))
+        .expect("paste");
+    pty.session.flush().expect("flush");
+    let shown = pty.expect("Token has expired");
+    assert!(shown.contains("2 line break(s)"), "{shown}");
+    assert!(!shown.contains("truncated"), "{shown}");
+    assert!(!shown.contains(b), "the paste was echoed: {shown}");
+    assert_eq!(pty.exit_code(), 1);
+}
+
 /// The terminal's canonical mode hands a program at most 4095 bytes of one
 /// line: a longer pasted token (Azure AD with group claims) arrives cut.
 /// That is the terminal's doing, so it is a usage error saying so, not a

@@ -156,22 +156,90 @@ pub fn check_text(bytes: &[u8], origin: &str) -> Result<SecretString, InputError
 }
 
 fn prompt() -> Result<SecretString, InputError> {
-    let text = dialoguer::Password::new()
-        .with_prompt("Paste the token (input hidden)")
-        .allow_empty_password(true)
-        .interact()
-        .map_err(|e| InputError::Io {
-            origin: "the terminal".into(),
-            message: e.to_string(),
-        })?;
-    if text.len() >= TERMINAL_LINE_LIMIT {
-        return Err(InputError::TerminalLimit(text.len()));
-    }
-    let text = SecretString::from(text);
+    let text = SecretString::from(read_hidden_paste("Paste the token (input hidden)")?);
     if text.expose_secret().trim().is_empty() {
         return Err(InputError::Missing);
     }
     check_text(text.expose_secret().as_bytes(), "the pasted token")
+}
+
+/// How long to wait for the next line of a paste: the lines of one paste
+/// arrive together, a person typing is far slower.
+const PASTE_LINE_GAP_MS: i64 = 150;
+
+/// Reads a paste from the terminal with echo off: its first line, and the
+/// lines that follow it at once (a token copied from a wrapped log, a curl
+/// command with `\` continuations), up to an empty line or a pause, joined
+/// with line breaks as `--token-file` would read them. A terminal line
+/// reader (dialoguer's, used before) reads one line and flushes the rest, so a
+/// multi-line paste was diagnosed from its first line only.
+fn read_hidden_paste(prompt: &str) -> Result<String, InputError> {
+    use std::io::Write;
+
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use rustix::termios::{LocalModes, OptionalActions, Termios, tcgetattr, tcsetattr};
+
+    /// Echo comes back however the read ends; what was typed after the
+    /// paste is dropped, not handed to the shell.
+    struct Restore(std::io::Stdin, Termios);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = tcsetattr(&self.0, OptionalActions::Flush, &self.1);
+        }
+    }
+    let io = |e: std::io::Error| InputError::Io {
+        origin: "the terminal".into(),
+        message: e.to_string(),
+    };
+    let stdin = std::io::stdin();
+    let original = tcgetattr(&stdin).map_err(|e| io(e.into()))?;
+    let mut hidden = original.clone();
+    hidden.local_modes.remove(LocalModes::ECHO);
+    tcsetattr(&stdin, OptionalActions::Now, &hidden).map_err(|e| io(e.into()))?;
+    let restore = Restore(std::io::stdin(), original);
+    let mut err = std::io::stderr();
+    let _ = write!(err, "{prompt}: ");
+    let _ = err.flush();
+    let mut text: Vec<u8> = Vec::new();
+    let mut line = [0u8; TERMINAL_LINE_LIMIT + 2];
+    let result = loop {
+        // A canonical-mode terminal hands over one line per read.
+        let n = match rustix::io::read(&stdin, &mut line) {
+            Ok(n) => n,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => break Err(io(e.into())),
+        };
+        let content = line[..n].trim_ascii_end();
+        if n == 0 || content.is_empty() {
+            break Ok(());
+        }
+        if content.len() >= TERMINAL_LINE_LIMIT {
+            break Err(InputError::TerminalLimit(content.len()));
+        }
+        if !text.is_empty() {
+            text.push(b'\n');
+        }
+        text.extend_from_slice(content);
+        if text.len() > MAX_INPUT_BYTES {
+            break Ok(());
+        }
+        let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+        let gap = Timespec {
+            tv_sec: 0,
+            tv_nsec: PASTE_LINE_GAP_MS * 1_000_000,
+        };
+        if !poll(&mut fds, Some(&gap)).is_ok_and(|n| n > 0) {
+            break Ok(());
+        }
+    };
+    drop(restore);
+    // The Enter the user pressed was not echoed.
+    let _ = writeln!(err);
+    result?;
+    String::from_utf8(text).map_err(|e| InputError::NotUtf8 {
+        origin: "the pasted token".into(),
+        offset: e.utf8_error().valid_up_to(),
+    })
 }
 
 /// Reads a small text file given by a flag (secret file, error file), bounded.
