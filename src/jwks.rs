@@ -113,11 +113,46 @@ pub struct Refetch {
     pub kid_now_present: bool,
 }
 
+/// Whose key set a fetched set is taken to be, and why: a token of another
+/// issuer checked against it fails for that, not for a rotated key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetIssuer {
+    pub issuer: String,
+    pub from: IssuerFrom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuerFrom {
+    /// `--discover` found the set through this issuer's discovery document.
+    Discovery,
+    /// The issuer `--iss` names (with `--jwks-uri`, or `--discover` for a
+    /// token naming none).
+    Flag,
+    /// `scan --jwks-uri` without `--iss`: the set was fetched for the first
+    /// token of the log that names an issuer.
+    FirstInLog,
+}
+
+impl SetIssuer {
+    /// How a finding says where the attribution comes from.
+    pub fn why(&self) -> &'static str {
+        match self.from {
+            IssuerFrom::Discovery => "found through its discovery document",
+            IssuerFrom::Flag => "the issuer --iss names",
+            IssuerFrom::FirstInLog => {
+                "the issuer of the log's first token, which jwtai fetched it for; --iss names it instead"
+            }
+        }
+    }
+}
+
 /// What resolution produced.
 #[derive(Debug, Clone, Default)]
 pub struct Resolved {
     pub discovery: Option<Discovery>,
     pub remote: Option<Remote>,
+    /// The issuer the fetched set belongs to, when known.
+    pub issuer: Option<SetIssuer>,
 }
 
 impl Resolved {
@@ -130,6 +165,18 @@ impl Resolved {
             }) => loaded.set.keys.clone(),
             _ => Vec::new(),
         }
+    }
+
+    /// A key set was fetched and read (possibly empty); false when
+    /// discovery or the fetch failed, or there was nothing to fetch.
+    pub fn obtained(&self) -> bool {
+        matches!(
+            &self.remote,
+            Some(Remote {
+                outcome: Fetch::Got(_),
+                ..
+            })
+        )
     }
 }
 
@@ -156,6 +203,14 @@ pub fn resolve(plan: &Plan, token_iss: Option<&str>, token_kid: Option<&str>) ->
         let issuer = token_iss
             .map(str::to_string)
             .or_else(|| plan.issuers.first().cloned());
+        resolved.issuer = issuer.clone().map(|issuer| SetIssuer {
+            issuer,
+            from: if token_iss.is_some() {
+                IssuerFrom::Discovery
+            } else {
+                IssuerFrom::Flag
+            },
+        });
         let discovery = discover(issuer, &opts);
         if let Some(Fetch::Got(found)) = &discovery.outcome {
             uri = Some(found.jwks_uri.clone());

@@ -1305,3 +1305,213 @@ fn jwks_json_carries_codes_bits_and_the_sets_own_problems() {
         "the v1 messages are kept"
     );
 }
+
+/// [`scan_json`], with standard error too.
+fn scan_json_err(lines: &[String], args: &[&str]) -> (Value, Option<i32>, String) {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = jwtai(cache.path())
+        .args([
+            "scan",
+            "-",
+            "--format",
+            "json",
+            "--now",
+            NOW,
+            "--no-progress",
+        ])
+        .args(args)
+        .write_stdin(lines.join("\n"))
+        .output()
+        .expect("run");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let summary = serde_json::from_str(text.lines().last().expect("a summary line")).expect("JSON");
+    (
+        summary,
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The `example.detail` of a summary row (`root_causes` or `findings`) of `code`.
+fn row_detail(summary: &Value, rows: &str, code: &str) -> String {
+    summary[rows]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["code"] == code)
+        .and_then(|r| r["example"]["detail"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `n` distinct valid tokens of the discovery server's issuer, signed by `k` under `kid`.
+fn issuer_lines(server: &Server, k: &SigningKey, kid: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let mut claims = valid_claims();
+            claims["iss"] = json!(server.base());
+            claims["jti"] = json!(format!("{kid}-{i}"));
+            format!("Authorization: Bearer {}", token(k, Some(kid), &claims))
+        })
+        .collect()
+}
+
+/// A discovery server whose set holds `k` under `kid`.
+fn issuer_server(kid: &str) -> (Server, SigningKey) {
+    let server = Server::start();
+    let k = key();
+    server.route(
+        "/.well-known/openid-configuration",
+        Reply::json(&json!({"issuer": server.base(), "jwks_uri": server.url("/keys")})),
+    );
+    server.route("/keys", Reply::json(&set(&[k.public_jwk(kid)])));
+    (server, k)
+}
+
+/// `scan --discover` on a log of two issuers: each issuer's tokens are
+/// checked against its own key set, fetched once each; none is blamed on a
+/// key rotated out of the other's set.
+#[test]
+fn scan_discover_checks_each_issuer_against_its_own_key_set() {
+    let (a, ka) = issuer_server("a1");
+    let (b, kb) = issuer_server("b1");
+    let mut lines = issuer_lines(&a, &ka, "a1", 5);
+    lines.extend(issuer_lines(&b, &kb, "b1", 5));
+    lines.extend(issuer_lines(&a, &ka, "a1", 2));
+    let (summary, code, stderr) = scan_json_err(&lines, &["--discover"]);
+    for s in [&a, &b] {
+        assert_eq!(s.hits("/.well-known/openid-configuration"), 1);
+        assert_eq!(s.hits("/keys"), 1, "each issuer's set fetched once");
+    }
+    assert_eq!(tokens_with(&summary, "signature-valid"), 12, "{summary}");
+    assert_eq!(tokens_with(&summary, "kid-not-found"), 0, "{summary}");
+    assert_eq!(code, Some(0), "{summary}\n{stderr}");
+    let sets = summary["key_sets"]["sets"].as_array().expect("key sets");
+    assert_eq!(sets.len(), 2, "{summary}");
+    assert_eq!(sets[1]["issuer"], json!(b.base()));
+    assert_eq!(sets[1]["keys"], 1);
+    assert_eq!(summary["run_findings"], json!([]));
+}
+
+/// A token checked against another issuer's set (one `--jwks-uri` for a
+/// log of two issuers) is said to be so, not blamed on a rotation.
+#[test]
+fn scan_names_the_other_issuer_instead_of_a_rotation() {
+    let (a, ka) = issuer_server("a1");
+    let (b, kb) = issuer_server("b1");
+    let mut lines = issuer_lines(&a, &ka, "a1", 3);
+    lines.extend(issuer_lines(&b, &kb, "b1", 3));
+    for args in [
+        vec!["--jwks-uri".to_string(), a.url("/keys")],
+        vec![
+            "--jwks-uri".to_string(),
+            a.url("/keys"),
+            "--iss".to_string(),
+            a.base(),
+        ],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (summary, _, _) = scan_json_err(&lines, &args);
+        assert_eq!(tokens_with(&summary, "signature-valid"), 3, "{summary}");
+        assert_eq!(tokens_with(&summary, "kid-not-found"), 3, "{summary}");
+        let detail = row_detail(&summary, "findings", "kid-not-found");
+        assert!(
+            detail.contains(&format!(
+                "The token's issuer \"{}\" is not \"{}\"",
+                b.base(),
+                a.base()
+            )),
+            "{detail}"
+        );
+        assert!(!detail.contains("The key was rotated out"), "{detail}");
+    }
+}
+
+/// More issuers than one scan fetches sets for: the first
+/// `MAX_ISSUERS` (8) are fetched, once each; the tokens of the next are
+/// not checked against any set, and the summary and stderr say so.
+#[test]
+fn scan_discover_fetches_at_most_eight_issuers_and_says_so() {
+    let servers: Vec<(Server, SigningKey)> = (0..9).map(|_| issuer_server("k1")).collect();
+    let lines: Vec<String> = servers
+        .iter()
+        .flat_map(|(s, k)| issuer_lines(s, k, "k1", 2))
+        .collect();
+    let (summary, code, stderr) = scan_json_err(&lines, &["--discover"]);
+    for (s, _) in &servers[..8] {
+        assert_eq!(s.hits("/keys"), 1);
+    }
+    assert_eq!(servers[8].0.hits("/.well-known/openid-configuration"), 0);
+    assert_eq!(tokens_with(&summary, "signature-valid"), 16, "{summary}");
+    assert_eq!(
+        tokens_with(&summary, "signature-not-checked"),
+        2,
+        "{summary}"
+    );
+    assert!(
+        row_detail(&summary, "findings", "signature-not-checked").contains("at most 8 issuers"),
+        "{summary}"
+    );
+    let not = &summary["key_sets"]["issuers_not_fetched"];
+    assert_eq!(not["past_max_issuers"], 1, "{summary}");
+    assert_eq!(not["examples"], json!([servers[8].0.base()]));
+    assert!(stderr.contains("1 issuer(s) past the 8"), "{stderr}");
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// A JWKS that cannot be fetched is reported once for the run (stderr and
+/// `run_findings`), not as every token's root cause: tokens keep their own
+/// causes, their signatures are "not checked", and the exit status is 1,
+/// as `diagnose` exits on `jwks-fetch-failed`.
+#[test]
+fn scan_reports_a_failed_jwks_fetch_once_for_the_run() {
+    let k = key();
+    let mut lines: Vec<String> = (0..4)
+        .map(|i| {
+            let mut claims = expired_claims();
+            claims["jti"] = json!(i);
+            format!("Authorization: Bearer {}", token(&k, Some("k1"), &claims))
+        })
+        .collect();
+    lines.push(format!(
+        "Authorization: Bearer {}",
+        token(&k, Some("k1"), &valid_claims())
+    ));
+    lines.push("Authorization: Bearer undefined".to_string());
+    let dead = format!("http://127.0.0.1:{}/jwks", dead_port());
+    let (summary, code, stderr) = scan_json_err(&lines, &["--jwks-uri", &dead]);
+    let roots: Vec<&str> = summary["root_causes"]
+        .as_array()
+        .expect("root causes")
+        .iter()
+        .filter_map(|r| r["code"].as_str())
+        .collect();
+    assert!(roots.contains(&"expired"), "{roots:?}");
+    assert!(!roots.contains(&"jwks-fetch-failed"), "{roots:?}");
+    assert_eq!(tokens_with(&summary, "jwks-fetch-failed"), 0, "{summary}");
+    assert_eq!(
+        tokens_with(&summary, "signature-not-checked"),
+        5,
+        "{summary}"
+    );
+    assert!(
+        row_detail(&summary, "findings", "signature-not-checked").contains("could not be fetched"),
+        "{summary}"
+    );
+    let run = summary["run_findings"].as_array().expect("run findings");
+    assert_eq!(run.len(), 1, "{summary}");
+    assert_eq!(run[0]["code"], "jwks-fetch-failed");
+    assert_eq!(summary["key_sets"]["sets"][0]["fetched"], false);
+    assert_eq!(stderr.matches("jwks-fetch-failed").count(), 1, "{stderr}");
+    assert_eq!(code, Some(1));
+
+    // Only valid tokens: nothing rejected, but the run failed to get keys.
+    let (summary, code, _) = scan_json_err(&lines[4..5], &["--jwks-uri", &dead]);
+    assert_eq!(summary["verdicts"]["rejected"]["tokens"], 0, "{summary}");
+    assert_eq!(summary["verdicts"]["unverified"]["tokens"], 1, "{summary}");
+    assert_eq!(
+        code,
+        Some(1),
+        "a key set that could not be fetched is an error"
+    );
+}

@@ -546,6 +546,7 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
             attempted,
             file_problems,
             remote: Default::default(),
+            unavailable: None,
         },
         secrets,
     })

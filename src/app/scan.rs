@@ -57,10 +57,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             "{} log(s), {} key(s) and secret(s), JWKS {}",
             sources.len(),
             options.keys.candidates.len(),
-            if options.jwks.is_some() {
-                "to fetch once"
-            } else {
-                "none"
+            match &options.jwks {
+                Some(p) if p.discover && p.jwks_uri.is_none() => "to fetch once per issuer",
+                Some(_) => "to fetch once",
+                None => "none",
             }
         )
     });
@@ -114,6 +114,27 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     }
     if let Written::Failed(e) = sink.state {
         return Err(e).context("cannot write to standard output");
+    }
+    // A key set that could not be fetched is said once for the run (and in
+    // the summary), not as a finding of every token; the exit status counts
+    // it as an error finding, as `diagnose` does.
+    for f in summary.run_findings() {
+        eprintln!(
+            "jwtai: {}: {} Signatures that needed this key set were not checked.",
+            f.code(),
+            f.detail
+        );
+    }
+    if let Some(k) = &summary.keys {
+        let n = &k.not_fetched;
+        if n.past_cap > 0 {
+            eprintln!(
+                "jwtai: {}{} issuer(s) past the {} whose key sets one scan fetches (--discover): their tokens' signatures were not checked",
+                if n.more { "at least " } else { "" },
+                n.past_cap,
+                scan::keys::MAX_ISSUERS
+            );
+        }
     }
     let mut ended_early = false;
     for (origin, stored) in origins.iter().zip(&summary.stored) {

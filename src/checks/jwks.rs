@@ -113,6 +113,29 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
 }
 
+/// Why `--jwks-uri` / `--discover` got no key set: the findings a
+/// diagnosis would carry for a failed discovery or fetch, once. `scan`
+/// reports them for the run instead of on every token (a fetch that failed
+/// from here says nothing of the tokens), and leaves such tokens'
+/// signatures "not checked" ([`crate::checks::Keys::unavailable`]).
+pub fn unobtained(resolved: &crate::jwks::Resolved) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if resolved.obtained() {
+        return out;
+    }
+    if let Some(d) = &resolved.discovery {
+        discovery(d, &mut out);
+        // Its issuer mismatch only matters with a set to use.
+        out.retain(|f| f.spec.code != DISCOVERY_ISSUER_MISMATCH.code);
+    }
+    if let Some(r) = &resolved.remote {
+        if let Some(f) = failure(&format!("the JWK Set {}", r.url), &r.url, &r.outcome) {
+            out.push(f);
+        }
+    }
+    out
+}
+
 fn problem(ctx: &Context, source: &str, p: &crate::keys::JwkProblem) -> Finding {
     let spec = match p.kind {
         // Weak keys and suspicious kids of a `--key` file are judged by the

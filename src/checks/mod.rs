@@ -40,7 +40,7 @@ pub struct Expectations {
 }
 
 /// The key material gathered for this diagnosis, every candidate to try.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Keys {
     pub candidates: Vec<Candidate>,
     /// Some key source was given (even if it yielded nothing usable), so
@@ -50,6 +50,10 @@ pub struct Keys {
     pub file_problems: Vec<(String, crate::keys::JwkProblem)>,
     /// What `--jwks-uri` / `--discover` fetched.
     pub remote: crate::jwks::Resolved,
+    /// Why the remote key set that applies to this token is missing, when
+    /// that was reported once for a whole run (`scan`) instead of as a
+    /// finding of each token: the signature is then "not checked".
+    pub unavailable: Option<String>,
 }
 
 impl Keys {

@@ -328,6 +328,16 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
         return;
     }
     if usable.is_empty() {
+        if let Some(why) = ctx.keys.unavailable.as_deref().filter(|_| weak.is_none()) {
+            out.push(
+                Finding::new(
+                    &SIGNATURE_NOT_CHECKED,
+                    format!("{why}, so the {alg} signature ({} bytes) was not verified.", sig.len()),
+                )
+                .fix("Make the key set reachable from where jwtai runs (see the run's notice), or pass the issuer's key with `--key`."),
+            );
+            return;
+        }
         if weak.is_none() && !ctx.keys.attempted {
             out.push(Finding::new(
                 &SIGNATURE_NOT_CHECKED,
@@ -780,10 +790,26 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
     if let Some(kid) = kid.filter(|_| !secret_applies) {
         if !set_keys.is_empty() && !set_keys.iter().any(|k| k.kid.as_deref() == Some(kid)) {
             let sources: Vec<&str> = dedup(set_keys.iter().map(|k| k.source.as_str()));
+            let why = match other_issuer(ctx, &sources) {
+                // Another issuer's set: no rotation to assume.
+                Some(Issuers::Differ { token, set }) => format!(
+                    "The token's issuer \"{token}\" is not \"{}\", the issuer that set is taken for ({}): an issuer signs with its own keys, so a kid of \"{token}\" is not expected in \"{}\"'s set. Check this token against its own issuer's key set (`--discover` fetches one per issuer); only if that set also serves \"{token}\" was the key rotated out of it.",
+                    set.issuer,
+                    set.why(),
+                    set.issuer
+                ),
+                Some(Issuers::TokenNamesNone { set }) => format!(
+                    "The token names no issuer (`iss`), so which issuer's keys apply is not known; that set is \"{}\"'s ({}). If the token is not from \"{}\", that is why; if it is, the key was rotated out of the set or the verifier reads a stale copy.",
+                    set.issuer,
+                    set.why(),
+                    set.issuer
+                ),
+                None => "The key was rotated out of the set, the verifier reads a stale copy, or the token comes from another tenant or environment.".to_string(),
+            };
             let finding = Finding::new(
                 &KID_NOT_FOUND,
                 format!(
-                    "The header names kid \"{kid}\"; {} has {}. None of them verifies the signature either: the key was rotated out of the set, the verifier reads a stale copy, or the token comes from another tenant or environment.",
+                    "The header names kid \"{kid}\"; {} has {}. None of them verifies the signature either. {why}",
                     sources.join(", "),
                     kid_list(&set_keys)
                 ),
@@ -900,6 +926,14 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
         );
         return;
     }
+    let sources: Vec<&str> = dedup(tried.iter().map(|t| t.key.source.as_str()));
+    if let Some(Issuers::Differ { token, set }) = other_issuer(ctx, &sources) {
+        detail.push_str(&format!(
+            " The token's issuer \"{token}\" is not \"{}\", the issuer the fetched set is taken for ({}).",
+            set.issuer,
+            set.why()
+        ));
+    }
     if let Some(kid) = kid {
         detail.push_str(&format!(
             " The key the header's kid \"{kid}\" names is among them and fits {alg}, yet does not verify it: another key signed the token under the same kid (another environment's or tenant's issuer, a staging token checked against production's set; or a key rotated without a new kid), or the token was altered after signing."
@@ -918,6 +952,35 @@ fn explain_failure(ctx: &Context, alg: Alg, sig: &[u8], tried: &[Tried], out: &m
         finding
             .evidence(json!({"tried": tried.iter().map(|t| json!({"key": t.key.label, "kid": t.key.kid, "thumbprint": public_thumbprint(t.key), "result": t.error.to_string()})).collect::<Vec<_>>()})),
     );
+}
+
+/// How the token's issuer compares with the issuer of the fetched key set it
+/// was checked against.
+enum Issuers<'a> {
+    Differ {
+        token: &'a str,
+        set: &'a crate::jwks::SetIssuer,
+    },
+    TokenNamesNone {
+        set: &'a crate::jwks::SetIssuer,
+    },
+}
+
+/// When the fetched key set (one of `sources`) belongs to a known issuer
+/// and the token names another, or none: the set is then not the token's
+/// own, which explains a missing kid better than a rotation.
+fn other_issuer<'a>(ctx: &'a Context, sources: &[&str]) -> Option<Issuers<'a>> {
+    let resolved = &ctx.keys.remote;
+    let url = resolved.remote.as_ref()?.url.as_str();
+    let set = resolved.issuer.as_ref()?;
+    if !sources.contains(&url) {
+        return None;
+    }
+    match ctx.token.claims()?.get("iss") {
+        Some(serde_json::Value::String(iss)) if *iss == set.issuer => None,
+        Some(serde_json::Value::String(iss)) => Some(Issuers::Differ { token: iss, set }),
+        _ => Some(Issuers::TokenNamesNone { set }),
+    }
 }
 
 /// The algorithm (other than the header's) and key a signature verifies

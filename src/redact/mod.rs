@@ -627,6 +627,19 @@ pub fn redact(report: Report, policy: &Policy) -> Redacted {
     }
 }
 
+/// A finding of a whole run, tied to no token (`scan`'s failed JWKS
+/// fetch): any JWT, URL credentials and the user's secrets taken out, as
+/// from a report's findings.
+pub fn run_finding(mut f: Finding, policy: &Policy) -> Finding {
+    scrub_finding(&mut f, &Scrubber::new(&policy.scrub, Vec::new()));
+    f
+}
+
+/// Text of a whole run (a URL it fetched), treated as [`run_finding`]'s.
+pub fn run_text(text: &str, policy: &Policy) -> String {
+    scrub_str(text, &Scrubber::new(&policy.scrub, Vec::new()))
+}
+
 /// One header field exactly as [`redact`] shows it, for callers that
 /// summarise a field without redacting a whole report (`scan`).
 pub fn header_value(policy: &Policy, name: &str, v: Value) -> Value {

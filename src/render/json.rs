@@ -146,6 +146,11 @@ fn to_value(v: impl Serialize) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
+/// One finding as a report lists it (`scan`'s findings of the whole run).
+pub fn finding(f: &Finding) -> Value {
+    to_value(FindingOut::of(f))
+}
+
 /// The report's view of the token: header, claims, signature summary.
 pub fn token(t: &TokenView) -> Value {
     to_value(TokenOut::of(t))

@@ -19,6 +19,7 @@
 //! Nothing here prints: reports and progress go to a [`Sink`], the summary is
 //! plain data ([`summary::Summary`]) that `summary` renders.
 
+pub mod keys;
 pub mod source;
 pub mod summary;
 
@@ -431,8 +432,8 @@ pub struct Options {
     /// The base redaction policy: its scrub list holds the user's secrets; each
     /// token's own text and segments are added per token.
     pub policy: Policy,
-    /// `--jwks-uri` / `--discover`: resolved once, for the first token that
-    /// names an issuer.
+    /// `--jwks-uri` (fetched once, for the first token that names an
+    /// issuer) / `--discover` (once per issuer, see [`keys`]).
     pub jwks: Option<jwks::Plan>,
     pub max_distinct: usize,
     /// Hand every distinct token's redacted report, as a JSON line, to [`Sink::report`].
@@ -495,7 +496,7 @@ pub fn scan_logs<R: BufRead + Send>(
     let names: Arc<[String]> = names.into();
     let Options {
         expect,
-        mut keys,
+        keys: key_material,
         policy,
         jwks,
         max_distinct,
@@ -509,14 +510,10 @@ pub fn scan_logs<R: BufRead + Send>(
     };
     let mut agg = Aggregator::new(expect.now);
     let mut current = reader.fill(0)?;
-    if let Some(plan) = &jwks {
-        if let Some(first) = key_finder(&current.items) {
-            keys.add_remote(jwks::resolve_for(plan, &first));
-        }
-    }
+    let mut resolver = keys::Resolver::new(jwks, key_material);
+    resolver.prepare(&current.items);
     let shared = Shared {
         expect,
-        keys,
         policy,
         error: ErrorText::default(),
     };
@@ -533,8 +530,10 @@ pub fn scan_logs<R: BufRead + Send>(
             names: Arc::clone(&names),
             starts: reader.starts.clone(),
         };
+        // The key sets this batch's tokens need were fetched when it was read.
+        let sets = resolver.sets();
         let (results, next) = rayon::join(
-            || diagnose_batch(&current.items, &shared, &covered, &logs, reports),
+            || diagnose_batch(&current.items, &shared, &sets, &covered, &logs, reports),
             || -> io::Result<Batch> {
                 if let Some((batch, results)) = done.take() {
                     settle(
@@ -550,7 +549,9 @@ pub fn scan_logs<R: BufRead + Send>(
                 if current.is_empty() {
                     return Ok(Batch::empty(seq + 1));
                 }
-                reader.fill(seq + 1)
+                let next = reader.fill(seq + 1)?;
+                resolver.prepare(&next.items);
+                Ok(next)
             },
         );
         let next = next?;
@@ -561,6 +562,7 @@ pub fn scan_logs<R: BufRead + Send>(
         current = next;
     }
     let mut summary = agg.finish(reader.counts, reader.saturated);
+    summary.keys = resolver.finish(&shared.policy);
     summary.stored = vec![Stored::default(); names.len()];
     summary.logs = Logs {
         names,
@@ -569,10 +571,10 @@ pub fn scan_logs<R: BufRead + Send>(
     Ok(summary)
 }
 
-/// The token whose issuer and kid the run's one JWKS fetch (and discovery)
-/// is for: the first of the first batch that names an issuer, so a
-/// JWT-shaped fragment or an issuer-less token first in the log does not
-/// leave discovery without one; else the first token.
+/// The token whose issuer and kid the run's one `--jwks-uri` fetch is
+/// for: the first of the first batch that names an issuer, so a JWT-shaped
+/// fragment or an issuer-less token first in the log does not decide whose
+/// set it is taken to be; else the first token.
 fn key_finder(items: &[Pending]) -> Option<token::Token> {
     let mut parsed = items.iter().map(|p| token::parse(&p.text));
     let first = parsed.next()?;
@@ -944,10 +946,9 @@ fn strip_suffix_ci<'a>(s: &'a [u8], suffix: &[u8]) -> Option<&'a [u8]> {
     s[at..].eq_ignore_ascii_case(suffix).then_some(&s[..at])
 }
 
-/// Read-only state every worker shares.
+/// Read-only state every worker shares (keys come per batch, [`keys::KeySets`]).
 struct Shared {
     expect: Expectations,
-    keys: Keys,
     policy: Policy,
     error: ErrorText,
 }
@@ -984,6 +985,7 @@ impl Diagnosed {
 fn diagnose_batch(
     items: &[Pending],
     shared: &Shared,
+    sets: &keys::KeySets,
     covered: &Covered,
     logs: &Logs,
     reports: bool,
@@ -992,7 +994,7 @@ fn diagnose_batch(
         .par_iter()
         .with_min_len(16)
         .map_init(DimCache::default, |dims, p| {
-            diagnose_one(p, shared, covered, logs, reports, dims)
+            diagnose_one(p, shared, sets, covered, logs, reports, dims)
         })
         .collect()
 }
@@ -1046,6 +1048,7 @@ impl DimCache {
 fn diagnose_one(
     p: &Pending,
     shared: &Shared,
+    sets: &keys::KeySets,
     covered: &Covered,
     logs: &Logs,
     reports: bool,
@@ -1061,7 +1064,8 @@ fn diagnose_one(
         wrappers,
     };
     let scrub = reports.then(|| pipeline::scrub_list(&p.text, &parsed.token));
-    let report = pipeline::diagnose_owned(parsed, &shared.expect, &shared.keys, &shared.error);
+    let keys = sets.for_token(&parsed.token);
+    let report = pipeline::diagnose_owned(parsed, &shared.expect, keys, &shared.error);
     let policy = &shared.policy;
     let header = |name: &str| report.token.header.as_ref()?.member(name);
     let claim = |name: &str| report.token.claims.as_ref()?.member(name);

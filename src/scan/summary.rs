@@ -182,6 +182,9 @@ pub struct Summary {
     /// Every finding code, counted once per token that has it.
     pub findings: Vec<CodeRow>,
     pub by: Vec<(Dim, Vec<ValueRow>)>,
+    /// With `--jwks-uri` / `--discover`: the key sets fetched, and what
+    /// failed, once for the run.
+    pub keys: Option<super::keys::KeyReport>,
 }
 
 /// The logs a scan read, in order, and where each begins in the scan's one
@@ -237,11 +240,21 @@ pub struct Stored {
 }
 
 impl Summary {
-    /// At least one token has an error finding.
+    /// At least one token has an error finding, or the run has one (a key
+    /// set that could not be fetched, [`Summary::run_findings`]).
     pub fn has_errors(&self) -> bool {
         self.verdicts
             .iter()
             .any(|(v, c)| *v == Verdict::Rejected && c.tokens > 0)
+            || self
+                .run_findings()
+                .iter()
+                .any(|f| f.severity() == Severity::Error)
+    }
+
+    /// Findings of the run itself, tied to no token.
+    pub fn run_findings(&self) -> &[Finding] {
+        self.keys.as_ref().map_or(&[], |k| k.findings.as_slice())
     }
 
     pub fn by(&self, dim: Dim) -> &[ValueRow] {
@@ -849,6 +862,7 @@ impl Aggregator {
             root_causes,
             findings,
             by,
+            keys: None,
         }
     }
 }
@@ -985,6 +999,10 @@ pub fn json(s: &Summary) -> Value {
             "distinct_exact": s.distinct_exact,
         },
         "verdicts": verdicts,
+        // Additive to v1: what failed once for the whole run (a key set
+        // that could not be fetched), and the key sets fetched.
+        "run_findings": s.run_findings().iter().map(render::json::finding).collect::<Vec<_>>(),
+        "key_sets": s.keys.as_ref().map(key_sets_json),
         "root_causes": s.root_causes.iter().map(|r| code_row_json(r, Some(rejected), &s.logs)).collect::<Vec<_>>(),
         "findings": s.findings.iter().map(|r| code_row_json(r, None, &s.logs)).collect::<Vec<_>>(),
     });
@@ -1008,6 +1026,91 @@ pub fn json(s: &Summary) -> Value {
         }
     }
     out
+}
+
+fn key_sets_json(k: &super::keys::KeyReport) -> Value {
+    let n = &k.not_fetched;
+    json!({
+        "max_issuers": super::keys::MAX_ISSUERS,
+        "sets": k.sets.iter().map(|s| json!({
+            "issuer": s.issuer,
+            "url": s.url,
+            "fetched": s.keys.is_some(),
+            "keys": s.keys,
+        })).collect::<Vec<_>>(),
+        "issuers_not_fetched": {
+            "past_max_issuers": n.past_cap,
+            "not_in_iss": n.unexpected,
+            "exact": !n.more,
+            "examples": n.issuers,
+        },
+    })
+}
+
+/// The human lines on the key sets: each fetched, what failed (once for the
+/// run), and the issuers that got none.
+fn key_sets_human(out: &mut String, k: &super::keys::KeyReport, p: &Paint) {
+    if k.sets.len() > 1 || k.sets.iter().any(|s| s.issuer.is_some()) {
+        for s in &k.sets {
+            let issuer = s.issuer.as_ref().map_or("(no issuer)".to_string(), |v| {
+                v.as_str().map_or_else(|| v.to_string(), str::to_string)
+            });
+            let what = match s.keys {
+                Some(n) => format!("{n} key(s) from {}", s.url.as_deref().unwrap_or("?")),
+                None => "not fetched (see below)".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "{}",
+                p.dim(&format!("key set: {} — {what}", cut(&issuer, 80)))
+            );
+        }
+    }
+    for f in &k.findings {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.sev(
+                f.severity(),
+                &format!(
+                    "{} {}: {} The signatures this set was for are not checked; each token's own findings are ranked below.",
+                    mark(f.severity()),
+                    f.code(),
+                    f.detail
+                )
+            )
+        );
+    }
+    let n = &k.not_fetched;
+    if n.past_cap + n.unexpected > 0 {
+        let names: Vec<String> = n
+            .issuers
+            .iter()
+            .take(5)
+            .map(|v| {
+                v.as_str()
+                    .map_or_else(|| v.to_string(), |s| format!("\"{s}\""))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{}",
+            p.sev(
+                Severity::Warning,
+                &format!(
+                    "{}{} issuer(s) got no key set ({}): their tokens' signatures are not checked. E.g. {}",
+                    if n.more { "≥" } else { "" },
+                    n.past_cap + n.unexpected,
+                    match (n.past_cap, n.unexpected) {
+                        (0, _) => "not named by --iss".to_string(),
+                        (_, 0) => format!("past the {} issuers one scan fetches", super::keys::MAX_ISSUERS),
+                        (c, u) => format!("{c} past the {} issuers one scan fetches, {u} not named by --iss", super::keys::MAX_ISSUERS),
+                    },
+                    names.join(", ")
+                )
+            )
+        );
+    }
 }
 
 fn pct(part: u64, total: u64) -> String {
@@ -1108,6 +1211,9 @@ pub fn human(s: &Summary, color: bool) -> String {
                 )
             )
         );
+    }
+    if let Some(k) = &s.keys {
+        key_sets_human(&mut out, k, &p);
     }
     for why in ended_early(s) {
         let _ = writeln!(
