@@ -1127,3 +1127,71 @@ fn debug_output_tells_the_scan_stages_and_no_token() {
     );
     assert!(!stderr.contains(&t[..20]), "{stderr}");
 }
+
+/// A root cause's example is a token whose root cause it is: an expired
+/// token seen URL-encoded first (root cause `url-encoded` there) and then
+/// whole in a cookie gives `expired` the cookie's line, not the first.
+#[test]
+fn a_root_cause_example_is_a_token_with_that_root_cause() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let expired = token(1, "k1", API, NOW - 7200);
+    let encoded = expired.replace('.', "%2E");
+    let text = format!(
+        "GET /ws?token={encoded} HTTP/1.1\nINFO nothing here\nCookie: a=1; jwt={expired}\n"
+    );
+    let path = dir.path().join("misc.log");
+    std::fs::write(&path, text).expect("write log");
+    let out = scan_cmd(dir.path())
+        .arg(&path)
+        .args(["--secret-file", &secret_file(dir.path())])
+        .args(["--aud", API, "--now", &NOW.to_string()])
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    let (reports, summary) = parse_jsonl(&out.stdout);
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0]["root_cause"], "url-encoded", "{}", reports[0]);
+    assert_eq!(reports[1]["root_cause"], "expired", "{}", reports[1]);
+    let line_of = |rows: &str, code: &str| {
+        summary[rows]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["code"] == code)
+            .map(|r| r["example"]["line"].clone())
+    };
+    assert_eq!(
+        line_of("root_causes", "expired"),
+        Some(json!(3)),
+        "{summary}"
+    );
+    assert_eq!(
+        line_of("root_causes", "url-encoded"),
+        Some(json!(1)),
+        "{summary}"
+    );
+    // A finding row's example may be any token with it: the first.
+    assert_eq!(line_of("findings", "expired"), Some(json!(1)), "{summary}");
+
+    let human = scan_cmd(dir.path())
+        .arg(&path)
+        .args(["--secret-file", &secret_file(dir.path())])
+        .args(["--aud", API, "--now", &NOW.to_string()])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&human.stdout);
+    let roots = text
+        .split("Root cause of rejection")
+        .nth(1)
+        .and_then(|t| t.split("Findings (once per token)").next())
+        .expect("a root-cause table");
+    let after_expired = roots.split("✗ expired").nth(1).expect("an expired row");
+    assert!(
+        after_expired
+            .trim_start()
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("line 3:")),
+        "{roots}"
+    );
+}

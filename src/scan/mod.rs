@@ -1092,7 +1092,7 @@ fn diagnose_one(
             d.redacted = Some(redacted);
         }
         // Kept only while it may still become a summary example.
-        None if covered.covers(&d.codes, &d.dims) => {}
+        None if covered.covers(&d.codes, d.root, &d.dims) => {}
         None => d.raw = Some(report),
     }
     d

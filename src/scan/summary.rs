@@ -462,6 +462,8 @@ fn value_text(v: &Value) -> Cow<'_, str> {
 #[derive(Clone, Default)]
 pub struct Covered {
     codes: HashSet<&'static str>,
+    /// Root causes that have their example (a token whose root cause it is).
+    roots: HashSet<&'static str>,
     /// Per dimension ([`Dim::ALL`] order): "absent" has an example.
     absent: [bool; 4],
     /// Per dimension: the value texts ([`value_text`]) that have one.
@@ -471,8 +473,14 @@ pub struct Covered {
 impl Covered {
     /// True when a token with these codes and dimension values (as
     /// [`super::Diagnosed`] holds them) cannot be wanted as an example.
-    pub fn covers(&self, codes: &[&'static Spec], dims: &[Option<Value>; 4]) -> bool {
+    pub fn covers(
+        &self,
+        codes: &[&'static Spec],
+        root: Option<&'static Spec>,
+        dims: &[Option<Value>; 4],
+    ) -> bool {
         codes.iter().all(|s| self.codes.contains(s.code))
+            && root.is_none_or(|r| self.roots.contains(r.code))
             && dims.iter().enumerate().all(|(i, v)| match v {
                 None => self.absent[i],
                 Some(v) => self.values[i].contains(value_text(v).as_ref()),
@@ -491,6 +499,11 @@ pub struct Aggregator {
     codes: Vec<&'static Spec>,
     code_ids: HashMap<&'static str, u16>,
     code_examples: Vec<Option<Example>>,
+    /// Per code id: the first token whose root cause it is. A token's
+    /// root cause is one of its findings, but its first token with that
+    /// finding may have another root cause (an expired token first seen
+    /// URL-encoded is `url-encoded` there).
+    root_examples: Vec<Option<Example>>,
     dims: [ValueTable; 4],
     covered: Arc<Covered>,
 }
@@ -515,6 +528,7 @@ impl Aggregator {
             codes: Vec::new(),
             code_ids: HashMap::new(),
             code_examples: Vec::new(),
+            root_examples: Vec::new(),
             dims: [
                 ValueTable::new(),
                 ValueTable::new(),
@@ -538,6 +552,7 @@ impl Aggregator {
         let id = self.codes.len() as u16;
         self.codes.push(spec);
         self.code_examples.push(None);
+        self.root_examples.push(None);
         self.code_ids.insert(spec.code, id);
         id
     }
@@ -564,7 +579,8 @@ impl Aggregator {
         let needs_example = wanted
             || codes
                 .iter()
-                .any(|c| matches!(self.code_examples.get(*c as usize), Some(None)));
+                .any(|c| matches!(self.code_examples.get(*c as usize), Some(None)))
+            || root.is_some_and(|r| matches!(self.root_examples.get(r as usize), Some(None)));
         codes.sort_unstable();
         codes.dedup();
         Interned {
@@ -608,6 +624,15 @@ impl Aggregator {
                 if let Some(slot @ None) = self.code_examples.get_mut(id) {
                     *slot = Some(example(Some(f)));
                     Arc::make_mut(&mut self.covered).codes.insert(f.spec.code);
+                }
+            }
+            if let Some(root) = key.root {
+                if let Some(slot @ None) = self.root_examples.get_mut(root as usize) {
+                    let spec = self.codes[root as usize];
+                    if let Some(f) = r.findings.iter().find(|f| f.spec.code == spec.code) {
+                        *slot = Some(example(Some(f)));
+                        Arc::make_mut(&mut self.covered).roots.insert(spec.code);
+                    }
                 }
             }
             for (i, id) in key.dims.iter().enumerate() {
@@ -739,6 +764,7 @@ impl Aggregator {
         });
         self.covered = Arc::new(Covered {
             codes: old.codes.clone(),
+            roots: old.roots.clone(),
             absent: old.absent,
             values,
         });
@@ -779,7 +805,7 @@ impl Aggregator {
                 }
             }
         }
-        let rows = |counts: &[Count]| {
+        let rows = |counts: &[Count], examples: &[Option<Example>]| {
             let mut rows: Vec<CodeRow> = counts
                 .iter()
                 .enumerate()
@@ -787,7 +813,7 @@ impl Aggregator {
                 .map(|(i, c)| CodeRow {
                     spec: self.codes[i],
                     count: *c,
-                    example: self.code_examples[i].clone(),
+                    example: examples[i].clone(),
                 })
                 .collect();
             rows.sort_by(|a, b| {
@@ -804,8 +830,9 @@ impl Aggregator {
             });
             rows
         };
-        let findings = rows(&per_code);
-        let mut root_causes = rows(&per_root);
+        let findings = rows(&per_code, &self.code_examples);
+        // A root cause's example is a token whose root cause it is.
+        let mut root_causes = rows(&per_root, &self.root_examples);
         root_causes.sort_by(|a, b| {
             b.count
                 .tokens
