@@ -129,11 +129,27 @@ pub fn unobtained(resolved: &crate::jwks::Resolved) -> Vec<Finding> {
         out.retain(|f| f.spec.code != DISCOVERY_ISSUER_MISMATCH.code);
     }
     if let Some(r) = &resolved.remote {
-        if let Some(f) = failure(&format!("the JWK Set {}", r.url), &r.url, &r.outcome) {
+        // A set named by the discovery document: its failure blames the
+        // provider's metadata, as in a diagnosis.
+        if let Some(f) = failure(
+            &format!("the JWK Set {}", r.url),
+            &r.url,
+            &r.outcome,
+            Doc::Jwks,
+            discovered_by(resolved, &r.url),
+        ) {
             out.push(f);
         }
     }
     out
+}
+
+/// The discovery document that named this JWKS URL, if one did.
+fn discovered_by<'a>(resolved: &'a crate::jwks::Resolved, url: &str) -> Option<&'a str> {
+    resolved.discovery.as_ref().and_then(|d| match &d.outcome {
+        Some(Fetch::Got(found)) if found.jwks_uri == url => Some(d.url.as_str()),
+        _ => None,
+    })
 }
 
 fn problem(ctx: &Context, source: &str, p: &crate::keys::JwkProblem) -> Finding {
@@ -405,15 +421,7 @@ fn body_fix(kind: BodyKind, doc: Doc) -> Option<String> {
 }
 
 fn remote(ctx: &Context, r: &Remote, out: &mut Vec<Finding>) {
-    let discovered = ctx
-        .keys
-        .remote
-        .discovery
-        .as_ref()
-        .and_then(|d| match &d.outcome {
-            Some(Fetch::Got(found)) if found.jwks_uri == r.url => Some(d.url.as_str()),
-            _ => None,
-        });
+    let discovered = discovered_by(&ctx.keys.remote, &r.url);
     if let Some(f) = failure(
         &format!("the JWK Set {}", r.url),
         &r.url,
