@@ -28,6 +28,8 @@ pub enum Shape {
     Credential,
     /// An International Bank Account Number.
     Iban,
+    /// A US social security number (`123-45-6789`).
+    Ssn,
 }
 
 impl Shape {
@@ -43,6 +45,7 @@ impl Shape {
             Shape::PrivateKey => "privatekey",
             Shape::Credential => "credential",
             Shape::Iban => "iban",
+            Shape::Ssn => "ssn",
         }
     }
 
@@ -233,6 +236,8 @@ const PII_LAST_WORDS: &[&str] = &[
     "birthday",
     "dob",
     "ssn",
+    "passport",
+    "cardholder",
     "surname",
     "forename",
     "firstname",
@@ -261,8 +266,21 @@ const PII_LAST_PAIRS: &[(&str, &str)] = &[
     ("maiden", "name"),
     ("screen", "name"),
     ("nick", "name"),
+    ("customer", "name"),
+    ("contact", "name"),
+    ("person", "name"),
+    ("holder", "name"),
+    ("account", "holder"),
+    ("card", "holder"),
     ("phone", "number"),
     ("mobile", "number"),
+    ("passport", "number"),
+    ("passport", "no"),
+    ("ssn", "number"),
+    ("id", "number"),
+    ("insurance", "number"),
+    ("license", "number"),
+    ("licence", "number"),
     ("of", "birth"),
     ("birth", "date"),
     ("zip", "code"),
@@ -302,6 +320,41 @@ const SECRET_LAST_PAIRS: &[(&str, &str)] = &[
     ("master", "key"),
     ("connection", "string"),
 ];
+
+/// Last words of a setting that holds a signing secret or a password.
+const SETTING_LAST_WORDS: &[&str] = &["password", "passwd", "pwd", "passphrase", "secret"];
+
+/// Last two words of a setting that holds a key: `IssuerSigningKey`,
+/// `SecretKey`, `JWT_SIGNING_KEY`, `jwt.secret-key`, `hmacKey`.
+const SETTING_LAST_PAIRS: &[(&str, &str)] = &[
+    ("api", "key"),
+    ("secret", "key"),
+    ("private", "key"),
+    ("access", "key"),
+    ("signing", "key"),
+    ("encryption", "key"),
+    ("master", "key"),
+    ("jwt", "key"),
+    ("hmac", "key"),
+    ("subscription", "key"),
+    ("client", "key"),
+    ("app", "key"),
+    ("auth", "key"),
+    ("shared", "key"),
+    ("symmetric", "key"),
+    ("token", "key"),
+];
+
+/// A configuration setting (`appsettings.json`, Spring properties, YAML,
+/// an env line) whose value is a secret, in any case style; dots and
+/// colons separate sections (`app.jwtSecret`, `Jwt:SigningKey`). Used on
+/// free text, so names that prose puts before a colon (`token`,
+/// `invalid_token`) are not among them.
+pub fn is_secret_setting_name(name: &str) -> bool {
+    // The section counts (`Jwt:Key`): sections joined as words.
+    let joined = name.replace(['.', ':', '/'], "_");
+    named_by(&normalise(&joined), SETTING_LAST_WORDS, SETTING_LAST_PAIRS)
+}
 
 /// Whether a normalised name ends with one of `last_words` or `last_pairs`
 /// (empty words, as in `_fresh`, skipped). Allocates nothing: this runs on
@@ -344,7 +397,9 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 /// a quarter of a whole `jwtai diagnose` run. Other digits are mapped to `0`
 /// before matching ([`ascii_digits`]), so they still count.
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(\+[0-9][0-9 \-().]{6,}[0-9]|\(?[0-9]{3}\)?[ \-.][0-9]{3}[ \-.][0-9]{4})$")
+    // `+44 20 …`, `(415) 555-0199`, `1-415-555-0199`, `00 44 20 …` (the
+    // international prefix dialled), `(020) 7946 0958`.
+    Regex::new(r"^(\+[0-9][0-9 \-().]{6,}[0-9]|(?:1[ \-.])?\(?[0-9]{3}\)?[ \-.][0-9]{3}[ \-.][0-9]{4}|00 ?[1-9][0-9]{0,2}[ \-.][0-9 \-().]{5,}[0-9]|\(0[0-9]{1,4}\) ?[0-9]{3,4}[ \-]?[0-9]{3,4})$")
         .expect("static regex")
 });
 
@@ -386,6 +441,23 @@ fn national_phone(t: &str) -> bool {
     {
         return false;
     }
+    // `05.03.2026 10:15`: a day-first date (German, Russian, .NET in
+    // those locales), not a number to call.
+    let groups: Vec<&[u8]> = b.split(|&c| separator(c)).take(3).collect();
+    if let [day, month, year] = groups[..]
+        && day.len() == 2
+        && month.len() == 2
+        && year.len() == 4
+        && b[2] == b[5]
+    {
+        let n = |g: &[u8]| g.iter().fold(0u32, |a, c| a * 10 + u32::from(c - b'0'));
+        if (1..=31).contains(&n(day))
+            && (1..=12).contains(&n(month))
+            && (1900..2200).contains(&n(year))
+        {
+            return false;
+        }
+    }
     let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
     let first_group = b.iter().take_while(|c| c.is_ascii_digit()).count();
     if first_group == b.len() {
@@ -393,6 +465,32 @@ fn national_phone(t: &str) -> bool {
         return (10..=11).contains(&digits);
     }
     (9..=12).contains(&digits) && (2..=5).contains(&first_group)
+}
+
+/// `s` as ASCII where it is ASCII written wide or hidden: fullwidth forms
+/// (`ＡＫＩＡ…`, `４１１１…`, `＋１`) as their ASCII letters, the ideographic
+/// full stop (`example。org`) as `.`, zero-width characters dropped (an
+/// address split by one is the same address). No copy for ASCII text.
+fn fold_width(s: &str) -> Cow<'_, str> {
+    let special = |c: char| {
+        ('\u{FF01}'..='\u{FF5E}').contains(&c)
+            || matches!(
+                c,
+                '\u{3002}' | '\u{FF61}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
+            )
+    };
+    if s.is_ascii() || !s.chars().any(special) {
+        return Cow::Borrowed(s);
+    }
+    s.chars()
+        .filter_map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0),
+            '\u{3002}' | '\u{FF61}' => Some('.'),
+            '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' => None,
+            c => Some(c),
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// `s` with every non-ASCII numeric character as `0`, for [`PHONE`].
@@ -412,7 +510,7 @@ fn ascii_digits(s: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 static API_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|sk_(live|test)_[0-9A-Za-z]{10,}|rk_live_[0-9A-Za-z]{10,}|gh[pousr]_[0-9A-Za-z]{30,}|github_pat_[0-9A-Za-z_]{30,}|xox[abpr]-[0-9A-Za-z\-]{10,}|AIza[0-9A-Za-z_\-]{35}|sk-[A-Za-z0-9_\-]{20,}|glpat-[0-9A-Za-z_\-]{20})$")
+    Regex::new(r"^(AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|sk_(live|test)_[0-9A-Za-z]{10,}|rk_live_[0-9A-Za-z]{10,}|gh[pousr]_[0-9A-Za-z]{30,}|github_pat_[0-9A-Za-z_]{30,}|xox[abpr]-[0-9A-Za-z\-]{10,}|AIza[0-9A-Za-z_\-]{30,40}|sk-[A-Za-z0-9_\-]{20,}|glpat-[0-9A-Za-z_\-]{20})$")
         .expect("static regex")
 });
 
@@ -431,15 +529,19 @@ const API_KEY_PREFIXES: &[&str] = &[
 
 /// The sensitive shape of a string value, if any.
 pub fn classify(s: &str) -> Option<Shape> {
-    let t = s.trim();
+    let folded = fold_width(s.trim());
+    let t = folded.as_ref();
     if t.starts_with("-----BEGIN ") && t.contains("PRIVATE KEY-----") {
         return Some(Shape::PrivateKey);
     }
-    if t.len() < 6 || t.len() > 4096 {
+    if t.len() < 6 {
         return None;
     }
-    if t.starts_with("eyJ") && t.matches('.').count() >= 2 {
+    if t.starts_with("eyJ") && t.bytes().filter(|&b| b == b'.').take(2).count() >= 2 {
         return Some(Shape::Jwt);
+    }
+    if t.len() > MAX_CLASSIFIED {
+        return classify_long(t);
     }
     if is_credential(t) {
         return Some(Shape::Credential);
@@ -483,6 +585,9 @@ pub fn classify(s: &str) -> Option<Shape> {
     {
         return Some(Shape::Ip);
     }
+    if is_ssn(t) {
+        return Some(Shape::Ssn);
+    }
     if is_card(t) {
         return Some(Shape::Card);
     }
@@ -503,9 +608,36 @@ pub fn classify(s: &str) -> Option<Shape> {
     None
 }
 
+/// Past this length a value is no address, phone or key of a known format;
+/// it is only looked at for what a long value can be (a token, a credential
+/// URL, a long secret), and on its first [`MAX_CLASSIFIED`] bytes, so that
+/// a megabyte value costs no more than a short one.
+const MAX_CLASSIFIED: usize = 4096;
+
+/// [`classify`] for a value longer than [`MAX_CLASSIFIED`]: a JWT (tested
+/// before), a URL carrying credentials, or a long run of random characters
+/// (a SAML response, an encrypted blob, a key), judged on its start.
+fn classify_long(t: &str) -> Option<Shape> {
+    let mut cut = MAX_CLASSIFIED;
+    while !t.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &t[..cut];
+    if is_credential(head) {
+        return Some(Shape::Credential);
+    }
+    if high_entropy(head) {
+        return Some(Shape::HighEntropy);
+    }
+    None
+}
+
 /// Names of URL query parameters whose values are credentials, as a regex
 /// alternation (redaction masks the same parameters inside text).
-pub const SECRET_PARAMS: &str = "access_token|id_token|refresh_token|token|code|password|passwd|pwd|secret|client_secret|api_?key|signature|sig|x-amz-signature|x-amz-security-token";
+/// Any name ending in `token` (`access_token`, `accessToken`,
+/// `private_token`, `x-amz-security-token`) is one. Parameters follow `?`,
+/// `&` or `;`, or `#` in a fragment (an implicit grant's `#access_token=`).
+pub const SECRET_PARAMS: &str = "[a-z_-]*token|code|password|passwd|pwd|secret|client_secret|api_?key|signature|sig|x-amz-signature";
 
 /// A URL carrying a password or a token, a webhook URL, an HTTP
 /// credential (`Bearer …`, `Basic …`).
@@ -516,7 +648,12 @@ fn is_credential(t: &str) -> bool {
             .expect("static regex")
     });
     static SECRET_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(&format!(r"(?i)[?&;](?:{SECRET_PARAMS})=[^&#\s]{{6,}}")).expect("static regex")
+        // A bare `key=` names a tenant as often as a key: only a Google API
+        // key's shape under it is one.
+        Regex::new(&format!(
+            r"(?i)[?&;#](?:(?:{SECRET_PARAMS})=[^&#\s]{{6,}}|key=AIza[0-9A-Za-z_\-]{{30,}})"
+        ))
+        .expect("static regex")
     });
     static AUTH_VALUE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^(?i:(bearer)|(basic))\s+([A-Za-z0-9._~+/-]{12,}=*)$").expect("static regex")
@@ -563,6 +700,20 @@ pub fn basic_decoded(text: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
+/// `123-45-6789`: a US social security number's format (no area 000).
+fn is_ssn(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 11
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 3 || i == 6 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && &b[..3] != b"000"
+}
+
 /// An IBAN: country code, check digits, then the account, with the ISO
 /// 13616 mod-97 check.
 fn is_iban(t: &str) -> bool {
@@ -592,6 +743,48 @@ fn is_iban(t: &str) -> bool {
     rem == 1
 }
 
+/// Last words of names that hold a time: `exp`, `updated_at`,
+/// `createdTime`, `event_ts`, `timestamp`.
+const TIME_LAST_WORDS: &[&str] = &[
+    "exp",
+    "nbf",
+    "iat",
+    "at",
+    "time",
+    "ts",
+    "timestamp",
+    "date",
+    "expires",
+    "expiry",
+    "created",
+    "updated",
+    "modified",
+    "issued",
+    "since",
+    "until",
+    "epoch",
+    "ms",
+    "millis",
+];
+
+/// A name that says its value is a time.
+pub fn is_time_name(name: &str) -> bool {
+    named_by(&normalise(name), TIME_LAST_WORDS, &[])
+}
+
+/// Digits that read as a time from 1990 to 2200 in seconds, milliseconds,
+/// microseconds or nanoseconds.
+pub fn plausible_time(digits: &str) -> bool {
+    const FROM: u128 = 631_152_000; // 1990-01-01
+    const TO: u128 = 7_258_118_400; // 2200-01-01
+    let Ok(v) = digits.parse::<u128>() else {
+        return false;
+    };
+    [1, 1_000, 1_000_000, 1_000_000_000]
+        .iter()
+        .any(|scale| (FROM * scale..TO * scale).contains(&v))
+}
+
 /// The sensitive shape of a number: a payment card number written as a
 /// JSON number (`"pan": 4111111111111111`).
 pub fn classify_number(n: &serde_json::Number) -> Option<Shape> {
@@ -610,6 +803,15 @@ fn is_card(s: &str) -> bool {
     if !s
         .chars()
         .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+    {
+        return false;
+    }
+    // A time in milliseconds, microseconds or nanoseconds from 2001 to 2033
+    // (`1773500000014`): 13, 16 or 19 digits from a `1`, which starts no
+    // card number of those lengths. One in ten passes the Luhn check.
+    if s.starts_with('1')
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && [13, 16, 19].contains(&s.len())
     {
         return false;
     }
@@ -635,7 +837,13 @@ fn is_card(s: &str) -> bool {
 /// Long strings without spaces whose characters look random: keys, hashes, secrets.
 /// UUIDs and URLs are identifiers, not secrets.
 fn high_entropy(s: &str) -> bool {
-    if s.len() < 32 || s.contains(char::is_whitespace) || s.contains("://") {
+    // A URN names a format or a namespace
+    // (`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`).
+    if s.len() < 32
+        || s.contains(char::is_whitespace)
+        || s.contains("://")
+        || s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+    {
         return false;
     }
     // A secret of 32 or more random characters has digits (43 base64url
@@ -703,11 +911,32 @@ fn is_qualified_name(s: &str) -> bool {
         "Invalid",
     ];
     let last = parts.last().copied().unwrap_or_default();
-    words
-        && (code_ending.iter().any(|e| last.ends_with(e))
-            || parts
-                .iter()
-                .all(|p| p.chars().all(|c| c.is_ascii_lowercase() || c == '_')))
+    // A namespace of plain words, then a type that may carry a number
+    // (`Microsoft.IdentityModel.Tokens.X509SecurityKey`).
+    // (`System.Security.Cryptography.X509Certificates.X509Certificate2`): a
+    // word first, and in every part at most two runs of digits, four in
+    // all, where a random run has digits scattered all along.
+    let digit_runs = |p: &str| {
+        p.as_bytes()
+            .windows(2)
+            .filter(|w| !w[0].is_ascii_digit() && w[1].is_ascii_digit())
+            .count()
+    };
+    let namespaced = parts.len() >= 3
+        && parts[0].bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.iter().all(|p| {
+            (2..=48).contains(&p.len())
+                && p.starts_with(|c: char| c.is_ascii_alphabetic())
+                && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && p.bytes().filter(u8::is_ascii_digit).count() <= 4
+                && digit_runs(p) <= 2
+        });
+    namespaced
+        || words
+            && (code_ending.iter().any(|e| last.ends_with(e))
+                || parts
+                    .iter()
+                    .all(|p| p.chars().all(|c| c.is_ascii_lowercase() || c == '_')))
 }
 
 /// A stack frame as Java, .NET and JavaScript print it:
@@ -822,6 +1051,121 @@ mod tests {
     }
 
     #[test]
+    fn long_values_are_classified_on_their_start() {
+        // A nested token of any length, a long SAML response, a long URL
+        // with a token in it: past 4096 bytes as before it.
+        let jwt = format!("eyJhbGciOiJSUzI1NiJ9.eyJ{}.c2ln", "Zz".repeat(5000));
+        assert_eq!(classify(&jwt), Some(Shape::Jwt));
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut x = 12345u32;
+        let saml: String = (0..6000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                alphabet[(x >> 16) as usize % 64] as char
+            })
+            .collect();
+        assert_eq!(classify(&saml), Some(Shape::HighEntropy));
+        let url = format!(
+            "https://a.example/cb?access_token=abcdef123456&x={}",
+            "y".repeat(5000)
+        );
+        assert_eq!(classify(&url), Some(Shape::Credential));
+        // Long prose is still nothing.
+        assert_eq!(classify(&"the token expired ".repeat(400)), None);
+    }
+
+    #[test]
+    fn credentials_in_url_fragments_camel_case_names_and_google_keys() {
+        for url in [
+            "https://app.example.com/cb#access_token=FRAGtok9x8y7z6&token_type=Bearer",
+            "https://app.example.com/cb?accessToken=CAMELtok9x8y7z6",
+            "https://gitlab.example.com/api/v4/user?private_token=PRIVtok9x8y7z6",
+            "https://maps.example.com/api?key=AIzaSyKEYVALUE0123456789abcdefghijklmn",
+        ] {
+            assert_eq!(classify(url), Some(Shape::Credential), "{url}");
+        }
+        assert_ne!(
+            classify("https://app.example.com/cb#state=abcdef123456&token_type=Bearer"),
+            Some(Shape::Credential)
+        );
+    }
+
+    #[test]
+    fn social_security_numbers_and_more_phone_formats() {
+        assert_eq!(classify("123-45-6789"), Some(Shape::Ssn));
+        assert_eq!(classify("000-45-6789"), None);
+        for phone in ["1-415-555-0199", "(020) 7946 0958", "00 44 20 7946 0958"] {
+            assert_eq!(classify(phone), Some(Shape::Phone), "{phone}");
+        }
+        for name in [
+            "customer_name",
+            "contactName",
+            "accountHolder",
+            "passport_number",
+            "national_id_number",
+            "ssn_number",
+        ] {
+            assert!(is_pii_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn day_first_dates_and_times_in_milliseconds_are_no_phone_nor_card() {
+        for date in ["05.03.2026 10", "06.03.2026 11:00:00", "05/03/2026 10"] {
+            assert_ne!(classify(date), Some(Shape::Phone), "{date}");
+        }
+        // 1773500000014 passes the Luhn check: a time in ms, ns, µs.
+        for t in ["1773500000014", "1773500000014000", "1773500000014000006"] {
+            assert_eq!(classify(t), None, "{t}");
+        }
+        assert!(is_time_name("updated_at") && is_time_name("exp") && is_time_name("eventTs"));
+        assert!(plausible_time("1773500000014") && plausible_time("1773500000"));
+        assert!(!plausible_time("12345") && !plausible_time("99999999999999999999"));
+        // Cards stay cards.
+        assert_eq!(classify("4111111111111111"), Some(Shape::Card));
+    }
+
+    #[test]
+    fn wide_and_hidden_characters_do_not_hide_a_shape() {
+        assert_eq!(
+            classify("ＡＫＩＡＩＯＳＦＯＤＮＮ７ＥＸＡＭＰＬＥ"),
+            Some(Shape::ApiKey)
+        );
+        assert_eq!(
+            classify("４１１１１１１１１１１１１１１１"),
+            Some(Shape::Card)
+        );
+        assert_eq!(classify("ann@example\u{200B}.org"), Some(Shape::Email));
+        assert_eq!(classify("ann@example。org"), Some(Shape::Email));
+    }
+
+    #[test]
+    fn secret_setting_names_in_any_case_style() {
+        for name in [
+            "IssuerSigningKey",
+            "SecretKey",
+            "app.jwtSecret",
+            "jwt.secret-key",
+            "JWT_SIGNING_KEY",
+            "signingKey",
+            "Jwt:Key",
+            "Jwt__Key",
+        ] {
+            assert!(is_secret_setting_name(name), "{name}");
+        }
+        for name in [
+            "invalid_token",
+            "token",
+            "KeyId",
+            "kid",
+            "public_key",
+            "key",
+        ] {
+            assert!(!is_secret_setting_name(name), "{name}");
+        }
+    }
+
+    #[test]
     fn a_random_dotted_secret_is_no_qualified_name() {
         for secret in [
             "SG.Xk9fQ2mLzR7pWbT4vNcY8dHs.Jq3VnB6tKe1GwZuRy5oPx2LmAf",
@@ -852,6 +1196,9 @@ mod tests {
             "System.IdentityModel.Tokens.Jwt.JwtSecurityTokenHandler.ValidateSignature(String token)",
             "rsa-key-2024-03-15-production-primary",
             "jwt-signer@my-project-123.iam.gserviceaccount.com",
+            "Microsoft.IdentityModel.Tokens.X509SecurityKey",
+            "System.Security.Cryptography.X509Certificates.X509Certificate2",
+            "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
         ] {
             assert_eq!(classify(v), None, "{v}");
         }

@@ -676,6 +676,12 @@ fn sensitive_claims(claims: &Map<String, Value>, out: &mut Vec<Finding>) {
         ) {
             continue;
         }
+        // `updated_at: 1773500000014`: a time, whatever the Luhn check says.
+        if matches!(value, Value::Number(n) if sensitive::plausible_time(&n.to_string()))
+            && sensitive::is_time_name(name)
+        {
+            continue;
+        }
         // `has_password: true` is a flag, not a password.
         if sensitive::is_secret_name(name) && !matches!(value, Value::Null | Value::Bool(_)) {
             secrets.push(format!("`{name}`"));
@@ -696,7 +702,7 @@ fn sensitive_claims(claims: &Map<String, Value>, out: &mut Vec<Finding>) {
         }
         // A claim named by a person's address (`{"ann@example.com": "admin"}`).
         if let Some(s) = sensitive::classify(name)
-            .filter(|s| matches!(s, Shape::Email | Shape::Phone | Shape::Iban))
+            .filter(|s| matches!(s, Shape::Email | Shape::Phone | Shape::Iban | Shape::Ssn))
         {
             pii.push(format!(
                 "`{name}` (its name looks like {})",
@@ -708,10 +714,12 @@ fn sensitive_claims(claims: &Map<String, Value>, out: &mut Vec<Finding>) {
         collect_shapes(value, &mut shapes, 0);
         if let Some(s) = shapes.iter().find(|s| s.is_secret()) {
             secrets.push(format!("`{name}` (looks like {})", describe_shape(*s)));
-        } else if let Some(s) = shapes
-            .iter()
-            .find(|s| matches!(s, Shape::Email | Shape::Phone | Shape::Ip | Shape::Iban))
-        {
+        } else if let Some(s) = shapes.iter().find(|s| {
+            matches!(
+                s,
+                Shape::Email | Shape::Phone | Shape::Ip | Shape::Iban | Shape::Ssn
+            )
+        }) {
             pii.push(format!("`{name}` (looks like {})", describe_shape(*s)));
         }
     }
@@ -790,6 +798,7 @@ fn describe_shape(s: Shape) -> &'static str {
         Shape::PrivateKey => "a private key",
         Shape::Credential => "a URL or header value with credentials in it",
         Shape::Iban => "a bank account number (IBAN)",
+        Shape::Ssn => "a social security number",
     }
 }
 
