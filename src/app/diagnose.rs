@@ -464,6 +464,13 @@ pub fn gather_keys(k: &KeyArgs) -> anyhow::Result<Gathered> {
             secrets.push(SecretString::from(text.trim()));
             secrets.push(SecretString::from(text));
         }
+        // Its decoded, unquoted, re-encoded forms: jwtai tries each, and
+        // one that verifies is as secret as the flag's value.
+        secrets.extend(
+            checks::signature::secret_forms(&bytes)
+                .into_iter()
+                .map(SecretString::from),
+        );
         // A PEM or JWK in the secret flag: node's jsonwebtoken takes the key
         // and the secret through one parameter, so JWT_SECRET often holds the
         // public key. It verifies RS/ES tokens, and HMAC with it is a forgery.

@@ -1366,6 +1366,32 @@ fn describe_whitespace(s: &[u8]) -> &'static str {
     }
 }
 
+/// Every form of a given secret that jwtai derives and may name or quote
+/// (decoded from base64, base64url or hex, without its quotes or env-line
+/// name, trimmed, encoded), as text: each is as secret as the secret
+/// itself, and is scrubbed from output like it.
+pub fn secret_forms(secret: &[u8]) -> Vec<String> {
+    let trimmed = secret.trim_ascii();
+    let mut forms: Vec<Vec<u8>> = vec![trimmed.to_vec()];
+    for q in [b'"', b'\''] {
+        if trimmed.len() >= 2 && trimmed[0] == q && trimmed[trimmed.len() - 1] == q {
+            forms.push(trimmed[1..trimmed.len() - 1].to_vec());
+        }
+    }
+    forms.extend(encodings(trimmed).into_iter().map(|(b, _, _)| b));
+    let hex: String = trimmed.iter().map(|b| format!("{b:02x}")).collect();
+    forms.push(hex.into_bytes());
+    let mut out: Vec<String> = forms
+        .into_iter()
+        .filter_map(|b| String::from_utf8(b).ok())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The secret's other readings: the bytes, how they were got from the
 /// secret (for the detail), and what to change (the fix).
 fn encodings(s: &[u8]) -> Vec<(Vec<u8>, &'static str, &'static str)> {
