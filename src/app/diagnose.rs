@@ -100,7 +100,10 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<u8> {
     }
 
     // The model sees the redacted report only.
-    let redacted = redact::redact(report.clone(), &policy);
+    // The audience and issuer the user expects are compared with the
+    // token's in the findings: kept readable where texts quote them.
+    let redacted = redact::redact(report.clone(), &policy)
+        .keeping(&[expect.aud.as_slice(), expect.iss.as_slice()].concat());
     let templates =
         ai::Templates::load(args.ai.model.prompts.as_deref()).map_err(anyhow::Error::msg)?;
     let settings = explain::settings(

@@ -49,8 +49,18 @@ const KEEP: &[&str] = &[
     "kid",
     "alg",
 ];
+/// Claims naming the client a token was issued to: public identifiers.
+const PUBLIC_ID_CLAIMS: &[&str] = &["client_id", "azp", "cid", "appid"];
 /// Claims always masked, whatever they look like.
 const ALWAYS_MASK: &[&str] = &["sub", "oid", "uid", "user_id", "userid"];
+
+/// Strings to scrub (the token, its parts, the user's secrets) shorter than
+/// this are not looked for: a secret of 1 to 3 characters would match inside
+/// ordinary words and numbers everywhere (`weak-secret` says to replace it).
+const MIN_SCRUBBED: usize = 4;
+/// Strings to scrub shorter than this are replaced where they stand as a
+/// whole word or value (`key=Zq9xP2w`, `'Zq9x'`), not inside longer words.
+const MIN_SCRUBBED_ANYWHERE: usize = 8;
 
 /// The redaction policy from the flags.
 pub struct Policy {
@@ -77,7 +87,10 @@ impl Policy {
                 b
             }),
         };
-        let mut scrub: Vec<String> = scrub.into_iter().filter(|s| s.len() >= 8).collect();
+        let mut scrub: Vec<String> = scrub
+            .into_iter()
+            .filter(|s| s.chars().count() >= MIN_SCRUBBED)
+            .collect();
         scrub.sort_by_key(|s| std::cmp::Reverse(s.len()));
         scrub.dedup();
         Policy {
@@ -97,7 +110,11 @@ impl Policy {
             .scrub
             .iter()
             .cloned()
-            .chain(extra.into_iter().filter(|s| s.len() >= 8))
+            .chain(
+                extra
+                    .into_iter()
+                    .filter(|s| s.chars().count() >= MIN_SCRUBBED),
+            )
             .collect();
         scrub.sort_by_key(|s| std::cmp::Reverse(s.len()));
         scrub.dedup();
@@ -118,6 +135,10 @@ pub struct Redacted {
     /// What was masked or scrubbed, so free text that travels with the report
     /// (the user's error message, follow-up questions) gets the same treatment.
     replacements: Scrubber,
+    /// Public identifiers the report shows as they are (the token's `kid`,
+    /// `iss`, `aud`, client ids; the audience and issuer the user expects):
+    /// kept where a text quotes them, so the reader can compare.
+    keep: Vec<String>,
 }
 
 impl Redacted {
@@ -129,12 +150,63 @@ impl Redacted {
     /// and scrubbed strings, any JWT, and anything shaped like personal data
     /// or a secret. Says whether anything was changed.
     pub fn text(&self, text: &str) -> RedactedText {
-        let scrubbed = mask_free_text(&scrub_str(&mask_blocks(text), &self.replacements));
+        let keep: Vec<&str> = self.keep.iter().map(String::as_str).collect();
+        let scrubbed = keeping(text, &keep, |t| {
+            mask_free_text(&scrub_str(&mask_blocks(t), &self.replacements))
+        });
         RedactedText {
             changed: scrubbed != text,
             text: scrubbed,
         }
     }
+
+    /// Adds public values to keep in texts (`--aud`, `--iss`): those that
+    /// are neither a person's nor a credential, nor scrubbed or masked.
+    pub fn keeping<S: AsRef<str>>(mut self, values: &[S]) -> Redacted {
+        for v in values {
+            let v = v.as_ref();
+            if self.replacements.may_keep(v) && !self.keep.iter().any(|k| k == v) {
+                self.keep.push(v.to_string());
+            }
+        }
+        self
+    }
+}
+
+impl Scrubber {
+    /// Whether `v` may be kept in text: a public identifier's shape, and
+    /// neither a scrubbed string nor a masked value nor inside one.
+    fn may_keep(&self, v: &str) -> bool {
+        matches!(sensitive::classify(v), None | Some(Shape::HighEntropy))
+            && !v.contains('«')
+            && !self
+                .credentials
+                .iter()
+                .chain(&self.masked)
+                .any(|c| c.contains(v) || v.contains(c.as_str()))
+    }
+}
+
+/// The token's public identifiers, as the redacted report shows them.
+fn public_identifiers(report: &Report, scrubber: &Scrubber) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |v: &Value| match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => out.extend(a.iter().filter_map(Value::as_str).map(str::to_string)),
+        _ => {}
+    };
+    if let Some(kid) = report.token.header.as_ref().and_then(|h| h.get("kid")) {
+        add(kid);
+    }
+    if let Some(claims) = &report.token.claims {
+        for name in ["iss", "aud", "azp", "client_id", "cid", "appid", "tid"] {
+            if let Some(v) = claims.get(name) {
+                add(v);
+            }
+        }
+    }
+    out.retain(|v| scrubber.may_keep(v));
+    out
 }
 
 /// Free text that went through [`Redacted::text`].
@@ -156,6 +228,12 @@ pub fn free_text(text: &str) -> String {
 /// anyway, such as the token's `kid`, which a message quotes and the reader
 /// must be able to compare. Values under 4 characters are not kept apart.
 pub fn free_text_keeping(text: &str, keep: &[&str]) -> String {
+    keeping(text, keep, free_text)
+}
+
+/// `mask(text)`, keeping `keep` where it stands on its own (see
+/// [`free_text_keeping`]).
+fn keeping(text: &str, keep: &[&str], mask: impl Fn(&str) -> String) -> String {
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
     let mut kept: Vec<&str> = keep
         .iter()
@@ -163,7 +241,7 @@ pub fn free_text_keeping(text: &str, keep: &[&str]) -> String {
         .filter(|k| k.len() >= 4 && !k.contains(['\u{E000}', '\u{E001}']) && text.contains(*k))
         .collect();
     if kept.is_empty() {
-        return free_text(text);
+        return mask(text);
     }
     kept.sort_by_key(|k| std::cmp::Reverse(k.len()));
     kept.dedup();
@@ -189,7 +267,7 @@ pub fn free_text_keeping(text: &str, keep: &[&str]) -> String {
         out.push_str(rest);
         marked = out;
     }
-    let mut masked = free_text(&marked);
+    let mut masked = mask(&marked);
     for (i, k) in kept.iter().enumerate() {
         masked = masked.replace(&format!("\u{E000}{i}\u{E001}"), k);
     }
@@ -311,6 +389,7 @@ fn folded_jwt_end(lines: &str, start: usize) -> Option<usize> {
 /// and values of fields named like a password or a person's name.
 fn mask_free_text(text: &str) -> String {
     let text = mask_named_values(text);
+    let text = mask_emails(&text);
     let text = mask_grouped_numbers(&text);
     let mut out = String::with_capacity(text.len());
     let mut rest = text.as_str();
@@ -334,23 +413,42 @@ const PIECE_DELIMITERS: &str = "=\"'`";
 
 fn mask_word(word: &str, out: &mut String) {
     let mut piece_start = 0;
+    // The last piece that named something (`exp` in `exp=…`, `x5t#S256`
+    // in `"x5t#S256":"…"`): what the value after it is.
+    let mut name = "";
     for (i, c) in word.char_indices() {
         if PIECE_DELIMITERS.contains(c) {
-            if !masked_core(&word[piece_start..i], out) {
-                out.push_str(&word[piece_start..i]);
+            let piece = &word[piece_start..i];
+            if !masked_core(piece, name, out) {
+                out.push_str(piece);
+            }
+            if piece.contains(|c: char| c.is_alphanumeric()) {
+                name = piece;
             }
             out.push(c);
             piece_start = i + c.len_utf8();
         }
     }
     let last = &word[piece_start..];
-    if !masked_core(last, out) {
+    if !masked_core(last, name, out) {
         out.push_str(last);
     }
 }
 
-/// Pushes `piece` with its sensitive core masked, if it has one.
-fn masked_core(piece: &str, out: &mut String) -> bool {
+/// Names whose values are public key identifiers: a certificate's
+/// thumbprint, a key id.
+fn names_public_id(name: &str) -> bool {
+    let n = name
+        .trim_matches(|c: char| !c.is_alphanumeric() && c != '#')
+        .to_ascii_lowercase();
+    ["x5t", "x5t#s256", "thumbprint", "kid", "keyid", "key_id"]
+        .iter()
+        .any(|id| n == *id || n.ends_with(&format!(".{id}")))
+}
+
+/// Pushes `piece` with its sensitive core masked, if it has one. `name` is
+/// the piece before it in the same word, if any.
+fn masked_core(piece: &str, name: &str, out: &mut String) -> bool {
     let core = piece.trim_matches(|c: char| "\"'`()[]{}<>,;:.!?".contains(c));
     // Absolute and relative file paths name files, they are not secrets.
     let path = core.starts_with('/') || core.starts_with("./") || core.starts_with("~/");
@@ -358,6 +456,11 @@ fn masked_core(piece: &str, out: &mut String) -> bool {
     // what the user needs to see; hex claims are masked by the claim rules.
     let hex = core.len() >= 32 && core.bytes().all(|b| b.is_ascii_hexdigit());
     match sensitive::classify(core) {
+        // `x5t#S256=…`: a public thumbprint; `exp=1773500000014`: a time.
+        Some(Shape::HighEntropy) if names_public_id(name) => false,
+        Some(Shape::Card) if sensitive::is_time_name(name) && sensitive::plausible_time(core) => {
+            false
+        }
         Some(shape) if !core.is_empty() && !path && !hex => {
             out.push_str(&piece.replace(core, &format!("«masked:{}»", shape.label())));
             true
@@ -383,6 +486,43 @@ fn masked_core(piece: &str, out: &mut String) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether a value may hold an email address among other text: an `@`,
+/// fullwidth or URL-encoded (`carol%40example.org`).
+fn may_hold_email(s: &str) -> bool {
+    s.contains('@') || s.contains('＠') || s.contains("%40")
+}
+
+/// Email addresses wherever they are in a word: in a list
+/// (`a@x.org,b@x.org`), an element (`<saml:NameID>g@x.org</saml:NameID>`),
+/// a parameter list (`upn=o@x.org;tid=…`), URL-encoded (`carol%40x.org`).
+/// Addresses that are a word on their own are found word by word too; an
+/// address glued to letters beyond ASCII (`jörg@…`) is left to that rule,
+/// which sees all of it. Google service accounts are workloads, kept.
+fn mask_emails(text: &str) -> Cow<'_, str> {
+    static EMAIL_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)[a-z0-9._%+-]+(?:@|%40)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
+            .expect("static regex")
+    });
+    if !(text.contains('@') || text.contains("%40")) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(outside_placeholders(text, &EMAIL_IN_TEXT, |c| {
+        let m = c.get(0).expect("whole match");
+        let before = text[..m.start()].chars().next_back();
+        let glued = before.is_some_and(|b| b.is_alphanumeric() && !b.is_ascii());
+        let local = m.as_str().split(['@', '%']).next().unwrap_or_default();
+        let workload = m
+            .as_str()
+            .to_ascii_lowercase()
+            .ends_with(".gserviceaccount.com");
+        if glued || workload || local.trim_matches(['.', '+', '-', '_']).is_empty() {
+            m.as_str().to_string()
+        } else {
+            "«masked:email»".to_string()
+        }
+    }))
 }
 
 /// `password: hunter2`, `"client_secret":"s3"`, `name='Alice Smith'`: the
@@ -455,9 +595,36 @@ fn mask_named_values(text: &str) -> String {
     // names too (`password is incorrect`, `client secret expired`).
     static SECRET_SPACED: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)\b((?:[a-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|client_secret|secret|api[_\s-]?key|access[_\s-]?key)\s+(?:(?:used|was|is|of|to)\s+){0,2})([^\s,;&"'}«]{6,})"#,
+            r#"(?i)\b((?:[a-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|client_secret|secret|api[_ \t-]?key|access[_ \t-]?key)[ \t]+(?:(?:used|was|is|of|to)[ \t]+){0,2})([^\s,;&"'}«]{6,})"#,
         )
         .expect("static regex")
+    });
+    // A setting named like a signing secret in any case style, with the
+    // value after `=` or `:` (`"IssuerSigningKey": "…"`, `app.jwtSecret=…`,
+    // `jwt.secret-key=…`, `JWT_SIGNING_KEY=…`, `signingKey: …`): the name
+    // is judged by `sensitive::is_secret_setting_name`.
+    static CONFIG_SECRET: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"\b([A-Za-z0-9_.:-]*(?i:secret|password|passwd|pwd|passphrase|key))(["']?\s*[:=]\s*)("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'}]+)"#)
+            .expect("static regex")
+    });
+    // A string literal passed as the key to a JWT library's call: the second
+    // argument of `verify`/`sign`/`decode` (`jwt.verify(token, 'secret')`),
+    // the first of a key constructor (`Algorithm.HMAC256("…")`,
+    // `setSigningKey("…")`, `hmacShaKeyFor("…".getBytes())`,
+    // `new SymmetricSecurityKey(Encoding.UTF8.GetBytes("…"))`).
+    static CODE_SECRET: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(\b(?:verify|sign|decode|encode)\s*\(\s*[^,()\r\n]+,\s*|\b(?:HMAC256|HMAC384|HMAC512|setSigningKey|signWith|hmacShaKeyFor|SecretKeySpec|SymmetricSecurityKey|NewHS256|secret_key|secretOrKey|secretOrPublicKey)\s*[(:=]\s*(?:[A-Za-z0-9.]*GetBytes\s*\(\s*)?)("[^"\r\n]+"|'[^'\r\n]+'|`[^`\r\n]+`)"#,
+        )
+        .expect("static regex")
+    });
+    // An HTTP header named like a credential (`X-Auth-Token`,
+    // `X-CSRF-Token`, `PRIVATE-TOKEN`, `Ocp-Apim-Subscription-Key`,
+    // `X-Session-Id`): its value, whatever its shape (a 32-digit hex key
+    // is no trace id under such a name).
+    static HEADER_CREDENTIAL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"\b((?:[A-Za-z0-9]+-)+(?i:token|key|secret|password|session-?id|sid|apikey))(["']?\s*:\s*["']?)([^\s"',;]{4,})"#)
+            .expect("static regex")
     });
     static COOKIE_VALUE: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"([^\s;=]*)=([^;\s]+)").expect("static regex"));
@@ -514,11 +681,66 @@ fn mask_named_values(text: &str) -> String {
             c[0].to_string()
         }
     });
+    // A value that is a placeholder already (`«redacted»` from a body
+    // excerpt) stays as it is.
+    let placeholder = |v: &str| v.trim_start_matches(['"', '\'']).starts_with('«');
+    // `jwtSecret: undefined`, `secret=null`: what is wrong, no value to hide.
+    let no_value = |v: &str| {
+        ["", "undefined", "null", "none", "nil", "true", "false"]
+            .contains(&v.trim_matches(['"', '\'']).to_ascii_lowercase().as_str())
+    };
     text = outside_placeholders(&text, &KEY, |c: &regex::Captures| {
-        format!("{}«masked:secret»", &c[1])
+        if placeholder(&c[2]) {
+            c[0].to_string()
+        } else {
+            format!("{}«masked:secret»", &c[1])
+        }
     });
     text = outside_placeholders(&text, &SECRET, |c: &regex::Captures| {
-        format!("{}«masked:secret»", &c[1])
+        if placeholder(&c[2]) || no_value(&c[2]) {
+            c[0].to_string()
+        } else {
+            format!("{}«masked:secret»", &c[1])
+        }
+    });
+    text = outside_placeholders(&text, &CONFIG_SECRET, |c: &regex::Captures| {
+        let value = c[3].trim_matches(['"', '\'']);
+        // `${JWT_SECRET}` says where it comes from.
+        let kept = no_value(value) || value.starts_with("${") || placeholder(value);
+        if kept || !sensitive::is_secret_setting_name(&c[1]) {
+            c[0].to_string()
+        } else {
+            let quote = &c[3][..c[3].len() - c[3].trim_start_matches(['"', '\'']).len()];
+            format!("{}{}{quote}«masked:secret»{quote}", &c[1], &c[2])
+        }
+    });
+    text = outside_placeholders(&text, &CODE_SECRET, |c: &regex::Captures| {
+        let literal = &c[2];
+        let quote = &literal[..1];
+        format!("{}{quote}«masked:secret»{quote}", &c[1])
+    });
+    text = outside_placeholders(&text, &HEADER_CREDENTIAL, |c: &regex::Captures| {
+        let name = c[1].to_ascii_lowercase();
+        let value = &c[3];
+        let credential_header = [
+            "-token",
+            "-key",
+            "-secret",
+            "-password",
+            "-session-id",
+            "-sessionid",
+            "-sid",
+            "-apikey",
+        ]
+        .iter()
+        .any(|end| name.ends_with(end));
+        // A word (`X-Api-Key: missing`) is no credential.
+        let word = value.len() < 20 && value.bytes().all(|b| b.is_ascii_alphabetic());
+        if credential_header && !word && !value.starts_with("eyJ") && !value.starts_with('«') {
+            format!("{}{}«masked:credential»", &c[1], &c[2])
+        } else {
+            c[0].to_string()
+        }
     });
     text = outside_placeholders(&text, &CREDENTIAL, |c: &regex::Captures| {
         if c[2].starts_with("«masked") || c[2].starts_with("eyJ") {
@@ -576,6 +798,12 @@ fn mask_grouped_numbers(text: &str) -> String {
     static NATIONAL_PHONE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"\b0[1-9][0-9]{0,4}(?:[ .-][0-9]{2,8}){1,4}\b").expect("static regex")
     });
+    // `(020) 7946 0958`, `00 44 20 7946 0958`: a trunk code in brackets,
+    // the international prefix dialled.
+    static OTHER_PHONE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\(0[0-9]{1,4}\) ?[0-9]{3,4}[ -]?[0-9]{3,4}\b|\b00 ?[1-9][0-9]{0,2}(?:[ .-][0-9]{1,4}){2,5}\b")
+            .expect("static regex")
+    });
     // `DE89 3704 0044 0532 0130 00`: an IBAN as it is printed.
     static IBAN: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"\b[A-Z]{2}[0-9]{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?\b")
@@ -587,6 +815,7 @@ fn mask_grouped_numbers(text: &str) -> String {
         (&*IBAN, Shape::Iban),
         (&*GROUPED, Shape::Card),
         (&*PHONE, Shape::Phone),
+        (&*OTHER_PHONE, Shape::Phone),
         (&*NATIONAL_PHONE, Shape::Phone),
     ] {
         if let Cow::Owned(replaced) = re.replace_all(&text, |c: &regex::Captures| {
@@ -621,9 +850,11 @@ impl Displayed {
 
 pub fn redact(report: Report, policy: &Policy) -> Redacted {
     let (report, replacements) = apply(report, policy, true);
+    let keep = public_identifiers(&report, &replacements);
     Redacted {
         report,
         replacements,
+        keep,
     }
 }
 
@@ -678,10 +909,79 @@ fn apply(mut report: Report, policy: &Policy, mask: bool) -> (Report, Scrubber) 
     }
     let replacements = Scrubber::new(&policy.scrub, masker.replacements);
     for f in &mut report.findings {
+        if mask {
+            // Addresses the finding quotes from elsewhere (an expected
+            // value, a message): masked like a claim's, whole (not the
+            // token's address inside a longer one, leaving its start).
+            mask_finding_emails(f, &policy.key);
+        }
         scrub_finding(f, &replacements);
     }
     (report, replacements)
 }
+
+/// `«masked:KIND:LEN:HASH»` for `v`: the hash keyed, so equal values
+/// compare equal without being revealed.
+fn masked_form(key: &hmac::Key, kind: &str, v: &Value) -> String {
+    let len = match v {
+        Value::String(s) => s.chars().count(),
+        Value::Number(n) => n.to_string().len(),
+        Value::Array(a) => a.len(),
+        Value::Object(o) => o.len(),
+        other => other.to_string().len(),
+    };
+    let tag = hmac::sign(key, v.to_string().as_bytes());
+    let hash: String = tag.as_ref()[..2]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("«masked:{kind}:{len}:{hash}»")
+}
+
+fn mask_finding_emails(f: &mut Finding, key: &hmac::Key) {
+    let mask = |text: &str| -> Option<String> {
+        if !text.contains('@') {
+            return None;
+        }
+        let masked = EMAIL_ANYWHERE.replace_all(text, |c: &regex::Captures| {
+            let m = &c[0];
+            if sensitive::classify(m) == Some(Shape::Email) {
+                masked_form(key, "email", &Value::String(m.to_string()))
+            } else {
+                m.to_string()
+            }
+        });
+        match masked {
+            Cow::Owned(o) => Some(o),
+            Cow::Borrowed(_) => None,
+        }
+    };
+    if let Some(d) = mask(&f.detail) {
+        f.detail = d;
+    }
+    if let Some(fix) = f.fix.as_deref().and_then(mask) {
+        f.fix = Some(fix);
+    }
+    fn each_string(v: &mut Value, mask: &dyn Fn(&str) -> Option<String>) {
+        match v {
+            Value::String(s) => {
+                if let Some(m) = mask(s) {
+                    *s = m;
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| each_string(x, mask)),
+            Value::Object(o) => o.values_mut().for_each(|x| each_string(x, mask)),
+            _ => {}
+        }
+    }
+    each_string(&mut f.evidence, &mask);
+}
+
+/// An address, ASCII, wherever it is ([`mask_emails`] says more).
+static EMAIL_ANYWHERE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
+        .expect("static regex")
+});
 
 /// Every string to take out of free text, and what replaces it.
 ///
@@ -764,8 +1064,11 @@ impl Masker<'_> {
                 "«x5c: {} certificate(s) omitted»",
                 v.as_array().map_or(1, Vec::len)
             )),
-            "alg" | "typ" | "cty" | "crit" | "enc" | "zip" => v,
             _ if !mask => v,
+            // Evidence too, but of fixed vocabularies (`JWT`, `b64`,
+            // `A256GCM`, `DEF`): a value of any sensitive shape there, a
+            // long random one included, is masked as in any claim.
+            "alg" | "typ" | "cty" | "crit" | "enc" | "zip" => self.by_shape(v, 0),
             // Evidence, kept unless it is unmistakably a secret or a person's
             // (a token or a key pasted as `kid`, a key set's URL with its
             // password): the key id, a certificate's public thumbprint, a key
@@ -780,9 +1083,25 @@ impl Masker<'_> {
     }
 
     fn claims(&mut self, claims: Map<String, Value>) -> Map<String, Value> {
+        // A `sub` equal to the client's own id (client credentials: Cognito,
+        // Auth0 `…@clients`) names a client, not a person: it is kept like
+        // the public identifier it repeats, or masking it would mask that
+        // identifier (and `--aud`) everywhere it is quoted.
+        let client_sub = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .is_some_and(|sub| {
+                PUBLIC_ID_CLAIMS
+                    .iter()
+                    .any(|n| claims.get(*n).and_then(Value::as_str) == Some(sub))
+            });
         let mut out = Map::with_capacity(claims.len());
         for (k, v) in claims {
-            let v = self.claim(&k, v);
+            let v = if client_sub && k == "sub" && !self.policy.mask.contains(&k) {
+                self.strong_only(v)
+            } else {
+                self.claim(&k, v)
+            };
             let k = self.member_name(k, &out);
             out.insert(k, v);
         }
@@ -823,6 +1142,9 @@ impl Masker<'_> {
         if KEEP.contains(&name) {
             return self.strong_only(v);
         }
+        if is_time(name, &v) {
+            return v;
+        }
         self.by_shape(v, 0)
     }
 
@@ -852,6 +1174,19 @@ impl Masker<'_> {
                             _ => out.push_str(piece),
                         }
                     }
+                    // A secret by its name (`scope: "read password=X"`), or
+                    // a grouped phone number or card: the text's own rules.
+                    // (Only for the signs of either: this runs on the scope
+                    // of every token `scan` reads.)
+                    let signs =
+                        s.contains('=') || s.bytes().filter(u8::is_ascii_digit).count() >= 7;
+                    if out == s && signs {
+                        let text = mask_free_text(&s);
+                        if text != s {
+                            self.replacements.push((s, text.clone()));
+                            return Value::String(text);
+                        }
+                    }
                     Value::String(out)
                 }
                 // An address in a URL's path (`…/users/ann@example.com/`):
@@ -873,7 +1208,18 @@ impl Masker<'_> {
                 }
                 _ => Value::String(s),
             },
-            Value::Array(a) => Value::Array(a.into_iter().map(|x| self.strong_only(x)).collect()),
+            // An address among names (`groups: ["admins", "203.0.113.7"]`)
+            // is no group nor role.
+            Value::Array(a) => Value::Array(
+                a.into_iter()
+                    .map(|x| match x {
+                        Value::String(s) if sensitive::classify(&s) == Some(Shape::Ip) => {
+                            self.mask(&Value::String(s), Some(Shape::Ip))
+                        }
+                        x => self.strong_only(x),
+                    })
+                    .collect(),
+            ),
             // Nested objects are not "registered" anything: the full policy applies.
             obj @ Value::Object(_) => self.by_shape(obj, 1),
             other => other,
@@ -895,7 +1241,7 @@ impl Masker<'_> {
                     || (s.contains(char::is_whitespace)
                         && s.contains(|c: char| c == '@' || c.is_ascii_digit())
                         && mask_free_text(&s) != s)
-                    || (s.contains('/') && s.contains('@') && mask_free_text(&s) != s) =>
+                    || (may_hold_email(&s) && mask_free_text(&s) != s) =>
                 {
                     self.mask(&Value::String(s), None)
                 }
@@ -931,6 +1277,8 @@ impl Masker<'_> {
                 || self.policy.mask.contains(&k)
             {
                 self.mask(&x, None)
+            } else if is_time(&k, &x) {
+                x
             } else {
                 self.by_shape(x, depth + 1)
             };
@@ -941,25 +1289,17 @@ impl Masker<'_> {
     }
 
     fn mask(&mut self, v: &Value, shape: Option<Shape>) -> Value {
-        let (kind, len) = match v {
-            Value::String(s) => (
-                shape
-                    .or_else(|| sensitive::classify(s))
-                    .map_or("string", Shape::label),
-                s.chars().count(),
-            ),
-            Value::Number(n) => ("number", n.to_string().len()),
-            Value::Bool(_) => ("bool", v.to_string().len()),
+        let kind = match v {
+            Value::String(s) => shape
+                .or_else(|| sensitive::classify(s))
+                .map_or("string", Shape::label),
+            Value::Number(_) => "number",
+            Value::Bool(_) => "bool",
             Value::Null => return Value::Null,
-            Value::Array(a) => ("array", a.len()),
-            Value::Object(o) => ("object", o.len()),
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
         };
-        let tag = hmac::sign(&self.policy.key, v.to_string().as_bytes());
-        let hash: String = tag.as_ref()[..2]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let masked = format!("«masked:{kind}:{len}:{hash}»");
+        let masked = masked_form(&self.policy.key, kind, v);
         self.collect(v, &masked);
         Value::String(masked)
     }
@@ -989,6 +1329,13 @@ impl Masker<'_> {
             _ => {}
         }
     }
+}
+
+/// A number under a time's name (`updated_at`, `event_ts`) that reads as a
+/// time: no card number, whatever the Luhn check says.
+fn is_time(name: &str, v: &Value) -> bool {
+    matches!(v, Value::Number(n) if n.is_u64() && sensitive::plausible_time(&n.to_string()))
+        && sensitive::is_time_name(name)
 }
 
 fn summarise_jwk(v: &Value) -> Value {
@@ -1030,7 +1377,11 @@ fn scrub_str(s: &str, replacements: &Scrubber) -> String {
     }
     for from in &replacements.credentials {
         if out.contains(from.as_str()) {
-            out = out.replace(from.as_str(), "«redacted»");
+            out = if from.chars().count() >= MIN_SCRUBBED_ANYWHERE {
+                out.replace(from.as_str(), "«redacted»")
+            } else {
+                replace_standalone(&out, from, "«redacted»")
+            };
         }
     }
     let masked = &replacements.masked;
@@ -1062,6 +1413,30 @@ fn scrub_str(s: &str, replacements: &Scrubber) -> String {
     out
 }
 
+/// `text` with `from` replaced where it stands alone: not glued to a letter,
+/// digit, `_` or `-` on either side (a short secret inside a longer word is
+/// that word, not the secret).
+fn replace_standalone(text: &str, from: &str, to: &str) -> String {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (at, _) in text.match_indices(from) {
+        if at < copied {
+            continue;
+        }
+        let end = at + from.len();
+        let alone = !text[..at].chars().next_back().is_some_and(word)
+            && !text[end..].chars().next().is_some_and(word);
+        if alone {
+            out.push_str(&text[copied..at]);
+            out.push_str(to);
+            copied = end;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 /// A URL's credentials, wherever a finding quotes one (an issuer, the
 /// `--jwks-uri` it fetched): its userinfo, and the values of query
 /// parameters named like a secret. The rest of the URL is the evidence.
@@ -1072,7 +1447,7 @@ fn url_credentials(s: &str) -> Cow<'_, str> {
     static PARAM: LazyLock<Regex> = LazyLock::new(|| {
         // A bare `key=` too: in a URL a finding quotes, it is never the evidence.
         Regex::new(&format!(
-            r#"(?i)([?&;](?:{}|key)=)[^&#\s"'«»]+"#,
+            r#"(?i)([?&;#](?:{}|key)=)[^&#\s"'«»]+"#,
             sensitive::SECRET_PARAMS
         ))
         .expect("static regex")
@@ -1402,6 +1777,259 @@ mod tests {
         ] {
             assert_eq!(free_text(prose), prose);
         }
+    }
+
+    #[test]
+    fn free_text_masks_signing_secrets_in_pasted_config_and_code() {
+        for text in [
+            r#""IssuerSigningKey": "this-is-my-LEAK-secret-signing-key-for-jwt""#,
+            r#""SecretKey": "my_very_long_LEAK_secret_key_for_hmac""#,
+            "app.jwtSecret=mySuperLEAKJwtSigningValueForTheApp",
+            "jwt.secret-key=change-me-LEAK-production-please-secret",
+            "JWT_SIGNING_KEY=supercalifragilisticLEAKKey",
+            "signingKey: averylongLEAKkeyvaluewithoutdigits",
+            "Jwt:Key=averylongLEAKkeyvalue",
+            "jwt.verify(token, 'CodeLEAKLit123')",
+            "const decoded = jwt.verify(req.headers.token, \"LEAKsecret\");",
+            "jwt.sign({ sub: 1 }, `LEAKtemplate`)",
+            "jwt.decode(token, 'LEAK', algorithms=['HS256'])",
+            "JWT.require(Algorithm.HMAC256(\"LEAKjava\")).build()",
+            "new SymmetricSecurityKey(Encoding.UTF8.GetBytes(\"LEAKdotnet\"))",
+        ] {
+            let masked = free_text(text);
+            assert!(!masked.contains("LEAK"), "{text}\n  became {masked}");
+        }
+        // What is wrong stays said.
+        for prose in [
+            "jwtSecret: undefined",
+            "signingKey: ${JWT_SECRET}",
+            "invalid_token: The token is expired",
+            "jwt.verify(token, secret)",
+        ] {
+            assert_eq!(free_text(prose), prose);
+        }
+    }
+
+    #[test]
+    fn free_text_masks_credential_headers_whatever_the_value_looks_like() {
+        for text in [
+            "> X-Auth-Token: 9c8b7a6f5e4d3c2b1a0f9e8d7c6b5aLEAK",
+            "> X-Access-Token: XAccessLEAK0033",
+            "X-CSRF-Token: CsrfLEAK0066",
+            "PRIVATE-TOKEN: PrivLEAK0088",
+            "Ocp-Apim-Subscription-Key: 3f9a1c2b7d8e4f60a1b2c3d4e5f6LEAK",
+            r#"{"X-Session-Id": "7f3a9b2c1d4e5f60718293a4b5c6LEAK"}"#,
+        ] {
+            let masked = free_text(text);
+            assert!(!masked.contains("LEAK"), "{text}\n  became {masked}");
+        }
+        // A trace id under its own name stays; a header saying what is missing too.
+        for kept in [
+            "X-Request-Id: 4bf92f3577b34da6a3ce929d0e0e4736",
+            "X-CSRF-Token: missing",
+        ] {
+            assert_eq!(free_text(kept), kept);
+        }
+    }
+
+    #[test]
+    fn free_text_masks_addresses_inside_words() {
+        for text in [
+            "<saml:NameID>gina.LEAK@example.org</saml:NameID>",
+            "upn=oscar.LEAK@example.org;tid=abc",
+            "notify=erin.LEAK@example.org,frank.LEAK@example.org",
+            "GET /authorize?login_hint=dave.LEAK%40example.org HTTP/1.1",
+            "owner <kim.LEAK@example.org>",
+            "to ann@LEAK。example.org",
+        ] {
+            let masked = free_text(text);
+            assert!(!masked.contains("LEAK"), "{text}\n  became {masked}");
+        }
+        assert_eq!(
+            free_text("<saml:NameID>gina@example.org</saml:NameID>"),
+            "<saml:NameID>«masked:email»</saml:NameID>"
+        );
+        // A workload's address, a package version: kept.
+        for kept in [
+            "signer sa@my-project.iam.gserviceaccount.com",
+            "npm i @azure/msal-node@2.6.0",
+        ] {
+            assert_eq!(free_text(kept), kept);
+        }
+    }
+
+    #[test]
+    fn free_text_masks_ssn_and_phone_formats_and_keeps_dates_and_times() {
+        for text in [
+            "ssn 123-45-LEAK",
+            "call (020) 7946 0958 now",
+            "call 00 44 20 7946 0958 now",
+            "call 1-415-555-0199 now",
+        ] {
+            let masked = free_text(&text.replace("LEAK", "6789"));
+            assert!(
+                !masked.contains("6789") && !masked.contains("0958") && !masked.contains("0199"),
+                "{text}\n  became {masked}"
+            );
+        }
+        let idx = "IDX10223: Lifetime validation failed. The token is expired. ValidTo (UTC): '05.03.2026 10:15:22', Current time (UTC): '06.03.2026 11:00:00'.";
+        assert_eq!(free_text(idx), idx);
+        // 1773500000014 passes the Luhn check; it is a time in ms.
+        for kept in [
+            "exp=1773500000014",
+            "\"updated_at\":1773500000014",
+            "ts=1773500000014000006",
+        ] {
+            assert_eq!(free_text(kept), kept);
+        }
+    }
+
+    #[test]
+    fn free_text_keeps_public_key_identifiers() {
+        let text = "IDX10503: Signature validation failed. Keys tried: 'Microsoft.IdentityModel.Tokens.X509SecurityKey, KeyId: 'nOo3ZDrODXEK1jKWhXslHR_KXEg'' x5t#S256=Zs0n5aD9m0kzZ9Y6iE6xJ3m1l1o8Qm2yQ0kG2eWf5bA Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\"";
+        assert_eq!(free_text(text), text);
+        // The same random run under a secret's name is masked.
+        assert!(!free_text("secret=Zs0n5aD9m0kzZ9Y6iE6xJ3m1l1o8Qm2yQ0kG2eWf5bA").contains("Zs0n5"));
+    }
+
+    #[test]
+    fn short_secrets_are_scrubbed_where_they_stand_alone() {
+        let scrub = Scrubber::new(&["Zq9xP2w".to_string(), "abcd".to_string()], Vec::new());
+        assert_eq!(
+            scrub_str(
+                "HMAC verify ok with key=Zq9xP2w; 'abcd' abcdef xabcd",
+                &scrub
+            ),
+            "HMAC verify ok with key=«redacted»; '«redacted»' abcdef xabcd"
+        );
+        let p = Policy::new(vec![], vec![], false, vec!["Zq9xP2w".into(), "abc".into()]);
+        assert_eq!(p.scrub, vec!["Zq9xP2w".to_string()]);
+    }
+
+    #[test]
+    fn header_fields_get_the_check_kid_gets() {
+        let t = format!(
+            "{}.{}.{}",
+            b64url(br#"{"alg":"HS256","typ":"alice.typ@example.org","cty":"sk_live_CTYSECRET0123456789","crit":["ghp_abcdefghijklmnopqrstuvwxyz0123456789"],"zip":"DEF"}"#),
+            b64url(br#"{"exp":1700003000}"#),
+            b64url(&[7; 32])
+        );
+        let token = parse(&t);
+        let r = Report::build(&token, Vec::new(), 1_700_000_000, &[]);
+        let red = redact(r, &policy());
+        let text = serde_json::to_string(&red.report().token.header).unwrap();
+        for leak in ["alice.typ", "CTYSECRET", "ghp_"] {
+            assert!(!text.contains(leak), "{leak}: {text}");
+        }
+        assert!(
+            text.contains(r#""alg":"HS256""#) && text.contains(r#""zip":"DEF""#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_sub_equal_to_the_client_id_is_a_client_and_kept() {
+        let r = report_for(
+            json!({"sub": "3n4b5urk1ft4fl3mg5e62d9ado", "client_id": "3n4b5urk1ft4fl3mg5e62d9ado", "exp": 1_700_003_000}),
+        );
+        let red = redact(r, &policy());
+        let c = red.report().token.claims.as_ref().unwrap();
+        assert_eq!(c["sub"], "3n4b5urk1ft4fl3mg5e62d9ado");
+        assert_eq!(c["client_id"], "3n4b5urk1ft4fl3mg5e62d9ado");
+        // A person's sub is still masked.
+        let r = report_for(json!({"sub": "user-1234", "client_id": "3n4b5urk1ft4fl3mg5e62d9ado"}));
+        let red = redact(r, &policy());
+        assert!(
+            red.report().token.claims.as_ref().unwrap()["sub"]
+                .as_str()
+                .unwrap()
+                .starts_with("«masked")
+        );
+    }
+
+    #[test]
+    fn claims_mask_addresses_inside_values_and_secrets_inside_kept_ones() {
+        let r = report_for(json!({
+            "cc": "alice.list@example.org,bob.list@example.org",
+            "hint": "https://idp.example.com/authorize?login_hint=carol.enc%40example.org",
+            "owner": "<kim.lt@example.org>",
+            "meta": "{\"mail\":\"jo@example.io\"}",
+            "scope": "read password=ScopePw123",
+            "groups": ["admins", "203.0.113.77"],
+            "updated_at": 1_773_500_000_014u64,
+            "customer_name": "Dora Customer",
+            "tax_ref": "987-65-4321",
+        }));
+        let red = redact(r, &policy());
+        let text = serde_json::to_string(&red.report().token.claims).unwrap();
+        for leak in [
+            "list@",
+            "carol",
+            "kim.lt",
+            "jo@",
+            "ScopePw123",
+            "203.0.113.77",
+            "Dora",
+            "987-65",
+        ] {
+            assert!(!text.contains(leak), "{leak}: {text}");
+        }
+        let c = red.report().token.claims.as_ref().unwrap();
+        assert_eq!(c["updated_at"], 1_773_500_000_014u64);
+        assert!(
+            c["scope"].as_str().unwrap().starts_with("read password="),
+            "{text}"
+        );
+        assert_eq!(c["groups"][0], "admins");
+    }
+
+    #[test]
+    fn texts_keep_the_tokens_public_identifiers_and_the_expected_ones() {
+        let kid = "5mmGbpsuAxvLuWGbBBjQbxJaRMBvRTxKW0TKRTB7mTk";
+        let t = format!(
+            "{}.{}.{}",
+            b64url(format!(r#"{{"alg":"RS256","kid":"{kid}"}}"#).as_bytes()),
+            b64url(br#"{"aud":"407408718192-9pqkd3u2ob8n6k5v1a7c0a9mbr4t2c1e.apps.googleusercontent.com"}"#),
+            b64url(&[7; 32])
+        );
+        let r = Report::build(&parse(&t), Vec::new(), 1_700_000_000, &[]);
+        let expected = "5550001111-abcdefghijklmnopqrstuvwx0123456.apps.googleusercontent.com";
+        let red = redact(r, &policy()).keeping(&[expected, "bob@example.org"]);
+        let text = format!(
+            "no key names kid \"{kid}\"; aud 407408718192-9pqkd3u2ob8n6k5v1a7c0a9mbr4t2c1e.apps.googleusercontent.com, expected {expected}"
+        );
+        assert_eq!(red.text(&text).text, text);
+        // An address is never kept.
+        assert_eq!(red.text("to bob@example.org").text, "to «masked:email»");
+    }
+
+    #[test]
+    fn addresses_quoted_in_findings_are_masked_whole_like_claims() {
+        let r = report_for(json!({"email": "alice@example.org"}));
+        let mut r2 = r.clone();
+        for f in &mut r2.findings {
+            f.detail = "expects \"ops.alice@example.org\", has \"alice@example.org\"".into();
+            f.evidence = json!({"expected": "ops.alice@example.org"});
+        }
+        let red = redact(r2, &policy());
+        let c = red.report().token.claims.as_ref().unwrap();
+        let own = c["email"].as_str().unwrap().to_string();
+        for f in &red.report().findings {
+            assert!(
+                !f.detail.contains("ops.") && !f.detail.contains("alice"),
+                "{}",
+                f.detail
+            );
+            assert!(f.detail.contains(&format!("has \"{own}\"")), "{}", f.detail);
+            assert!(f.detail.contains("«masked:email:21:"), "{}", f.detail);
+            assert!(
+                f.evidence["expected"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("«masked:email:21:")
+            );
+        }
+        assert!(!red.report().findings.is_empty());
     }
 
     #[test]
