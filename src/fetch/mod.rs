@@ -560,6 +560,14 @@ pub fn excerpt(body: &[u8], max_chars: usize) -> String {
         .collect();
     let collapsed = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
     let redacted = redact(&redact_named(&collapsed));
+    // And what free text is masked of (addresses, keys by shape, `api_key:`
+    // values), on the part that can be shown: the excerpt is in local
+    // output too, not only in what a model is sent.
+    let head: String = redacted
+        .chars()
+        .take(max_chars.saturating_add(200))
+        .collect();
+    let redacted = crate::redact::free_text(&head);
     let count = redacted.chars().count();
     if count <= max_chars {
         return redacted;

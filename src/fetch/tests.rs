@@ -859,7 +859,8 @@ fn excerpt_redacts_secret_members_by_name_whatever_their_length() {
     );
     assert_eq!(
         excerpt(b"error: bad request password=hunter2&user=bob", 200),
-        "error: bad request password=«redacted»&user=bob"
+        // The user name too, as in any free text.
+        "error: bad request password=«redacted»&user=«masked:personal»"
     );
     // A discovery document's endpoints are no secret.
     let disco =
@@ -885,4 +886,19 @@ fn excerpt_is_single_line_printable_and_bounded() {
     assert!(cut.ends_with('…'));
     assert_eq!(excerpt(b"abc", 0), "");
     assert_eq!(excerpt(b"", 10), "");
+}
+
+#[test]
+fn excerpt_masks_what_free_text_masks() {
+    // An HTML error page from a misconfigured endpoint: shown in local
+    // output too, not only sent to a model.
+    let body = b"<html><body><p>AKIAIOSFODNN7EXAMPLE</p> api_key: HtmlApiKey999 <saml:NameID>gina.saml@example.org</saml:NameID></body></html>";
+    let e = excerpt(body, 300);
+    for leak in ["AKIAIOSFODNN7EXAMPLE", "HtmlApiKey999", "gina.saml"] {
+        assert!(!e.contains(leak), "{leak} in {e}");
+    }
+    assert!(
+        e.contains("api_key: «masked:secret» <saml:NameID>«masked:email»</saml:NameID>"),
+        "{e}"
+    );
 }
