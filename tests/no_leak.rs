@@ -1488,3 +1488,208 @@ fn harness_detects_a_leak() {
         "{flagged:?}"
     );
 }
+
+// ---------------------------------------------------------------- red team, round 3
+
+/// Values the third red-team round got past redaction, each through the
+/// channel it took: a nested token longer than 4096 bytes, signing secrets
+/// in pasted config and code, the decoded form of a base64 `--secret`, a
+/// secret under 8 characters, credentials in URL claims and in HTTP headers
+/// of error text, addresses inside words (lists, XML, URL-encoded), personal
+/// data by newer claim names and formats, header fields other than `kid`, and
+/// an expected address quoted by a finding. Checked on stdout (human, JSON,
+/// `--show-prompt`) and stderr, in both debug modes.
+#[test]
+fn red_team_round_three_values_never_leak() {
+    use jwtai::alg::Alg;
+    use jwtai::sign::{SigningKey, sign_token};
+    let fx = fixture();
+    let sign = |header: serde_json::Value, claims: serde_json::Value, secret: &[u8]| {
+        let key = SigningKey::from_hmac_secret(Alg::HS256, secret).expect("key");
+        sign_token(&header, &claims, &key).expect("sign")
+    };
+    let hs = |claims: serde_json::Value| {
+        sign(
+            serde_json::json!({"alg": "HS256", "kid": "k1"}),
+            claims,
+            b"supersecretkey-ABCDEFGH-12345678",
+        )
+    };
+    let inner = sign(
+        serde_json::json!({"alg": "HS256"}),
+        serde_json::json!({"sub": "INNERSUB", "g": (0..600).map(|i| format!("g{i:03}")).collect::<Vec<_>>()}),
+        b"inner-secret-0123456789abcdef",
+    );
+    assert!(inner.len() > 4096);
+    let long = hs(
+        serde_json::json!({"iss": "https://a.example/", "exp": 1_800_000_000, "upstream": inner}),
+    );
+    let urls = hs(serde_json::json!({
+        "iss": "https://auth.example.com/", "exp": 1_800_000_000,
+        "redirect": "https://app.example.com/cb#access_token=FRAGtok9x8y7z6&token_type=Bearer",
+        "cb2": "https://app.example.com/cb?accessToken=CAMELtok9x8y7z6",
+        "cb3": "https://gitlab.example.com/api/v4/user?private_token=PRIVtok9x8y7z6",
+        "cb4": "https://maps.example.com/api?key=AIzaSyKEYVALUE0123456789abcdefghijklmn",
+    }));
+    let mail = hs(serde_json::json!({
+        "iss": "https://auth.example.com/", "exp": 1_800_000_000,
+        "cc": "alice.list@example.org,bob.list@example.org",
+        "hint": "https://idp.example.com/authorize?login_hint=carol.enc%40example.org",
+        "owner": "<kim.lt@example.org>", "meta": "{\"mail\":\"jo.json@example.io\"}",
+        "customer_name": "Dora Customer", "contactName": "Quinn Contact",
+        "accountHolder": "Sam Holder", "passport_number": "X12345678",
+        "national_id_number": "NATID-998877", "tax_ref": "987-65-4321",
+        "p1": "1-415-555-0199", "p2": "(020) 7946 0958", "p3": "00 44 20 7946 0958",
+        "scope": "read password=ScopePw123",
+    }));
+    let header = sign(
+        serde_json::json!({"alg": "HS256", "kid": "k1", "typ": "alice.typ@example.org",
+            "cty": "sk_live_CTYSECRET0123456789", "crit": ["x-ghp_abcdefghijklmnopqrstuvwxyz0123456789"]}),
+        serde_json::json!({"iss": "https://auth.example.com/", "exp": 1_800_000_000}),
+        b"supersecretkey-ABCDEFGH-12345678",
+    );
+    let plain = hs(
+        serde_json::json!({"iss": "https://auth.example.com/", "aud": "api", "exp": 1_800_000_000, "email": "alice.own@example.org"}),
+    );
+    // Signed with the decoded bytes of the base64 secret the user gives.
+    let encoded = sign(
+        serde_json::json!({"alg": "HS256"}),
+        serde_json::json!({"iss": "https://auth.example.com/", "exp": 1_800_000_000}),
+        b"my-hmac-signing-secret-2024",
+    );
+    let short = sign(
+        serde_json::json!({"alg": "HS256"}),
+        serde_json::json!({"iss": "https://auth.example.com/", "exp": 1_800_000_000}),
+        b"Zq9xP2w",
+    );
+    let config = fx.write(
+        "config.txt",
+        br#""IssuerSigningKey": "this-is-my-super-secret-signing-key-for-jwt"
+"SecretKey": "my_very_long_and_secure_secret_key_for_hmac"
+app.jwtSecret=mySuperSecretJwtSigningValueForTheApp
+jwt.secret-key=change-me-in-production-please-secret
+JWT_SIGNING_KEY=supercalifragilisticexpialidociousKey
+signingKey: averylongsigningkeyvaluewithoutdigits
+jwt.verify(token, 'CodeSecretLit123')
+> X-Auth-Token: 9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a49
+> X-Access-Token: XAccessTokVal0033
+> X-CSRF-Token: CsrfTokVal0066
+> PRIVATE-TOKEN: PrivTokHdr0088
+> Ocp-Apim-Subscription-Key: 3f9a1c2b7d8e4f60a1b2c3d4e5f60718
+> X-Session-Id: 7f3a9b2c1d4e5f60718293a4b5c6d7e8
+<saml:NameID>gina.saml@example.org</saml:NameID>
+upn=oscar.upn@example.org;tid=abc
+notify=erin.list@example.org,frank.list@example.org
+GET /authorize?login_hint=dave.enc%40example.org HTTP/1.1
+ssn 123-45-6789
+"#,
+    );
+    let config = config.display().to_string();
+    let mut forbidden = fx.forbidden.clone();
+    let inner_payload = inner.split('.').nth(1).expect("payload");
+    let leaks: Vec<&str> = vec![
+        &inner_payload[100..140],
+        "this-is-my-super",
+        "my_very_long_and_secure",
+        "mySuperSecretJwtSigningValue",
+        "change-me-in-production",
+        "supercalifragilistic",
+        "averylongsigningkeyvalue",
+        "CodeSecretLit123",
+        "9c8b7a6f",
+        "XAccessTokVal",
+        "CsrfTokVal",
+        "PrivTokHdr",
+        "3f9a1c2b",
+        "7f3a9b2c",
+        "FRAGtok",
+        "CAMELtok",
+        "PRIVtok",
+        "AIzaSyKEYVALUE",
+        "my-hmac-signing-secret-2024",
+        "Zq9xP2w",
+        "list@example",
+        "carol.enc",
+        "dave.enc",
+        "kim.lt",
+        "jo.json",
+        "gina.saml",
+        "oscar.upn",
+        "Dora Customer",
+        "Quinn Contact",
+        "Sam Holder",
+        "X12345678",
+        "NATID-998877",
+        "987-65-4321",
+        "123-45-6789",
+        "415-555-0199",
+        "7946 0958",
+        "ScopePw123",
+        "alice.typ",
+        "CTYSECRET",
+        "ghp_abcdef",
+        "bob.expected@example.org",
+        "alice.own@example.org",
+        "ops.alice",
+    ];
+    for leak in leaks {
+        forbidden.items.push(no_leak_support::Item {
+            label: format!("red-team value {leak:?}"),
+            bytes: leak.to_string(),
+            class: no_leak_support::Class::Credential,
+        });
+    }
+    let fx2 = Fixture { forbidden, ..fx };
+    let now = "--now=2026-03-15T12:34:00Z";
+    let prompt = ["--show-prompt", "--api-base", "http://127.0.0.1:9/v1"];
+    let mut cases = Vec::new();
+    for (name, token, more) in [
+        ("nested long token", &long, vec![]),
+        ("urls", &urls, vec![]),
+        ("mail and pii", &mail, vec![]),
+        ("header fields", &header, vec![]),
+        (
+            "config and headers",
+            &plain,
+            vec!["--error-file", config.as_str()],
+        ),
+        (
+            "base64 secret",
+            &encoded,
+            vec![
+                "--secret",
+                "bXktaG1hYy1zaWduaW5nLXNlY3JldC0yMDI0",
+                "--error",
+                "loaded signing material my-hmac-signing-secret-2024 from vault",
+            ],
+        ),
+        (
+            "short secret",
+            &short,
+            vec![
+                "--secret",
+                "Zq9xP2w",
+                "--error",
+                "HMAC verify ok with key=Zq9xP2w",
+            ],
+        ),
+        (
+            "expected address",
+            &plain,
+            vec!["--claim", "email=bob.expected@example.org"],
+        ),
+        (
+            "expected longer address",
+            &plain,
+            vec!["--claim", "email=ops.alice.own@example.org"],
+        ),
+    ] {
+        for format in [&["--format", "human"][..], &["--format", "json"], &prompt] {
+            let mut args = vec!["diagnose", token.as_str(), now];
+            args.extend(more.iter().copied());
+            args.extend_from_slice(format);
+            cases.push(case(&format!("{name} {}", format[1]), &args));
+        }
+    }
+    assert_clean(sweep(&fx2, &cases, &[Cache::Fresh]));
+}
