@@ -381,6 +381,11 @@ fn folded_jwt_end(lines: &str, start: usize) -> Option<usize> {
 
 /// Masks words in free text that are shaped like personal data or secrets.
 ///
+/// (Word boundaries in these rules are ASCII ones, `(?-u:\b)`: a Unicode
+/// `\b` makes the regex engine give up its fast automaton on any text with
+/// a non-ASCII character, `«` of a placeholder included, and a text of many
+/// placeholders took a second per megabyte.)
+///
 /// Logs glue values to names (`user=alice@example.com`, `"ip":"203.0.113.7"`),
 /// so each whitespace-separated word is also looked at piece by piece,
 /// between `=`, quotes, commas and brackets; a piece is masked, never the
@@ -502,7 +507,7 @@ fn may_hold_email(s: &str) -> bool {
 /// which sees all of it. Google service accounts are workloads, kept.
 fn mask_emails(text: &str) -> Cow<'_, str> {
     static EMAIL_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)[a-z0-9._%+-]+(?:@|%40)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
+        Regex::new(r"(?i)[a-z0-9._%+-]+(?:@|%40)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?-u:\b)")
             .expect("static regex")
     });
     if !(text.contains('@') || text.contains("%40")) {
@@ -530,20 +535,20 @@ fn mask_emails(text: &str) -> Cow<'_, str> {
 fn mask_named_values(text: &str) -> String {
     static SECRET: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)\b((?:[a-z0-9]+[_-])*(?:[a-z0-9]{1,8}(?:password|passwd|secret)|password|passwd|pwd|pass|passphrase|client_secret|secret|api[_-]?key|access[_-]?key|private[_-]?key)(?:\s+used|\s+was|\s+is)?"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
+            r#"(?i)(?-u:\b)((?:[a-z0-9]+[_-])*(?:[a-z0-9]{1,8}(?:password|passwd|secret)|password|passwd|pwd|pass|passphrase|client_secret|secret|api[_-]?key|access[_-]?key|private[_-]?key)(?:\s+used|\s+was|\s+is)?"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
         )
         .expect("static regex")
     });
     static PERSON: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)\b((?:user|username|user_name|login|email|e-mail|mail|phone|phone_number|mobile|given_name|family_name|first_?name|last_?name|full_?name|display_?name)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
+            r#"(?i)(?-u:\b)((?:user|username|user_name|login|email|e-mail|mail|phone|phone_number|mobile|given_name|family_name|first_?name|last_?name|full_?name|display_?name)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
         )
         .expect("static regex")
     });
     // `name` alone also names error classes (`name: 'TokenExpiredError'`):
     // only a value with a space in it is a person's name.
     static FULL_NAME: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)\b(name"?\s*[:=]\s*)("[^"]* [^"]*"|'[^']* [^']*')"#)
+        Regex::new(r#"(?i)(?-u:\b)(name"?\s*[:=]\s*)("[^"]* [^"]*"|'[^']* [^']*')"#)
             .expect("static regex")
     });
     // Tokens and passwords in forms where a bare `token:` would be prose
@@ -551,13 +556,13 @@ fn mask_named_values(text: &str) -> String {
     // for tokens, a `Bearer` credential, a password flag.
     static CREDENTIAL: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)(\b[a-z_]*token=|"[a-z_]*token"\s*:\s*"|\b(?:bearer|basic)\s+|--?(?:password|passwd|pass|secret)[= ]\s*)([A-Za-z0-9._~+/:-]{6,}=*)"#,
+            r#"(?i)((?-u:\b)[a-z_]*token=|"[a-z_]*token"\s*:\s*"|(?-u:\b)(?:bearer|basic)\s+|--?(?:password|passwd|pass|secret)[= ]\s*)([A-Za-z0-9._~+/:-]{6,}=*)"#,
         )
         .expect("static regex")
     });
     // A key by a name that says it signs or encrypts, given in quotes.
     static KEY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)\b((?:[a-z0-9]+[_-])*key"?\s*[:=]\s*)("[^"\s]{8,}"|'[^'\s]{8,}')"#)
+        Regex::new(r#"(?i)(?-u:\b)((?:[a-z0-9]+[_-])*key"?\s*[:=]\s*)("[^"\s]{8,}"|'[^'\s]{8,}')"#)
             .expect("static regex")
     });
     // Every cookie value of a `Cookie:` or `Set-Cookie:` header, wherever
@@ -565,7 +570,7 @@ fn mask_named_values(text: &str) -> String {
     // member (`"cookie":"sid=X"`, `'cookie': 'sid=X'`).
     static COOKIE_LINE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)(\b(?:set-)?cookie\s*:\s*)([^\s;=]+=[^;\s]*(?:;\s*[^\s;=]+(?:=[^;\s]*)?)*)|((?:set-)?cookie["']\s*:\s*)("[^"\r\n]*"|'[^'\r\n]*')"#,
+            r#"(?i)((?-u:\b)(?:set-)?cookie\s*:\s*)([^\s;=]+=[^;\s]*(?:;\s*[^\s;=]+(?:=[^;\s]*)?)*)|((?:set-)?cookie["']\s*:\s*)("[^"\r\n]*"|'[^'\r\n]*')"#,
         )
         .expect("static regex")
     });
@@ -576,7 +581,7 @@ fn mask_named_values(text: &str) -> String {
     // parameter, so the rest of a JSON log line stays.
     static AUTHORIZATION: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)(\bauthorization["']?\s*[:=]\s*["']?(?:[a-z][a-z0-9-]*\s+)?)((?:[a-z][a-z0-9_-]*=(?:\\?"[^"\\\r\n]*\\?"|[^,\s"'\\]+)(?:,\s*)?)+|[A-Za-z0-9._~+/:=%-]{6,})"#,
+            r#"(?i)((?-u:\b)authorization["']?\s*[:=]\s*["']?(?:[a-z][a-z0-9-]*\s+)?)((?:[a-z][a-z0-9_-]*=(?:\\?"[^"\\\r\n]*\\?"|[^,\s"'\\]+)(?:,\s*)?)+|[A-Za-z0-9._~+/:=%-]{6,})"#,
         )
         .expect("static regex")
     });
@@ -585,7 +590,7 @@ fn mask_named_values(text: &str) -> String {
     // `docker login -p X`, `mongosh -p X`.
     static COMMAND_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(\b(?i:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\r\n|;&]*?\s-p|\bsshpass\s+-p\s*|\bredis-cli\b[^\r\n|;&]*?\s(?:-a|--pass)\s+|\b(?:docker|podman|nerdctl|buildah|helm\s+registry)\s+login\b[^\r\n|;&]*?\s-p\s+|\b(?:mongo|mongosh|mongodump|mongorestore)\b[^\r\n|;&]*?\s-p\s+)("[^"\r\n]*"|'[^'\r\n]*'|[^\s"']+)"#,
+            r#"((?-u:\b)(?i:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)(?-u:\b)[^\r\n|;&]*?\s-p|(?-u:\b)sshpass\s+-p\s*|(?-u:\b)redis-cli(?-u:\b)[^\r\n|;&]*?\s(?:-a|--pass)\s+|(?-u:\b)(?:docker|podman|nerdctl|buildah|helm\s+registry)\s+login(?-u:\b)[^\r\n|;&]*?\s-p\s+|(?-u:\b)(?:mongo|mongosh|mongodump|mongorestore)(?-u:\b)[^\r\n|;&]*?\s-p\s+)("[^"\r\n]*"|'[^'\r\n]*'|[^\s"']+)"#,
         )
         .expect("static regex")
     });
@@ -595,7 +600,7 @@ fn mask_named_values(text: &str) -> String {
     // names too (`password is incorrect`, `client secret expired`).
     static SECRET_SPACED: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(?i)\b((?:[a-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|client_secret|secret|api[_ \t-]?key|access[_ \t-]?key)[ \t]+(?:(?:used|was|is|of|to)[ \t]+){0,2})([^\s,;&"'}«]{6,})"#,
+            r#"(?i)(?-u:\b)((?:[a-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|client_secret|secret|api[_ \t-]?key|access[_ \t-]?key)[ \t]+(?:(?:used|was|is|of|to)[ \t]+){0,2})([^\s,;&"'}«]{6,})"#,
         )
         .expect("static regex")
     });
@@ -604,7 +609,7 @@ fn mask_named_values(text: &str) -> String {
     // `jwt.secret-key=…`, `JWT_SIGNING_KEY=…`, `signingKey: …`): the name
     // is judged by `sensitive::is_secret_setting_name`.
     static CONFIG_SECRET: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"\b([A-Za-z0-9_.:-]*(?i:secret|password|passwd|pwd|passphrase|key))(["']?\s*[:=]\s*)("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'}]+)"#)
+        Regex::new(r#"(?-u:\b)([A-Za-z0-9_.:-]*(?i:secret|password|passwd|pwd|passphrase|key))(["']?\s*[:=]\s*)("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'}]+)"#)
             .expect("static regex")
     });
     // A string literal passed as the key to a JWT library's call: the second
@@ -614,7 +619,7 @@ fn mask_named_values(text: &str) -> String {
     // `new SymmetricSecurityKey(Encoding.UTF8.GetBytes("…"))`).
     static CODE_SECRET: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r#"(\b(?:verify|sign|decode|encode)\s*\(\s*[^,()\r\n]+,\s*|\b(?:HMAC256|HMAC384|HMAC512|setSigningKey|signWith|hmacShaKeyFor|SecretKeySpec|SymmetricSecurityKey|NewHS256|secret_key|secretOrKey|secretOrPublicKey)\s*[(:=]\s*(?:[A-Za-z0-9.]*GetBytes\s*\(\s*)?)("[^"\r\n]+"|'[^'\r\n]+'|`[^`\r\n]+`)"#,
+            r#"((?-u:\b)(?:verify|sign|decode|encode)\s*\(\s*[^,()\r\n]+,\s*|(?-u:\b)(?:HMAC256|HMAC384|HMAC512|setSigningKey|signWith|hmacShaKeyFor|SecretKeySpec|SymmetricSecurityKey|NewHS256|secret_key|secretOrKey|secretOrPublicKey)\s*[(:=]\s*(?:[A-Za-z0-9.]*GetBytes\s*\(\s*)?)("[^"\r\n]+"|'[^'\r\n]+'|`[^`\r\n]+`)"#,
         )
         .expect("static regex")
     });
@@ -623,7 +628,7 @@ fn mask_named_values(text: &str) -> String {
     // `X-Session-Id`): its value, whatever its shape (a 32-digit hex key
     // is no trace id under such a name).
     static HEADER_CREDENTIAL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"\b((?:[A-Za-z0-9]+-)+(?i:token|key|secret|password|session-?id|sid|apikey))(["']?\s*:\s*["']?)([^\s"',;]{4,})"#)
+        Regex::new(r#"(?-u:\b)((?:[A-Za-z0-9]+-)+(?i:token|key|secret|password|session-?id|sid|apikey))(["']?\s*:\s*["']?)([^\s"',;]{4,})"#)
             .expect("static regex")
     });
     static COOKIE_VALUE: LazyLock<Regex> =
@@ -787,8 +792,9 @@ fn outside_placeholders(text: &str, re: &Regex, f: impl Fn(&regex::Captures) -> 
 /// `4111 1111 1111 1111`, `4111-1111-1111-1111`: a card number in groups
 /// spans words; masked when its digits pass the Luhn check.
 fn mask_grouped_numbers(text: &str) -> String {
-    static GROUPED: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\b[0-9]{4}(?:[ -][0-9]{3,6}){2,4}\b").expect("static regex"));
+    static GROUPED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?-u:\b)[0-9]{4}(?:[ -][0-9]{3,6}){2,4}(?-u:\b)").expect("static regex")
+    });
     // `+1 415 555 0100`, `+44 (20) 7946-0958`: an international phone
     // number in groups.
     static PHONE: LazyLock<Regex> = LazyLock::new(|| {
@@ -796,17 +802,18 @@ fn mask_grouped_numbers(text: &str) -> String {
     });
     // `020 7946 0958`, `06 12 34 56 78`: a national one.
     static NATIONAL_PHONE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b0[1-9][0-9]{0,4}(?:[ .-][0-9]{2,8}){1,4}\b").expect("static regex")
+        Regex::new(r"(?-u:\b)0[1-9][0-9]{0,4}(?:[ .-][0-9]{2,8}){1,4}(?-u:\b)")
+            .expect("static regex")
     });
     // `(020) 7946 0958`, `00 44 20 7946 0958`: a trunk code in brackets,
     // the international prefix dialled.
     static OTHER_PHONE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\(0[0-9]{1,4}\) ?[0-9]{3,4}[ -]?[0-9]{3,4}\b|\b00 ?[1-9][0-9]{0,2}(?:[ .-][0-9]{1,4}){2,5}\b")
+        Regex::new(r"\(0[0-9]{1,4}\) ?[0-9]{3,4}[ -]?[0-9]{3,4}(?-u:\b)|(?-u:\b)00 ?[1-9][0-9]{0,2}(?:[ .-][0-9]{1,4}){2,5}(?-u:\b)")
             .expect("static regex")
     });
     // `DE89 3704 0044 0532 0130 00`: an IBAN as it is printed.
     static IBAN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b[A-Z]{2}[0-9]{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?\b")
+        Regex::new(r"(?-u:\b)[A-Z]{2}[0-9]{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?(?-u:\b)")
             .expect("static regex")
     });
     let mut text = Cow::Borrowed(text);
@@ -979,7 +986,7 @@ fn mask_finding_emails(f: &mut Finding, key: &hmac::Key) {
 
 /// An address, ASCII, wherever it is ([`mask_emails`] says more).
 static EMAIL_ANYWHERE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
+    Regex::new(r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?-u:\b)")
         .expect("static regex")
 });
 
@@ -1442,7 +1449,7 @@ fn replace_standalone(text: &str, from: &str, to: &str) -> String {
 /// parameters named like a secret. The rest of the URL is the evidence.
 fn url_credentials(s: &str) -> Cow<'_, str> {
     static USERINFO: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#@«»]+@").expect("static regex")
+        Regex::new(r"(?i)(?-u:\b)([a-z][a-z0-9+.-]*://)[^/\s?#@«»]+@").expect("static regex")
     });
     static PARAM: LazyLock<Regex> = LazyLock::new(|| {
         // A bare `key=` too: in a URL a finding quotes, it is never the evidence.
