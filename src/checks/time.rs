@@ -254,6 +254,9 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                 )),
                 None => detail.push_str(": the issuer's clock is ahead of this one."),
             }
+            // A warning because many verifiers ignore `iat`; the ones that
+            // do not reject the token, so say which.
+            detail.push_str(" Some verifiers reject such a token outright: PyJWT (\"The token is not yet valid (iat)\"), go-jose, firebase/php-jwt, lcobucci/jwt, PostgREST, Hasura, Clerk; pass the server's message with --error to have it judged as the rejection.");
             out.push(
                 with_zone_fix(Finding::new(&ISSUED_IN_FUTURE, detail), zone.is_some())
                     .evidence(json!({"iat": i, "now": now, "seconds": i - now})),
