@@ -475,21 +475,29 @@ pub fn audience(auds: &[String], expected: &[String], claims: &Map<String, Value
             }
         }
     }
-    let Some((name, value)) = client_claim(claims, expected) else {
-        return known_audience(auds);
-    };
     let keycloak = auds.iter().any(|a| a == "account")
         && claims
             .member("iss")
             .and_then(Value::as_str)
             .and_then(Parts::of)
             .is_some_and(|p| p.keycloak_realm().is_some());
+    const KEYCLOAK_ACCOUNT: &str = " `account` is Keycloak's default audience (its account console); Keycloak adds another audience only through an Audience mapper.";
+    const KEYCLOAK_FIX: &str = "In Keycloak, add an Audience mapper to the client's dedicated client scope (Included Client Audience: the API's client), then get a new token. Do not make the API expect `account`: every token of the realm carries it.";
+    let Some((name, value)) = client_claim(claims, expected) else {
+        if keycloak {
+            let mut hint =
+                Hint::new("The token's audience is Keycloak's `account`, not this API.".into());
+            hint.detail.push_str(KEYCLOAK_ACCOUNT);
+            return Some(hint.fix(KEYCLOAK_FIX.into()));
+        }
+        return known_audience(auds);
+    };
     let mut hint = Hint::new(format!(
         "The server expects \"{value}\", which is the token's `{name}`: the client the token was issued to, not the API it is for."
     ));
     if keycloak {
-        hint.detail.push_str(" `account` is Keycloak's default audience (its account console); Keycloak adds another audience only through an Audience mapper.");
-        Some(hint.fix("In Keycloak, add an Audience mapper to the client's dedicated client scope (Included Client Audience: the API's client), then get a new token. Do not make the API expect `account`: every token of the realm carries it.".into()))
+        hint.detail.push_str(KEYCLOAK_ACCOUNT);
+        Some(hint.fix(KEYCLOAK_FIX.into()))
     } else {
         Some(hint.fix(format!(
             "Set the API's expected audience to its own identifier, the one the issuer puts in `aud` ({}), and check `{name}` separately if only that client may call it.",
@@ -1114,6 +1122,14 @@ mod tests {
         let claims = map(
             json!({"iss": "http://localhost:8080/realms/demo", "aud": "account", "azp": "web"}),
         );
+        // Another API expected: still Keycloak's `account`, with its mapper.
+        let h = audience(&["account".into()], &["orders-api".into()], &claims).expect("hint");
+        assert!(
+            h.detail.contains("Keycloak's default audience"),
+            "{}",
+            h.detail
+        );
+        assert!(h.fix.expect("fix").contains("Audience mapper"));
         let h = audience(&["account".into()], &["web".into()], &claims).expect("hint");
         assert!(h.detail.contains("the token's `azp`"), "{}", h.detail);
         assert!(
