@@ -485,9 +485,7 @@ pub fn audience(auds: &[String], expected: &[String], claims: &Map<String, Value
     const KEYCLOAK_FIX: &str = "In Keycloak, add an Audience mapper to the client's dedicated client scope (Included Client Audience: the API's client), then get a new token. Do not make the API expect `account`: every token of the realm carries it.";
     let Some((name, value)) = client_claim(claims, expected) else {
         if keycloak {
-            let mut hint =
-                Hint::new("The token's audience is Keycloak's `account`, not this API.".into());
-            hint.detail.push_str(KEYCLOAK_ACCOUNT);
+            let hint = Hint::new(KEYCLOAK_ACCOUNT.trim_start().into());
             return Some(hint.fix(KEYCLOAK_FIX.into()));
         }
         return known_audience(auds);
