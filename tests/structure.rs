@@ -225,6 +225,31 @@ fn input_extracted_from_another_scheme_says_servers_expect_bearer() {
     assert!(fix.contains("Authorization: Bearer <token>"), "{fix}");
 }
 
+/// Each wrapper's fix fits it: quotes are not a `Bearer ` scheme, a JSON
+/// log line is no token response; an escape copied with the token is named.
+#[test]
+fn fixes_fit_the_wrapper_and_a_copied_escape_is_named() {
+    let t = valid();
+    let fix = |r: &Value| {
+        finding(r, "input-extracted")["fix"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let r = assert_extracted(&format!("\"{t}\""), &["surrounding quotes"]);
+    assert!(
+        fix(&r).starts_with("Pass the token without its quotes"),
+        "{}",
+        fix(&r)
+    );
+    let line = json!({"level": "info", "token": t}).to_string();
+    let r = assert_extracted(&line, &["field \"token\""]);
+    assert!(fix(&r).contains("out of the JSON"), "{}", fix(&r));
+    let (r, _) = report(&[&format!("{t}\\n")]);
+    assert_finding(&r, "invalid-base64url", "error");
+    assert_detail(&r, "invalid-base64url", &["an escape copied with it"]);
+}
+
 #[test]
 fn input_extracted_from_curl_command() {
     assert_extracted(

@@ -221,8 +221,8 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                 .fix("Copy the token from its source (the HTTP response, the browser's storage, the token endpoint), not through chat or a document; or strip the characters (`perl -CSD -pe 's/[\\x{200B}-\\x{200D}\\x{2060}\\x{FEFF}\\x{AD}]//g'`).")
                 .evidence(json!({"invisible": names, "count": count})),
             ),
-            Observation::InvalidChar { segment, ch, offset } => out.push(
-                Finding::new(
+            Observation::InvalidChar { segment, ch, offset } => {
+                let mut f = Finding::new(
                     &INVALID_BASE64URL,
                     format!(
                         "The {} segment has {} at offset {}: not a base64url character, so the segment cannot be decoded.",
@@ -231,8 +231,14 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                         offset
                     ),
                 )
-                .evidence(json!({"segment": segment.name(), "char": ch.to_string(), "offset": offset})),
-            ),
+                .evidence(json!({"segment": segment.name(), "char": ch.to_string(), "offset": offset}));
+                // `…sig\n`, `…\/…`: an escape copied from a JSON string.
+                if *ch == '\\' {
+                    f.detail.push_str(" A backslash in a token is an escape copied with it (`\\n`, `\\\"`, `\\/` of a JSON string or a log line).");
+                    f = f.fix("Read the value with a JSON parser (or unescape it) instead of copying it out of the JSON text, so `\\n` and `\\/` do not travel with the token.");
+                }
+                out.push(f)
+            }
             Observation::ImpossibleLength { segment, len, last: false } => out.push(
                 Finding::new(
                     &INVALID_BASE64URL,
@@ -344,9 +350,13 @@ fn wrappers(wrappers: &[Wrapper], out: &mut Vec<Finding>) {
         ));
     }
     let fix = match removed.first() {
-        Some(Wrapper::JsonField(f)) => format!(
+        Some(Wrapper::JsonField(f)) if f.ends_with("_token") => format!(
             "Read `{f}` from the token response and send only its value; the JSON body itself is not a token."
         ),
+        Some(Wrapper::JsonField(f)) => format!(
+            "Read `{f}` out of the JSON and pass only its value; the JSON itself is not a token."
+        ),
+        Some(Wrapper::Quotes(_)) => "Pass the token without its quotes: it was taken from a JSON or shell string whole (`JSON.stringify(token)`, a quoted env value, a copied log field); read it with a parser, or strip the quotes before building the Authorization header.".to_string(),
         Some(Wrapper::Cookie(name)) => format!(
             "Read the `{name}` cookie's value (URL-decoded once) and pass only that to the verifier."
         ),
