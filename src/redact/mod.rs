@@ -506,10 +506,6 @@ fn may_hold_email(s: &str) -> bool {
 /// address glued to letters beyond ASCII (`jörg@…`) is left to that rule,
 /// which sees all of it. Google service accounts are workloads, kept.
 fn mask_emails(text: &str) -> Cow<'_, str> {
-    static EMAIL_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)[a-z0-9._%+-]+(?:@|%40)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?-u:\b)")
-            .expect("static regex")
-    });
     if !(text.contains('@') || text.contains("%40")) {
         return Cow::Borrowed(text);
     }
@@ -950,7 +946,7 @@ fn mask_finding_emails(f: &mut Finding, key: &hmac::Key) {
         if !text.contains('@') {
             return None;
         }
-        let masked = EMAIL_ANYWHERE.replace_all(text, |c: &regex::Captures| {
+        let masked = EMAIL_IN_TEXT.replace_all(text, |c: &regex::Captures| {
             let m = &c[0];
             if sensitive::classify(m) == Some(Shape::Email) {
                 masked_form(key, "email", &Value::String(m.to_string()))
@@ -984,9 +980,10 @@ fn mask_finding_emails(f: &mut Finding, key: &hmac::Key) {
     each_string(&mut f.evidence, &mask);
 }
 
-/// An address, ASCII, wherever it is ([`mask_emails`] says more).
-static EMAIL_ANYWHERE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?-u:\b)")
+/// An address, ASCII, wherever it is, also URL-encoded (`carol%40x.org`)
+/// ([`mask_emails`] says more).
+static EMAIL_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[a-z0-9._%+-]+(?:@|%40)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?-u:\b)")
         .expect("static regex")
 });
 
